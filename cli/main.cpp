@@ -1,0 +1,47 @@
+// vkgraph: the command-line program. Commands register themselves (see command.h); this file
+// parses the command line, runs the chosen command and turns errors into messages and exit codes.
+
+#include <cstdio>
+#include <exception>
+#include <memory>
+
+#include "cli/command.h"
+#include "engine/core/error.h"
+
+namespace vkgraph::cli {
+
+std::vector<CommandInfo>& command_registry() {
+  static std::vector<CommandInfo> registry;
+  return registry;
+}
+
+}  // namespace vkgraph::cli
+
+int main(int argc, char** argv) {
+  using namespace vkgraph::cli;
+  CLI::App app{"vkgraph: run language models on any GPU through Vulkan"};
+  app.set_version_flag("--version", std::string("vkgraph ") + VKGRAPH_VERSION + " (" + VKGRAPH_GIT_COMMIT + ")");
+  app.require_subcommand(1);
+
+  std::function<int()> chosen;
+  for (CommandInfo& command : command_registry()) {
+    CLI::App* sub = app.add_subcommand(command.name, command.description);
+    auto run = std::make_shared<std::function<int()>>(command.setup(*sub));
+    sub->callback([run, &chosen] { chosen = *run; });
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    return chosen ? chosen() : 0;
+  } catch (const vkgraph::Error& e) {
+    std::fprintf(stderr, "vkgraph: error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "vkgraph: internal error: %s\n", e.what());
+    return 3;
+  }
+}

@@ -1,0 +1,64 @@
+#pragma once
+// The one interface every backend implements (cpu, vulkan, cuda). A model uploads its weights
+// through it once; a Plan is prepared into an Executable that runs many times.
+
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/graph/plan.h"
+#include "engine/graph/storage.h"
+
+namespace vkgraph {
+
+struct DispatchTiming {
+  TensorId node;
+  std::string kernel;  // the kernel (shader variant) that ran it
+  double gpu_ms = 0.0; // from timestamp queries where the device has them, else 0
+};
+
+class Executable {
+ public:
+  virtual ~Executable() = default;
+  // Copies host data into an input tensor (shape and dtype as declared in the graph).
+  virtual void set_input(TensorId id, std::span<const std::byte> data) = 0;
+  // Runs every step and waits for the result.
+  virtual void run() = 0;
+  // Copies an output tensor (marked with Graph::mark_output) to the host.
+  virtual void read_output(TensorId id, std::span<std::byte> out) = 0;
+  // How many times a command buffer was recorded (Vulkan records once and replays; 0 elsewhere).
+  virtual size_t record_count() const { return 0; }
+  // Per-dispatch timings of the last run when profiling was asked for at prepare time.
+  virtual std::vector<DispatchTiming> timings() const { return {}; }
+  // Device bytes this executable holds (arena, inputs, outputs).
+  virtual size_t device_bytes() const { return 0; }
+};
+
+struct PrepareOptions {
+  bool profile = false;  // collect per-dispatch timings
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;         // "cpu", "vulkan"
+  virtual std::string device_name() const = 0;  // for logs and bench rows
+
+  // A read-only copy of `data` on the device (weights).
+  virtual std::shared_ptr<Storage> upload(std::span<const std::byte> data) = 0;
+  // Zero-filled read-write storage (KV cache).
+  virtual std::shared_ptr<Storage> allocate_state(size_t bytes) = 0;
+  // Reads back part of a storage (tests, debugging, saving a session).
+  virtual void read_storage(const Storage& storage, size_t offset, std::span<std::byte> out) = 0;
+  // Writes part of a storage (restoring a session, tests).
+  virtual void write_storage(Storage& storage, size_t offset, std::span<const std::byte> data) = 0;
+
+  virtual std::unique_ptr<Executable> prepare(const Plan& plan, const PrepareOptions& options = {}) = 0;
+
+  // Device bytes held by storages (weights and state).
+  virtual size_t storage_bytes() const = 0;
+};
+
+}  // namespace vkgraph

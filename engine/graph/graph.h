@@ -1,0 +1,137 @@
+#pragma once
+// The compute graph: tensors and the ops that produce them. Building a graph does no work: each
+// builder call checks shapes and types, infers the result and records a node.
+//
+// Shapes list dimensions outermost first; the last dimension is contiguous. A weight matrix is
+// [n_out, n_in] (GGUF's ne = {n_in, n_out}), activations are [n_tokens, n_embd], and attention
+// heads are [n_tokens, n_head, head_dim]. Quantized types pack blocks along the last dimension.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/core/dtype.h"
+#include "engine/graph/storage.h"
+
+namespace vkgraph {
+
+using Shape = std::vector<int64_t>;
+std::string shape_string(const Shape& shape);  // "[4, 64]"
+int64_t element_count(const Shape& shape);
+
+struct TensorId {
+  int32_t index = -1;
+  bool valid() const { return index >= 0; }
+  friend bool operator==(TensorId, TensorId) = default;
+};
+
+enum class TensorKind : uint8_t {
+  input,         // host data set before every run (token ids, positions, slots)
+  weight,        // read-only Storage bound once (model weights)
+  state,         // persistent read-write Storage (KV cache); kv_write updates it in place
+  intermediate,  // produced by an op; lives in the plan's arena unless it is an output
+};
+
+enum class OpKind : uint8_t {
+  leaf,          // input, weight or state: no op
+  view,          // reshape or row range of its input, sharing its storage (params.view_*)
+  get_rows,      // table [n_rows, n], ids [m] (i32) -> [m, n] f32; table may be quantized
+  rms_norm,      // x [..., n] -> x / sqrt(mean(x^2) + eps) over the last dimension
+  rms_norm_mul,  // fused by a pass: rms_norm(x) * w, w [n]
+  mul,           // a * b, b broadcast over a's leading dimensions (b's shape is a suffix of a's)
+  add,           // a + b, same broadcasting
+  scale,         // x * params.scale
+  matmul,        // w [n_out, n_in] (f32/f16/q8_0/q4_0), x [m, n_in] (f32/f16) -> [m, n_out] f32
+  rope,          // x [m, n_head, head_dim], pos [m] (i32) -> rotated x (params.rope)
+  softmax,       // over the last dimension, of x * params.scale
+  silu,          // x * sigmoid(x)
+  swiglu,        // silu(gate) * up: built directly or fused by a pass from silu + mul
+  attention,     // q [m, n_head, d], k/v [n_slots, n_kv_head, d], q_pos [m], kv_pos [n_slots] -> [m, n_head, d]
+  kv_write,      // cache [n_slots, n_kv_head, d] (state), src [m, n_kv_head, d], slots [m] -> cache
+  argmax,        // x [m, n] -> [m] i32, the first index of the maximum
+  convert,       // x -> x in params.dtype (f32 <-> f16)
+};
+const char* op_name(OpKind op);
+
+enum class RopeMode : uint8_t {
+  normal,  // rotates pairs (2i, 2i+1): llama
+  neox,    // rotates pairs (i, i + n_rot/2): qwen2, neox
+};
+
+struct RopeParams {
+  RopeMode mode = RopeMode::normal;
+  int32_t n_rot = 0;         // rotated dimensions (<= head_dim, even); the rest pass through
+  float freq_base = 10000.0f;
+  float freq_scale = 1.0f;   // linear position scaling: theta = pos * freq_scale * base^(-2i/n_rot)
+};
+
+struct AttentionParams {
+  float scale = 1.0f;        // applied to q.k, usually 1/sqrt(head_dim)
+  int32_t window = 0;        // sliding window in positions (0: none): key visible iff q_pos - k_pos < window
+};
+
+struct OpParams {
+  float eps = 0.0f;          // rms_norm, rms_norm_mul
+  float scale = 1.0f;        // scale, softmax
+  RopeParams rope;
+  AttentionParams attention;
+  DType dtype = DType::F32;  // convert
+  int64_t view_offset = 0;   // view: first element of the view within its input
+};
+
+struct Node {
+  std::string name;
+  OpKind op = OpKind::leaf;
+  TensorKind kind = TensorKind::intermediate;
+  DType dtype = DType::F32;
+  Shape shape;
+  std::vector<TensorId> inputs;
+  OpParams params;
+  std::shared_ptr<Storage> storage;  // weight and state leaves
+  bool output = false;               // read back by the host after a run
+};
+
+class Graph {
+ public:
+  // Leaves.
+  TensorId input(std::string name, DType dtype, Shape shape);
+  TensorId weight(std::string name, DType dtype, Shape shape, std::shared_ptr<Storage> storage);
+  TensorId state(std::string name, DType dtype, Shape shape, std::shared_ptr<Storage> storage);
+
+  // Ops: one call each, checked, named after the result.
+  TensorId get_rows(TensorId table, TensorId ids);
+  TensorId rms_norm(TensorId x, float eps);
+  TensorId mul(TensorId a, TensorId b);
+  TensorId add(TensorId a, TensorId b);
+  TensorId scale(TensorId x, float factor);
+  TensorId matmul(TensorId w, TensorId x);
+  TensorId rope(TensorId x, TensorId positions, const RopeParams& params);
+  TensorId softmax(TensorId x, float scale = 1.0f);
+  TensorId silu(TensorId x);
+  TensorId swiglu(TensorId gate, TensorId up);
+  TensorId attention(TensorId q, TensorId k, TensorId v, TensorId q_pos, TensorId kv_pos,
+                     const AttentionParams& params);
+  TensorId kv_write(TensorId cache, TensorId src, TensorId slots);
+  TensorId argmax(TensorId x);
+  TensorId convert(TensorId x, DType dtype);
+  TensorId reshape(TensorId x, Shape shape);                  // same element count, contiguous
+  TensorId rows(TensorId x, int64_t first, int64_t count);    // rows [first, first+count) of the outermost dim
+
+  // Marks a tensor to be read back after a run; it gets storage of its own outside the arena.
+  void mark_output(TensorId id);
+  // Gives the node a readable name (for plans, profiles and errors); returns id for chaining.
+  TensorId name(TensorId id, std::string name);
+
+  const Node& node(TensorId id) const;
+  Node& node(TensorId id);
+  const std::vector<Node>& nodes() const { return nodes_; }
+  std::vector<Node>& nodes() { return nodes_; }
+  size_t size() const { return nodes_.size(); }
+
+ private:
+  TensorId add_node(Node node);
+  std::vector<Node> nodes_;
+};
+
+}  // namespace vkgraph
