@@ -15,9 +15,13 @@ int main(int argc, char** argv) {
   }
   const std::string name = argv[1];
   std::ifstream in(argv[2], std::ios::binary);
+  if (!in) {
+    std::fprintf(stderr, "%s: cannot open\n", argv[2]);
+    return 1;
+  }
   const std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   // SPIR-V is a stream of little-endian 32-bit words starting with the magic 0x07230203.
-  if (!in.eof() || bytes.size() < 20 || bytes.size() % 4 != 0 || bytes[0] != 0x03 || bytes[3] != 0x07) {
+  if (bytes.size() < 20 || bytes.size() % 4 != 0 || bytes[0] != 0x03 || bytes[3] != 0x07) {
     std::fprintf(stderr, "%s: not a SPIR-V module\n", argv[2]);
     return 1;
   }
