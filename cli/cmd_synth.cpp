@@ -1,0 +1,51 @@
+// `vkgraph synth`: write a GGUF model of a real model's shapes with deterministic random weights.
+
+#include <fmt/format.h>
+
+#include "cli/command.h"
+#include "engine/core/error.h"
+#include "models/synth/synth_model.h"
+
+namespace vkgraph::cli {
+namespace {
+
+struct SynthArgs {
+  std::string preset;
+  std::string type = "f16";
+  std::string output;
+  std::string tokenizer;
+  uint64_t seed = 1;
+  int64_t layers = 0;
+};
+
+int synth(const SynthArgs& a) {
+  const models::Preset& preset = models::find_preset(a.preset);
+  models::SynthOptions options;
+  const auto type = dtype_from_name(a.type);
+  VKGRAPH_CHECK(type && (*type == DType::F32 || *type == DType::F16 || *type == DType::Q8_0 || *type == DType::Q4_0),
+                "--type must be f32, f16, q8_0 or q4_0 (got '{}')", a.type);
+  options.weight_type = *type;
+  options.tokenizer_json = a.tokenizer;
+  options.seed = a.seed;
+  options.n_layer = a.layers;
+  models::write_synthetic_model(preset, options, a.output);
+  fmt::print("wrote {}: {} shapes, {} weights, synthetic (random) values\n", a.output, preset.name, a.type);
+  return 0;
+}
+
+const CommandRegistration registration{
+    "synth", "Write a synthetic GGUF model of a real model's shapes (for benchmarks)", [](CLI::App& app) {
+      auto a = std::make_shared<SynthArgs>();
+      std::string names;
+      for (const auto& p : models::presets()) names += (names.empty() ? "" : ", ") + p.name;
+      app.add_option("--preset", a->preset, "model shapes: " + names)->required();
+      app.add_option("--type", a->type, "weight type: f32, f16, q8_0, q4_0")->capture_default_str();
+      app.add_option("-o,--output", a->output, "GGUF file to write")->required();
+      app.add_option("--tokenizer", a->tokenizer, "a Hugging Face tokenizer.json for a real vocabulary");
+      app.add_option("--seed", a->seed, "weights seed")->capture_default_str();
+      app.add_option("--layers", a->layers, "override the layer count (0: the preset's)");
+      return [a] { return synth(*a); };
+    }};
+
+}  // namespace
+}  // namespace vkgraph::cli

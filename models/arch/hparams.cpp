@@ -1,0 +1,93 @@
+#include "models/arch/hparams.h"
+
+#include <cmath>
+#include <fmt/format.h>
+
+#include "engine/core/error.h"
+#include "models/gguf/gguf_reader.h"
+
+namespace vkgraph::models {
+namespace {
+
+struct ArchTraits {
+  const char* name;
+  RopeMode rope_mode;
+  bool qkv_bias;
+  bool qk_norm;
+};
+
+// Which llama-family variant does what. llama's converters permute q/k so the normal (adjacent
+// pairs) RoPE applies; qwen's keep the Hugging Face layout, which rotates halves (NeoX).
+constexpr ArchTraits known_archs[] = {
+    {"llama", RopeMode::normal, false, false},
+    {"mistral", RopeMode::normal, false, false},
+    {"qwen2", RopeMode::neox, true, false},
+    {"qwen3", RopeMode::neox, false, true},
+};
+
+const ArchTraits& traits_of(const std::string& arch, const std::string& path) {
+  for (const ArchTraits& t : known_archs) {
+    if (arch == t.name) return t;
+  }
+  fail("{}: unknown architecture '{}' (supported: llama, mistral, qwen2, qwen3)", path, arch);
+}
+
+int64_t positive(const GgufFile& f, const std::string& key, const std::string& path) {
+  const uint64_t v = f.get_u64(key);
+  VKGRAPH_CHECK(v > 0 && v <= (uint64_t(1) << 31), "{}: {} = {} is out of range", path, key, v);
+  return int64_t(v);
+}
+
+}  // namespace
+
+Hparams read_hparams(const GgufFile& f, const std::string& path) {
+  Hparams hp;
+  hp.arch = f.architecture();
+  const ArchTraits& traits = traits_of(hp.arch, path);
+  const std::string a = hp.arch + ".";
+  hp.name = f.find_string("general.name").value_or(hp.arch);
+  hp.n_embd = positive(f, a + "embedding_length", path);
+  hp.n_layer = positive(f, a + "block_count", path);
+  hp.n_head = positive(f, a + "attention.head_count", path);
+  hp.n_head_kv = f.has(a + "attention.head_count_kv") ? positive(f, a + "attention.head_count_kv", path) : hp.n_head;
+  hp.n_ff = positive(f, a + "feed_forward_length", path);
+  hp.n_ctx_train = f.find_u64(a + "context_length").value_or(0);
+  hp.rms_eps = f.find_f32(a + "attention.layer_norm_rms_epsilon").value_or(1e-5f);
+  VKGRAPH_CHECK(hp.rms_eps > 0.0f && hp.rms_eps < 1.0f, "{}: RMSNorm epsilon {} is out of range", path, hp.rms_eps);
+  VKGRAPH_CHECK(hp.n_head % hp.n_head_kv == 0, "{}: {} attention heads cannot share {} KV heads evenly", path,
+                hp.n_head, hp.n_head_kv);
+  hp.head_dim = f.has(a + "attention.key_length") ? positive(f, a + "attention.key_length", path)
+                                                   : hp.n_embd / hp.n_head;
+  VKGRAPH_CHECK(f.has(a + "attention.key_length") || hp.n_embd % hp.n_head == 0,
+                "{}: embedding length {} is not a multiple of {} heads", path, hp.n_embd, hp.n_head);
+  if (const auto v = f.find_u64(a + "attention.value_length")) {
+    VKGRAPH_CHECK(int64_t(*v) == hp.head_dim, "{}: value length {} differs from key length {}", path, *v, hp.head_dim);
+  }
+
+  hp.rope.mode = traits.rope_mode;
+  hp.rope.freq_base = f.find_f32(a + "rope.freq_base").value_or(10000.0f);
+  hp.rope.n_rot = int32_t(f.find_u64(a + "rope.dimension_count").value_or(uint64_t(hp.head_dim)));
+  VKGRAPH_CHECK(hp.rope.n_rot > 0 && hp.rope.n_rot <= hp.head_dim && hp.rope.n_rot % 2 == 0,
+                "{}: rope dimension count {} must be even and at most the head size {}", path, hp.rope.n_rot,
+                hp.head_dim);
+  const std::string scaling = f.find_string(a + "rope.scaling.type").value_or("none");
+  if (scaling == "linear") {
+    const float factor = f.get_f32(a + "rope.scaling.factor");
+    VKGRAPH_CHECK(factor > 0.0f, "{}: rope scaling factor {} must be positive", path, factor);
+    hp.rope.freq_scale = 1.0f / factor;
+  } else {
+    VKGRAPH_CHECK(scaling == "none", "{}: rope scaling type '{}' is not supported (none, linear)", path, scaling);
+  }
+  hp.sliding_window = int32_t(f.find_u32(a + "attention.sliding_window").value_or(0));
+  hp.qkv_bias = traits.qkv_bias;
+  hp.qk_norm = traits.qk_norm;
+  hp.tied_output = f.find_tensor("output.weight") == nullptr;
+  const auto& embd = f.tensor("token_embd.weight");
+  VKGRAPH_CHECK(embd.shape.size() == 2 && embd.shape[1] == hp.n_embd,
+                "{}: token_embd.weight has shape {} but the embedding length is {}", path,
+                fmt::join(embd.shape, "x"), hp.n_embd);
+  hp.n_vocab = embd.shape[0];
+  return hp;
+}
+
+}  // namespace vkgraph::models

@@ -1,0 +1,36 @@
+#pragma once
+// Builds the engine graph of one forward step of a llama-family model: n_tokens new tokens
+// against a KV cache of n_ctx slots. No backend code here: the graph is the whole description.
+
+#include <vector>
+
+#include "engine/graph/graph.h"
+#include "models/arch/hparams.h"
+#include "models/arch/weights.h"
+
+namespace vkgraph::models {
+
+struct KvStorage {
+  DType dtype = DType::F16;
+  int64_t n_slots = 0;
+  std::vector<std::shared_ptr<Storage>> k, v;  // per layer: [n_slots, n_head_kv, head_dim]
+};
+
+struct StepShape {
+  int64_t n_tokens = 1;
+  bool all_logits = false;  // logits for every token (prompt scoring) or only the last
+};
+
+struct StepGraph {
+  Graph graph;
+  TensorId tokens;     // [n_tokens] i32
+  TensorId positions;  // [n_tokens] i32: RoPE and causal positions
+  TensorId slots;      // [n_tokens] i32: cache slot each token's K/V is written to
+  TensorId kv_pos;     // [n_slots] i32: position held by each slot after the writes, -1 if empty
+  TensorId logits;     // [n_tokens or 1, n_vocab] f32
+};
+
+StepGraph build_step_graph(const Hparams& hp, const ModelWeights& weights, const KvStorage& kv,
+                           const StepShape& shape);
+
+}  // namespace vkgraph::models

@@ -1,0 +1,143 @@
+#include "models/conversation.h"
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "engine/core/error.h"
+#include "models/tokenizer/tokenizer.h"
+
+namespace vkgraph::models {
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+Conversation::Conversation(Session& session, chat::ChatTemplate chat_template, std::string system_prompt)
+    : session_(session), template_(chat_template), system_(std::move(system_prompt)) {}
+
+std::vector<int32_t> Conversation::render(bool add_generation_prompt) const {
+  std::vector<chat::Message> all;
+  if (!system_.empty()) all.push_back({"system", system_});
+  all.insert(all.end(), messages_.begin(), messages_.end());
+  const std::string text = template_.format(all, add_generation_prompt);
+  const Tokenizer& tok = session_.model().tokenizer();
+  // Templates that write BOS as text (Llama 2/3) need no second one.
+  const bool bos_in_text = tok.bos() >= 0 && text.rfind(tok.token_text(tok.bos()), 0) == 0;
+  return tok.encode(text, tok.add_bos() && !bos_in_text, true);
+}
+
+TurnStats Conversation::reply(const std::string& user_text, Sampler& sampler, int64_t max_tokens,
+                              const std::function<void(const std::string&)>& emit,
+                              const std::function<bool()>& should_stop) {
+  messages_.push_back({"user", user_text});
+  std::vector<int32_t> prompt;
+  try {
+    prompt = render(true);
+    VKGRAPH_CHECK(int64_t(prompt.size()) < session_.n_ctx(),
+                  "the conversation needs {} tokens but the context holds {}: /reset to start over, or raise -c",
+                  prompt.size(), session_.n_ctx());
+  } catch (...) {
+    messages_.pop_back();
+    throw;
+  }
+
+  // Reuse the longest prefix the cache already holds; evaluate only the rest.
+  size_t keep = 0;
+  while (keep < cached_.size() && keep < prompt.size() && cached_[keep] == prompt[keep]) ++keep;
+  if (keep == prompt.size()) --keep;  // at least one token must run to produce logits
+  session_.truncate(int64_t(keep));
+  cached_.resize(keep);
+
+  TurnStats stats;
+  stats.reused_tokens = int64_t(keep);
+  auto start = std::chrono::steady_clock::now();
+  const std::vector<int32_t> fresh(prompt.begin() + std::ptrdiff_t(keep), prompt.end());
+  std::vector<float> logits = session_.eval(fresh);
+  cached_.insert(cached_.end(), fresh.begin(), fresh.end());
+  stats.prompt_tokens = int64_t(fresh.size());
+  stats.prompt_seconds = seconds_since(start);
+
+  const Tokenizer& tok = session_.model().tokenizer();
+  StreamingDecoder decoder(tok, false, false);
+  std::string text;
+  start = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < max_tokens; ++i) {
+    if (should_stop && should_stop()) {
+      stats.interrupted = true;
+      break;
+    }
+    const int32_t next = sampler.sample(logits, cached_);
+    if (tok.is_eog(next)) {
+      stats.stopped_at_eog = true;
+      break;
+    }
+    const std::string piece = decoder.push(next);
+    text += piece;
+    emit(piece);
+    stats.generated_tokens++;
+    if (session_.n_past() >= session_.n_ctx()) break;  // full: the reply ends here
+    const int32_t one[] = {next};
+    logits = session_.eval(one);
+    cached_.push_back(next);
+  }
+  const std::string rest = decoder.finish();
+  text += rest;
+  emit(rest);
+  stats.generation_seconds = seconds_since(start);
+  messages_.push_back({"assistant", text});
+  return stats;
+}
+
+void Conversation::reset() {
+  messages_.clear();
+  cached_.clear();
+  session_.reset();
+}
+
+void Conversation::set_system_prompt(std::string text) { system_ = std::move(text); }
+
+void Conversation::set_messages(std::vector<chat::Message> messages) {
+  for (const auto& m : messages) {
+    VKGRAPH_CHECK(m.role == "user" || m.role == "assistant" || m.role == "system",
+                  "unknown role '{}' in the conversation (user, assistant, system)", m.role);
+  }
+  messages_ = std::move(messages);
+}
+
+void Conversation::save(const std::string& path) const {
+  nlohmann::json j;
+  j["system"] = system_;
+  j["messages"] = nlohmann::json::array();
+  for (const auto& m : messages_) j["messages"].push_back({{"role", m.role}, {"content", m.content}});
+  std::ofstream out(path);
+  VKGRAPH_CHECK(out.good(), "cannot write {}", path);
+  out << j.dump(2) << '\n';
+  VKGRAPH_CHECK(out.good(), "writing {} failed", path);
+}
+
+void Conversation::load(const std::string& path) {
+  std::ifstream in(path);
+  VKGRAPH_CHECK(in.good(), "cannot read {}", path);
+  std::string system;
+  std::vector<chat::Message> messages;
+  try {
+    const nlohmann::json j = nlohmann::json::parse(in);
+    system = j.value("system", "");
+    for (const auto& m : j.at("messages")) {
+      messages.push_back({m.at("role").get<std::string>(), m.at("content").get<std::string>()});
+    }
+  } catch (const nlohmann::json::exception& e) {
+    fail("{}: not a saved conversation: {}", path, e.what());
+  }
+  set_messages(std::move(messages));
+  system_ = std::move(system);
+  // The next turn evaluates the loaded text from the start.
+  cached_.clear();
+  session_.reset();
+}
+
+}  // namespace vkgraph::models

@@ -1,0 +1,59 @@
+#pragma once
+// A chat conversation on a session: messages rendered through the model's chat template, with
+// only the text that is new since the last turn evaluated (the KV cache keeps the rest).
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "models/chat/chat_template.h"
+#include "models/sampler.h"
+#include "models/session.h"
+
+namespace vkgraph::models {
+
+struct TurnStats {
+  int64_t prompt_tokens = 0;     // evaluated for this turn (only the new text)
+  int64_t reused_tokens = 0;     // kept from the cache
+  int64_t generated_tokens = 0;
+  double prompt_seconds = 0;
+  double generation_seconds = 0;
+  bool interrupted = false;      // stopped by should_stop
+  bool stopped_at_eog = false;
+};
+
+class Conversation {
+ public:
+  Conversation(Session& session, chat::ChatTemplate chat_template, std::string system_prompt = "");
+
+  // Adds the user's message, evaluates the new prompt text and streams the reply through `emit`
+  // (complete UTF-8 pieces). The reply, even an interrupted one, joins the conversation.
+  // Throws, leaving the conversation as it was, when the prompt does not fit the context.
+  TurnStats reply(const std::string& user_text, Sampler& sampler, int64_t max_tokens,
+                  const std::function<void(const std::string&)>& emit, const std::function<bool()>& should_stop = {});
+
+  void reset();                                     // forget the messages (keeps the system prompt)
+  void set_system_prompt(std::string text);         // replaces it; takes effect from the next turn
+  const std::string& system_prompt() const { return system_; }
+  const std::vector<chat::Message>& messages() const { return messages_; }  // without the system prompt
+  void set_messages(std::vector<chat::Message> messages);  // e.g. a loaded conversation
+
+  // /save and /load: {"system": "...", "messages": [{"role": "...", "content": "..."}]}.
+  void save(const std::string& path) const;
+  void load(const std::string& path);
+
+  int64_t context_used() const { return session_.n_past(); }
+  int64_t context_size() const { return session_.n_ctx(); }
+  const chat::ChatTemplate& chat_template() const { return template_; }
+
+ private:
+  std::vector<int32_t> render(bool add_generation_prompt) const;
+
+  Session& session_;
+  chat::ChatTemplate template_;
+  std::string system_;
+  std::vector<chat::Message> messages_;
+  std::vector<int32_t> cached_;  // the tokens the session's cache holds, in order
+};
+
+}  // namespace vkgraph::models

@@ -1,0 +1,148 @@
+#include "models/model.h"
+
+#include <fmt/format.h>
+#include <map>
+
+#include "engine/core/error.h"
+#include "engine/core/log.h"
+#include "models/gguf/gguf_reader.h"
+#include "models/tokenizer/tokenizer.h"
+
+namespace vkgraph::models {
+namespace {
+
+// Collects the tensors a model needs, checking each one's shape against the hyperparameters
+// before anything is uploaded, so a broken file fails fast and names the tensor.
+class WeightLoader {
+ public:
+  WeightLoader(const gguf::GgufFile& file, const std::string& path) : file_(file), path_(path) {}
+
+  WeightTensor require(const std::string& name, const Shape& expected) {
+    const gguf::TensorInfo* info = file_.find_tensor(name);
+    VKGRAPH_CHECK(info != nullptr, "{}: tensor '{}' is missing", path_, name);
+    return take(*info, expected);
+  }
+  WeightTensor optional(const std::string& name, const Shape& expected) {
+    const gguf::TensorInfo* info = file_.find_tensor(name);
+    return info ? take(*info, expected) : WeightTensor{};
+  }
+  const std::vector<const gguf::TensorInfo*>& wanted() const { return wanted_; }
+
+ private:
+  WeightTensor take(const gguf::TensorInfo& info, const Shape& expected) {
+    VKGRAPH_CHECK(info.shape == expected, "{}: tensor '{}' has shape [{}], expected [{}]", path_, info.name,
+                  fmt::join(info.shape, ", "), fmt::join(expected, ", "));
+    // Norm weights and biases are applied elementwise in f32.
+    VKGRAPH_CHECK(expected.size() == 2 || info.type == DType::F32, "{}: tensor '{}' is {}, expected f32", path_,
+                  info.name, dtype_name(info.type));
+    if (expected.size() == 2 && dtype_info(info.type).quantized) {
+      VKGRAPH_CHECK(expected[1] % int64_t(dtype_info(info.type).block_elements) == 0,
+                    "{}: tensor '{}' rows of {} do not fill {} blocks", path_, info.name, expected[1],
+                    dtype_name(info.type));
+    }
+    wanted_.push_back(&info);
+    return WeightTensor{info.name, info.type, info.shape, nullptr};
+  }
+  const gguf::GgufFile& file_;
+  const std::string& path_;
+  std::vector<const gguf::TensorInfo*> wanted_;
+};
+
+ModelWeights describe_weights(WeightLoader& loader, const Hparams& hp) {
+  const int64_t e = hp.n_embd, q = hp.n_head * hp.head_dim, kv = hp.n_head_kv * hp.head_dim;
+  ModelWeights w;
+  w.tok_embd = loader.require("token_embd.weight", {hp.n_vocab, e});
+  w.output_norm = loader.require("output_norm.weight", {e});
+  if (!hp.tied_output) w.output = loader.require("output.weight", {hp.n_vocab, e});
+  for (int64_t il = 0; il < hp.n_layer; ++il) {
+    const auto t = [il](const char* name) { return fmt::format("blk.{}.{}", il, name); };
+    LayerWeights L;
+    L.attn_norm = loader.require(t("attn_norm.weight"), {e});
+    L.wq = loader.require(t("attn_q.weight"), {q, e});
+    L.wk = loader.require(t("attn_k.weight"), {kv, e});
+    L.wv = loader.require(t("attn_v.weight"), {kv, e});
+    L.wo = loader.require(t("attn_output.weight"), {e, q});
+    if (hp.qkv_bias) {
+      L.bq = loader.require(t("attn_q.bias"), {q});
+      L.bk = loader.require(t("attn_k.bias"), {kv});
+      L.bv = loader.require(t("attn_v.bias"), {kv});
+    }
+    if (hp.qk_norm) {
+      L.q_norm = loader.require(t("attn_q_norm.weight"), {hp.head_dim});
+      L.k_norm = loader.require(t("attn_k_norm.weight"), {hp.head_dim});
+    }
+    L.ffn_norm = loader.require(t("ffn_norm.weight"), {e});
+    L.w_gate = loader.require(t("ffn_gate.weight"), {hp.n_ff, e});
+    L.w_up = loader.require(t("ffn_up.weight"), {hp.n_ff, e});
+    L.w_down = loader.require(t("ffn_down.weight"), {e, hp.n_ff});
+    w.layers.push_back(std::move(L));
+  }
+  return w;
+}
+
+void for_each_weight(ModelWeights& w, const std::function<void(WeightTensor&)>& fn) {
+  fn(w.tok_embd);
+  fn(w.output_norm);
+  fn(w.output);
+  for (LayerWeights& L : w.layers) {
+    for (WeightTensor* t : {&L.attn_norm, &L.wq, &L.wk, &L.wv, &L.wo, &L.bq, &L.bk, &L.bv, &L.q_norm, &L.k_norm,
+                            &L.ffn_norm, &L.w_gate, &L.w_up, &L.w_down}) {
+      fn(*t);
+    }
+  }
+}
+
+}  // namespace
+
+Model::~Model() = default;
+
+std::unique_ptr<Model> Model::load(const std::string& path, Backend& backend, const LoadOptions& options) {
+  const gguf::GgufFile file = gguf::GgufFile::open(path);
+  std::unique_ptr<Model> model(new Model());
+  model->path_ = path;
+  model->hparams_ = read_hparams(file, path);
+  model->tokenizer_ = std::make_unique<Tokenizer>(Tokenizer::from_gguf(file));
+  VKGRAPH_CHECK(model->tokenizer_->vocab_size() == size_t(model->hparams_.n_vocab),
+                "{}: the tokenizer has {} tokens but token_embd.weight has {} rows", path,
+                model->tokenizer_->vocab_size(), model->hparams_.n_vocab);
+  model->chat_template_ = file.find_string("tokenizer.chat_template").value_or("");
+
+  WeightLoader loader(file, path);
+  model->weights_ = describe_weights(loader, model->hparams_);
+
+  LoadProgress progress;
+  progress.tensors_total = loader.wanted().size();
+  for (const auto* info : loader.wanted()) progress.bytes_total += info->bytes;
+
+  // Upload each tensor once; a tied output shares the embedding's storage.
+  std::map<std::string, std::shared_ptr<Storage>> uploaded;
+  std::map<std::string, size_t> bytes_by_type;
+  for (const gguf::TensorInfo* info : loader.wanted()) {
+    uploaded[info->name] = backend.upload(file.data(*info));
+    model->weight_bytes_ += info->bytes;
+    model->parameter_count_ += size_t(info->elements);
+    bytes_by_type[std::string(dtype_name(info->type))] += info->bytes;
+    progress.tensors_done++;
+    progress.bytes_done += info->bytes;
+    if (options.progress && !options.progress(progress)) fail("{}: loading was cancelled", path);
+  }
+  for_each_weight(model->weights_, [&](WeightTensor& t) {
+    if (!t.name.empty()) t.storage = uploaded.at(t.name);
+  });
+  if (model->hparams_.tied_output) model->weights_.output = model->weights_.tok_embd;
+
+  size_t most = 0;
+  for (const auto& [type, bytes] : bytes_by_type) {
+    if (bytes > most) {
+      most = bytes;
+      model->weight_type_ = type;
+    }
+  }
+  const Hparams& hp = model->hparams_;
+  log::info("{}: {} ({}), {} layers, {} heads ({} KV), head dim {}, vocab {}, {:.1f} MiB of {} weights", path,
+            hp.name, hp.arch, hp.n_layer, hp.n_head, hp.n_head_kv, hp.head_dim, hp.n_vocab,
+            double(model->weight_bytes_) / (1 << 20), model->weight_type_);
+  return model;
+}
+
+}  // namespace vkgraph::models

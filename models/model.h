@@ -1,0 +1,61 @@
+#pragma once
+// A loaded model: hyperparameters, weights on a backend, tokenizer and chat template.
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "engine/backend/backend.h"
+#include "models/arch/hparams.h"
+#include "models/arch/weights.h"
+
+namespace vkgraph {
+class Tokenizer;
+}
+
+namespace vkgraph::models {
+
+struct LoadProgress {
+  size_t tensors_done = 0;
+  size_t tensors_total = 0;
+  size_t bytes_done = 0;
+  size_t bytes_total = 0;
+};
+
+struct LoadOptions {
+  // Called after each tensor upload; returning false cancels the load (it then throws).
+  std::function<bool(const LoadProgress&)> progress;
+};
+
+class Model {
+ public:
+  // Reads a GGUF file, checks every tensor's presence, type and shape, and uploads the weights
+  // to `backend` once. Errors name the file and the tensor.
+  static std::unique_ptr<Model> load(const std::string& path, Backend& backend, const LoadOptions& options = {});
+  ~Model();
+
+  const std::string& path() const { return path_; }
+  const Hparams& hparams() const { return hparams_; }
+  const ModelWeights& weights() const { return weights_; }
+  const Tokenizer& tokenizer() const { return *tokenizer_; }
+  // tokenizer.chat_template, empty when the file has none.
+  const std::string& chat_template() const { return chat_template_; }
+  // Bytes of the weight tensors as stored in the file (and on the device), parameters count.
+  size_t weight_bytes() const { return weight_bytes_; }
+  size_t parameter_count() const { return parameter_count_; }
+  // The type most weights have (for bench rows): "q4_0", "f16", ...
+  const std::string& weight_type() const { return weight_type_; }
+
+ private:
+  Model() = default;
+  std::string path_;
+  Hparams hparams_;
+  ModelWeights weights_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+  std::string chat_template_;
+  size_t weight_bytes_ = 0;
+  size_t parameter_count_ = 0;
+  std::string weight_type_;
+};
+
+}  // namespace vkgraph::models

@@ -1,0 +1,38 @@
+#include "models/synth/presets.h"
+
+#include <fmt/format.h>
+
+#include "engine/core/error.h"
+
+namespace vkgraph::models {
+
+const std::vector<Preset>& presets() {
+  // Dimensions from each model's published config.json. The "test-*" presets are tiny versions
+  // of each architecture for end-to-end tests.
+  static const std::vector<Preset> list = {
+      // name            arch      vocab   ctx    embd  layer head kv  hdim  ff     rope      eps    tied
+      {"smollm2-135m", "llama", 49152, 8192, 576, 30, 9, 3, 64, 1536, 100000.0f, 1e-5f, true, 0, "gpt2", "smollm"},
+      {"qwen2.5-0.5b", "qwen2", 151936, 32768, 896, 24, 14, 2, 64, 4864, 1000000.0f, 1e-6f, true, 0, "gpt2", "qwen2"},
+      {"qwen3-0.6b", "qwen3", 151936, 40960, 1024, 28, 16, 8, 128, 3072, 1000000.0f, 1e-6f, true, 0, "gpt2", "qwen2"},
+      {"llama-3.2-1b", "llama", 128256, 131072, 2048, 16, 32, 8, 64, 8192, 500000.0f, 1e-5f, true, 0, "gpt2", "llama-bpe"},
+      {"tinyllama-1.1b", "llama", 32000, 2048, 2048, 22, 32, 4, 64, 5632, 10000.0f, 1e-5f, false},
+      {"llama-2-7b", "llama", 32000, 4096, 4096, 32, 32, 32, 128, 11008, 10000.0f, 1e-5f, false},
+      {"mistral-7b", "mistral", 32000, 32768, 4096, 32, 32, 8, 128, 14336, 10000.0f, 1e-5f, false, 4096},
+      {"test-llama", "llama", 512, 256, 128, 2, 4, 2, 32, 320, 10000.0f, 1e-5f, false},
+      {"test-qwen2", "qwen2", 512, 256, 128, 2, 4, 2, 32, 320, 1000000.0f, 1e-6f, true},
+      {"test-qwen3", "qwen3", 512, 256, 128, 2, 4, 2, 64, 320, 1000000.0f, 1e-6f, true},
+      {"test-mistral", "mistral", 512, 256, 128, 2, 4, 1, 32, 320, 10000.0f, 1e-5f, false, 8},
+  };
+  return list;
+}
+
+const Preset& find_preset(std::string_view name) {
+  std::string names;
+  for (const Preset& p : presets()) {
+    if (p.name == name) return p;
+    names += names.empty() ? p.name : ", " + p.name;
+  }
+  fail("unknown preset '{}' (presets: {})", name, names);
+}
+
+}  // namespace vkgraph::models

@@ -1,0 +1,28 @@
+#pragma once
+// Shapes of real models, for synthetic GGUF files with random weights (`vkgraph synth`).
+// Speed does not depend on weight values, so these stand in for the real models in benchmarks
+// on machines that cannot download them.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vkgraph::models {
+
+struct Preset {
+  std::string name;
+  std::string arch;  // llama, qwen2, qwen3, mistral
+  int64_t n_vocab, n_ctx, n_embd, n_layer, n_head, n_head_kv, head_dim, n_ff;
+  float rope_base;
+  float rms_eps;
+  bool tied_output;
+  int32_t sliding_window = 0;
+  std::string tokenizer_kind = "llama";  // what the real model uses: "llama" (SentencePiece) or "gpt2"
+  std::string pre;                       // gpt2 pre-tokenizer name
+};
+
+const std::vector<Preset>& presets();
+const Preset& find_preset(std::string_view name);  // throws listing the presets
+
+}  // namespace vkgraph::models

@@ -1,0 +1,133 @@
+#include "models/synth/synth_model.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <vector>
+
+#include "engine/core/error.h"
+#include "engine/core/quant.h"
+#include "models/gguf/gguf_writer.h"
+#include "models/synth/synth_vocab.h"
+
+namespace vkgraph::models {
+namespace {
+
+uint64_t splitmix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+uint64_t hash_name(const std::string& s) {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+// Deterministic values for element i of a tensor: independent of how the tensor is split into
+// rows, so any reader can recompute them. The sum of four uniforms is close enough to a normal
+// for weights whose values do not matter, and much cheaper.
+float random_value(uint64_t stream, uint64_t i, float stddev) {
+  const uint64_t r = splitmix64(stream ^ splitmix64(i));
+  float sum = 0;
+  for (int k = 0; k < 4; ++k) sum += float((r >> (16 * k)) & 0xffff) / 65535.0f;
+  // Irwin-Hall(4) has mean 2 and variance 4/12.
+  return (sum - 2.0f) * stddev * 1.7320508f;
+}
+
+class TensorMaker {
+ public:
+  TensorMaker(gguf::GgufWriter& writer, uint64_t seed) : writer_(writer), seed_(seed) {}
+
+  // A matrix [rows, cols] of random values in `type` (cols must fill whole blocks).
+  void matrix(const std::string& name, DType type, int64_t rows, int64_t cols, float stddev) {
+    VKGRAPH_CHECK(cols % int64_t(dtype_info(type).block_elements) == 0,
+                  "tensor '{}': rows of {} do not fill {} blocks", name, cols, dtype_name(type));
+    const uint64_t stream = splitmix64(seed_ ^ hash_name(name));
+    writer_.add_tensor(name, type, {rows, cols}, [=](std::span<std::byte> out) {
+      std::vector<float> row(static_cast<size_t>(cols));
+      const size_t row_size = row_bytes(type, size_t(cols));
+      for (int64_t r = 0; r < rows; ++r) {
+        for (int64_t c = 0; c < cols; ++c) row[size_t(c)] = random_value(stream, uint64_t(r * cols + c), stddev);
+        quantize_row(type, row.data(), out.data() + size_t(r) * row_size, size_t(cols));
+      }
+    });
+  }
+  // A norm weight or bias [n] in f32, around `center`.
+  void vector(const std::string& name, int64_t n, float center, float stddev) {
+    const uint64_t stream = splitmix64(seed_ ^ hash_name(name));
+    writer_.add_tensor(name, DType::F32, {n}, [=](std::span<std::byte> out) {
+      auto* f = reinterpret_cast<float*>(out.data());
+      for (int64_t i = 0; i < n; ++i) f[i] = center + random_value(stream, uint64_t(i), stddev);
+    });
+  }
+
+ private:
+  gguf::GgufWriter& writer_;
+  uint64_t seed_;
+};
+
+}  // namespace
+
+void write_synthetic_model(const Preset& p, const SynthOptions& o, const std::string& path) {
+  const int64_t n_layer = o.n_layer > 0 ? o.n_layer : p.n_layer;
+  const SynthVocab vocab = o.tokenizer_json.empty() ? placeholder_vocab(p.n_vocab)
+                                                    : vocab_from_tokenizer_json(o.tokenizer_json, p.n_vocab);
+  gguf::GgufWriter w;
+  const std::string a = p.arch + ".";
+  w.set_string("general.architecture", p.arch);
+  w.set_string("general.name", fmt::format("{} (synthetic, {})", p.name, dtype_name(o.weight_type)));
+  w.set_u32("general.file_type", o.weight_type == DType::F32 ? 0 : o.weight_type == DType::F16 ? 1
+                                  : o.weight_type == DType::Q4_0 ? 2 : 7);
+  w.set_u32(a + "context_length", uint32_t(p.n_ctx));
+  w.set_u32(a + "embedding_length", uint32_t(p.n_embd));
+  w.set_u32(a + "block_count", uint32_t(n_layer));
+  w.set_u32(a + "feed_forward_length", uint32_t(p.n_ff));
+  w.set_u32(a + "attention.head_count", uint32_t(p.n_head));
+  w.set_u32(a + "attention.head_count_kv", uint32_t(p.n_head_kv));
+  if (p.head_dim * p.n_head != p.n_embd) {
+    w.set_u32(a + "attention.key_length", uint32_t(p.head_dim));
+    w.set_u32(a + "attention.value_length", uint32_t(p.head_dim));
+  }
+  w.set_u32(a + "rope.dimension_count", uint32_t(p.head_dim));
+  w.set_f32(a + "rope.freq_base", p.rope_base);
+  w.set_f32(a + "attention.layer_norm_rms_epsilon", p.rms_eps);
+  if (p.sliding_window > 0) w.set_u32(a + "attention.sliding_window", uint32_t(p.sliding_window));
+  write_vocab(w, vocab);
+
+  const DType t = o.weight_type;
+  const int64_t e = p.n_embd, q = p.n_head * p.head_dim, kv = p.n_head_kv * p.head_dim;
+  // Standard deviations keep activations of order one through the layers, so the logits are
+  // finite and varied: 1/sqrt(fan_in) for projections.
+  const auto sd = [](int64_t fan_in) { return 1.0f / std::sqrt(float(fan_in)); };
+  TensorMaker make(w, o.seed);
+  make.matrix("token_embd.weight", t, p.n_vocab, e, 1.0f);
+  for (int64_t il = 0; il < n_layer; ++il) {
+    const auto n = [il](const char* s) { return fmt::format("blk.{}.{}", il, s); };
+    make.vector(n("attn_norm.weight"), e, 1.0f, 0.1f);
+    make.matrix(n("attn_q.weight"), t, q, e, sd(e));
+    make.matrix(n("attn_k.weight"), t, kv, e, sd(e));
+    make.matrix(n("attn_v.weight"), t, kv, e, sd(e));
+    if (p.arch == "qwen2") {
+      make.vector(n("attn_q.bias"), q, 0.0f, 0.1f);
+      make.vector(n("attn_k.bias"), kv, 0.0f, 0.1f);
+      make.vector(n("attn_v.bias"), kv, 0.0f, 0.1f);
+    }
+    if (p.arch == "qwen3") {
+      make.vector(n("attn_q_norm.weight"), p.head_dim, 1.0f, 0.1f);
+      make.vector(n("attn_k_norm.weight"), p.head_dim, 1.0f, 0.1f);
+    }
+    make.matrix(n("attn_output.weight"), t, e, q, sd(q));
+    make.vector(n("ffn_norm.weight"), e, 1.0f, 0.1f);
+    make.matrix(n("ffn_gate.weight"), t, p.n_ff, e, sd(e));
+    make.matrix(n("ffn_up.weight"), t, p.n_ff, e, sd(e));
+    make.matrix(n("ffn_down.weight"), t, e, p.n_ff, sd(p.n_ff));
+  }
+  make.vector("output_norm.weight", e, 1.0f, 0.1f);
+  if (!p.tied_output) make.matrix("output.weight", t, p.n_vocab, e, sd(e));
+  w.write(path);
+}
+
+}  // namespace vkgraph::models

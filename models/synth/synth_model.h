@@ -1,0 +1,21 @@
+#pragma once
+// Writes a GGUF model of a preset's shapes with deterministic random weights.
+
+#include <cstdint>
+#include <string>
+
+#include "engine/core/dtype.h"
+#include "models/synth/presets.h"
+
+namespace vkgraph::models {
+
+struct SynthOptions {
+  DType weight_type = DType::F16;  // projections and embeddings; norms stay f32
+  std::string tokenizer_json;      // a Hugging Face tokenizer.json for a real vocabulary (byte-level BPE)
+  uint64_t seed = 1;
+  int64_t n_layer = 0;             // 0: the preset's
+};
+
+void write_synthetic_model(const Preset& preset, const SynthOptions& options, const std::string& path);
+
+}  // namespace vkgraph::models
