@@ -32,6 +32,7 @@ struct ChatOptions {
   int64_t seed = -1;
   std::string backend = "vulkan";
   std::string device;
+  bool ignore_eos = false;
 };
 
 // Ctrl-C while a reply streams stops it; Ctrl-C at the prompt (or a second one during a reply)
@@ -135,6 +136,7 @@ int chat(const ChatOptions& o) {
                                   : !model->chat_template().empty() ? chat::ChatTemplate::detect(model->chat_template())
                                                                     : chat::ChatTemplate(chat::TemplateFamily::ChatML, false);
   models::Conversation conversation(session, tmpl, o.system);
+  conversation.set_ignore_eos(o.ignore_eos);
   models::SamplerParams sampling = o.sampling;
   sampling.seed = o.seed >= 0 ? uint64_t(o.seed) : std::random_device{}();
   models::Sampler sampler(sampling);
@@ -240,6 +242,7 @@ const CommandRegistration registration{
       app.add_option("--seed", o->seed, "sampling seed (default: random)");
       app.add_option("--backend", o->backend, "vulkan or cpu")->capture_default_str();
       app.add_option("--device", o->device, "device index or name substring");
+      app.add_flag("--ignore-eos", o->ignore_eos, "keep generating past end-of-text tokens (until -n)");
       return [o] { return chat(*o); };
     }};
 

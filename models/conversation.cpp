@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "engine/core/error.h"
@@ -70,8 +71,13 @@ TurnStats Conversation::reply(const std::string& user_text, Sampler& sampler, in
       stats.interrupted = true;
       break;
     }
+    if (ignore_eos_) {  // as llama.cpp's --ignore-eos: end-of-generation tokens cannot be drawn
+      for (size_t id = 0; id < logits.size(); ++id) {
+        if (tok.is_eog(int32_t(id))) logits[id] = -std::numeric_limits<float>::infinity();
+      }
+    }
     const int32_t next = sampler.sample(logits, cached_);
-    if (tok.is_eog(next)) {
+    if (tok.is_eog(next) && !ignore_eos_) {
       stats.stopped_at_eog = true;
       break;
     }

@@ -31,6 +31,8 @@ class Conversation {
   // Throws, leaving the conversation as it was, when the prompt does not fit the context.
   TurnStats reply(const std::string& user_text, Sampler& sampler, int64_t max_tokens,
                   const std::function<void(const std::string&)>& emit, const std::function<bool()>& should_stop = {});
+  // Keep generating past end-of-generation tokens (benchmarks, tests of long replies).
+  void set_ignore_eos(bool ignore) { ignore_eos_ = ignore; }
 
   void reset();                                     // forget the messages (keeps the system prompt)
   void set_system_prompt(std::string text);         // replaces it; takes effect from the next turn
@@ -54,6 +56,7 @@ class Conversation {
   std::string system_;
   std::vector<chat::Message> messages_;
   std::vector<int32_t> cached_;  // the tokens the session's cache holds, in order
+  bool ignore_eos_ = false;
 };
 
 }  // namespace vkgraph::models

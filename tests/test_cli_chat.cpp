@@ -1,0 +1,102 @@
+// `vkgraph chat` in a real terminal (tmux): a streamed reply, the commands, Ctrl-C and Ctrl-D.
+
+#include <catch2/catch_test_macros.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "temp_dir.h"
+#include "tmux_session.h"
+
+using namespace vkgraph::testing;
+
+namespace {
+
+std::string chat_command(const std::string& args) { return std::string(VKGRAPH_CLI_PATH) + " chat " + args; }
+
+// The text between the last line starting with "> " + message and the next reply stats line.
+bool has_reply_after(const std::string& screen, const std::string& message) {
+  const size_t at = screen.rfind("> " + message);
+  if (at == std::string::npos) return false;
+  const size_t reply = screen.find('\n', at);
+  const size_t stats = screen.find(" tokens, ", reply);
+  return stats != std::string::npos && stats > reply + 2;
+}
+
+}  // namespace
+
+TEST_CASE("chat: a streamed reply, /stats, /save, /reset, /load and Ctrl-D", "[cli][chat]") {
+  TempDir dir;
+  TmuxSession tmux("vkgraph-chat-commands", chat_command("--temp 0 -n 48 -c 512"));
+  REQUIRE(tmux.available());
+  REQUIRE(tmux.wait_for_text("/help for commands", 120));
+
+  tmux.type("Tell me a story about a cat.");
+  tmux.press("Enter");
+  REQUIRE(tmux.wait_for([](const std::string& s) { return count_of(s, " t/s") >= 1; }, 120));
+  CHECK(has_reply_after(tmux.screen(), "Tell me a story about a cat."));
+
+  tmux.type("/stats");
+  tmux.press("Enter");
+  REQUIRE(tmux.wait_for_text("turns 1; context", 30));
+  CHECK(tmux.screen().find("of 512 tokens") != std::string::npos);
+
+  // A second turn evaluates only the new text: the cache keeps the first.
+  tmux.type("And then?");
+  tmux.press("Enter");
+  REQUIRE(tmux.wait_for([](const std::string& s) { return count_of(s, " t/s") >= 3; }, 120));
+  tmux.type("/stats");
+  tmux.press("Enter");
+  REQUIRE(tmux.wait_for_text("turns 2; context", 30));
+  const std::string after_two = tmux.screen();
+  const size_t last_turn = after_two.rfind("last turn: ");
+  REQUIRE(last_turn != std::string::npos);
+  CHECK(after_two.find("(0 reused", last_turn) == std::string::npos);
+
+  const std::string saved = dir.file("conversation.json");
+  tmux.type("/save " + saved);
+  tmux.press("Enter");
+  REQUIRE(tmux.wait_for_text("saved to " + saved, 30));
+  CHECK(std::filesystem::file_size(saved) > 0);
+
+  tmux.type("/reset");
+  tmux.press("Enter");
+  REQUIRE(tmux.wait_for_text("conversation reset", 30));
+  tmux.type("/stats");
+  tmux.press("Enter");
+  REQUIRE(tmux.wait_for_text("context 0 of 512", 30));
+
+  tmux.type("/load " + saved);
+  tmux.press("Enter");
+  REQUIRE(tmux.wait_for_text("loaded 4 messages", 30));
+
+  tmux.type("/help");
+  tmux.press("Enter");
+  REQUIRE(tmux.wait_for_text("/system TEXT", 30));
+
+  tmux.press("C-d");
+  CHECK(tmux.wait_for_text("[exit 0]", 30));
+}
+
+TEST_CASE("chat: Ctrl-C stops a streaming reply, a second Ctrl-C exits cleanly", "[cli][chat]") {
+  TmuxSession tmux("vkgraph-chat-interrupt", chat_command("--temp 0 -n 100000 --ignore-eos -c 4096 --system \"You tell long stories.\""));
+  REQUIRE(tmux.available());
+  REQUIRE(tmux.wait_for_text("/help for commands", 120));
+  tmux.type("Once upon a time");
+  tmux.press("Enter");
+
+  // The reply streams: the screen grows while it is being written.
+  REQUIRE(tmux.wait_for([](const std::string& s) { return s.size() > s.find("> Once upon a time") + 60; }, 120));
+  const size_t before = tmux.screen().size();
+  REQUIRE(tmux.wait_for([before](const std::string& s) { return s.size() > before + 20; }, 60));
+
+  tmux.press("C-c");
+  REQUIRE(tmux.wait_for_text("(stopped)", 60));
+  // Back at the prompt: commands still work.
+  tmux.type("/stats");
+  tmux.press("Enter");
+  REQUIRE(tmux.wait_for_text("turns 1; context", 30));
+
+  tmux.press("C-c");
+  CHECK(tmux.wait_for_text("[exit 0]", 30));
+}
