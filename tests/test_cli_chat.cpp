@@ -25,7 +25,7 @@ bool has_reply_after(const std::string& screen, const std::string& message) {
 
 }  // namespace
 
-TEST_CASE("chat: a streamed reply, /stats, /save, /reset, /load and Ctrl-D", "[cli][chat]") {
+TEST_CASE("chat: a streamed reply then /stats /save /reset /load and Ctrl-D", "[cli][chat]") {
   TempDir dir;
   TmuxSession tmux("vkgraph-chat-commands", chat_command("--temp 0 -n 48 -c 512"));
   REQUIRE(tmux.available());
@@ -78,7 +78,7 @@ TEST_CASE("chat: a streamed reply, /stats, /save, /reset, /load and Ctrl-D", "[c
   CHECK(tmux.wait_for_text("[exit 0]", 30));
 }
 
-TEST_CASE("chat: Ctrl-C stops a streaming reply, a second Ctrl-C exits cleanly", "[cli][chat]") {
+TEST_CASE("chat: Ctrl-C stops a streaming reply and a second Ctrl-C exits cleanly", "[cli][chat]") {
   TmuxSession tmux("vkgraph-chat-interrupt", chat_command("--temp 0 -n 100000 --ignore-eos -c 4096 --system \"You tell long stories.\""));
   REQUIRE(tmux.available());
   REQUIRE(tmux.wait_for_text("/help for commands", 120));
@@ -99,4 +99,39 @@ TEST_CASE("chat: Ctrl-C stops a streaming reply, a second Ctrl-C exits cleanly",
 
   tmux.press("C-c");
   CHECK(tmux.wait_for_text("[exit 0]", 30));
+}
+
+TEST_CASE("chat: an empty line and invalid UTF-8 and a 100000-character paste are handled", "[cli][chat]") {
+  TmuxSession tmux("vkgraph-chat-input", chat_command("--temp 0 -n 16 -c 256 --backend cpu"));
+  REQUIRE(tmux.available());
+  REQUIRE(tmux.wait_for_text("/help for commands", 120));
+
+  tmux.press("Enter");  // an empty line: nothing happens, the prompt comes back
+  // The terminal and the line editor may drop bytes that are not UTF-8 before the program sees
+  // them; either way the chat answers or names the problem, and goes on. (The piped test below
+  // checks the program's own refusal of invalid UTF-8.)
+  tmux.paste("caf\xc3 \xff\xfe broken");
+  tmux.press("Enter");
+  REQUIRE(tmux.wait_for([](const std::string& s) { return count_of(s, " t/s") >= 1 || s.find("UTF-8") != std::string::npos; }, 60));
+
+  tmux.paste(std::string(100000, 'a'));
+  tmux.press("Enter");
+  REQUIRE(tmux.wait_for_text("the context holds 256", 120));
+
+  // Still alive and answering.
+  tmux.type("Hello");
+  tmux.press("Enter");
+  REQUIRE(tmux.wait_for_text("> Hello", 60));
+  REQUIRE(tmux.wait_for([](const std::string& s) { return s.find(" t/s", s.rfind("> Hello")) != std::string::npos; }, 60));
+  tmux.press("C-d");
+  CHECK(tmux.wait_for_text("[exit 0]", 30));
+}
+
+TEST_CASE("chat: piped input with bad lines ends cleanly", "[cli][chat]") {
+  const std::string input = std::string("\n") + "bad \xff bytes\n" + std::string(100000, 'b') + "\nHello\n/stats\n";
+  const auto r = run_vkgraph("chat --temp 0 -n 8 -c 256 --backend cpu", input);
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.find("UTF-8") != std::string::npos);
+  CHECK(r.err.find("the context holds 256") != std::string::npos);
+  CHECK(r.out.find("turns 1; context") != std::string::npos);
 }

@@ -25,6 +25,13 @@ class TmuxSession {
   bool available() const { return available_; }
   void type(const std::string& text) { keys("-l " + shell_quote(text)); }
   void press(const std::string& key) { keys(key); }  // "Enter", "C-c", "C-d"
+  // Pastes raw bytes, as a terminal paste would deliver them (any bytes, any length).
+  void paste(const std::string& bytes) {
+    const std::string file = "/tmp/vkgraph-tmux-paste-" + name_;
+    std::ofstream(file, std::ios::binary) << bytes;
+    std::system(("tmux load-buffer -b " + name_ + " " + file + " && tmux paste-buffer -d -b " + name_ + " -t " + name_).c_str());
+    std::remove(file.c_str());
+  }
 
   std::string screen() const {
     const std::string file = "/tmp/vkgraph-tmux-" + name_ + ".txt";
