@@ -1,0 +1,88 @@
+// The tokenizers against llama.cpp: every line of ../shared/reference/tokenizer-*.jsonl, and the
+// decode -> encode round trip on each.
+
+#include <catch2/catch_test_macros.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "models/gguf/gguf_reader.h"
+#include "models/tokenizer/tokenizer.h"
+#include "tests/test_models_shared.h"
+
+using namespace vkgraph;
+
+namespace {
+
+struct Case {
+  std::string text;
+  std::vector<int32_t> ids;
+};
+
+std::vector<Case> read_reference(const std::string& path) {
+  std::ifstream in(path);
+  REQUIRE(in.good());
+  std::vector<Case> cases;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty()) continue;
+    const nlohmann::json j = nlohmann::json::parse(line);
+    cases.push_back({j.at("text").get<std::string>(), j.at("ids").get<std::vector<int32_t>>()});
+  }
+  return cases;
+}
+
+void check_reference(const std::string& model, const std::string& reference, size_t expected_lines) {
+  const gguf::GgufFile file = gguf::GgufFile::open(testing::shared_file(model));
+  const Tokenizer tokenizer = Tokenizer::from_gguf(file);
+  const std::vector<Case> cases = read_reference(testing::shared_file(reference));
+  REQUIRE(cases.size() == expected_lines);
+  for (const Case& c : cases) {
+    INFO("text: " << c.text);
+    CHECK(tokenizer.encode(c.text, false, true) == c.ids);
+    const std::string decoded = tokenizer.decode(c.ids);
+    CHECK(decoded == c.text);
+    CHECK(tokenizer.encode(decoded, false, true) == c.ids);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("SentencePiece tokenizer reproduces llama.cpp on stories260K", "[tokenizer]") {
+  check_reference("models/stories260K.gguf", "reference/tokenizer-stories260K.jsonl", 20);
+}
+
+TEST_CASE("byte-level BPE tokenizer reproduces llama.cpp on SmolLM2's vocabulary", "[tokenizer]") {
+  check_reference("models/tiny-bpe-vocab-q8_0.gguf", "reference/tokenizer-tiny-bpe-vocab.jsonl", 20);
+}
+
+TEST_CASE("tokenizer metadata of the reference models", "[tokenizer]") {
+  {
+    const gguf::GgufFile file = gguf::GgufFile::open(testing::shared_file("models/stories260K.gguf"));
+    const Tokenizer t = Tokenizer::from_gguf(file);
+    CHECK(t.kind() == TokenizerKind::Spm);
+    CHECK(t.vocab_size() == 512);
+    CHECK(t.bos() == 1);
+    CHECK(t.eos() == 2);
+    CHECK(t.add_bos());
+    CHECK(t.is_eog(2));
+    CHECK_FALSE(t.is_eog(1));
+    CHECK(t.encode("Hello world", true, true).front() == 1);
+  }
+  {
+    const gguf::GgufFile file = gguf::GgufFile::open(testing::shared_file("models/tiny-bpe-vocab-q8_0.gguf"));
+    const Tokenizer t = Tokenizer::from_gguf(file);
+    CHECK(t.kind() == TokenizerKind::Bpe);
+    CHECK(t.pre_name() == "smollm");
+    CHECK(t.vocab_size() == 49152);
+    const std::optional<int32_t> im_end = t.find_token("<|im_end|>");
+    REQUIRE(im_end);
+    CHECK(t.is_eog(*im_end));
+    CHECK(t.token_type(*im_end) == TokenType::Control);
+    // Without parse_special the marker is ordinary text and splits into several tokens.
+    CHECK(t.encode("<|im_end|>", false, true) == std::vector<int32_t>{*im_end});
+    CHECK(t.encode("<|im_end|>", false, false).size() > 1);
+  }
+}
