@@ -20,11 +20,19 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 Conversation::Conversation(Session& session, chat::ChatTemplate chat_template, std::string system_prompt)
     : session_(session), template_(chat_template), system_(std::move(system_prompt)) {}
 
-std::vector<int32_t> Conversation::render(bool add_generation_prompt) const {
+std::vector<chat::Message> Conversation::with_system() const {
   std::vector<chat::Message> all;
   if (!system_.empty()) all.push_back({"system", system_});
   all.insert(all.end(), messages_.begin(), messages_.end());
-  const std::string text = template_.format(all, add_generation_prompt);
+  return all;
+}
+
+std::string Conversation::prompt_text(bool add_generation_prompt) const {
+  return template_.format(with_system(), add_generation_prompt);
+}
+
+std::vector<int32_t> Conversation::render(bool add_generation_prompt) const {
+  const std::string text = prompt_text(add_generation_prompt);
   const Tokenizer& tok = session_.model().tokenizer();
   // Templates that write BOS as text (Llama 2/3) need no second one.
   const bool bos_in_text = tok.bos() >= 0 && text.rfind(tok.token_text(tok.bos()), 0) == 0;

@@ -44,12 +44,16 @@ class Conversation {
   void save(const std::string& path) const;
   void load(const std::string& path);
 
+  // The conversation as the template renders it: what the model sees.
+  std::string prompt_text(bool add_generation_prompt) const;
+
   int64_t context_used() const { return session_.n_past(); }
   int64_t context_size() const { return session_.n_ctx(); }
   const chat::ChatTemplate& chat_template() const { return template_; }
 
  private:
   std::vector<int32_t> render(bool add_generation_prompt) const;
+  std::vector<chat::Message> with_system() const;
 
   Session& session_;
   chat::ChatTemplate template_;
