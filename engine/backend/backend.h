@@ -38,6 +38,10 @@ class Executable {
 
 struct PrepareOptions {
   bool profile = false;  // collect per-dispatch timings
+  // Out-of-bounds write detection for tests: when non-zero, every output buffer gets this many
+  // canary-filled bytes before and after it, and read_output checks them and throws an Error
+  // naming the tensor if any was overwritten. 0 in production (no padding, no check).
+  size_t guard_bytes = 0;
 };
 
 class Backend {

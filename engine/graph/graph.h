@@ -5,6 +5,10 @@
 // Shapes list dimensions outermost first; the last dimension is contiguous. A weight matrix is
 // [n_out, n_in] (GGUF's ne = {n_in, n_out}), activations are [n_tokens, n_embd], and attention
 // heads are [n_tokens, n_head, head_dim]. Quantized types pack blocks along the last dimension.
+//
+// Types: element-wise and row-wise ops (rms_norm, mul, add, scale, silu, swiglu, softmax, rope,
+// argmax) take and give f32. Only weights are quantized; only matmul activations, caches and
+// convert use f16. Index tensors (ids, positions, slots, kv_pos) are i32 vectors.
 
 #include <cstdint>
 #include <memory>
@@ -35,22 +39,28 @@ enum class TensorKind : uint8_t {
 
 enum class OpKind : uint8_t {
   leaf,          // input, weight or state: no op
-  view,          // reshape or row range of its input, sharing its storage (params.view_*)
+  view,          // reshape or row range of its input, sharing its storage (params.view_offset, in
+                 // elements); never a step of a plan
   get_rows,      // table [n_rows, n], ids [m] (i32) -> [m, n] f32; table may be quantized
   rms_norm,      // x [..., n] -> x / sqrt(mean(x^2) + eps) over the last dimension
   rms_norm_mul,  // fused by a pass: rms_norm(x) * w, w [n]
   mul,           // a * b, b broadcast over a's leading dimensions (b's shape is a suffix of a's)
   add,           // a + b, same broadcasting
   scale,         // x * params.scale
-  matmul,        // w [n_out, n_in] (f32/f16/q8_0/q4_0), x [m, n_in] (f32/f16) -> [m, n_out] f32
+  matmul,        // w [n_out, n_in] (f32/f16/q8_0/q4_0), x [..., n_in] (f32/f16) -> [..., n_out] f32:
+                 // y[i][o] = sum_k x[i][k] * w[o][k]; quantized n_in is a multiple of 32
   rope,          // x [m, n_head, head_dim], pos [m] (i32) -> rotated x (params.rope)
-  softmax,       // over the last dimension, of x * params.scale
+  softmax,       // over the last dimension, of x * params.scale (max-subtracted)
   silu,          // x * sigmoid(x)
   swiglu,        // silu(gate) * up: built directly or fused by a pass from silu + mul
-  attention,     // q [m, n_head, d], k/v [n_slots, n_kv_head, d], q_pos [m], kv_pos [n_slots] -> [m, n_head, d]
-  kv_write,      // cache [n_slots, n_kv_head, d] (state), src [m, n_kv_head, d], slots [m] -> cache
-  argmax,        // x [m, n] -> [m] i32, the first index of the maximum
-  convert,       // x -> x in params.dtype (f32 <-> f16)
+  attention,     // q [m, n_head, d] f32, k/v [n_slots, n_kv_head, d] (f32 or f16, the same), q_pos [m],
+                 // kv_pos [n_slots] -> [m, n_head, d] f32. Slot j is visible to query i iff kv_pos[j] >= 0,
+                 // kv_pos[j] <= q_pos[i] and (window == 0 || q_pos[i] - kv_pos[j] < window); query head h
+                 // reads kv head h / (n_head / n_kv_head); no visible slot gives zeros
+  kv_write,      // cache [n_slots, n_kv_head, d] (state, f32/f16), src [m, n_kv_head, d] f32, slots [m]:
+                 // cache[slots[i]] = src[i] converted to the cache type; the result is the cache itself
+  argmax,        // x [..., n] -> [...] i32 ([1] for a vector), the first index of the maximum
+  convert,       // x -> x in params.dtype (f32 <-> f16, round to nearest even; same type: a copy)
 };
 const char* op_name(OpKind op);
 

@@ -1,0 +1,51 @@
+// `vkgraph plan`: builds one llama-shaped step and prints its lowered plan (steps, locations,
+// barriers, estimated traffic, arena peak against the sum of intermediates).
+
+#include <cstdio>
+
+#include <fmt/format.h>
+
+#include "cli/command.h"
+#include "engine/backend/registry.h"
+#include "engine/graph/plan.h"
+#include "engine/testing/llama_step.h"
+
+namespace vkgraph::cli {
+namespace {
+
+struct PlanOptionsCli {
+  testing::LlamaDims dims;
+  bool no_fuse = false;
+};
+
+int run_plan(const PlanOptionsCli& o) {
+  // Weights only need to exist for planning: zero-filled host storage from the CPU backend.
+  std::unique_ptr<Backend> backend = create_backend("cpu");
+  testing::LlamaStep step = testing::build_llama_step(o.dims, *backend);
+  PlanOptions options;
+  options.fuse = !o.no_fuse;
+  const Plan plan = Plan::build(std::move(step.graph), options);
+  const testing::LlamaDims& d = o.dims;
+  std::fputs(fmt::format("llama step: {} tokens, {} cache slots, {} layers, n_embd {}, n_head {}/{} kv, head_dim {}, "
+                         "n_ff {}, n_vocab {}, weights {}, cache {}\n",
+                         d.n_tokens, d.n_kv, d.n_layer, d.n_embd, d.n_head, d.n_kv_head, d.head_dim, d.n_ff, d.n_vocab,
+                         dtype_name(d.weight_type), dtype_name(d.kv_type))
+                 .c_str(),
+             stdout);
+  std::fputs(plan.describe().c_str(), stdout);
+  return 0;
+}
+
+const CommandRegistration registration{
+    "plan", "print the lowered plan of a llama-shaped step (steps, locations, barriers, arena peak)",
+    [](CLI::App& app) -> std::function<int()> {
+      auto o = std::make_shared<PlanOptionsCli>();
+      app.add_option("--tokens", o->dims.n_tokens, "tokens in the step (1 = decode)")->check(CLI::PositiveNumber);
+      app.add_option("--kv", o->dims.n_kv, "KV cache slots")->check(CLI::PositiveNumber);
+      app.add_option("--layers", o->dims.n_layer, "transformer layers")->check(CLI::PositiveNumber);
+      app.add_flag("--no-fuse", o->no_fuse, "skip the fusion pass");
+      return [o] { return run_plan(*o); };
+    }};
+
+}  // namespace
+}  // namespace vkgraph::cli

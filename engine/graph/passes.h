@@ -1,0 +1,44 @@
+#pragma once
+// The passes that turn a Graph into a Plan, each in its own file. Internal to engine/graph:
+// backends and callers use Plan::build.
+
+#include <cstddef>
+#include <vector>
+
+#include "engine/graph/plan.h"
+
+namespace vkgraph::passes {
+
+// pass_outputs.cpp: an output that would alias other bytes (a view, a kv_write result) becomes a
+// same-dtype convert of a fresh view node, so each output owns its buffer and keeps its id.
+void materialize_outputs(Graph& graph);
+
+// pass_fusion.cpp: mul(rms_norm(x), w[n]) -> rms_norm_mul(x, w) and mul(silu(g), u) -> swiglu(g, u),
+// only when the inner result has no other consumer and is not an output. The mul node is
+// rewritten in place (its id stays valid); the inner node is left unused. Returns the fusion count.
+size_t fuse(Graph& graph);
+
+// pass_schedule.cpp: which nodes a run needs (everything outputs and kv_writes depend on), and the
+// op nodes to run in order (graph order is topological: inputs are always built first).
+std::vector<bool> live_nodes(const Graph& graph);
+std::vector<TensorId> schedule(const Graph& graph, const std::vector<bool>& live);
+
+// The nodes a step reads and the node it writes (kv_write reads src and slots, writes the cache).
+std::vector<TensorId> step_reads(const Graph& graph, TensorId step);
+TensorId step_write(const Graph& graph, TensorId step);
+
+// pass_memory.cpp: a Location for every live node; intermediates share one arena by liveness.
+struct MemoryPlan {
+  std::vector<Location> locations;  // by node index
+  std::vector<bool> located;
+  size_t arena_bytes = 0;  // peak
+  size_t naive_bytes = 0;  // sum of the aligned sizes of the arena tensors
+};
+MemoryPlan plan_memory(const Graph& graph, const std::vector<bool>& live, const std::vector<TensorId>& order,
+                       size_t alignment);
+
+// pass_barriers.cpp: sets barrier_before where a step reads what an unwaited step wrote (RAW) or
+// writes what an unwaited step read or wrote (WAR, WAW: arena reuse, state writes).
+void place_barriers(const Graph& graph, const std::vector<Location>& locations, std::vector<Step>& steps);
+
+}  // namespace vkgraph::passes

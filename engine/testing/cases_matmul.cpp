@@ -1,0 +1,102 @@
+// matmul and get_rows cases: every weight type, f32 and f16 activations, decode (m = 1) and
+// prefill (m > 1), sizes that are not a multiple of any tile.
+
+#include <fmt/format.h>
+
+#include "engine/testing/case_data.h"
+#include "engine/testing/case_families.h"
+
+namespace vkgraph::testing {
+namespace {
+
+// The reference accumulates the same (dequantized) products in double; a kernel accumulating
+// in f32 in another order differs by NMSE < 1e-10 at these sizes, and staging activations or
+// dequantized weights as f16 in shared memory adds about 2e-8. One wrong output element in the
+// largest case moves NMSE above 1e-4, so 5e-6 catches indexing bugs with a wide margin.
+constexpr double matmul_nmse = 5e-6;
+
+// Decoding a block is d * q with d from f16: exact in f32 on both sides. The bound only leaves
+// room for an f16 subnormal being flushed to zero on a device.
+constexpr double get_rows_nmse = 1e-12;
+
+constexpr DType weight_types[] = {DType::F32, DType::F16, DType::Q8_0, DType::Q4_0};
+
+struct MatmulShape {
+  int64_t m, n_in, n_out;
+};
+
+}  // namespace
+
+void add_matmul_cases(std::vector<OpCase>& cases) {
+  // n_in multiples of 32 (the quantized block) but not of 64/128/256; n_out and m odd.
+  const MatmulShape quant_shapes[] = {
+      {1, 32, 1}, {1, 64, 7},   {1, 96, 33},  {1, 256, 65},   {1, 4096, 257},   // decode: mat-vec
+      {2, 32, 5}, {7, 160, 33}, {33, 96, 65}, {65, 288, 257}, {64, 1024, 512},  // prefill: mat-mat
+  };
+  // Plain weights also take any n_in.
+  const MatmulShape plain_shapes[] = {{1, 1, 1}, {1, 7, 33}, {5, 33, 7}, {17, 65, 3}};
+
+  auto add = [&](DType w_type, DType x_type, MatmulShape s) {
+    OpCase c;
+    c.name = fmt::format("matmul w={} x={} m={} n_in={} n_out={}", dtype_name(w_type), dtype_name(x_type), s.m, s.n_in,
+                         s.n_out);
+    c.op = "matmul";
+    c.max_nmse = matmul_nmse;
+    c.build = [name = c.name, w_type, x_type, s](Backend& backend) {
+      CaseRng rng(name);
+      CaseGraph g;
+      const TensorId w = add_weight(g, backend, "w", w_type, {s.n_out, s.n_in}, rng.floats(size_t(s.n_out * s.n_in)));
+      const TensorId x = add_float_input(g, "x", x_type, {s.m, s.n_in}, rng.floats(size_t(s.m * s.n_in)));
+      const TensorId y = g.graph.matmul(w, x);
+      g.graph.mark_output(y);
+      g.outputs.push_back(y);
+      return g;
+    };
+    cases.push_back(std::move(c));
+  };
+  for (DType w_type : weight_types) {
+    for (DType x_type : {DType::F32, DType::F16}) {
+      for (const MatmulShape& s : quant_shapes) add(w_type, x_type, s);
+      if (!dtype_info(w_type).quantized) {
+        for (const MatmulShape& s : plain_shapes) add(w_type, x_type, s);
+      }
+    }
+  }
+
+  // get_rows: table [n_rows, n], ids [m] with repeats, first and last row.
+  struct RowsShape {
+    int64_t n_rows, n, m;
+  };
+  const RowsShape rows_shapes[] = {{1, 32, 1}, {65, 64, 7}, {257, 96, 33}, {4096, 512, 64}};
+  const RowsShape plain_rows_shapes[] = {{3, 1, 2}, {33, 7, 5}};
+  auto add_rows = [&](DType t_type, RowsShape s) {
+    OpCase c;
+    c.name = fmt::format("get_rows table={} n_rows={} n={} m={}", dtype_name(t_type), s.n_rows, s.n, s.m);
+    c.op = "get_rows";
+    c.max_nmse = get_rows_nmse;
+    c.build = [name = c.name, t_type, s](Backend& backend) {
+      CaseRng rng(name);
+      CaseGraph g;
+      const TensorId table =
+          add_weight(g, backend, "table", t_type, {s.n_rows, s.n}, rng.floats(size_t(s.n_rows * s.n)));
+      std::vector<int32_t> ids(size_t(s.m));
+      for (int32_t& id : ids) id = rng.below(int32_t(s.n_rows));
+      ids.front() = int32_t(s.n_rows - 1);
+      if (s.m > 1) ids.back() = 0;
+      if (s.m > 2) ids[1] = ids[0];  // a repeated id
+      const TensorId y = g.graph.get_rows(table, add_i32_input(g, "ids", ids));
+      g.graph.mark_output(y);
+      g.outputs.push_back(y);
+      return g;
+    };
+    cases.push_back(std::move(c));
+  };
+  for (DType t_type : weight_types) {
+    for (const RowsShape& s : rows_shapes) add_rows(t_type, s);
+    if (!dtype_info(t_type).quantized) {
+      for (const RowsShape& s : plain_rows_shapes) add_rows(t_type, s);
+    }
+  }
+}
+
+}  // namespace vkgraph::testing

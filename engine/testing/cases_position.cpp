@@ -1,0 +1,210 @@
+// rope, attention and kv_write cases: both rope layouts with partial rotation and frequency
+// scaling; attention with MHA/GQA/MQA, causal and sliding-window masks, f16 and f32 caches,
+// partially filled caches (kv_pos = -1), decode (m = 1) and prefill (m > 1).
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include <fmt/format.h>
+
+#include "engine/testing/case_data.h"
+#include "engine/testing/case_families.h"
+
+namespace vkgraph::testing {
+namespace {
+
+// Positions reach 4095: theta = pos * base^(-2i/n_rot) computed in f32 is off by up to
+// ~4096 * 2^-24 rad, and Vulkan only promises sin/cos to 2^-11 absolute, which bounds NMSE by
+// ~1e-6. A wrong pair layout or frequency gives NMSE of order 1, far above 1e-5.
+constexpr double rope_nmse = 1e-5;
+
+// Scores and sums in f32 instead of double: NMSE ~1e-12. Room is left for P or V staged as f16
+// in shared memory (~1e-7). One wrongly masked key shifts an output by ~1/n_visible of its
+// size: NMSE >= 1e-4 even for the largest cache here.
+constexpr double attention_nmse = 1e-6;
+
+// The cache is compared whole after the write: f32 rows are copied, f16 rows are rounded to
+// nearest even on both sides. Bit-exact but for f16 subnormals a device may flush.
+constexpr double kv_write_nmse = 1e-12;
+
+// Slot -> position of a cache holding positions [first, first + n_filled) in shuffled slots;
+// other slots are empty (-1).
+std::vector<int32_t> shuffled_positions(CaseRng& rng, int64_t n_slots, int64_t n_filled, int32_t first) {
+  std::vector<int32_t> slots(static_cast<size_t>(n_slots));
+  std::iota(slots.begin(), slots.end(), 0);
+  for (size_t i = slots.size(); i > 1; --i) std::swap(slots[i - 1], slots[size_t(rng.below(int32_t(i)))]);
+  std::vector<int32_t> kv_pos(size_t(n_slots), -1);
+  for (int64_t p = 0; p < n_filled; ++p) kv_pos[size_t(slots[size_t(p)])] = first + int32_t(p);
+  return kv_pos;
+}
+
+void add_rope_cases(std::vector<OpCase>& cases) {
+  struct RopeShape {
+    int64_t m, n_head, head_dim;
+    int32_t n_rot;
+    float base, freq_scale;
+  };
+  const RopeShape shapes[] = {
+      {1, 1, 2, 2, 10000.0f, 1.0f},       {1, 32, 128, 128, 10000.0f, 1.0f}, {7, 3, 64, 64, 10000.0f, 0.25f},
+      {5, 4, 64, 32, 10000.0f, 1.0f},     {3, 2, 80, 16, 1000000.0f, 1.0f},  {33, 8, 128, 128, 1000000.0f, 0.5f},
+      {64, 8, 128, 128, 500000.0f, 1.0f}, {17, 5, 8, 8, 10000.0f, 1.0f},
+  };
+  for (RopeMode mode : {RopeMode::normal, RopeMode::neox}) {
+    for (const RopeShape& s : shapes) {
+      OpCase c;
+      c.name = fmt::format("rope {} m={} n_head={} head_dim={} n_rot={} base={} freq_scale={}",
+                           mode == RopeMode::normal ? "normal" : "neox", s.m, s.n_head, s.head_dim, s.n_rot, s.base,
+                           s.freq_scale);
+      c.op = "rope";
+      c.max_nmse = rope_nmse;
+      c.build = [name = c.name, mode, s](Backend&) {
+        CaseRng rng(name);
+        CaseGraph g;
+        const TensorId x = add_float_input(g, "x", DType::F32, {s.m, s.n_head, s.head_dim},
+                                           rng.floats(size_t(s.m * s.n_head * s.head_dim)));
+        std::vector<int32_t> pos(size_t(s.m));
+        for (int32_t& p : pos) p = rng.below(4096);
+        pos.front() = s.m > 1 ? 0 : 4095;
+        RopeParams params{mode, s.n_rot, s.base, s.freq_scale};
+        const TensorId y = g.graph.rope(x, add_i32_input(g, "pos", pos), params);
+        g.graph.mark_output(y);
+        g.outputs.push_back(y);
+        return g;
+      };
+      cases.push_back(std::move(c));
+    }
+  }
+}
+
+struct AttentionShape {
+  int64_t m, n_head, n_kv_head, head_dim, n_slots, n_filled;
+  int32_t window;
+  DType cache;
+  bool write_first;  // kv_write the step's own rows into the cache before attending (a model step)
+};
+
+std::string attention_name(const AttentionShape& s) {
+  return fmt::format("attention{} cache={} m={} n_head={} n_kv_head={} head_dim={} n_slots={} filled={} window={}",
+                     s.write_first ? "+kv_write" : "", dtype_name(s.cache), s.m, s.n_head, s.n_kv_head, s.head_dim,
+                     s.n_slots, s.n_filled, s.window);
+}
+
+void add_attention_cases(std::vector<OpCase>& cases) {
+  const AttentionShape shapes[] = {
+      {1, 1, 1, 8, 1, 1, 0, DType::F32, false},         // one key: the output is v
+      {1, 8, 4, 8, 64, 40, 0, DType::F16, false},       // stories260K's heads, partly filled
+      {1, 4, 1, 64, 33, 33, 0, DType::F32, false},      // MQA
+      {1, 8, 2, 128, 257, 200, 0, DType::F16, false},   // GQA decode
+      {1, 4, 2, 64, 512, 511, 128, DType::F16, false},  // sliding window decode
+      {7, 4, 2, 64, 65, 30, 0, DType::F32, false},      // causal prefill
+      {7, 4, 4, 32, 16, 16, 4, DType::F16, false},      // prefill with a window shorter than the batch
+      {33, 8, 2, 64, 257, 100, 0, DType::F16, false},  {33, 6, 3, 16, 65, 65, 8, DType::F32, false},
+      {64, 8, 2, 128, 512, 300, 0, DType::F16, false},  // large prefill
+      {7, 4, 2, 64, 65, 30, 0, DType::F16, true},      {1, 8, 4, 8, 64, 40, 0, DType::F32, true},
+  };
+  for (const AttentionShape& s : shapes) {
+    OpCase c;
+    c.name = attention_name(s);
+    c.op = "attention";
+    c.max_nmse = attention_nmse;
+    c.build = [name = c.name, s](Backend& backend) {
+      CaseRng rng(name);
+      CaseGraph g;
+      const int64_t row = s.n_kv_head * s.head_dim;
+      // The step's tokens hold the last m positions of the filled ones: causal inside the batch.
+      const std::vector<int32_t> kv_pos = shuffled_positions(rng, s.n_slots, s.n_filled, 0);
+      std::vector<int32_t> q_pos(size_t(s.m));
+      std::iota(q_pos.begin(), q_pos.end(), int32_t(s.n_filled - s.m));
+      const TensorId q = add_float_input(g, "q", DType::F32, {s.m, s.n_head, s.head_dim},
+                                         rng.floats(size_t(s.m * s.n_head * s.head_dim)));
+      const Shape cache_shape{s.n_slots, s.n_kv_head, s.head_dim};
+      TensorId k = add_state(g, backend, "cache_k", s.cache, cache_shape, rng.floats(size_t(s.n_slots * row)));
+      TensorId v = add_state(g, backend, "cache_v", s.cache, cache_shape, rng.floats(size_t(s.n_slots * row)));
+      if (s.write_first) {
+        std::vector<int32_t> slots(size_t(s.m));
+        for (size_t i = 0; i < slots.size(); ++i) {
+          slots[i] = int32_t(std::find(kv_pos.begin(), kv_pos.end(), q_pos[i]) - kv_pos.begin());
+        }
+        const TensorId slot_ids = add_i32_input(g, "slots", slots);
+        const Shape src_shape{s.m, s.n_kv_head, s.head_dim};
+        k = g.graph.kv_write(k, add_float_input(g, "k_new", DType::F32, src_shape, rng.floats(size_t(s.m * row))),
+                             slot_ids);
+        v = g.graph.kv_write(v, add_float_input(g, "v_new", DType::F32, src_shape, rng.floats(size_t(s.m * row))),
+                             slot_ids);
+      }
+      AttentionParams params;
+      params.scale = 1.0f / std::sqrt(float(s.head_dim));
+      params.window = s.window;
+      const TensorId y =
+          g.graph.attention(q, k, v, add_i32_input(g, "q_pos", q_pos), add_i32_input(g, "kv_pos", kv_pos), params);
+      g.graph.mark_output(y);
+      g.outputs.push_back(y);
+      return g;
+    };
+    cases.push_back(std::move(c));
+  }
+
+  // No slot is visible to any query (every cached position is later): the output is zeros.
+  OpCase none;
+  none.name = "attention cache=f32 no visible key";
+  none.op = "attention";
+  none.max_nmse = attention_nmse;
+  none.build = [name = none.name](Backend& backend) {
+    CaseRng rng(name);
+    CaseGraph g;
+    const TensorId q = add_float_input(g, "q", DType::F32, {2, 2, 32}, rng.floats(2 * 2 * 32));
+    const TensorId k = add_state(g, backend, "cache_k", DType::F32, {8, 1, 32}, rng.floats(8 * 32));
+    const TensorId v = add_state(g, backend, "cache_v", DType::F32, {8, 1, 32}, rng.floats(8 * 32));
+    const std::vector<int32_t> kv_pos = shuffled_positions(rng, 8, 6, 5);  // positions 5..10 and two empty slots
+    const TensorId y = g.graph.attention(q, k, v, add_i32_input(g, "q_pos", {3, 4}), add_i32_input(g, "kv_pos", kv_pos),
+                                         AttentionParams{0.25f, 0});
+    g.graph.mark_output(y);
+    g.outputs.push_back(y);
+    return g;
+  };
+  cases.push_back(std::move(none));
+}
+
+void add_kv_write_cases(std::vector<OpCase>& cases) {
+  struct KvShape {
+    int64_t m, n_slots, n_kv_head, head_dim;
+  };
+  const KvShape shapes[] = {{1, 1, 1, 8}, {1, 16, 2, 8}, {7, 65, 4, 64}, {33, 257, 1, 128}, {64, 512, 8, 128}};
+  for (DType cache : {DType::F32, DType::F16}) {
+    for (const KvShape& s : shapes) {
+      OpCase c;
+      c.name = fmt::format("kv_write cache={} m={} n_slots={} n_kv_head={} head_dim={}", dtype_name(cache), s.m,
+                           s.n_slots, s.n_kv_head, s.head_dim);
+      c.op = "kv_write";
+      c.max_nmse = kv_write_nmse;
+      c.build = [name = c.name, cache, s](Backend& backend) {
+        CaseRng rng(name);
+        CaseGraph g;
+        const int64_t row = s.n_kv_head * s.head_dim;
+        const TensorId state = add_state(g, backend, "cache", cache, {s.n_slots, s.n_kv_head, s.head_dim},
+                                         rng.floats(size_t(s.n_slots * row)));
+        // Distinct slots in shuffled order; the rest of the cache must keep its old contents.
+        const std::vector<int32_t> order = shuffled_positions(rng, s.n_slots, s.n_slots, 0);
+        const std::vector<int32_t> slots(order.begin(), order.begin() + s.m);
+        const TensorId src = add_float_input(g, "src", DType::F32, {s.m, s.n_kv_head, s.head_dim},
+                                             rng.floats(size_t(s.m * row), -4.0f, 4.0f));
+        const TensorId y = g.graph.kv_write(state, src, add_i32_input(g, "slots", slots));
+        g.graph.mark_output(y);
+        g.outputs.push_back(y);
+        return g;
+      };
+      cases.push_back(std::move(c));
+    }
+  }
+}
+
+}  // namespace
+
+void add_position_cases(std::vector<OpCase>& cases) {
+  add_rope_cases(cases);
+  add_attention_cases(cases);
+  add_kv_write_cases(cases);
+}
+
+}  // namespace vkgraph::testing
