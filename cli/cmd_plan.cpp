@@ -16,15 +16,19 @@ namespace {
 struct PlanOptionsCli {
   testing::LlamaDims dims;
   bool no_fuse = false;
+  std::string backend = "vulkan";
+  std::string device;
 };
 
 int run_plan(const PlanOptionsCli& o) {
-  // Weights only need to exist for planning: zero-filled host storage from the CPU backend.
-  std::unique_ptr<Backend> backend = create_backend("cpu");
+  // Weights only need to exist for planning: zero-filled storage on the chosen backend, which
+  // then lowers the plan to its dispatches.
+  std::unique_ptr<Backend> backend = create_backend(o.backend, o.device);
   testing::LlamaStep step = testing::build_llama_step(o.dims, *backend);
   PlanOptions options;
   options.fuse = !o.no_fuse;
   const Plan plan = Plan::build(std::move(step.graph), options);
+  const std::unique_ptr<Executable> executable = backend->prepare(plan);
   const testing::LlamaDims& d = o.dims;
   std::fputs(fmt::format("llama step: {} tokens, {} cache slots, {} layers, n_embd {}, n_head {}/{} kv, head_dim {}, "
                          "n_ff {}, n_vocab {}, weights {}, cache {}\n",
@@ -33,6 +37,10 @@ int run_plan(const PlanOptionsCli& o) {
                  .c_str(),
              stdout);
   std::fputs(plan.describe().c_str(), stdout);
+  if (const std::string dispatches = executable->describe(); !dispatches.empty()) {
+    std::fputs(fmt::format("\ndispatches on {} ({}):\n", backend->name(), backend->device_name()).c_str(), stdout);
+    std::fputs(dispatches.c_str(), stdout);
+  }
   return 0;
 }
 
@@ -44,6 +52,8 @@ const CommandRegistration registration{
       app.add_option("--kv", o->dims.n_kv, "KV cache slots")->check(CLI::PositiveNumber);
       app.add_option("--layers", o->dims.n_layer, "transformer layers")->check(CLI::PositiveNumber);
       app.add_flag("--no-fuse", o->no_fuse, "skip the fusion pass");
+      app.add_option("--backend", o->backend, "backend that lowers the plan: vulkan or cpu")->capture_default_str();
+      app.add_option("--device", o->device, "device index or name substring");
       return [o] { return run_plan(*o); };
     }};
 

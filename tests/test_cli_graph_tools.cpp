@@ -51,4 +51,8 @@ TEST_CASE("vkgraph plan prints the steps and the arena against the sum of interm
   CHECK_THAT(r.out, ContainsSubstring("storage:cache_k.0@0"));
   CHECK_THAT(r.out, ContainsSubstring("arena: peak"));
   CHECK_THAT(r.out, ContainsSubstring("intermediates unshared"));
+  // Lowered on Vulkan (the default backend): every dispatch with its kernel, groups and bindings.
+  CHECK_THAT(r.out, ContainsSubstring("dispatches on vulkan"));
+  CHECK_THAT(r.out, ContainsSubstring("matmul/tiled_q8_0_f32 groups"));
+  CHECK_THAT(r.out, ContainsSubstring("binding 0: token_embd"));
 }

@@ -34,6 +34,9 @@ class Executable {
   virtual std::vector<DispatchTiming> timings() const { return {}; }
   // Device bytes this executable holds (arena, inputs, outputs).
   virtual size_t device_bytes() const { return 0; }
+  // The lowered dispatches, one line each (kernel, workgroups, bindings), for `vkgraph plan`;
+  // empty for backends that run the plan's steps directly.
+  virtual std::string describe() const { return {}; }
 };
 
 struct PrepareOptions {
