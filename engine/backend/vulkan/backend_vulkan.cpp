@@ -1,0 +1,72 @@
+#include "engine/backend/vulkan/backend_vulkan.h"
+
+#include <algorithm>
+
+#include "engine/backend/vulkan/executable_vulkan.h"
+#include "engine/core/error.h"
+
+namespace vkgraph::vk {
+namespace {
+
+// Allocations must be non-empty; a zero-byte tensor still gets a minimal buffer.
+constexpr size_t kMinBufferBytes = 16;
+
+}  // namespace
+
+VulkanStorage::VulkanStorage(Buffer buffer, size_t bytes, std::shared_ptr<std::atomic<size_t>> total)
+    : buffer_(std::move(buffer)), bytes_(bytes), total_(std::move(total)) {
+  *total_ += bytes_;
+}
+
+VulkanStorage::~VulkanStorage() { *total_ -= bytes_; }
+
+const VulkanStorage& vulkan_storage(const vkgraph::Storage& storage, std::string_view what) {
+  const auto* vs = dynamic_cast<const VulkanStorage*>(&storage);
+  VKGRAPH_CHECK(vs != nullptr, "{}: storage belongs to backend '{}', not 'vulkan'", what, storage.backend_name());
+  return *vs;
+}
+
+VulkanBackend::VulkanBackend(std::shared_ptr<Context> context)
+    : context_(std::move(context)), storage_bytes_(std::make_shared<std::atomic<size_t>>(0)) {}
+
+VulkanBackend::~VulkanBackend() = default;
+
+std::string VulkanBackend::device_name() const { return context_->info().name; }
+
+std::shared_ptr<vkgraph::Storage> VulkanBackend::upload(std::span<const std::byte> data) {
+  Buffer buffer = context_->memory().allocate(std::max(data.size(), kMinBufferBytes), "weight");
+  if (!data.empty()) context_->memory().upload(buffer, 0, data);
+  return std::make_shared<VulkanStorage>(std::move(buffer), data.size(), storage_bytes_);
+}
+
+std::shared_ptr<vkgraph::Storage> VulkanBackend::allocate_state(size_t bytes) {
+  Buffer buffer = context_->memory().allocate(std::max(bytes, kMinBufferBytes), "state");
+  context_->memory().fill_zero(buffer);
+  return std::make_shared<VulkanStorage>(std::move(buffer), bytes, storage_bytes_);
+}
+
+void VulkanBackend::read_storage(const vkgraph::Storage& storage, size_t offset, std::span<std::byte> out) {
+  const VulkanStorage& vs = vulkan_storage(storage, "read_storage");
+  VKGRAPH_CHECK(offset <= vs.bytes() && out.size() <= vs.bytes() - offset,
+                "read_storage: [{}, +{}) is outside a storage of {} bytes", offset, out.size(), vs.bytes());
+  if (!out.empty()) context_->memory().download(vs.buffer(), offset, out);
+}
+
+void VulkanBackend::write_storage(vkgraph::Storage& storage, size_t offset, std::span<const std::byte> data) {
+  const VulkanStorage& vs = vulkan_storage(storage, "write_storage");
+  VKGRAPH_CHECK(offset <= vs.bytes() && data.size() <= vs.bytes() - offset,
+                "write_storage: [{}, +{}) is outside a storage of {} bytes", offset, data.size(), vs.bytes());
+  if (!data.empty()) context_->memory().upload(vs.buffer(), offset, data);
+}
+
+std::unique_ptr<Executable> VulkanBackend::prepare(const Plan& plan, const PrepareOptions& options) {
+  return std::make_unique<VulkanExecutable>(context_, plan, options);
+}
+
+std::unique_ptr<Backend> create_vulkan_backend(const std::string& device) {
+  DeviceRequest request;
+  request.device = device;
+  return std::make_unique<VulkanBackend>(Context::create(request));
+}
+
+}  // namespace vkgraph::vk

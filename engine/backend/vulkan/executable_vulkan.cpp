@@ -1,0 +1,238 @@
+#include "engine/backend/vulkan/executable_vulkan.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "engine/backend/vulkan/backend_vulkan.h"
+#include "engine/backend/vulkan/kernel_table.h"
+#include "engine/core/error.h"
+
+namespace vkgraph::vk {
+namespace {
+
+// The byte written around outputs when guard bands are asked for (PrepareOptions::guard_bytes).
+constexpr std::byte kCanary{0xA5};
+
+// Buffers must be non-empty; a tensor of zero bytes still gets a minimal one.
+constexpr size_t kMinBufferBytes = 16;
+
+}  // namespace
+
+VulkanExecutable::VulkanExecutable(std::shared_ptr<Context> context, const Plan& plan, const PrepareOptions& options)
+    : context_(std::move(context)), plan_(plan), options_(options) {
+  allocate_buffers();
+  lower_steps();
+  record();
+}
+
+VulkanExecutable::~VulkanExecutable() = default;
+
+void VulkanExecutable::allocate_buffers() {
+  MemoryAllocator& memory = context_->memory();
+  if (plan_.arena_bytes() > 0) arena_ = memory.allocate(plan_.arena_bytes(), "arena");
+  for (TensorId id : plan_.inputs()) {
+    const Location& loc = plan_.location(id);
+    OwnBuffer own;
+    own.bytes = loc.bytes;
+    own.buffer = memory.allocate(std::max(loc.bytes, kMinBufferBytes), "input " + plan_.graph().node(id).name);
+    memory.fill_zero(own.buffer);  // a run before set_input reads zeros, not garbage
+    inputs_.emplace(id.index, std::move(own));
+  }
+  for (TensorId id : plan_.outputs()) {
+    const Location& loc = plan_.location(id);
+    OwnBuffer own;
+    own.bytes = loc.bytes;
+    own.guard = options_.guard_bytes;
+    own.buffer =
+        memory.allocate(std::max(loc.bytes + 2 * own.guard, kMinBufferBytes), "output " + plan_.graph().node(id).name);
+    if (own.guard > 0) fill_guards(own);
+    outputs_.emplace(id.index, std::move(own));
+  }
+}
+
+void VulkanExecutable::fill_guards(const OwnBuffer& own) {
+  const std::vector<std::byte> canary(own.guard, kCanary);
+  context_->memory().upload(own.buffer, 0, canary);
+  context_->memory().upload(own.buffer, own.guard + own.bytes, canary);
+}
+
+const VulkanExecutable::OwnBuffer& VulkanExecutable::own_buffer(const std::map<int32_t, OwnBuffer>& buffers,
+                                                                TensorId id, const char* what) const {
+  auto it = buffers.find(id.index);
+  if (it == buffers.end()) {
+    const std::string name =
+        id.index >= 0 && size_t(id.index) < plan_.graph().size() ? plan_.graph().node(id).name : std::string("?");
+    fail("tensor #{} '{}' is not an {} of this plan", id.index, name, what);
+  }
+  return it->second;
+}
+
+BoundTensor VulkanExecutable::bind(TensorId id, uint32_t unit) const {
+  const Location& loc = plan_.location(id);
+  const Node& node = plan_.graph().node(id);
+  const Buffer* buffer = nullptr;
+  size_t offset = loc.offset;
+  switch (loc.placement) {
+    case Placement::arena:
+      buffer = &arena_;
+      break;
+    case Placement::input:
+      buffer = &own_buffer(inputs_, loc.base, "input").buffer;
+      break;
+    case Placement::output: {
+      const OwnBuffer& own = own_buffer(outputs_, loc.base, "output");
+      buffer = &own.buffer;
+      offset += own.guard;
+      break;
+    }
+    case Placement::storage: {
+      const Node& base = plan_.graph().node(loc.base);
+      VKGRAPH_CHECK(base.storage != nullptr, "tensor '{}': its base '{}' has no storage", node.name, base.name);
+      buffer = &vulkan_storage(*base.storage, base.name).buffer();
+      break;
+    }
+  }
+  // Descriptor offsets must be multiples of minStorageBufferOffsetAlignment; a view may start
+  // anywhere, so bind from the aligned offset below it and pass the rest in elements.
+  const size_t align = std::max<size_t>(context_->info().min_storage_buffer_offset_alignment, 1);
+  const size_t aligned = offset / align * align;
+  const size_t shift = offset - aligned;
+  VKGRAPH_CHECK(shift % unit == 0, "tensor '{}' starts at byte {}, not a multiple of its {}-byte elements", node.name,
+                offset, unit);
+  const size_t size = std::max<size_t>(shift + loc.bytes, std::min<size_t>(unit, buffer->size() - aligned));
+  VKGRAPH_CHECK(size <= context_->info().max_storage_buffer_range,
+                "tensor '{}' needs a binding of {} bytes, over maxStorageBufferRange ({}) of device '{}'", node.name,
+                size, context_->info().max_storage_buffer_range, context_->info().name);
+  return {buffer->range(aligned, size), uint32_t(shift / unit)};
+}
+
+void VulkanExecutable::lower_steps() {
+  const DeviceInfo& device = context_->info();
+  for (const Step& step : plan_.steps()) {
+    const Node& node = plan_.graph().node(step.node);
+    const KernelRow& row = select_kernel_row(device, kernel_key(plan_.graph(), node));
+    LoweringInput in{plan_, step.node, row, *this, device};
+    Dispatch d = lower_step(in);
+    PipelineDesc desc;
+    desc.shader = std::string(row.variant.shader);
+    desc.spec_constants = d.spec_constants;
+    desc.binding_count = uint32_t(d.buffers.size());
+    desc.push_constant_bytes = uint32_t(d.push.size());
+    desc.required_subgroup_size = row.variant.requirements.required_subgroup_size;
+    pipelines_.push_back(&context_->pipelines().get(desc));
+    barrier_before_.push_back(step.barrier_before);
+    dispatches_.push_back(std::move(d));
+  }
+}
+
+void VulkanExecutable::record() {
+  const uint32_t regions = options_.profile ? uint32_t(dispatches_.size()) : 0;
+  sequence_ = std::make_unique<Sequence>(context_, regions);
+  Sequence& seq = *sequence_;
+  seq.begin();
+  ++records_;
+  // Writes of earlier submissions (the KV cache of the previous step, write_storage uploads)
+  // must be visible to this replay: a barrier's first scope covers all earlier submissions.
+  seq.transfer_barrier();
+  seq.barrier();
+  for (size_t i = 0; i < dispatches_.size(); ++i) {
+    const Dispatch& d = dispatches_[i];
+    if (barrier_before_[i] && i > 0) seq.barrier();
+    if (options_.profile) seq.begin_region(std::string(d.kernel->variant.shader));
+    seq.bind(*pipelines_[i]);
+    seq.bind_buffers(d.buffers);
+    if (!d.push.empty()) seq.push_constants(d.push.data(), uint32_t(d.push.size()));
+    seq.dispatch(d.groups[0], d.groups[1], d.groups[2]);
+    if (options_.profile) seq.end_region();
+  }
+  // Results are read by the host (mapped memory) or by a staging copy after the fence.
+  VkMemoryBarrier host{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+  host.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
+  host.dstAccessMask = VK_ACCESS_HOST_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT;
+  vkCmdPipelineBarrier(seq.command_buffer(), VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                       VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &host, 0, nullptr, 0,
+                       nullptr);
+  seq.end();
+}
+
+void VulkanExecutable::set_input(TensorId id, std::span<const std::byte> data) {
+  const OwnBuffer& own = own_buffer(inputs_, id, "input");
+  VKGRAPH_CHECK(data.size() == own.bytes, "set_input '{}': {} bytes given, the tensor has {}",
+                plan_.graph().node(id).name, data.size(), own.bytes);
+  if (!data.empty()) context_->memory().upload(own.buffer, 0, data);
+}
+
+void VulkanExecutable::run() { sequence_->submit_and_wait(); }
+
+void VulkanExecutable::read_output(TensorId id, std::span<std::byte> out) {
+  const OwnBuffer& own = own_buffer(outputs_, id, "output");
+  const std::string& name = plan_.graph().node(id).name;
+  VKGRAPH_CHECK(out.size() == own.bytes, "read_output '{}': {} bytes asked, the tensor has {}", name, out.size(),
+                own.bytes);
+  if (own.guard == 0) {
+    if (!out.empty()) context_->memory().download(own.buffer, 0, out);
+    return;
+  }
+  std::vector<std::byte> all(own.bytes + 2 * own.guard);
+  context_->memory().download(own.buffer, 0, all);
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (i >= own.guard && i < own.guard + own.bytes) continue;
+    if (all[i] != kCanary) {
+      const bool before = i < own.guard;
+      fail("output '{}': a kernel wrote {} bytes {} its end (guard byte {} overwritten)", name,
+           before ? own.guard - i : i - own.guard - own.bytes + 1, before ? "before its start, at" : "past",
+           before ? i : i - own.guard - own.bytes);
+    }
+  }
+  std::memcpy(out.data(), all.data() + own.guard, own.bytes);
+}
+
+void VulkanExecutable::poke_output(TensorId id, std::ptrdiff_t offset, std::span<const std::byte> data) {
+  const OwnBuffer& own = own_buffer(outputs_, id, "output");
+  const std::ptrdiff_t start = std::ptrdiff_t(own.guard) + offset;
+  VKGRAPH_CHECK(start >= 0 && size_t(start) + data.size() <= own.bytes + 2 * own.guard,
+                "poke_output: [{}, +{}) is outside output '{}' and its guards", offset, data.size(),
+                plan_.graph().node(id).name);
+  context_->memory().upload(own.buffer, size_t(start), data);
+}
+
+std::vector<DispatchTiming> VulkanExecutable::timings() const {
+  std::vector<DispatchTiming> result;
+  if (!options_.profile) return result;
+  const std::vector<RegionTiming> regions = sequence_->timings();
+  for (size_t i = 0; i < dispatches_.size() && i < regions.size(); ++i) {
+    result.push_back({dispatches_[i].node, regions[i].label, regions[i].ms});
+  }
+  return result;
+}
+
+std::string VulkanExecutable::describe_dispatches() const {
+  std::string out;
+  for (size_t i = 0; i < dispatches_.size(); ++i) {
+    const Dispatch& d = dispatches_[i];
+    const Node& node = plan_.graph().node(d.node);
+    out += fmt::format("{:4} {}{} {} -> {} groups [{}, {}, {}] x {} spec [{}]\n", i, barrier_before_[i] ? "|" : " ",
+                       op_name(node.op), node.name, d.kernel->variant.shader, d.groups[0], d.groups[1], d.groups[2],
+                       d.kernel->workgroup_size, fmt::join(d.spec_constants, ", "));
+    for (size_t b = 0; b < d.bound.size(); ++b) {
+      const Location& loc = plan_.location(d.bound[b]);
+      out += fmt::format("       binding {}: {} ({}+{}, {} B; descriptor offset {} range {})\n", b,
+                         plan_.graph().node(d.bound[b]).name, placement_name(loc.placement), loc.offset, loc.bytes,
+                         d.buffers[b].offset, d.buffers[b].size);
+    }
+    out += fmt::format("       reads ~{} B, writes ~{} B\n", d.bytes_read, d.bytes_written);
+  }
+  return out;
+}
+
+size_t VulkanExecutable::device_bytes() const {
+  size_t total = arena_ ? arena_.size() : 0;
+  for (const auto& [index, own] : inputs_) total += own.buffer.size();
+  for (const auto& [index, own] : outputs_) total += own.buffer.size();
+  return total;
+}
+
+}  // namespace vkgraph::vk

@@ -1,0 +1,105 @@
+#include "engine/backend/vulkan/kernel_requirements.h"
+
+#include <fmt/ranges.h>
+
+#include "engine/core/error.h"
+#include "shaders/embedded.h"
+
+namespace vkgraph::vk {
+namespace {
+
+std::string shape_string(const CoopMatShape& s) {
+  return fmt::format("{}x{}x{} {}*{}+{}->{} ({} scope)", s.m, s.n, s.k, component_type_name(s.a),
+                     component_type_name(s.b), component_type_name(s.c), component_type_name(s.result),
+                     scope_name(s.scope));
+}
+
+}  // namespace
+
+bool device_has_coopmat_shape(const DeviceInfo& info, const CoopMatShape& shape) {
+  if (!info.has_cooperative_matrix || !info.has_extension(VK_KHR_COOPERATIVE_MATRIX_EXTENSION_NAME)) return false;
+  for (const CoopMatShape& s : info.coopmat_shapes) {
+    if (s.m == shape.m && s.n == shape.n && s.k == shape.k && s.a == shape.a && s.b == shape.b && s.c == shape.c &&
+        s.result == shape.result && s.scope == shape.scope) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool device_supports(const DeviceInfo& info, const KernelRequirements& req, std::string* why_not) {
+  std::string why;
+  auto missing = [&why](std::string text) {
+    if (!why.empty()) why += "; ";
+    why += text;
+  };
+  if (req.coopmat) {
+    if (!info.has_extension(VK_KHR_COOPERATIVE_MATRIX_EXTENSION_NAME) || !info.has_cooperative_matrix) {
+      missing("no VK_KHR_cooperative_matrix");
+    } else if (!device_has_coopmat_shape(info, *req.coopmat)) {
+      missing(fmt::format("no cooperative-matrix shape {}", shape_string(*req.coopmat)));
+    }
+  }
+  if (req.needs_fp16 && !info.shader_float16) missing("no shaderFloat16");
+  if (req.needs_int8 && !info.shader_int8) missing("no shaderInt8");
+  if ((req.needs_int8_dot || req.needs_int8_dot_fast) && !info.integer_dot_product) {
+    missing("no shaderIntegerDotProduct");
+  } else if (req.needs_int8_dot_fast && !info.int8_dot_accelerated) {
+    missing("4x8-bit integer dot product not accelerated");
+  }
+  if (req.needs_storage_8bit && !info.storage_buffer_8bit) missing("no storageBuffer8BitAccess");
+  if (req.needs_storage_16bit && !info.storage_buffer_16bit) missing("no storageBuffer16BitAccess");
+  if (req.subgroup_ops != 0) {
+    const VkSubgroupFeatureFlags have = info.subgroup_ops_in_compute ? info.subgroup_ops : 0;
+    const VkSubgroupFeatureFlags lacking = req.subgroup_ops & ~have;
+    if (lacking) missing(fmt::format("subgroup operations [{}] unsupported in compute", fmt::join(subgroup_op_names(lacking), " ")));
+  }
+  if (req.min_subgroup_size && info.subgroup_size < req.min_subgroup_size &&
+      !(info.subgroup_size_control && info.max_subgroup_size >= req.min_subgroup_size)) {
+    missing(fmt::format("subgroup size {} < {} needed", info.subgroup_size, req.min_subgroup_size));
+  }
+  if (req.required_subgroup_size) {
+    if (!info.subgroup_size_control) {
+      if (info.subgroup_size != req.required_subgroup_size) {
+        missing(fmt::format("subgroup size {} without size control, {} needed", info.subgroup_size,
+                            req.required_subgroup_size));
+      }
+    } else if (req.required_subgroup_size < info.min_subgroup_size ||
+               req.required_subgroup_size > info.max_subgroup_size) {
+      missing(fmt::format("subgroup size {} outside {}..{}", req.required_subgroup_size, info.min_subgroup_size,
+                          info.max_subgroup_size));
+    }
+  }
+  if (req.shared_memory_bytes > info.max_shared_memory) {
+    missing(fmt::format("{} B shared memory > maxComputeSharedMemorySize {} B", req.shared_memory_bytes,
+                        info.max_shared_memory));
+  }
+  if (req.workgroup_invocations > info.max_workgroup_invocations) {
+    missing(fmt::format("{} invocations per workgroup > maxComputeWorkGroupInvocations {}", req.workgroup_invocations,
+                        info.max_workgroup_invocations));
+  }
+  if (!why.empty() && why_not) *why_not = fmt::format("device '{}': {}", info.name, why);
+  return why.empty();
+}
+
+const KernelVariant* select_kernel(const DeviceInfo& info, std::span<const KernelVariant> candidates,
+                                   std::string* why_not) {
+  std::string reasons;
+  for (const KernelVariant& candidate : candidates) {
+    const shaders::EmbeddedShader* shader = shaders::find(candidate.shader);
+    std::string why;
+    if (shader == nullptr) {
+      why = "not embedded in this build";
+    } else if (shader->needs_coopmat && !candidate.requirements.coopmat) {
+      // A cooperative-matrix shader must state its tile; without it we cannot know it runs.
+      why = "cooperative-matrix shader without a declared shape";
+    } else if (device_supports(info, candidate.requirements, &why)) {
+      return &candidate;
+    }
+    reasons += fmt::format("{}{}: {}", reasons.empty() ? "" : "\n", candidate.shader, why);
+  }
+  if (why_not) *why_not = reasons.empty() ? std::string("no candidate kernels") : reasons;
+  return nullptr;
+}
+
+}  // namespace vkgraph::vk

@@ -1,0 +1,103 @@
+#pragma once
+// Lowering one plan step to one dispatch: the kernel's bindings, push constants, specialization
+// constants and workgroup counts. One lower_* function per op family (lowering_*.cpp); they
+// only compute parameters, the executable creates pipelines and records.
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "engine/backend/vulkan/device_info.h"
+#include "engine/backend/vulkan/kernel_table.h"
+#include "engine/backend/vulkan/memory.h"
+#include "engine/graph/plan.h"
+
+namespace vkgraph::vk {
+
+// A tensor ready to bind: a descriptor range whose offset is aligned down to the device's
+// minStorageBufferOffsetAlignment, and the tensor's first element inside that range in units
+// of the shader's array type (the `*_off` push constants).
+struct BoundTensor {
+  BufferRange range;
+  uint32_t offset = 0;
+};
+
+// Resolves a tensor to the buffer that holds it (arena, input, output or storage).
+class TensorBinder {
+ public:
+  virtual ~TensorBinder() = default;
+  // `unit_bytes`: the size of one element of the array the shader declares for it.
+  virtual BoundTensor bind(TensorId id, uint32_t unit_bytes) const = 0;
+};
+
+struct Dispatch {
+  TensorId node;
+  const KernelRow* kernel = nullptr;
+  std::vector<uint32_t> spec_constants;  // constant_id 0.. (0 is the workgroup size)
+  std::vector<BufferRange> buffers;      // bindings 0..n-1
+  std::vector<TensorId> bound;           // the tensor of each binding
+  std::vector<std::byte> push;           // the push-constant block
+  uint32_t groups[3] = {1, 1, 1};
+  uint64_t bytes_read = 0;  // estimates, for `vkgraph plan` and profiles
+  uint64_t bytes_written = 0;
+};
+
+struct LoweringInput {
+  const Plan& plan;
+  TensorId id;
+  const KernelRow& kernel;
+  const TensorBinder& binder;
+  const DeviceInfo& device;
+
+  const Graph& graph() const { return plan.graph(); }
+  const Node& node() const { return plan.graph().node(id); }
+  const Node& input(size_t i) const { return plan.graph().node(node().inputs.at(i)); }
+  TensorId input_id(size_t i) const { return node().inputs.at(i); }
+};
+
+// The dispatch of one step; the op decides the family.
+Dispatch lower_step(const LoweringInput& in);
+
+Dispatch lower_elementwise(const LoweringInput& in);  // add mul scale silu swiglu convert
+Dispatch lower_row_op(const LoweringInput& in);       // rms_norm rms_norm_mul softmax argmax
+Dispatch lower_rope(const LoweringInput& in);
+Dispatch lower_matmul(const LoweringInput& in);
+Dispatch lower_get_rows(const LoweringInput& in);
+Dispatch lower_attention(const LoweringInput& in);
+Dispatch lower_kv_write(const LoweringInput& in);
+
+// --- helpers shared by the lowering files ---
+
+// Bytes of one element of the array a shader declares for `type`: quantized blocks are read as
+// uint16_t words (see shaders/common/types.glsl).
+uint32_t unit_bytes(DType type);
+
+// A count as the uint32 a shader takes; Error naming the tensor when it does not fit.
+uint32_t checked_u32(uint64_t value, const Node& node, const char* what);
+
+// Starts a dispatch for `in` with the row's workgroup size (and tile constants when given).
+Dispatch begin_dispatch(const LoweringInput& in, std::vector<uint32_t> extra_spec = {});
+
+// Binds `id` as the next binding and returns its element offset.
+uint32_t add_binding(Dispatch& d, const LoweringInput& in, TensorId id, uint32_t unit);
+
+// Workgroup counts for `groups` flattened workgroups, split over x and y so that x stays under
+// maxComputeWorkGroupCount[0] (shaders/common/grid.glsl folds them back).
+void set_groups(Dispatch& d, uint64_t groups, const DeviceInfo& device, const Node& node);
+
+// Copies the push-constant struct (scalars of 4 bytes: std430 packs them as declared).
+template <typename T>
+void set_push(Dispatch& d, const T& params) {
+  static_assert(sizeof(T) % 4 == 0);
+  d.push.resize(sizeof(T));
+  std::memcpy(d.push.data(), &params, sizeof(T));
+}
+
+// Rows of a tensor: every dimension but the last.
+inline uint64_t rows_of(const Shape& shape) {
+  return shape.empty() ? 1 : uint64_t(element_count(shape) / shape.back());
+}
+
+}  // namespace vkgraph::vk

@@ -1,0 +1,87 @@
+#include <algorithm>
+
+#include "engine/backend/vulkan/lowering.h"
+#include "engine/core/error.h"
+
+namespace vkgraph::vk {
+
+uint32_t unit_bytes(DType type) {
+  switch (type) {
+    case DType::F32:
+    case DType::I32:
+      return 4;
+    case DType::F16:
+    case DType::Q8_0:
+    case DType::Q4_0:
+      return 2;
+  }
+  return 4;
+}
+
+uint32_t checked_u32(uint64_t value, const Node& node, const char* what) {
+  VKGRAPH_CHECK(value <= UINT32_MAX, "tensor '{}' ({}): {} = {} exceeds the 32-bit indices of the Vulkan kernels",
+                node.name, op_name(node.op), what, value);
+  return uint32_t(value);
+}
+
+Dispatch begin_dispatch(const LoweringInput& in, std::vector<uint32_t> extra_spec) {
+  Dispatch d;
+  d.node = in.id;
+  d.kernel = &in.kernel;
+  d.spec_constants.push_back(in.kernel.workgroup_size);
+  for (uint32_t c : extra_spec) d.spec_constants.push_back(c);
+  return d;
+}
+
+uint32_t add_binding(Dispatch& d, const LoweringInput& in, TensorId id, uint32_t unit) {
+  const BoundTensor bound = in.binder.bind(id, unit);
+  d.buffers.push_back(bound.range);
+  d.bound.push_back(id);
+  return bound.offset;
+}
+
+void set_groups(Dispatch& d, uint64_t groups, const DeviceInfo& device, const Node& node) {
+  groups = std::max<uint64_t>(groups, 1);
+  const uint64_t max_x = std::max<uint32_t>(device.max_workgroup_count[0], 1);
+  const uint64_t x = std::min(groups, max_x);
+  const uint64_t y = (groups + x - 1) / x;
+  VKGRAPH_CHECK(y <= std::max<uint32_t>(device.max_workgroup_count[1], 1),
+                "tensor '{}' ({}) needs {} workgroups, more than device '{}' can launch ({} x {})", node.name,
+                op_name(node.op), groups, device.name, device.max_workgroup_count[0], device.max_workgroup_count[1]);
+  d.groups[0] = uint32_t(x);
+  d.groups[1] = uint32_t(y);
+  d.groups[2] = 1;
+}
+
+Dispatch lower_step(const LoweringInput& in) {
+  switch (in.node().op) {
+    case OpKind::add:
+    case OpKind::mul:
+    case OpKind::scale:
+    case OpKind::silu:
+    case OpKind::swiglu:
+    case OpKind::convert:
+      return lower_elementwise(in);
+    case OpKind::rms_norm:
+    case OpKind::rms_norm_mul:
+    case OpKind::softmax:
+    case OpKind::argmax:
+      return lower_row_op(in);
+    case OpKind::rope:
+      return lower_rope(in);
+    case OpKind::matmul:
+      return lower_matmul(in);
+    case OpKind::get_rows:
+      return lower_get_rows(in);
+    case OpKind::attention:
+      return lower_attention(in);
+    case OpKind::kv_write:
+      return lower_kv_write(in);
+    case OpKind::leaf:
+    case OpKind::view:
+      break;
+  }
+  fail("tensor '{}': op {} has no dispatch", in.node().name, op_name(in.node().op));
+}
+
+}  // namespace vkgraph::vk

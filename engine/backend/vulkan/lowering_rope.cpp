@@ -1,0 +1,44 @@
+// RoPE: one invocation per rotated pair or pass-through pair (shaders/rope).
+#include "engine/backend/vulkan/lowering.h"
+#include "engine/core/error.h"
+
+namespace vkgraph::vk {
+namespace {
+
+struct RopePush {  // rope/rope.comp
+  uint32_t m, n_head, head_dim, n_rot, x_off, pos_off, o_off;
+  float freq_base, freq_scale;
+};
+
+}  // namespace
+
+Dispatch lower_rope(const LoweringInput& in) {
+  const Node& node = in.node();
+  const Node& x = in.input(0);  // x: [m, n_head, head_dim]
+  VKGRAPH_CHECK(x.shape.size() == 3, "rope '{}': x must be [m, n_head, head_dim], got {}", node.name,
+                shape_string(x.shape));
+  const RopeParams& rope = node.params.rope;
+  Dispatch d = begin_dispatch(in);
+  RopePush p{};
+  p.m = checked_u32(uint64_t(x.shape[0]), node, "tokens");
+  p.n_head = checked_u32(uint64_t(x.shape[1]), node, "heads");
+  p.head_dim = checked_u32(uint64_t(x.shape[2]), node, "head_dim");
+  p.n_rot = uint32_t(rope.n_rot);
+  VKGRAPH_CHECK(rope.n_rot > 0 && rope.n_rot % 2 == 0 && uint32_t(rope.n_rot) <= p.head_dim,
+                "rope '{}': n_rot {} must be even and in 2..head_dim ({})", node.name, rope.n_rot, p.head_dim);
+  p.freq_base = rope.freq_base;
+  p.freq_scale = rope.freq_scale;
+  p.x_off = add_binding(d, in, in.input_id(0), 4);
+  p.pos_off = add_binding(d, in, in.input_id(1), 4);
+  p.o_off = add_binding(d, in, in.id, 4);
+  set_push(d, p);
+  const uint64_t pairs = p.n_rot / 2 + (p.head_dim - p.n_rot + 1) / 2;
+  const uint64_t threads = uint64_t(p.m) * p.n_head * pairs;
+  checked_u32(threads, node, "pairs");
+  d.bytes_read = uint64_t(element_count(x.shape)) * 4 + uint64_t(p.m) * 4;
+  d.bytes_written = uint64_t(element_count(x.shape)) * 4;
+  set_groups(d, (threads + in.kernel.workgroup_size - 1) / in.kernel.workgroup_size, in.device, node);
+  return d;
+}
+
+}  // namespace vkgraph::vk

@@ -1,0 +1,10 @@
+# Element-wise kernels: one source per arity, the op chosen by a #define.
+vkgraph_shader(NAME elementwise/add_f32 SOURCE binary.comp DEFINES OP_ADD=1)
+vkgraph_shader(NAME elementwise/mul_f32 SOURCE binary.comp DEFINES OP_MUL=1)
+vkgraph_shader(NAME elementwise/scale_f32 SOURCE unary.comp DEFINES OP_SCALE=1)
+vkgraph_shader(NAME elementwise/silu_f32 SOURCE unary.comp DEFINES OP_SILU=1)
+vkgraph_shader(NAME elementwise/convert_f32_f16 SOURCE unary.comp DEFINES OP_CONVERT=1 O_F16=1)
+vkgraph_shader(NAME elementwise/convert_f16_f32 SOURCE unary.comp DEFINES OP_CONVERT=1 X_F16=1)
+vkgraph_shader(NAME elementwise/copy_f32 SOURCE unary.comp DEFINES OP_CONVERT=1)
+vkgraph_shader(NAME elementwise/copy_f16 SOURCE unary.comp DEFINES OP_CONVERT=1 X_F16=1 O_F16=1)
+vkgraph_shader(NAME elementwise/swiglu_f32 SOURCE swiglu.comp)

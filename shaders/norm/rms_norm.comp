@@ -1,0 +1,46 @@
+#version 450
+// RMS normalization over the last dimension, one workgroup per row:
+//   out = x / sqrt(mean(x^2) + eps)            (rms_norm)
+//   out = x / sqrt(mean(x^2) + eps) * w        (rms_norm_mul, FUSE_MUL: the fused weight)
+// x: [rows, n], w: [n], out: [rows, n], all f32.
+#extension GL_GOOGLE_include_directive : require
+#include "common/types.glsl"
+#include "common/grid.glsl"
+#include "common/reduce.glsl"
+
+layout(set = 0, binding = 0) readonly buffer XBuf { float x[]; };
+#if defined(FUSE_MUL)
+layout(set = 0, binding = 1) readonly buffer WBuf { float w[]; };
+layout(set = 0, binding = 2) writeonly buffer OutBuf { float o[]; };
+#else
+layout(set = 0, binding = 1) writeonly buffer OutBuf { float o[]; };
+#endif
+layout(push_constant) uniform Params {
+  uint rows;
+  uint n;
+  uint x_off;
+  uint w_off;
+  uint o_off;
+  float eps;
+} p;
+
+void main() {
+  const uint row = group_index();
+  if (row >= p.rows) return;
+  const uint t = gl_LocalInvocationID.x;
+  const uint xb = p.x_off + row * p.n;
+  float ss = 0.0;
+  for (uint i = t; i < p.n; i += gl_WorkGroupSize.x) {
+    const float v = x[xb + i];
+    ss += v * v;
+  }
+  const float inv = inversesqrt(workgroup_sum(ss) / float(p.n) + p.eps);
+  const uint ob = p.o_off + row * p.n;
+  for (uint i = t; i < p.n; i += gl_WorkGroupSize.x) {
+#if defined(FUSE_MUL)
+    o[ob + i] = x[xb + i] * inv * w[p.w_off + i];
+#else
+    o[ob + i] = x[xb + i] * inv;
+#endif
+  }
+}

@@ -1,0 +1,5 @@
+# The runtime's probe kernels: the first end-to-end kernel (vector add), and one
+# cooperative-matrix kernel that proves COOPMAT variants are built, embedded and only selected
+# on devices that report the extension and its shape.
+vkgraph_shader(NAME probe/vector_add_f32 SOURCE vector_add.comp)
+vkgraph_shader(NAME probe/coopmat_16x16x16_f16 SOURCE coopmat_tile.comp COOPMAT)

@@ -1,0 +1,1 @@
+vkgraph_shader(NAME softmax/softmax_f32 SOURCE softmax.comp)

@@ -1,0 +1,28 @@
+// The op suite (engine/testing/op_cases.h) on the Vulkan test device against the CPU reference,
+// under validation. Every case is its own section named after it, so a failure names the op,
+// types and shape; guard bands around every output catch out-of-bounds writes.
+#include <catch2/catch_test_macros.hpp>
+
+#include "engine/backend/cpu/cpu_backend.h"
+#include "engine/backend/vulkan/backend_vulkan.h"
+#include "engine/testing/op_cases.h"
+#include "tests/vulkan_test_support.h"
+
+using namespace vkgraph;
+
+TEST_CASE("vulkan ops match the CPU reference", "[vulkan][ops]") {
+  auto ctx = test::vulkan_context();
+  vk::VulkanBackend vulkan(ctx);
+  cpu::CpuBackend cpu;
+  REQUIRE(!testing::op_cases().empty());
+  for (const testing::OpCase& c : testing::op_cases()) {
+    DYNAMIC_SECTION(c.name) {
+      test::ValidationGuard guard;
+      const testing::CaseResult result = testing::run_op_case(c, vulkan, cpu);
+      INFO(testing::format_case_result(result));
+      CHECK(result.error.empty());
+      CHECK(result.nmse <= c.max_nmse);
+      CHECK(result.passed);
+    }
+  }
+}
