@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "engine/core/version.h"
 #include "cli/command.h"
 #include "cli/device_json.h"
 #include "cli/device_options.h"
@@ -45,11 +46,11 @@ int run_devices(const DevicesOptions& options) {
       out.push_back(std::move(j));
     }
     // One array of device objects; the build is in each so a saved file says what produced it.
-    for (auto& j : out) j["vkgraph"] = {{"version", VKGRAPH_VERSION}, {"commit", VKGRAPH_GIT_COMMIT}};
+    for (auto& j : out) j["vkgraph"] = {{"version", vkgraph::version()}, {"commit", vkgraph::git_commit()}};
     std::printf("%s\n", out.dump(2).c_str());
     return 0;
   }
-  std::printf("vkgraph %s (%s), Vulkan instance %s%s\n\n", VKGRAPH_VERSION, VKGRAPH_GIT_COMMIT,
+  std::printf("vkgraph %s (%s), Vulkan instance %s%s\n\n", vkgraph::version(), vkgraph::git_commit(),
               vk::api_version_string(instance.api_version()).c_str(),
               instance.validation_enabled() ? ", validation on" : "");
   for (const vk::DeviceInfo& d : devices) {

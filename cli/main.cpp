@@ -5,7 +5,9 @@
 #include <exception>
 #include <memory>
 
+#include "engine/core/version.h"
 #include "cli/command.h"
+#include "engine/backend/vulkan/instance.h"
 #include "engine/core/error.h"
 
 namespace vkgraph::cli {
@@ -20,7 +22,7 @@ std::vector<CommandInfo>& command_registry() {
 int main(int argc, char** argv) {
   using namespace vkgraph::cli;
   CLI::App app{"vkgraph: run language models on any GPU through Vulkan"};
-  app.set_version_flag("--version", std::string("vkgraph ") + VKGRAPH_VERSION + " (" + VKGRAPH_GIT_COMMIT + ")");
+  app.set_version_flag("--version", std::string("vkgraph ") + vkgraph::version() + " (" + vkgraph::git_commit() + ")");
   app.require_subcommand(1);
 
   std::function<int()> chosen;
@@ -35,11 +37,21 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  // With validation on (VKGRAPH_VALIDATION=1, as in every test), any validation message makes
+  // the run fail, so tests that drive the program catch them as the library tests do.
+  const auto checked = [](int code) {
+    if (const uint64_t n = vkgraph::vk::validation_error_count(); n > 0) {
+      std::fprintf(stderr, "vkgraph: error: %llu Vulkan validation message(s); the last: %s\n",
+                   static_cast<unsigned long long>(n), vkgraph::vk::last_validation_message().c_str());
+      return code != 0 ? code : 4;
+    }
+    return code;
+  };
   try {
-    return chosen ? chosen() : 0;
+    return checked(chosen ? chosen() : 0);
   } catch (const vkgraph::Error& e) {
     std::fprintf(stderr, "vkgraph: error: %s\n", e.what());
-    return 1;
+    return checked(1);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "vkgraph: internal error: %s\n", e.what());
     return 3;

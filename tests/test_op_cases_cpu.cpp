@@ -126,7 +126,7 @@ TEST_CASE("the op cases cover every op and every dtype combination", "[testing]"
   }
 }
 
-TEST_CASE("--op filters by op name or by name text", "[testing]") {
+TEST_CASE("test-ops --op filters by op name or by name text", "[testing]") {
   cpu::CpuBackend a, b;
   std::set<std::string> seen;
   const auto summary = testing::run_op_cases(a, b, "argmax", [&](const testing::CaseResult& r) { seen.insert(r.op); });
