@@ -6,9 +6,9 @@
 #include <atomic>
 #include <cstdio>
 #include <fmt/format.h>
-#include <random>
 
 #include "cli/command.h"
+#include "cli/sampling_options.h"
 #include "cli/line_reader.h"
 #include "cli/progress_bar.h"
 #include "engine/backend/registry.h"
@@ -28,8 +28,7 @@ struct ChatOptions {
   std::string chat_template;
   int64_t n_predict = 512;
   int64_t n_ctx = 0;
-  models::SamplerParams sampling;
-  int64_t seed = -1;
+  SamplingOptions sampling;
   std::string backend = "vulkan";
   std::string device;
   bool ignore_eos = false;
@@ -137,8 +136,7 @@ int chat(const ChatOptions& o) {
                                                                     : chat::ChatTemplate(chat::TemplateFamily::ChatML, false);
   models::Conversation conversation(session, tmpl, o.system);
   conversation.set_ignore_eos(o.ignore_eos);
-  models::SamplerParams sampling = o.sampling;
-  sampling.seed = o.seed >= 0 ? uint64_t(o.seed) : std::random_device{}();
+  const models::SamplerParams sampling = resolve_sampling(o.sampling);
   models::Sampler sampler(sampling);
 
   dim_line(fmt::format("chat template: {}{}; context {} tokens; /help for commands", tmpl.name(),
@@ -234,12 +232,7 @@ const CommandRegistration registration{
       app.add_option("--chat-template", o->chat_template, "chatml, llama3, llama2, mistral or zephyr (default: from the model)");
       app.add_option("-n,--n-predict", o->n_predict, "most tokens in one reply")->capture_default_str()->check(CLI::PositiveNumber);
       app.add_option("-c,--ctx-size", o->n_ctx, "context size in tokens (0: the model's, at most 4096)")->check(CLI::NonNegativeNumber);
-      app.add_option("--temp", o->sampling.temperature, "temperature; 0 is greedy and reproducible")->capture_default_str();
-      app.add_option("--top-k", o->sampling.top_k, "keep the k most likely tokens (0: off)")->capture_default_str();
-      app.add_option("--top-p", o->sampling.top_p, "nucleus sampling threshold (1: off)")->capture_default_str();
-      app.add_option("--min-p", o->sampling.min_p, "drop tokens below min-p times the best (0: off)")->capture_default_str();
-      app.add_option("--repeat-penalty", o->sampling.repeat_penalty, "penalty for recent tokens (1: off)")->capture_default_str();
-      app.add_option("--seed", o->seed, "sampling seed (default: random)");
+      add_sampling_options(app, o->sampling);
       app.add_option("--backend", o->backend, "vulkan or cpu")->capture_default_str();
       app.add_option("--device", o->device, "device index or name substring");
       app.add_flag("--ignore-eos", o->ignore_eos, "keep generating past end-of-text tokens (until -n)");

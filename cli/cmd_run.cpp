@@ -1,20 +1,21 @@
 // `vkgraph run`: generate a completion of a prompt, non-interactively.
 
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <iterator>
-#include <random>
 
 #include <fmt/format.h>
 
 #include "cli/command.h"
-#include "cli/generation.h"
+#include "cli/sampling_options.h"
 #include "engine/backend/registry.h"
 #include "engine/core/error.h"
 #include "engine/core/log.h"
 #include "models/bundled/default_model.h"
 #include "models/logits_dump.h"
+#include "models/generation.h"
 #include "models/model.h"
 #include "models/tokenizer/tokenizer.h"
 
@@ -27,8 +28,7 @@ struct RunOptions {
   bool prompt_given = false;
   int64_t n_predict = 128;
   int64_t n_ctx = 0;
-  models::SamplerParams sampling;
-  int64_t seed = -1;
+  SamplingOptions sampling;
   std::string backend = "vulkan";
   std::string device;
   std::string dump_logits;
@@ -54,29 +54,37 @@ int run(const RunOptions& o) {
   VKGRAPH_CHECK(int64_t(tokens.size()) <= session.n_ctx(),
                 "the prompt is {} tokens long but the context holds {} (raise -c)", tokens.size(), session.n_ctx());
 
-  if (!o.dump_logits.empty()) {
+  const size_t n_vocab = size_t(model->hparams().n_vocab);
+  const auto prompt_start = std::chrono::steady_clock::now();
+  std::vector<float> logits;
+  if (!o.dump_logits.empty()) {  // every position's logits; the last row continues the text
     const std::vector<float> all = session.eval(tokens, true);
-    models::write_logits_json(o.dump_logits, tokens, all, size_t(model->hparams().n_vocab));
-    session.reset();
+    models::write_logits_json(o.dump_logits, tokens, all, n_vocab);
+    logits.assign(all.end() - std::ptrdiff_t(n_vocab), all.end());
+  } else {
+    logits = session.eval(tokens);
   }
+  const double prompt_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - prompt_start).count();
 
-  models::SamplerParams sampling = o.sampling;
-  sampling.seed = o.seed >= 0 ? uint64_t(o.seed) : std::random_device{}();
+  const models::SamplerParams sampling = resolve_sampling(o.sampling);
   models::Sampler sampler(sampling);
-
   std::fputs(prompt.c_str(), stdout);
   std::fflush(stdout);
-  const GenerationStats stats = generate(session, tokens, o.n_predict, sampler, [](const std::string& text) {
-    std::fputs(text.c_str(), stdout);
-    std::fflush(stdout);
-  });
+  std::vector<int32_t> history = tokens;
+  models::GenerateOptions options;
+  options.max_tokens = o.n_predict;
+  const models::GenerateResult result =
+      models::generate(session, std::move(logits), sampler, history, options, [](const std::string& text) {
+        std::fputs(text.c_str(), stdout);
+        std::fflush(stdout);
+      });
   std::fputs("\n", stdout);
   if (o.verbose) {
+    const auto n_gen = result.tokens.size();
     log::info("seed {}", sampling.seed);
     log::info("prompt: {} tokens in {:.3f} s ({:.1f} t/s); generation: {} tokens in {:.3f} s ({:.1f} t/s)",
-              stats.prompt_tokens, stats.prompt_seconds, double(stats.prompt_tokens) / stats.prompt_seconds,
-              stats.generated_tokens, stats.generation_seconds,
-              stats.generated_tokens > 0 ? double(stats.generated_tokens) / stats.generation_seconds : 0.0);
+              tokens.size(), prompt_seconds, double(tokens.size()) / prompt_seconds, n_gen, result.seconds,
+              n_gen > 0 ? double(n_gen) / result.seconds : 0.0);
     log::info("device memory: weights {:.2f} MiB, KV cache {:.2f} MiB, step buffers {:.2f} MiB ({} on {})",
               double(model->weight_bytes()) / (1 << 20), double(session.kv_bytes()) / (1 << 20),
               double(session.executable_bytes()) / (1 << 20), backend->name(), backend->device_name());
@@ -92,12 +100,7 @@ const CommandRegistration registration{
           ->each([o](const std::string&) { o->prompt_given = true; });
       app.add_option("-n,--n-predict", o->n_predict, "tokens to generate")->capture_default_str()->check(CLI::NonNegativeNumber);
       app.add_option("-c,--ctx-size", o->n_ctx, "context size in tokens (0: the model's, at most 4096)")->check(CLI::NonNegativeNumber);
-      app.add_option("--temp", o->sampling.temperature, "temperature; 0 is greedy and reproducible")->capture_default_str();
-      app.add_option("--top-k", o->sampling.top_k, "keep the k most likely tokens (0: off)")->capture_default_str();
-      app.add_option("--top-p", o->sampling.top_p, "nucleus sampling threshold (1: off)")->capture_default_str();
-      app.add_option("--min-p", o->sampling.min_p, "drop tokens below min-p times the best (0: off)")->capture_default_str();
-      app.add_option("--repeat-penalty", o->sampling.repeat_penalty, "penalty for recent tokens (1: off)")->capture_default_str();
-      app.add_option("--seed", o->seed, "sampling seed (default: random)");
+      add_sampling_options(app, o->sampling);
       app.add_option("--backend", o->backend, "vulkan or cpu")->capture_default_str();
       app.add_option("--device", o->device, "device index or name substring (default: $VKGRAPH_DEVICE or the first GPU)");
       app.add_option("--dump-logits", o->dump_logits, "write the prompt's ids and logits at every position as JSON");

@@ -2,10 +2,10 @@
 
 #include <chrono>
 #include <fstream>
-#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "engine/core/error.h"
+#include "models/generation.h"
 #include "models/tokenizer/tokenizer.h"
 
 namespace vkgraph::models {
@@ -63,45 +63,24 @@ TurnStats Conversation::reply(const std::string& user_text, Sampler& sampler, in
 
   TurnStats stats;
   stats.reused_tokens = int64_t(keep);
-  auto start = std::chrono::steady_clock::now();
+  const auto start = std::chrono::steady_clock::now();
   const std::vector<int32_t> fresh(prompt.begin() + std::ptrdiff_t(keep), prompt.end());
   std::vector<float> logits = session_.eval(fresh);
   cached_.insert(cached_.end(), fresh.begin(), fresh.end());
   stats.prompt_tokens = int64_t(fresh.size());
   stats.prompt_seconds = seconds_since(start);
 
-  const Tokenizer& tok = session_.model().tokenizer();
-  StreamingDecoder decoder(tok, false, false);
-  std::string text;
-  start = std::chrono::steady_clock::now();
-  for (int64_t i = 0; i < max_tokens; ++i) {
-    if (should_stop && should_stop()) {
-      stats.interrupted = true;
-      break;
-    }
-    if (ignore_eos_) {  // as llama.cpp's --ignore-eos: end-of-generation tokens cannot be drawn
-      for (size_t id = 0; id < logits.size(); ++id) {
-        if (tok.is_eog(int32_t(id))) logits[id] = -std::numeric_limits<float>::infinity();
-      }
-    }
-    const int32_t next = sampler.sample(logits, cached_);
-    if (tok.is_eog(next) && !ignore_eos_) {
-      stats.stopped_at_eog = true;
-      break;
-    }
-    const std::string piece = decoder.push(next);
-    text += piece;
-    emit(piece);
-    stats.generated_tokens++;
-    if (session_.n_past() >= session_.n_ctx()) break;  // full: the reply ends here
-    const int32_t one[] = {next};
-    logits = session_.eval(one);
-    cached_.push_back(next);
-  }
-  const std::string rest = decoder.finish();
-  text += rest;
-  emit(rest);
-  stats.generation_seconds = seconds_since(start);
+  std::vector<int32_t> history = cached_;
+  GenerateOptions options;
+  options.max_tokens = max_tokens;
+  options.ignore_eos = ignore_eos_;
+  const GenerateResult result = generate(session_, std::move(logits), sampler, history, options, emit, should_stop);
+  cached_.insert(cached_.end(), result.tokens.begin(), result.tokens.begin() + std::ptrdiff_t(result.evaluated));
+  stats.generated_tokens = int64_t(result.tokens.size());
+  stats.generation_seconds = result.seconds;
+  stats.interrupted = result.interrupted;
+  stats.stopped_at_eog = result.stopped_at_eog;
+  const std::string& text = result.text;
   messages_.push_back({"assistant", text});
   return stats;
 }
