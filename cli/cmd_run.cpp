@@ -79,6 +79,7 @@ int run(const RunOptions& o) {
         std::fflush(stdout);
       });
   std::fputs("\n", stdout);
+  std::fflush(stdout);
   if (o.verbose) {
     const auto n_gen = result.tokens.size();
     log::info("seed {}", sampling.seed);
