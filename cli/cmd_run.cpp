@@ -65,6 +65,7 @@ int run(const RunOptions& o) {
     logits = session.eval(tokens);
   }
   const double prompt_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - prompt_start).count();
+  session.warm_up();  // the decode step is prepared (and logged) before any text is printed
 
   const models::SamplerParams sampling = resolve_sampling(o.sampling);
   models::Sampler sampler(sampling);

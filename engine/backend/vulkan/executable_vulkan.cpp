@@ -9,6 +9,7 @@
 #include "engine/backend/vulkan/backend_vulkan.h"
 #include "engine/backend/vulkan/kernel_table.h"
 #include "engine/core/error.h"
+#include "engine/core/log.h"
 
 namespace vkgraph::vk {
 namespace {
@@ -111,6 +112,9 @@ BoundTensor VulkanExecutable::bind(TensorId id, uint32_t unit) const {
 
 void VulkanExecutable::lower_steps() {
   const DeviceInfo& device = context_->info();
+  PipelineCache& cache = context_->pipelines();
+  const size_t pipelines_before = cache.pipeline_count();
+  const double compile_ms_before = cache.total_compile_ms();
   for (const Step& step : plan_.steps()) {
     const Node& node = plan_.graph().node(step.node);
     const KernelRow& row = select_kernel_row(device, kernel_key(plan_.graph(), node));
@@ -122,10 +126,14 @@ void VulkanExecutable::lower_steps() {
     desc.binding_count = uint32_t(d.buffers.size());
     desc.push_constant_bytes = uint32_t(d.push.size());
     desc.required_subgroup_size = row.variant.requirements.required_subgroup_size;
-    pipelines_.push_back(&context_->pipelines().get(desc));
+    pipelines_.push_back(&cache.get(desc));
     barrier_before_.push_back(step.barrier_before);
     dispatches_.push_back(std::move(d));
   }
+  // The cost users notice on a cold start: new pipelines and how long the driver took for them.
+  log::info("{} dispatches; {} new pipelines compiled in {:.0f} ms (pipeline cache {})", dispatches_.size(),
+            cache.pipeline_count() - pipelines_before, cache.total_compile_ms() - compile_ms_before,
+            cache.loaded_from_disk() ? "loaded from " + cache.file().string() : "started empty");
 }
 
 void VulkanExecutable::record() {
