@@ -78,6 +78,11 @@ Hparams read_hparams(const GgufFile& f, const std::string& path) {
   } else {
     VKGRAPH_CHECK(scaling == "none", "{}: rope scaling type '{}' is not supported (none, linear)", path, scaling);
   }
+  // Llama 3.1+ files carry per-dimension frequency factors; ignoring them would silently give
+  // wrong attention at long range, so such files are refused until they are supported.
+  VKGRAPH_CHECK(f.find_tensor("rope_freqs.weight") == nullptr,
+                "{}: per-dimension RoPE frequency factors (rope_freqs.weight, Llama 3.1 style) are not supported",
+                path);
   hp.sliding_window = int32_t(f.find_u32(a + "attention.sliding_window").value_or(0));
   hp.qkv_bias = traits.qkv_bias;
   hp.qk_norm = traits.qk_norm;
