@@ -18,6 +18,7 @@
 #include "models/conversation.h"
 #include "models/gguf/gguf_reader.h"
 #include "models/model.h"
+#include "models/quantize.h"
 
 namespace vkgraph::cli {
 namespace {
@@ -31,6 +32,7 @@ struct ChatOptions {
   SamplingOptions sampling;
   std::string backend = "vulkan";
   std::string device;
+  std::string weights;
   bool ignore_eos = false;
 };
 
@@ -119,6 +121,7 @@ int chat(const ChatOptions& o) {
       bar.update(p.bytes_done, p.bytes_total, fmt::format("{:.1f} MiB", double(p.bytes_done) / (1 << 20)));
       return !quit.load();
     };
+    if (!o.weights.empty()) load.weight_type = models::parse_weight_type(o.weights, "--weights");
     model = models::Model::load(path, *backend, load);
     bar.finish(fmt::format("({}, {} on {})", model->hparams().name, backend->name(), backend->device_name()));
   }
@@ -235,6 +238,7 @@ const CommandRegistration registration{
       add_sampling_options(app, o->sampling);
       app.add_option("--backend", o->backend, "vulkan or cpu")->capture_default_str();
       app.add_option("--device", o->device, "device index or name substring");
+      app.add_option("--weights", o->weights, "convert f32/f16 weights while loading: q8_0 or q4_0");
       app.add_flag("--ignore-eos", o->ignore_eos, "keep generating past end-of-text tokens (until -n)");
       return [o] { return chat(*o); };
     }};

@@ -17,6 +17,7 @@
 #include "models/logits_dump.h"
 #include "models/generation.h"
 #include "models/model.h"
+#include "models/quantize.h"
 #include "models/tokenizer/tokenizer.h"
 
 namespace vkgraph::cli {
@@ -32,6 +33,7 @@ struct RunOptions {
   std::string backend = "vulkan";
   std::string device;
   std::string dump_logits;
+  std::string weights;
   bool verbose = false;
 };
 
@@ -43,7 +45,12 @@ int run(const RunOptions& o) {
   }
   const std::string path = o.model.empty() ? models::default_model_path() : o.model;
   std::unique_ptr<Backend> backend = create_backend(o.backend, o.device);
-  auto model = models::Model::load(path, *backend);
+  models::LoadOptions load;
+  if (!o.weights.empty()) load.weight_type = models::parse_weight_type(o.weights, "--weights");
+  const size_t storage_before = backend->storage_bytes();
+  auto model = models::Model::load(path, *backend, load);
+  // What the backend actually holds for the weights, to compare with the packed size.
+  const size_t weight_storage = backend->storage_bytes() - storage_before;
   const Tokenizer& tokenizer = model->tokenizer();
   const std::vector<int32_t> tokens = tokenizer.encode(prompt, tokenizer.add_bos(), true);
   VKGRAPH_CHECK(!tokens.empty(), "the prompt is empty and the model adds no BOS token: nothing to continue");
@@ -87,6 +94,8 @@ int run(const RunOptions& o) {
     log::info("prompt: {} tokens in {:.3f} s ({:.1f} t/s); generation: {} tokens in {:.3f} s ({:.1f} t/s)",
               tokens.size(), prompt_seconds, double(tokens.size()) / prompt_seconds, n_gen, result.seconds,
               n_gen > 0 ? double(n_gen) / result.seconds : 0.0);
+    log::info("weights: {} bytes packed ({}), {} bytes in backend storage ({} held in all, KV cache included)",
+              model->weight_bytes(), model->weight_type(), weight_storage, backend->storage_bytes());
     log::info("device memory: weights {:.2f} MiB, KV cache {:.2f} MiB, step buffers {:.2f} MiB ({} on {})",
               double(model->weight_bytes()) / (1 << 20), double(session.kv_bytes()) / (1 << 20),
               double(session.executable_bytes()) / (1 << 20), backend->name(), backend->device_name());
@@ -105,6 +114,7 @@ const CommandRegistration registration{
       add_sampling_options(app, o->sampling);
       app.add_option("--backend", o->backend, "vulkan or cpu")->capture_default_str();
       app.add_option("--device", o->device, "device index or name substring (default: $VKGRAPH_DEVICE or the first GPU)");
+      app.add_option("--weights", o->weights, "convert f32/f16 weights while loading: q8_0 or q4_0");
       app.add_option("--dump-logits", o->dump_logits, "write the prompt's ids and logits at every position as JSON");
       app.add_flag("-v,--verbose", o->verbose, "report timings and memory on stderr");
       return [o] { return run(*o); };

@@ -6,6 +6,7 @@
 #include "engine/core/error.h"
 #include "engine/core/log.h"
 #include "models/gguf/gguf_reader.h"
+#include "models/quantize.h"
 #include "models/tokenizer/tokenizer.h"
 
 namespace vkgraph::models {
@@ -114,20 +115,56 @@ std::unique_ptr<Model> Model::load(const std::string& path, Backend& backend, co
   progress.tensors_total = loader.wanted().size();
   for (const auto* info : loader.wanted()) progress.bytes_total += info->bytes;
 
-  // Upload each tensor once; a tied output shares the embedding's storage.
+  if (options.weight_type) {
+    VKGRAPH_CHECK(*options.weight_type == DType::Q8_0 || *options.weight_type == DType::Q4_0,
+                  "{}: weights can be converted to q8_0 or q4_0 while loading, not {}", path,
+                  dtype_name(*options.weight_type));
+  }
+
+  // Upload each tensor once (converted first when asked); a tied output shares the embedding's
+  // storage.
   std::map<std::string, std::shared_ptr<Storage>> uploaded;
+  std::map<std::string, DType> uploaded_type;
   std::map<std::string, size_t> bytes_by_type;
+  size_t converted = 0, vectors_kept = 0;
   for (const gguf::TensorInfo* info : loader.wanted()) {
-    uploaded[info->name] = backend.upload(file.data(*info));
-    model->weight_bytes_ += info->bytes;
+    DType type = info->type;
+    size_t bytes = info->bytes;
+    if (options.weight_type) {
+      const DType target = *options.weight_type;
+      if (const auto reason = why_kept(*info, target)) {
+        if (info->shape.size() != 2) {
+          vectors_kept++;
+        } else if (info->type == target) {
+          log::info("{}: '{}' is already {}", path, info->name, dtype_name(target));
+        } else {
+          log::warn("{}: '{}' stays {}: {}", path, info->name, dtype_name(info->type), *reason);
+        }
+      } else {
+        const std::vector<std::byte> packed = quantize_tensor(*info, file.data(*info), target);
+        uploaded[info->name] = backend.upload(packed);
+        type = target;
+        bytes = packed.size();
+        converted++;
+      }
+    }
+    if (type == info->type) uploaded[info->name] = backend.upload(file.data(*info));
+    uploaded_type[info->name] = type;
+    model->weight_bytes_ += bytes;
     model->parameter_count_ += size_t(info->elements);
-    bytes_by_type[std::string(dtype_name(info->type))] += info->bytes;
+    bytes_by_type[std::string(dtype_name(type))] += bytes;
     progress.tensors_done++;
     progress.bytes_done += info->bytes;
     if (options.progress && !options.progress(progress)) fail("{}: loading was cancelled", path);
   }
+  if (options.weight_type) {
+    log::info("{}: converted {} of {} tensors to {} while loading; {} norm and bias vectors stay f32", path, converted,
+              loader.wanted().size(), dtype_name(*options.weight_type), vectors_kept);
+  }
   for_each_weight(model->weights_, [&](WeightTensor& t) {
-    if (!t.name.empty()) t.storage = uploaded.at(t.name);
+    if (t.name.empty()) return;
+    t.storage = uploaded.at(t.name);
+    t.dtype = uploaded_type.at(t.name);
   });
   if (model->hparams_.tied_output) model->weights_.output = model->weights_.tok_embd;
 

@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "engine/backend/backend.h"
@@ -25,6 +26,10 @@ struct LoadProgress {
 struct LoadOptions {
   // Called after each tensor upload; returning false cancels the load (it then throws).
   std::function<bool(const LoadProgress&)> progress;
+  // Q8_0 or Q4_0: F32/F16 matrices (projections, embeddings, output) are converted to it before
+  // upload, exactly as `vkgraph quantize` would (models/quantize.h); matrices whose rows do not
+  // fill whole blocks stay in their type and the log names them. Norms and biases stay f32.
+  std::optional<DType> weight_type;
 };
 
 class Model {
@@ -40,7 +45,8 @@ class Model {
   const Tokenizer& tokenizer() const { return *tokenizer_; }
   // tokenizer.chat_template, empty when the file has none.
   const std::string& chat_template() const { return chat_template_; }
-  // Bytes of the weight tensors as stored in the file (and on the device), parameters count.
+  // Bytes of the weight tensors as uploaded to the device (the file's, or the converted ones
+  // with LoadOptions::weight_type), parameters count.
   size_t weight_bytes() const { return weight_bytes_; }
   size_t parameter_count() const { return parameter_count_; }
   // The type most weights have (for bench rows): "q4_0", "f16", ...
