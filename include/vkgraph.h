@@ -1,0 +1,228 @@
+/* vkgraph: run language models on any GPU through Vulkan (or on the CPU). The C interface.
+ *
+ * Errors: every call returns a vkgraph_status (VKGRAPH_OK is 0). On failure,
+ * vkgraph_last_error() gives a message naming the argument, file or limit at fault. The message
+ * is per thread and stays valid until the next failing call on that thread.
+ * No C++ exception crosses this interface; an allocation failure is VKGRAPH_ERR_OUT_OF_MEMORY.
+ *
+ * Thread safety:
+ *  - A model may be used by many contexts at once, from many threads (it is read-only once loaded).
+ *    The contexts of one model share its device: their evaluation steps are serialized, so two
+ *    threads generating on one model take turns (use two models for parallel work).
+ *  - A context is used by one thread at a time. The one exception is vkgraph_context_cancel(),
+ *    which any thread may call at any time while another thread generates.
+ *  - Free the contexts of a model before the model. Freeing a handle while another thread uses
+ *    it is not allowed. NULL handles are rejected with VKGRAPH_ERR_INVALID_ARGUMENT.
+ *  - Every handle checks a tag on each call, so a use after free is usually reported as
+ *    VKGRAPH_ERR_INVALID_HANDLE (not guaranteed: the memory may have been reused).
+ */
+#ifndef VKGRAPH_H
+#define VKGRAPH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define VKGRAPH_VERSION_MAJOR 0
+#define VKGRAPH_VERSION_MINOR 1
+#define VKGRAPH_VERSION_PATCH 0
+#define VKGRAPH_VERSION_STRING "0.1.0"
+/* The version as one number: major * 10000 + minor * 100 + patch. */
+#define VKGRAPH_VERSION (VKGRAPH_VERSION_MAJOR * 10000 + VKGRAPH_VERSION_MINOR * 100 + VKGRAPH_VERSION_PATCH)
+
+#if defined(_WIN32)
+#define VKGRAPH_API __declspec(dllexport)
+#elif defined(__GNUC__)
+#define VKGRAPH_API __attribute__((visibility("default")))
+#else
+#define VKGRAPH_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum vkgraph_status {
+  VKGRAPH_OK = 0,
+  VKGRAPH_ERR_INVALID_ARGUMENT = 1, /* NULL pointer, out-of-range value */
+  VKGRAPH_ERR_INVALID_HANDLE = 2,   /* a freed or foreign handle */
+  VKGRAPH_ERR_FILE = 3,             /* missing or unreadable model file */
+  VKGRAPH_ERR_MODEL = 4,            /* a file that is not a model vkgraph can run */
+  VKGRAPH_ERR_DEVICE = 5,           /* no such backend/device, or the device failed */
+  VKGRAPH_ERR_CONTEXT_FULL = 6,     /* tokens do not fit the context */
+  VKGRAPH_ERR_CANCELLED = 7,        /* a load cancelled through its flag */
+  VKGRAPH_ERR_UNSUPPORTED = 8,      /* a feature this build does not have yet */
+  VKGRAPH_ERR_OUT_OF_MEMORY = 9,
+  VKGRAPH_ERR_INTERNAL = 10
+} vkgraph_status;
+
+typedef struct vkgraph_model vkgraph_model;
+typedef struct vkgraph_context vkgraph_context;
+typedef struct vkgraph_sampler vkgraph_sampler;
+typedef int32_t vkgraph_token;
+
+/* ---- Version and errors ---- */
+
+/* The library's version ("0.1.0"), which may differ from the header's VKGRAPH_VERSION_STRING. */
+VKGRAPH_API const char* vkgraph_version(void);
+/* The message of the last failed call on this thread; "" when none failed. */
+VKGRAPH_API const char* vkgraph_last_error(void);
+/* A fixed name for a status ("VKGRAPH_ERR_FILE"). */
+VKGRAPH_API const char* vkgraph_status_name(vkgraph_status status);
+
+/* ---- Devices ---- */
+
+typedef struct vkgraph_device_info {
+  char backend[16];  /* "vulkan" or "cpu" */
+  char name[256];
+  uint32_t index;    /* the device's index within its backend */
+  uint64_t memory_bytes; /* device-local memory; 0 for the CPU */
+} vkgraph_device_info;
+
+/* Fills up to `capacity` entries of `devices` (may be NULL with capacity 0) and sets *count to
+ * the number of devices available (Vulkan devices first, then the CPU). */
+VKGRAPH_API vkgraph_status vkgraph_list_devices(vkgraph_device_info* devices, size_t capacity, size_t* count);
+
+/* ---- Models ---- */
+
+/* Called during a load; `done` and `total` are bytes of weights. Return 0 to go on, nonzero to
+ * cancel the load (it then fails with VKGRAPH_ERR_CANCELLED). */
+typedef int (*vkgraph_progress_fn)(uint64_t done, uint64_t total, void* user_data);
+
+typedef struct vkgraph_model_params {
+  const char* backend;  /* "vulkan" (default when NULL) or "cpu" */
+  const char* device;   /* device index or name substring; NULL or "": the default device */
+  vkgraph_progress_fn progress; /* may be NULL */
+  void* progress_user_data;
+  /* May be NULL. When another thread sets *cancel to nonzero, the load stops at the next tensor
+   * with VKGRAPH_ERR_CANCELLED. */
+  const volatile int* cancel;
+} vkgraph_model_params;
+
+VKGRAPH_API vkgraph_model_params vkgraph_model_default_params(void);
+
+/* Loads a GGUF model. `path` NULL loads the bundled default model (stories260K). */
+VKGRAPH_API vkgraph_status vkgraph_model_load(const char* path, const vkgraph_model_params* params,
+                                              vkgraph_model** out_model);
+VKGRAPH_API vkgraph_status vkgraph_model_free(vkgraph_model* model);
+/* The model's vocabulary size and training context length. */
+VKGRAPH_API vkgraph_status vkgraph_model_n_vocab(const vkgraph_model* model, int32_t* out);
+VKGRAPH_API vkgraph_status vkgraph_model_n_ctx_train(const vkgraph_model* model, int32_t* out);
+
+/* Text to tokens. Writes up to `capacity` ids and sets *n_tokens to the number the text needs
+ * (call with capacity 0 to ask). Fails with VKGRAPH_ERR_INVALID_ARGUMENT when capacity is too
+ * small (after setting *n_tokens). With add_bos, the model's BOS is prepended when it uses one;
+ * with parse_special, the text of control tokens becomes those tokens. */
+VKGRAPH_API vkgraph_status vkgraph_tokenize(const vkgraph_model* model, const char* text, size_t text_len,
+                                            int add_bos, int parse_special, vkgraph_token* tokens,
+                                            size_t capacity, size_t* n_tokens);
+/* Tokens to UTF-8 text (NUL-terminated). *length is set to the text's length without the NUL;
+ * fails like vkgraph_tokenize when capacity < *length + 1. */
+VKGRAPH_API vkgraph_status vkgraph_detokenize(const vkgraph_model* model, const vkgraph_token* tokens,
+                                              size_t n_tokens, char* text, size_t capacity, size_t* length);
+
+typedef struct vkgraph_chat_message {
+  const char* role; /* "system", "user" or "assistant" */
+  const char* content;
+} vkgraph_chat_message;
+
+/* Renders messages through the model's chat template (or the family `template_name` when not
+ * NULL: "chatml", "llama3", "llama2", "mistral", "zephyr"). Output as vkgraph_detokenize. */
+VKGRAPH_API vkgraph_status vkgraph_apply_chat_template(const vkgraph_model* model, const char* template_name,
+                                                       const vkgraph_chat_message* messages, size_t n_messages,
+                                                       int add_generation_prompt, char* text, size_t capacity,
+                                                       size_t* length);
+
+/* ---- Contexts ---- */
+
+typedef struct vkgraph_context_params {
+  int32_t n_ctx; /* KV cache slots; 0: the model's training context, at most 4096 */
+  /* Attention sinks kept when the KV ring wraps. Reserved: the ring does not exist yet, so any
+   * value other than 0 fails with VKGRAPH_ERR_UNSUPPORTED. */
+  int32_t sinks;
+} vkgraph_context_params;
+
+VKGRAPH_API vkgraph_context_params vkgraph_context_default_params(void);
+
+/* A context runs on the model's backend and device and holds its own KV cache. */
+VKGRAPH_API vkgraph_status vkgraph_context_create(vkgraph_model* model, const vkgraph_context_params* params,
+                                                  vkgraph_context** out_context);
+VKGRAPH_API vkgraph_status vkgraph_context_free(vkgraph_context* context);
+/* Forgets every evaluated token. */
+VKGRAPH_API vkgraph_status vkgraph_context_reset(vkgraph_context* context);
+VKGRAPH_API vkgraph_status vkgraph_context_n_past(const vkgraph_context* context, int32_t* out);
+VKGRAPH_API vkgraph_status vkgraph_context_n_ctx(const vkgraph_context* context, int32_t* out);
+
+/* Evaluates tokens at the next positions. When `logits` is not NULL, the last token's logits
+ * ([n_vocab] floats) are written there. VKGRAPH_ERR_CONTEXT_FULL, changing nothing, when they
+ * do not fit. */
+VKGRAPH_API vkgraph_status vkgraph_eval(vkgraph_context* context, const vkgraph_token* tokens, size_t n_tokens,
+                                        float* logits);
+
+/* ---- Samplers ---- */
+
+typedef struct vkgraph_sampler_params {
+  float temperature; /* 0: greedy */
+  int32_t top_k;     /* 0: off */
+  float top_p;       /* 1: off */
+  float min_p;       /* 0: off */
+  float repeat_penalty; /* 1: off */
+  int32_t repeat_last_n;
+  uint64_t seed;
+} vkgraph_sampler_params;
+
+/* The defaults of `vkgraph run`: temperature 0.8, top-k 40, top-p 0.95, min-p 0.05. */
+VKGRAPH_API vkgraph_sampler_params vkgraph_sampler_default_params(void);
+VKGRAPH_API vkgraph_status vkgraph_sampler_create(const vkgraph_sampler_params* params, vkgraph_sampler** out_sampler);
+VKGRAPH_API vkgraph_status vkgraph_sampler_free(vkgraph_sampler* sampler);
+
+/* ---- Generation ---- */
+
+/* Called as generated tokens complete text: `token` is the token just drawn and `piece` its text
+ * as complete UTF-8 (never empty). A token whose bytes end inside a character gets no call of its
+ * own; its bytes come with the next call. A final call with token -1 may flush bytes that never
+ * formed a character (as U+FFFD). Return 0 to go on, nonzero to stop before the next token. */
+typedef int (*vkgraph_token_fn)(vkgraph_token token, const char* piece, size_t piece_len, void* user_data);
+
+typedef struct vkgraph_generate_params {
+  int32_t max_tokens;  /* default 128 */
+  int ignore_eos;      /* keep going past end-of-generation tokens */
+} vkgraph_generate_params;
+
+VKGRAPH_API vkgraph_generate_params vkgraph_generate_default_params(void);
+
+typedef enum vkgraph_stop_reason {
+  VKGRAPH_STOP_MAX_TOKENS = 0,
+  VKGRAPH_STOP_EOG = 1,          /* the model ended its text */
+  VKGRAPH_STOP_CANCELLED = 2,    /* vkgraph_context_cancel() or the callback asked */
+  VKGRAPH_STOP_CONTEXT_FULL = 3
+} vkgraph_stop_reason;
+
+/* Evaluates `prompt` and generates after it, calling `on_token` as text completes. Afterwards
+ * the context holds the prompt and every generated token, so a later call continues the text.
+ * `prompt` may be empty right after vkgraph_eval or after a generation that stopped at
+ * max_tokens (the last logits are then known); otherwise it is VKGRAPH_ERR_INVALID_ARGUMENT. `stop` (may be NULL) tells why it ended. A cancel
+ * request made before the call starts is cleared on entry; one made during it stops generation
+ * before the next token is drawn. */
+VKGRAPH_API vkgraph_status vkgraph_generate(vkgraph_context* context, vkgraph_sampler* sampler,
+                                            const vkgraph_token* prompt, size_t n_prompt,
+                                            const vkgraph_generate_params* params, vkgraph_token_fn on_token,
+                                            void* user_data, vkgraph_stop_reason* stop);
+
+/* Asks a running vkgraph_generate on this context to stop. Safe from any thread. */
+VKGRAPH_API vkgraph_status vkgraph_context_cancel(vkgraph_context* context);
+
+typedef struct vkgraph_timings {
+  int64_t prompt_tokens;     /* of the last vkgraph_eval (or the prompt of vkgraph_generate) */
+  double prompt_seconds;
+  int64_t generated_tokens;
+  double generation_seconds;
+} vkgraph_timings;
+
+/* Timings of the last vkgraph_generate (its prompt and its tokens). */
+VKGRAPH_API vkgraph_status vkgraph_context_timings(const vkgraph_context* context, vkgraph_timings* out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VKGRAPH_H */

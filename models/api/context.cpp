@@ -1,0 +1,128 @@
+// Contexts: a session (KV cache and prepared steps) on the model's backend; eval, reset, cancel.
+
+#include <chrono>
+#include <cstring>
+
+#include "models/api/handles.h"
+
+namespace {
+
+using vkgraph::api::checked;
+using vkgraph::api::kContextTag;
+using vkgraph::api::raise;
+using vkgraph::api::require;
+
+}  // namespace
+
+extern "C" {
+
+vkgraph_context_params vkgraph_context_default_params(void) { return vkgraph_context_params{0, 0}; }
+
+vkgraph_status vkgraph_context_create(vkgraph_model* model, const vkgraph_context_params* params,
+                                      vkgraph_context** out_context) {
+  return vkgraph::api::guarded(VKGRAPH_ERR_DEVICE, [&] {
+    checked(model, vkgraph::api::kModelTag, "model");
+    require(out_context != nullptr, "out_context is NULL");
+    *out_context = nullptr;
+    const vkgraph_context_params p = params != nullptr ? *params : vkgraph_context_default_params();
+    if (p.n_ctx < 0) raise(VKGRAPH_ERR_INVALID_ARGUMENT, "n_ctx is " + std::to_string(p.n_ctx) + ", expected >= 0");
+    if (p.sinks != 0) {
+      raise(VKGRAPH_ERR_UNSUPPORTED, "sinks is " + std::to_string(p.sinks) +
+                                         ": attention sinks need the KV ring, which this build does not have (use 0)");
+    }
+    auto handle = std::make_unique<vkgraph_context>();
+    handle->owner = model;
+    vkgraph::models::SessionOptions options;
+    options.n_ctx = p.n_ctx;
+    std::lock_guard lock(model->device_mutex);
+    try {
+      handle->session = std::make_unique<vkgraph::models::Session>(*model->model, *model->backend, options);
+    } catch (const std::bad_alloc&) {
+      raise(VKGRAPH_ERR_OUT_OF_MEMORY, "a context of " + std::to_string(p.n_ctx) + " tokens does not fit in memory");
+    } catch (const vkgraph::Error& e) {
+      raise(VKGRAPH_ERR_DEVICE, "a context of " + std::to_string(p.n_ctx) + " tokens could not be created on " +
+                                    model->backend->device_name() + ": " + e.what());
+    }
+    *out_context = handle.release();
+  });
+}
+
+vkgraph_status vkgraph_context_free(vkgraph_context* context) {
+  return vkgraph::api::guarded(VKGRAPH_ERR_INTERNAL, [&] {
+    checked(context, kContextTag, "context");
+    std::lock_guard lock(context->owner->device_mutex);  // the session frees device memory
+    context->tag = 0;
+    delete context;
+  });
+}
+
+vkgraph_status vkgraph_context_reset(vkgraph_context* context) {
+  return vkgraph::api::guarded(VKGRAPH_ERR_INTERNAL, [&] {
+    checked(context, kContextTag, "context");
+    std::lock_guard lock(context->owner->device_mutex);
+    context->session->reset();
+    context->history.clear();
+    context->last_logits.clear();
+    context->timings = {};
+  });
+}
+
+vkgraph_status vkgraph_context_n_past(const vkgraph_context* context, int32_t* out) {
+  return vkgraph::api::guarded(VKGRAPH_ERR_INTERNAL, [&] {
+    checked(context, kContextTag, "context");
+    require(out != nullptr, "out is NULL");
+    *out = int32_t(context->session->n_past());
+  });
+}
+
+vkgraph_status vkgraph_context_n_ctx(const vkgraph_context* context, int32_t* out) {
+  return vkgraph::api::guarded(VKGRAPH_ERR_INTERNAL, [&] {
+    checked(context, kContextTag, "context");
+    require(out != nullptr, "out is NULL");
+    *out = int32_t(context->session->n_ctx());
+  });
+}
+
+vkgraph_status vkgraph_eval(vkgraph_context* context, const vkgraph_token* tokens, size_t n_tokens, float* logits) {
+  return vkgraph::api::guarded(VKGRAPH_ERR_DEVICE, [&] {
+    checked(context, kContextTag, "context");
+    require(tokens != nullptr && n_tokens > 0, "tokens is NULL or empty");
+    auto& session = *context->session;
+    const auto n_vocab = int64_t(session.model().hparams().n_vocab);
+    for (size_t i = 0; i < n_tokens; ++i) {
+      if (tokens[i] < 0 || tokens[i] >= n_vocab) {
+        raise(VKGRAPH_ERR_INVALID_ARGUMENT, "token " + std::to_string(tokens[i]) + " at index " + std::to_string(i) +
+                                                " is outside the vocabulary [0, " + std::to_string(n_vocab) + ")");
+      }
+    }
+    if (session.n_past() + int64_t(n_tokens) > session.n_ctx()) {
+      raise(VKGRAPH_ERR_CONTEXT_FULL, std::to_string(n_tokens) + " tokens after " + std::to_string(session.n_past()) +
+                                          " do not fit the context of " + std::to_string(session.n_ctx()));
+    }
+    std::lock_guard lock(context->owner->device_mutex);
+    const auto start = std::chrono::steady_clock::now();
+    context->last_logits = session.eval(std::span<const int32_t>(tokens, n_tokens));
+    context->timings.prompt_tokens = int64_t(n_tokens);
+    context->timings.prompt_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    context->history.insert(context->history.end(), tokens, tokens + n_tokens);
+    if (logits != nullptr)
+      std::memcpy(logits, context->last_logits.data(), context->last_logits.size() * sizeof(float));
+  });
+}
+
+vkgraph_status vkgraph_context_cancel(vkgraph_context* context) {
+  return vkgraph::api::guarded(VKGRAPH_ERR_INTERNAL, [&] {
+    checked(context, kContextTag, "context");
+    context->cancel.store(true, std::memory_order_release);
+  });
+}
+
+vkgraph_status vkgraph_context_timings(const vkgraph_context* context, vkgraph_timings* out) {
+  return vkgraph::api::guarded(VKGRAPH_ERR_INTERNAL, [&] {
+    checked(context, kContextTag, "context");
+    require(out != nullptr, "out is NULL");
+    *out = context->timings;
+  });
+}
+
+}  // extern "C"
