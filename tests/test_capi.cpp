@@ -110,6 +110,13 @@ TEST_CASE("capi: NULL and foreign handles and bad arguments are errors, not cras
   CHECK(vkgraph_context_cancel(reinterpret_cast<vkgraph_context*>(junk)) == VKGRAPH_ERR_INVALID_HANDLE);
   CHECK(std::string(vkgraph_last_error()).find("not a live handle") != std::string::npos);
 
+  // A really freed handle: recognized by its address, its memory is never read.
+  vkgraph_sampler_params freed_params = vkgraph_sampler_default_params();
+  vkgraph_sampler* freed = nullptr;
+  REQUIRE(vkgraph_sampler_create(&freed_params, &freed) == VKGRAPH_OK);
+  REQUIRE(vkgraph_sampler_free(freed) == VKGRAPH_OK);
+  CHECK(vkgraph_sampler_free(freed) == VKGRAPH_ERR_INVALID_HANDLE);
+
   vkgraph_model* model = load_default();
   CHECK(vkgraph_context_create(model, nullptr, nullptr) == VKGRAPH_ERR_INVALID_ARGUMENT);
   vkgraph_context* ctx = nullptr;

@@ -44,6 +44,7 @@ vkgraph_status vkgraph_context_create(vkgraph_model* model, const vkgraph_contex
                                     model->backend->device_name() + ": " + e.what());
     }
     *out_context = handle.release();
+    vkgraph::api::register_handle(*out_context);
   });
 }
 
@@ -51,6 +52,7 @@ vkgraph_status vkgraph_context_free(vkgraph_context* context) {
   return vkgraph::api::guarded(VKGRAPH_ERR_INTERNAL, [&] {
     checked(context, kContextTag, "context");
     std::lock_guard lock(context->owner->device_mutex);  // the session frees device memory
+    vkgraph::api::unregister_handle(context);
     context->tag = 0;
     delete context;
   });

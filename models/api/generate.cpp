@@ -43,12 +43,14 @@ vkgraph_status vkgraph_sampler_create(const vkgraph_sampler_params* params, vkgr
     auto handle = std::make_unique<vkgraph_sampler>();
     handle->sampler = std::make_unique<vkgraph::models::Sampler>(sp);
     *out_sampler = handle.release();
+    vkgraph::api::register_handle(*out_sampler);
   });
 }
 
 vkgraph_status vkgraph_sampler_free(vkgraph_sampler* sampler) {
   return vkgraph::api::guarded(VKGRAPH_ERR_INTERNAL, [&] {
     checked(sampler, vkgraph::api::kSamplerTag, "sampler");
+    vkgraph::api::unregister_handle(sampler);
     sampler->tag = 0;
     delete sampler;
   });

@@ -64,11 +64,19 @@ struct vkgraph_sampler {
 
 namespace vkgraph::api {
 
-// Checks a handle argument: not NULL and carrying its tag.
+// Every live handle is registered, so a freed or foreign pointer is recognized by its address
+// before any of its memory is read (a tag alone would have to read freed memory).
+void register_handle(const void* handle);
+void unregister_handle(const void* handle);
+bool is_live_handle(const void* handle);
+
+// Checks a handle argument: not NULL, registered, and carrying its tag.
 template <typename Handle>
 Handle* checked(Handle* handle, uint32_t tag, const char* what) {
   if (handle == nullptr) raise(VKGRAPH_ERR_INVALID_ARGUMENT, std::string(what) + " is NULL");
-  if (handle->tag != tag) raise(VKGRAPH_ERR_INVALID_HANDLE, std::string(what) + " is not a live handle (freed?)");
+  if (!is_live_handle(handle) || handle->tag != tag) {
+    raise(VKGRAPH_ERR_INVALID_HANDLE, std::string(what) + " is not a live handle (freed?)");
+  }
   return handle;
 }
 

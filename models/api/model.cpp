@@ -86,12 +86,14 @@ vkgraph_status vkgraph_model_load(const char* path, const vkgraph_model_params* 
       throw;
     }
     *out_model = handle.release();
+    vkgraph::api::register_handle(*out_model);
   });
 }
 
 vkgraph_status vkgraph_model_free(vkgraph_model* model) {
   return vkgraph::api::guarded(VKGRAPH_ERR_INTERNAL, [&] {
     vkgraph::api::checked(model, vkgraph::api::kModelTag, "model");
+    vkgraph::api::unregister_handle(model);
     model->tag = 0;
     delete model;
   });
