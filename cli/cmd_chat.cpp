@@ -8,12 +8,12 @@
 #include <fmt/format.h>
 
 #include "cli/command.h"
+#include "cli/model_options.h"
 #include "cli/sampling_options.h"
 #include "cli/line_reader.h"
 #include "cli/progress_bar.h"
 #include "engine/backend/registry.h"
 #include "engine/core/error.h"
-#include "models/bundled/default_model.h"
 #include "models/chat/chat_template.h"
 #include "models/conversation.h"
 #include "models/gguf/gguf_reader.h"
@@ -24,15 +24,11 @@ namespace vkgraph::cli {
 namespace {
 
 struct ChatOptions {
-  std::string model;
+  ModelOptions model;
   std::string system;
   std::string chat_template;
   int64_t n_predict = 512;
-  int64_t n_ctx = 0;
   SamplingOptions sampling;
-  std::string backend = "vulkan";
-  std::string device;
-  std::string weights;
   bool ignore_eos = false;
 };
 
@@ -110,24 +106,21 @@ std::optional<std::string> read_message(LineReader& reader) {
 }
 
 int chat(const ChatOptions& o) {
-  const std::string path = o.model.empty() ? models::default_model_path() : o.model;
-  std::unique_ptr<Backend> backend = create_backend(o.backend, o.device);
+  const std::string path = model_path(o.model);
+  std::unique_ptr<Backend> backend = create_model_backend(o.model);
 
   std::unique_ptr<models::Model> model;
   {
     ProgressBar bar("loading " + path);
-    models::LoadOptions load;
+    models::LoadOptions load = load_options(o.model);
     load.progress = [&bar](const models::LoadProgress& p) {
       bar.update(p.bytes_done, p.bytes_total, fmt::format("{:.1f} MiB", double(p.bytes_done) / (1 << 20)));
       return !quit.load();
     };
-    if (!o.weights.empty()) load.weight_type = models::parse_weight_type(o.weights, "--weights");
     model = models::Model::load(path, *backend, load);
     bar.finish(fmt::format("({}, {} on {})", model->hparams().name, backend->name(), backend->device_name()));
   }
-  models::SessionOptions session_options;
-  session_options.n_ctx = o.n_ctx;
-  models::Session session(*model, *backend, session_options);
+  models::Session session(*model, *backend, session_options(o.model));
   {
     ProgressBar bar("preparing kernels");
     session.warm_up();
@@ -230,15 +223,11 @@ int chat(const ChatOptions& o) {
 const CommandRegistration registration{
     "chat", "Chat with a model in the terminal", [](CLI::App& app) {
       auto o = std::make_shared<ChatOptions>();
-      app.add_option("-m,--model", o->model, "GGUF model file (default: the bundled stories260K)");
       app.add_option("--system", o->system, "system prompt");
       app.add_option("--chat-template", o->chat_template, "chatml, llama3, llama2, mistral or zephyr (default: from the model)");
       app.add_option("-n,--n-predict", o->n_predict, "most tokens in one reply")->capture_default_str()->check(CLI::PositiveNumber);
-      app.add_option("-c,--ctx-size", o->n_ctx, "context size in tokens (0: the model's, at most 4096)")->check(CLI::NonNegativeNumber);
+      add_model_options(app, o->model);
       add_sampling_options(app, o->sampling);
-      app.add_option("--backend", o->backend, "vulkan or cpu")->capture_default_str();
-      app.add_option("--device", o->device, "device index or name substring");
-      app.add_option("--weights", o->weights, "convert f32/f16 weights while loading: q8_0 or q4_0");
       app.add_flag("--ignore-eos", o->ignore_eos, "keep generating past end-of-text tokens (until -n)");
       return [o] { return chat(*o); };
     }};

@@ -9,11 +9,11 @@
 #include <fmt/format.h>
 
 #include "cli/command.h"
+#include "cli/model_options.h"
 #include "cli/sampling_options.h"
 #include "engine/backend/registry.h"
 #include "engine/core/error.h"
 #include "engine/core/log.h"
-#include "models/bundled/default_model.h"
 #include "models/logits_dump.h"
 #include "models/generation.h"
 #include "models/model.h"
@@ -24,16 +24,12 @@ namespace vkgraph::cli {
 namespace {
 
 struct RunOptions {
-  std::string model;
+  ModelOptions model;
   std::string prompt;
   bool prompt_given = false;
   int64_t n_predict = 128;
-  int64_t n_ctx = 0;
   SamplingOptions sampling;
-  std::string backend = "vulkan";
-  std::string device;
   std::string dump_logits;
-  std::string weights;
   bool verbose = false;
 };
 
@@ -43,10 +39,9 @@ int run(const RunOptions& o) {
   if (!o.prompt_given) {  // no -p: the prompt is standard input
     prompt.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
   }
-  const std::string path = o.model.empty() ? models::default_model_path() : o.model;
-  std::unique_ptr<Backend> backend = create_backend(o.backend, o.device);
-  models::LoadOptions load;
-  if (!o.weights.empty()) load.weight_type = models::parse_weight_type(o.weights, "--weights");
+  const std::string path = model_path(o.model);
+  std::unique_ptr<Backend> backend = create_model_backend(o.model);
+  const models::LoadOptions load = load_options(o.model);
   const size_t storage_before = backend->storage_bytes();
   auto model = models::Model::load(path, *backend, load);
   // What the backend actually holds for the weights, to compare with the packed size.
@@ -55,9 +50,7 @@ int run(const RunOptions& o) {
   const std::vector<int32_t> tokens = tokenizer.encode(prompt, tokenizer.add_bos(), true);
   VKGRAPH_CHECK(!tokens.empty(), "the prompt is empty and the model adds no BOS token: nothing to continue");
 
-  models::SessionOptions session_options;
-  session_options.n_ctx = o.n_ctx;
-  models::Session session(*model, *backend, session_options);
+  models::Session session(*model, *backend, session_options(o.model));
   VKGRAPH_CHECK(int64_t(tokens.size()) <= session.n_ctx(),
                 "the prompt is {} tokens long but the context holds {} (raise -c)", tokens.size(), session.n_ctx());
 
@@ -106,15 +99,11 @@ int run(const RunOptions& o) {
 const CommandRegistration registration{
     "run", "Generate a completion of a prompt", [](CLI::App& app) {
       auto o = std::make_shared<RunOptions>();
-      app.add_option("-m,--model", o->model, "GGUF model file (default: the bundled stories260K)");
       app.add_option("-p,--prompt", o->prompt, "prompt text (default: read standard input)")
           ->each([o](const std::string&) { o->prompt_given = true; });
       app.add_option("-n,--n-predict", o->n_predict, "tokens to generate")->capture_default_str()->check(CLI::NonNegativeNumber);
-      app.add_option("-c,--ctx-size", o->n_ctx, "context size in tokens (0: the model's, at most 4096)")->check(CLI::NonNegativeNumber);
+      add_model_options(app, o->model);
       add_sampling_options(app, o->sampling);
-      app.add_option("--backend", o->backend, "vulkan or cpu")->capture_default_str();
-      app.add_option("--device", o->device, "device index or name substring (default: $VKGRAPH_DEVICE or the first GPU)");
-      app.add_option("--weights", o->weights, "convert f32/f16 weights while loading: q8_0 or q4_0");
       app.add_option("--dump-logits", o->dump_logits, "write the prompt's ids and logits at every position as JSON");
       app.add_flag("-v,--verbose", o->verbose, "report timings and memory on stderr");
       return [o] { return run(*o); };
