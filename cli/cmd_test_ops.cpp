@@ -7,6 +7,7 @@
 
 #include "cli/command.h"
 #include "engine/backend/registry.h"
+#include "engine/testing/case_backend.h"
 #include "engine/testing/op_cases.h"
 
 namespace vkgraph::cli {
@@ -20,8 +21,8 @@ struct TestOpsOptions {
 };
 
 int run_test_ops(const TestOpsOptions& o) {
-  const std::string name = !o.backend.empty() ? o.backend : (has_backend("vulkan") ? "vulkan" : "cpu");
-  std::unique_ptr<Backend> under_test = create_backend(name, o.device);
+  // A backend that cannot run here (cuda without a driver) is an Error naming the reason.
+  std::unique_ptr<Backend> under_test = testing::create_case_backend(o.backend, o.device);
   std::unique_ptr<Backend> reference = create_backend("cpu");
   std::fputs(fmt::format("testing {} ({}) against cpu\n", under_test->name(), under_test->device_name()).c_str(),
              stdout);
@@ -39,7 +40,8 @@ int run_test_ops(const TestOpsOptions& o) {
 const CommandRegistration registration{
     "test-ops", "run every op case on a backend against the CPU reference", [](CLI::App& app) -> std::function<int()> {
       auto o = std::make_shared<TestOpsOptions>();
-      app.add_option("--backend", o->backend, "backend under test (default: vulkan when available, else cpu)");
+      app.add_option("--backend", o->backend,
+                     "backend under test: vulkan, cuda or cpu (default: vulkan when built in, else cpu)");
       app.add_option("--device", o->device, "device of that backend (index or name substring)");
       app.add_option("--op", o->op, "only cases of this op (or whose name contains this text)");
       app.add_flag("--failures", o->failures_only, "print only failing cases");

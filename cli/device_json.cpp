@@ -5,6 +5,8 @@ namespace vkgraph::cli {
 nlohmann::json device_json(const vk::DeviceInfo& d) {
   using nlohmann::json;
   json j;
+  j["backend"] = "vulkan";
+  j["available"] = true;
   j["index"] = d.index;
   j["name"] = d.name;
   j["type"] = vk::device_type_name(d.type);
@@ -75,6 +77,42 @@ nlohmann::json device_json(const vk::DeviceInfo& d) {
                      {"valid_bits", d.timestamp_valid_bits}};
   j["compute_queue_family"] = d.compute_queue_family;
   j["extensions"] = d.extensions;
+  return j;
+}
+
+namespace {
+
+std::string version_string(int version) {  // CUDA's 13000 -> "13.0"
+  return std::to_string(version / 1000) + "." + std::to_string(version % 1000 / 10);
+}
+
+}  // namespace
+
+nlohmann::json cuda_device_json(const cuda::CudaDeviceInfo& d, const cuda::CudaProbe& probe) {
+  using nlohmann::json;
+  json j;
+  j["backend"] = "cuda";
+  j["available"] = true;
+  j["index"] = d.index;
+  j["name"] = d.name;
+  j["pci_bus_id"] = d.pci_bus_id;
+  j["compute_capability"] = std::to_string(d.compute_major) + "." + std::to_string(d.compute_minor);
+  j["sm"] = cuda::sm_name(d);
+  j["memory_bytes"] = d.memory_bytes;
+  j["multiprocessors"] = d.multiprocessors;
+  j["driver_version"] = version_string(probe.driver_version);
+  j["runtime_version"] = version_string(probe.runtime_version);
+  return j;
+}
+
+nlohmann::json cuda_unavailable_json(const cuda::CudaProbe& probe) {
+  using nlohmann::json;
+  json j;
+  j["backend"] = "cuda";
+  j["available"] = false;
+  j["built_in"] = probe.built_in;
+  j["reason"] = probe.reason;
+  j["runtime_version"] = probe.built_in ? json(version_string(probe.runtime_version)) : json(nullptr);
   return j;
 }
 

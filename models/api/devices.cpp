@@ -5,6 +5,7 @@
 #include <string>
 #include <thread>
 
+#include "engine/backend/cuda/cuda_backend.h"
 #include "engine/backend/registry.h"
 #include "engine/backend/vulkan/device_info.h"
 #include "engine/backend/vulkan/instance.h"
@@ -32,6 +33,11 @@ extern "C" vkgraph_status vkgraph_list_devices(vkgraph_device_info* devices, siz
       for (const auto& d : vkgraph::vk::probe_devices(instance)) {
         fill(found.emplace_back(), "vulkan", d.name, d.index, d.device_local_bytes());
       }
+    }
+    // CUDA devices appear only where a driver and a device exist; a build with CUDA on a
+    // machine without them lists none (vkgraph_probe's reason is shown by `vkgraph devices`).
+    for (const auto& d : vkgraph::cuda::probe_cuda().devices) {
+      fill(found.emplace_back(), "cuda", d.name, uint32_t(d.index), d.memory_bytes);
     }
     if (vkgraph::has_backend("cpu")) {
       const unsigned threads = std::max(1u, std::thread::hardware_concurrency());

@@ -1,0 +1,90 @@
+#pragma once
+// The CUDA kernels as host-callable launch functions (kernels_*.cu). Arguments are device
+// pointers and sizes; cuda_launch.cpp maps a plan step onto one call. Every launch is
+// asynchronous on `Launch::stream`; a kernel that finds a bad index (get_rows ids, kv_write
+// slots) stores Launch::error_code into *Launch::error instead of reading or writing out of
+// bounds, and the executable turns that into an Error naming the step after the run.
+
+#include <cstdint>
+
+#include "engine/core/dtype.h"
+
+struct CUstream_st;
+
+namespace vkgraph::cuda {
+
+struct Launch {
+  CUstream_st* stream = nullptr;
+  int* error = nullptr;  // device int, 0 before the run
+  int error_code = 0;    // the step's number + 1
+};
+
+// get_rows: table [n_rows, n] (f32/f16/q8_0/q4_0), ids [m] -> out [m, n] f32.
+void launch_get_rows(const Launch& l, DType table_type, const void* table, int64_t n_rows, int64_t n,
+                     const int32_t* ids, int64_t m, float* out);
+
+// matmul: w [n_out, n_in] (f32/f16/q8_0/q4_0), x [m, n_in] (f32/f16) -> y [m, n_out] f32.
+void launch_matmul(const Launch& l, DType w_type, const void* w, DType x_type, const void* x, float* y, int64_t m,
+                   int64_t n_in, int64_t n_out);
+
+// rms_norm (w == nullptr) or rms_norm_mul (w [n]): x, y [rows, n].
+void launch_rms_norm(const Launch& l, const float* x, const float* w, float* y, int64_t rows, int64_t n, float eps);
+
+// add or mul: a, y [n], b [nb] repeated over a (nb divides n).
+enum class Binary { add, mul };
+void launch_binary(const Launch& l, Binary op, const float* a, const float* b, float* y, int64_t n, int64_t nb);
+
+// scale (x * factor), silu (x * sigmoid(x)), swiglu (silu(x) * up): x, up, y [n].
+enum class Unary { scale, silu, swiglu };
+void launch_unary(const Launch& l, Unary op, const float* x, const float* up, float* y, int64_t n, float factor);
+
+// softmax of x * scale over rows of n: x, y [rows, n].
+void launch_softmax(const Launch& l, const float* x, float* y, int64_t rows, int64_t n, float scale);
+
+// argmax: x [rows, n] -> y [rows] i32, the first index of the maximum.
+void launch_argmax(const Launch& l, const float* x, int32_t* y, int64_t rows, int64_t n);
+
+// convert f32 <-> f16 (round to nearest even), or a copy for the same type: x, y [n].
+void launch_convert(const Launch& l, DType from, DType to, const void* x, void* y, int64_t n);
+
+struct RopeArgs {
+  bool neox = false;  // pairs (k, k + n_rot/2) instead of (2k, 2k + 1)
+  int32_t n_rot = 0;
+  float freq_base = 10000.0f;
+  float freq_scale = 1.0f;
+};
+
+// rope: x, y [m, n_head, d] f32, pos [m].
+void launch_rope(const Launch& l, const RopeArgs& rope, const float* x, const int32_t* pos, float* y, int64_t m,
+                 int64_t n_head, int64_t d);
+
+// The keys of attention with rotate_keys: k [n_slots, n_kv_head, d] (f32/f16) rotated at
+// kv_pos[j] into out [n_slots, n_kv_head, d] f32.
+void launch_rotate_keys(const Launch& l, const RopeArgs& rope, DType k_type, const void* k, const int32_t* kv_pos,
+                        float* out, int64_t n_slots, int64_t n_kv_head, int64_t d);
+
+struct AttentionArgs {
+  const float* q = nullptr;   // [m, n_head, d]
+  const void* k = nullptr;    // [n_slots, n_kv_head, d], k_type
+  const void* v = nullptr;    // [n_slots, n_kv_head, d], kv_type
+  DType k_type = DType::F32;  // f32 when k is the rotated copy
+  DType v_type = DType::F32;
+  const int32_t* q_pos = nullptr;   // [m]
+  const int32_t* kv_pos = nullptr;  // [n_slots]
+  float* out = nullptr;             // [m, n_head, d]
+  int64_t m = 0, n_head = 0, n_kv_head = 0, n_slots = 0, d = 0;
+  float scale = 1.0f;
+  int32_t window = 0;
+};
+
+// The largest head_dim the attention kernel holds in registers (16 values a lane).
+constexpr int64_t kMaxAttentionHeadDim = 512;
+
+void launch_attention(const Launch& l, const AttentionArgs& a);
+
+// kv_write: cache [n_slots, row] (f32/f16), src [m, row] f32, slots [m]; rows in order, so a
+// slot named twice keeps the later row.
+void launch_kv_write(const Launch& l, DType cache_type, void* cache, int64_t n_slots, const float* src,
+                     const int32_t* slots, int64_t m, int64_t row);
+
+}  // namespace vkgraph::cuda

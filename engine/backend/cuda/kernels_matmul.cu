@@ -1,0 +1,90 @@
+// matmul and get_rows: the kernels that read weight rows of every type (f32, f16, q8_0, q4_0),
+// decoding one element at a time with load_element. Correctness first: one warp computes one
+// output value, its lanes striding over the row, so each weight row is read once per token.
+
+#include "engine/backend/cuda/device_common.cuh"
+
+namespace vkgraph::cuda {
+namespace {
+
+constexpr int kWarpsPerBlock = kBlock / 32;
+
+// w: [n_out, n_in] (W, rows of w_row bytes), x: [m, n_in] (X) -> y: [m, n_out]
+template <DType W, DType X>
+__global__ void matmul_kernel(const uint8_t* w, size_t w_row, const uint8_t* x, float* y, int64_t m, int64_t n_in,
+                              int64_t n_out) {
+  const int lane = threadIdx.x % 32;
+  const int64_t warps = int64_t(gridDim.x) * kWarpsPerBlock;
+  const size_t x_row = size_t(n_in) * (X == DType::F16 ? 2 : 4);
+  for (int64_t item = int64_t(blockIdx.x) * kWarpsPerBlock + threadIdx.x / 32; item < m * n_out; item += warps) {
+    const int64_t i = item / n_out, o = item % n_out;  // neighbouring warps share x row i
+    const uint8_t* wr = w + size_t(o) * w_row;
+    const uint8_t* xr = x + size_t(i) * x_row;
+    float sum = 0.0f;
+    for (int64_t k = lane; k < n_in; k += 32) sum += load_element<X>(xr, k) * load_element<W>(wr, k);
+    sum = warp_sum(sum);
+    if (lane == 0) y[i * n_out + o] = sum;
+  }
+}
+
+// table: [n_rows, n] (T, rows of row_bytes), ids: [m] -> out: [m, n]
+template <DType T>
+__global__ void get_rows_kernel(const uint8_t* table, size_t row_bytes, int64_t n_rows, int64_t n, const int32_t* ids,
+                                int64_t m, float* out, int* error, int code) {
+  for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < m * n; e += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t i = e / n, c = e % n;
+    const int32_t id = ids[i];
+    if (id < 0 || id >= n_rows) {
+      report_bad_index(error, code);
+      out[e] = 0.0f;
+      continue;
+    }
+    out[e] = load_element<T>(table + size_t(id) * row_bytes, c);
+  }
+}
+
+size_t bytes_of_row(DType type, int64_t n) {
+  switch (type) {
+    case DType::F32:
+      return size_t(n) * 4;
+    case DType::F16:
+      return size_t(n) * 2;
+    case DType::Q8_0:
+      return size_t(n) / 32 * 34;
+    case DType::Q4_0:
+      return size_t(n) / 32 * 18;
+    case DType::I32:
+      break;
+  }
+  return 0;
+}
+
+}  // namespace
+
+void launch_matmul(const Launch& l, DType w_type, const void* w, DType x_type, const void* x, float* y, int64_t m,
+                   int64_t n_in, int64_t n_out) {
+  const unsigned grid = grid_for(m * n_out, kWarpsPerBlock);
+  const auto* wb = static_cast<const uint8_t*>(w);
+  const auto* xb = static_cast<const uint8_t*>(x);
+  const size_t w_row = bytes_of_row(w_type, n_in);
+#define VKGRAPH_MATMUL(W)                                                                          \
+  if (x_type == DType::F16) {                                                                      \
+    matmul_kernel<W, DType::F16><<<grid, kBlock, 0, l.stream>>>(wb, w_row, xb, y, m, n_in, n_out); \
+  } else {                                                                                         \
+    matmul_kernel<W, DType::F32><<<grid, kBlock, 0, l.stream>>>(wb, w_row, xb, y, m, n_in, n_out); \
+  }
+  VKGRAPH_CUDA_WEIGHT_SWITCH(w_type, VKGRAPH_MATMUL)
+#undef VKGRAPH_MATMUL
+}
+
+void launch_get_rows(const Launch& l, DType table_type, const void* table, int64_t n_rows, int64_t n,
+                     const int32_t* ids, int64_t m, float* out) {
+  const auto* tb = static_cast<const uint8_t*>(table);
+  const size_t row = bytes_of_row(table_type, n);
+#define VKGRAPH_GET_ROWS(T) \
+  get_rows_kernel<T><<<grid_for(m* n), kBlock, 0, l.stream>>>(tb, row, n_rows, n, ids, m, out, l.error, l.error_code)
+  VKGRAPH_CUDA_WEIGHT_SWITCH(table_type, VKGRAPH_GET_ROWS)
+#undef VKGRAPH_GET_ROWS
+}
+
+}  // namespace vkgraph::cuda

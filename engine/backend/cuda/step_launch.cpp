@@ -1,0 +1,158 @@
+#include "engine/backend/cuda/step_launch.h"
+
+#include <fmt/format.h>
+
+#include "engine/core/error.h"
+
+namespace vkgraph::cuda {
+namespace {
+
+int64_t count(const Node& n) { return element_count(n.shape); }
+int64_t last(const Node& n) { return n.shape.back(); }
+
+template <typename T>
+T* as(std::byte* p) {
+  return reinterpret_cast<T*>(p);
+}
+
+RopeArgs rope_args(const RopeParams& p) {
+  return RopeArgs{p.mode == RopeMode::neox, p.n_rot, p.freq_base, p.freq_scale};
+}
+
+}  // namespace
+
+size_t step_scratch_bytes(const Node& node, const std::vector<const Node*>& in) {
+  if (node.op != OpKind::attention || !node.params.attention.rotate_keys) return 0;
+  return size_t(count(*in[1])) * sizeof(float);
+}
+
+void check_step(const Node& node, const std::vector<const Node*>& in) {
+  if (node.op == OpKind::attention) {
+    VKGRAPH_CHECK(node.shape[2] <= kMaxAttentionHeadDim,
+                  "cuda: attention '{}': head_dim {} is over the {} the CUDA attention kernel holds (k '{}')",
+                  node.name, node.shape[2], kMaxAttentionHeadDim, in[1]->name);
+  }
+}
+
+std::string step_kernel(const Node& node, const std::vector<const Node*>& in) {
+  switch (node.op) {
+    case OpKind::matmul:
+    case OpKind::matmul_add:
+      return fmt::format("matmul_{}_{}", dtype_name(in[0]->dtype), dtype_name(in[1]->dtype));
+    case OpKind::get_rows:
+      return fmt::format("get_rows_{}", dtype_name(in[0]->dtype));
+    case OpKind::attention:
+      return fmt::format("attention_{}{}", dtype_name(in[1]->dtype),
+                         node.params.attention.rotate_keys ? "+rotate_keys" : "");
+    case OpKind::kv_write:
+      return fmt::format("kv_write_{}", dtype_name(node.dtype));
+    case OpKind::convert:
+      return fmt::format("convert_{}_{}", dtype_name(in[0]->dtype), dtype_name(node.dtype));
+    default:
+      return op_name(node.op);
+  }
+}
+
+void launch_step(const StepLaunch& s) {
+  const Node& n = s.node;
+  const Launch& l = s.launch;
+  switch (n.op) {
+    case OpKind::get_rows: {
+      const Node& table = *s.in[0];  // [n_rows, n]
+      launch_get_rows(l, table.dtype, s.src[0], table.shape[0], table.shape[1], as<int32_t>(s.src[1]), n.shape[0],
+                      as<float>(s.out));
+      return;
+    }
+    case OpKind::rms_norm:
+      launch_rms_norm(l, as<float>(s.src[0]), nullptr, as<float>(s.out), count(n) / last(n), last(n), n.params.eps);
+      return;
+    case OpKind::rms_norm_mul:
+      launch_rms_norm(l, as<float>(s.src[0]), as<float>(s.src[1]), as<float>(s.out), count(n) / last(n), last(n),
+                      n.params.eps);
+      return;
+    case OpKind::mul:
+    case OpKind::add:
+      launch_binary(l, n.op == OpKind::add ? Binary::add : Binary::mul, as<float>(s.src[0]), as<float>(s.src[1]),
+                    as<float>(s.out), count(n), count(*s.in[1]));
+      return;
+    case OpKind::scale:
+      launch_unary(l, Unary::scale, as<float>(s.src[0]), nullptr, as<float>(s.out), count(n), n.params.scale);
+      return;
+    case OpKind::silu:
+      launch_unary(l, Unary::silu, as<float>(s.src[0]), nullptr, as<float>(s.out), count(n), 1.0f);
+      return;
+    case OpKind::swiglu:
+      launch_unary(l, Unary::swiglu, as<float>(s.src[0]), as<float>(s.src[1]), as<float>(s.out), count(n), 1.0f);
+      return;
+    case OpKind::matmul: {
+      const Node& w = *s.in[0];  // [n_out, n_in]
+      const Node& x = *s.in[1];  // [..., n_in]
+      launch_matmul(l, w.dtype, s.src[0], x.dtype, s.src[1], as<float>(s.out), count(x) / w.shape[1], w.shape[1],
+                    w.shape[0]);
+      return;
+    }
+    case OpKind::matmul_add: {  // inputs w, x, r: the product, then the residual added in place
+      const Node& w = *s.in[0];  // [n_out, n_in]
+      const Node& x = *s.in[1];  // [..., n_in]
+      launch_matmul(l, w.dtype, s.src[0], x.dtype, s.src[1], as<float>(s.out), count(x) / w.shape[1], w.shape[1],
+                    w.shape[0]);
+      launch_binary(l, Binary::add, as<float>(s.out), as<float>(s.src[2]), as<float>(s.out), count(n), count(n));
+      return;
+    }
+    case OpKind::rope:
+      launch_rope(l, rope_args(n.params.rope), as<float>(s.src[0]), as<int32_t>(s.src[1]), as<float>(s.out), n.shape[0],
+                  n.shape[1], n.shape[2]);
+      return;
+    case OpKind::softmax:
+      launch_softmax(l, as<float>(s.src[0]), as<float>(s.out), count(n) / last(n), last(n), n.params.scale);
+      return;
+    case OpKind::attention: {
+      const Node& k = *s.in[1];  // [n_slots, n_kv_head, d]
+      const AttentionParams& p = n.params.attention;
+      AttentionArgs a;
+      a.q = as<float>(s.src[0]);
+      a.k = s.src[1];
+      a.v = s.src[2];
+      a.k_type = k.dtype;
+      a.v_type = s.in[2]->dtype;
+      a.q_pos = as<int32_t>(s.src[3]);
+      a.kv_pos = as<int32_t>(s.src[4]);
+      a.out = as<float>(s.out);
+      a.m = n.shape[0];
+      a.n_head = n.shape[1];
+      a.d = n.shape[2];
+      a.n_slots = k.shape[0];
+      a.n_kv_head = k.shape[1];
+      a.scale = p.scale;
+      a.window = p.window;
+      if (p.rotate_keys) {
+        launch_rotate_keys(l, rope_args(p.key_rope), k.dtype, s.src[1], a.kv_pos, as<float>(s.scratch), a.n_slots,
+                           a.n_kv_head, a.d);
+        a.k = s.scratch;
+        a.k_type = DType::F32;
+      }
+      launch_attention(l, a);
+      return;
+    }
+    case OpKind::kv_write: {
+      const Node& src = *s.in[1];  // [m, n_kv_head, d]
+      launch_kv_write(l, n.dtype, s.out, n.shape[0], as<float>(s.src[1]), as<int32_t>(s.src[2]), src.shape[0],
+                      n.shape[1] * n.shape[2]);
+      return;
+    }
+    case OpKind::argmax: {
+      const Node& x = *s.in[0];
+      launch_argmax(l, as<float>(s.src[0]), as<int32_t>(s.out), count(x) / last(x), last(x));
+      return;
+    }
+    case OpKind::convert:
+      launch_convert(l, s.in[0]->dtype, n.dtype, s.src[0], s.out, count(n));
+      return;
+    case OpKind::leaf:
+    case OpKind::view:
+      break;
+  }
+  fail("cuda backend: '{}' is a {}, not an op to run", n.name, op_name(n.op));
+}
+
+}  // namespace vkgraph::cuda
