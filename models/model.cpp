@@ -121,6 +121,14 @@ std::unique_ptr<Model> Model::load(const std::string& path, Backend& backend, co
                   dtype_name(*options.weight_type));
   }
 
+  // A device too small for the weights refuses them here, before any upload, naming the sizes.
+  std::vector<WeightSize> sizes;
+  for (const gguf::TensorInfo* info : loader.wanted()) {
+    const bool converted_here = options.weight_type && !why_kept(*info, *options.weight_type);
+    sizes.push_back({info->name, converted_here ? row_bytes(*options.weight_type, size_t(info->elements)) : size_t(info->bytes)});
+  }
+  backend.check_weights_fit(sizes);
+
   // Upload each tensor once (converted first when asked); a tied output shares the embedding's
   // storage.
   std::map<std::string, std::shared_ptr<Storage>> uploaded;

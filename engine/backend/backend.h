@@ -47,12 +47,23 @@ struct PrepareOptions {
   size_t guard_bytes = 0;
 };
 
+// A weight about to be uploaded, for Backend::check_weights_fit.
+struct WeightSize {
+  std::string name;
+  size_t bytes = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
   virtual std::string name() const = 0;         // "cpu", "vulkan"
   virtual std::string device_name() const = 0;  // for logs and bench rows
 
+  // Throws an Error, before anything is allocated, when these weights cannot all live on the
+  // device: one larger than the device's largest buffer (naming the tensor, its size and the
+  // limit) or a total over the device's memory (naming both). Backends without such limits
+  // accept everything.
+  virtual void check_weights_fit(std::span<const WeightSize> weights) const { (void)weights; }
   // A read-only copy of `data` on the device (weights).
   virtual std::shared_ptr<Storage> upload(std::span<const std::byte> data) = 0;
   // Zero-filled read-write storage (KV cache).

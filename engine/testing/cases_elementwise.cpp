@@ -148,7 +148,8 @@ void add_convert_and_view_cases(std::vector<OpCase>& cases) {
       c.name = fmt::format("convert {}->{} {}", dtype_name(from), dtype_name(to), shape_name(shape));
       c.op = "convert";
       c.max_nmse = exact_nmse;
-      c.build = [name = c.name, shape, from, to](Backend&) {
+      // Init-captures: clang before 16 cannot capture structured bindings (the fuzz build uses clang 14).
+      c.build = [name = c.name, shape, from = from, to = to](Backend&) {
         CaseRng rng(name);
         CaseGraph g;
         const TensorId x = add_float_input(g, "x", from, shape, rng.floats(count(shape), -100.0f, 100.0f));

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
+#include "engine/backend/vulkan/device_info.h"
 #include "engine/backend/vulkan/executable_vulkan.h"
+#include "engine/backend/vulkan/memory.h"
 #include "engine/core/error.h"
 
 namespace vkgraph::vk {
@@ -32,6 +34,38 @@ VulkanBackend::VulkanBackend(std::shared_ptr<Context> context)
 VulkanBackend::~VulkanBackend() = default;
 
 std::string VulkanBackend::device_name() const { return context_->info().name; }
+
+void VulkanBackend::check_weights_fit(std::span<const WeightSize> weights) const {
+  const DeviceInfo& info = context_->info();
+  const MemoryAllocator& memory = context_->memory();
+  uint64_t total = 0;
+  for (const WeightSize& w : weights) {
+    const uint64_t bytes = std::max(w.bytes, kMinBufferBytes);
+    // Weights are bound whole by the kernels (no chunking across bindings), so each must fit
+    // one storage buffer.
+    if (bytes > info.max_storage_buffer_range) {
+      fail("tensor '{}' is {} ({} bytes); device '{}' binds at most maxStorageBufferRange = {} ({} bytes) at once",
+           w.name, format_bytes(bytes), bytes, info.name, format_bytes(info.max_storage_buffer_range),
+           info.max_storage_buffer_range);
+    }
+    if (bytes > info.max_memory_allocation_size) {
+      fail("tensor '{}' is {} ({} bytes); device '{}' allocates at most maxMemoryAllocationSize = {} ({} bytes)",
+           w.name, format_bytes(bytes), bytes, info.name, format_bytes(info.max_memory_allocation_size),
+           info.max_memory_allocation_size);
+    }
+    VKGRAPH_CHECK(bytes <= memory.max_buffer_bytes(), "tensor '{}' is {} ({} bytes); device '{}' allows buffers of at most {}",
+                  w.name, format_bytes(bytes), bytes, info.name, format_bytes(memory.max_buffer_bytes()));
+    total += bytes;
+  }
+  const uint64_t heap = memory.heap_bytes();
+  const uint64_t held = memory.stats().bytes_reserved;
+  if (heap != 0 && total + held > heap) {
+    fail("the weights need {} ({} bytes) of device memory; device '{}' has {} ({} bytes){}: use a smaller or more "
+         "quantized model (--weights q4_0) or another device",
+         format_bytes(total), total, info.name, format_bytes(heap), heap,
+         held ? fmt::format(", {} of it already held", format_bytes(held)) : std::string());
+  }
+}
 
 std::shared_ptr<vkgraph::Storage> VulkanBackend::upload(std::span<const std::byte> data) {
   Buffer buffer = context_->memory().allocate(std::max(data.size(), kMinBufferBytes), "weight");

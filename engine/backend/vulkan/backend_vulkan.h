@@ -35,6 +35,7 @@ class VulkanBackend final : public Backend {
   std::string name() const override { return "vulkan"; }
   std::string device_name() const override;
 
+  void check_weights_fit(std::span<const WeightSize> weights) const override;
   std::shared_ptr<vkgraph::Storage> upload(std::span<const std::byte> data) override;
   std::shared_ptr<vkgraph::Storage> allocate_state(size_t bytes) override;
   void read_storage(const vkgraph::Storage& storage, size_t offset, std::span<std::byte> out) override;

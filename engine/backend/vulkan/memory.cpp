@@ -8,6 +8,7 @@
 #include "engine/backend/vulkan/command.h"
 #include "engine/backend/vulkan/context.h"
 #include "engine/backend/vulkan/device_info.h"
+#include "engine/backend/vulkan/device_limits.h"
 #include "engine/backend/vulkan/vk_check.h"
 #include "engine/core/error.h"
 #include "engine/core/log.h"
@@ -176,6 +177,8 @@ MemoryAllocator::MemoryAllocator(Context& context) : context_(context) {
   block_size_ = std::min({kDefaultBlockSize, info.max_memory_allocation_size, std::max<uint64_t>(heap_size / 4, 1 << 20)});
   if (info.max_buffer_size) block_size_ = std::min(block_size_, info.max_buffer_size);
   block_size_ = block_size_ / alignment_ * alignment_;
+  heap_bytes_ = heap_size;
+  if (limit_overrides().heap) heap_limit_ = heap_size;  // already lowered by apply_limit_overrides
   log::debug("vulkan memory: type {} ({}), blocks of {}, largest buffer {}", memory_type_,
              host_visible_ ? "device-local, host-visible" : "device-local, staged", format_bytes(block_size_),
              format_bytes(max_buffer_bytes_));
@@ -198,13 +201,18 @@ MemoryBlock* MemoryAllocator::new_block(uint64_t bytes, const std::string& label
   VkMemoryAllocateInfo alloc{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
   alloc.allocationSize = req.size;
   alloc.memoryTypeIndex = memory_type_;
-  VkResult r = vkAllocateMemory(context_.device(), &alloc, nullptr, &block->memory);
+  uint64_t held = 0;
+  for (const auto& b : blocks_) held += b->size;
+  // A heap limited by VKGRAPH_LIMIT_HEAP behaves like a full heap; an injected failure
+  // (vk_check.h) replaces the call so no memory is left behind.
+  VkResult r = injected_result("vkAllocateMemory", VK_SUCCESS);
+  if (r == VK_SUCCESS && heap_limit_ != 0 && held + req.size > heap_limit_) r = VK_ERROR_OUT_OF_DEVICE_MEMORY;
+  if (r == VK_SUCCESS) r = vkAllocateMemory(context_.device(), &alloc, nullptr, &block->memory);
   if (r != VK_SUCCESS) {
     vkDestroyBuffer(context_.device(), block->buffer, nullptr);
     const DeviceInfo& info = context_.info();
-    uint64_t held = 0;
-    for (const auto& b : blocks_) held += b->size;
-    fail("out of device memory on '{}': allocating a {} block for '{}' failed ({}); in use {}, held {}, heap {}",
+    fail("out of device memory on '{}': vkAllocateMemory of a {} block for '{}' failed ({}); in use {}, held {}, "
+         "heap {}",
          info.name, format_bytes(bytes), label.empty() ? "buffer" : label, result_name(r), format_bytes(in_use_),
          format_bytes(held), format_bytes(info.memory_heaps[info.memory_types[memory_type_].heap].size));
   }

@@ -93,6 +93,8 @@ class MemoryAllocator {
   uint64_t block_size() const { return block_size_; }
   // The largest buffer allocate() accepts on this device.
   uint64_t max_buffer_bytes() const { return max_buffer_bytes_; }
+  // The size of the heap buffers come from (after VKGRAPH_LIMIT_HEAP).
+  uint64_t heap_bytes() const { return heap_bytes_; }
 
  private:
   friend class Buffer;
@@ -108,6 +110,8 @@ class MemoryAllocator {
   uint64_t alignment_ = 256;
   uint64_t block_size_ = 0;
   uint64_t max_buffer_bytes_ = 0;
+  uint64_t heap_bytes_ = 0;
+  uint64_t heap_limit_ = 0;  // VKGRAPH_LIMIT_HEAP: blocks may hold at most this much (0: the driver decides)
   uint64_t in_use_ = 0;
   uint64_t peak_ = 0;
   uint32_t live_ = 0;

@@ -1,0 +1,82 @@
+#include "engine/backend/vulkan/device_limits.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "engine/backend/vulkan/device_info.h"
+#include "engine/core/error.h"
+#include "engine/core/log.h"
+
+namespace vkgraph::vk {
+namespace {
+
+std::optional<uint64_t> read_env(const char* name) {
+  const char* value = std::getenv(name);
+  if (value == nullptr || *value == '\0') return std::nullopt;
+  const std::optional<uint64_t> bytes = parse_size(value);
+  VKGRAPH_CHECK(bytes && *bytes > 0, "{}='{}' is not a size (expected bytes, optionally with K, M or G, e.g. 128M)",
+                name, value);
+  return bytes;
+}
+
+}  // namespace
+
+std::optional<uint64_t> parse_size(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  uint64_t value = 0;
+  size_t i = 0;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+    const uint64_t digit = uint64_t(text[i] - '0');
+    if (value > (UINT64_MAX - digit) / 10) return std::nullopt;
+    value = value * 10 + digit;
+  }
+  if (i == 0) return std::nullopt;
+  unsigned shift = 0;
+  if (i < text.size()) {
+    switch (text[i]) {
+      case 'K': case 'k': shift = 10; break;
+      case 'M': case 'm': shift = 20; break;
+      case 'G': case 'g': shift = 30; break;
+      default: return std::nullopt;
+    }
+    ++i;
+    if (i < text.size() && (text[i] == 'i' || text[i] == 'B')) ++i;  // "MiB", "MB"
+    if (i < text.size() && text[i] == 'B') ++i;
+  }
+  if (i != text.size()) return std::nullopt;
+  if (shift && value > (UINT64_MAX >> shift)) return std::nullopt;
+  return value << shift;
+}
+
+LimitOverrides limit_overrides() {
+  LimitOverrides o;
+  o.storage_range = read_env("VKGRAPH_LIMIT_STORAGE_RANGE");
+  o.allocation = read_env("VKGRAPH_LIMIT_ALLOCATION");
+  o.heap = read_env("VKGRAPH_LIMIT_HEAP");
+  return o;
+}
+
+void apply_limit_overrides(DeviceInfo& info) {
+  const LimitOverrides o = limit_overrides();
+  if (o.storage_range && *o.storage_range < info.max_storage_buffer_range) {
+    info.max_storage_buffer_range = *o.storage_range;
+    log::info("device '{}': maxStorageBufferRange lowered to {} (VKGRAPH_LIMIT_STORAGE_RANGE)", info.name,
+              format_bytes(info.max_storage_buffer_range));
+  }
+  if (o.allocation && *o.allocation < info.max_memory_allocation_size) {
+    info.max_memory_allocation_size = *o.allocation;
+    log::info("device '{}': maxMemoryAllocationSize lowered to {} (VKGRAPH_LIMIT_ALLOCATION)", info.name,
+              format_bytes(info.max_memory_allocation_size));
+  }
+  if (o.heap) {
+    // Drivers without a device-local heap (some software ones) allocate from the others.
+    const bool any_local = std::any_of(info.memory_heaps.begin(), info.memory_heaps.end(),
+                                       [](const MemoryHeapInfo& h) { return h.device_local; });
+    for (MemoryHeapInfo& heap : info.memory_heaps) {
+      if ((heap.device_local || !any_local) && *o.heap < heap.size) heap.size = *o.heap;
+    }
+    log::info("device '{}': device-local heaps limited to {} (VKGRAPH_LIMIT_HEAP)", info.name, format_bytes(*o.heap));
+  }
+}
+
+}  // namespace vkgraph::vk

@@ -1,0 +1,73 @@
+#pragma once
+// The GGUF target's body: the reader and everything that reads a file's metadata after it (the
+// hyper-parameters, the tokenizer, the chat template). Any input must either open or throw a
+// vkgraph::Error; a crash, a sanitizer report, a leak or a violated property is a finding.
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "engine/core/error.h"
+#include "fuzz/fuzz_check.h"
+#include "fuzz/memory_file.h"
+#include "models/arch/hparams.h"
+#include "models/chat/chat_template.h"
+#include "models/gguf/gguf_reader.h"
+#include "models/tokenizer/tokenizer.h"
+
+namespace vkgraph::fuzz {
+
+namespace detail {
+
+// Reads every value through the typed accessors, the way loaders do; type mismatches throw.
+inline void touch_metadata(const gguf::GgufFile& file) {
+  for (const gguf::MetadataEntry& entry : file.metadata()) {
+    require(file.find(entry.key) != nullptr, "every metadata key is found by name");
+    try { (void)file.get_u64(entry.key); } catch (const Error&) {}
+    try { (void)file.get_i32(entry.key); } catch (const Error&) {}
+    try { (void)file.get_f32(entry.key); } catch (const Error&) {}
+    try { (void)file.get_bool(entry.key); } catch (const Error&) {}
+    try { (void)file.get_string(entry.key); } catch (const Error&) {}
+    try { (void)file.get_string_array(entry.key); } catch (const Error&) {}
+    try { (void)file.get_i32_array(entry.key); } catch (const Error&) {}
+    try { (void)file.get_f32_array(entry.key); } catch (const Error&) {}
+  }
+}
+
+// Every tensor's bytes must lie inside the mapping: reading the first and last byte under ASan
+// proves it.
+inline void touch_tensors(const gguf::GgufFile& file) {
+  unsigned sum = 0;
+  for (const gguf::TensorInfo& t : file.tensors()) {
+    require(file.find_tensor(t.name) == &t, "every tensor is found by name");
+    const auto bytes = file.data(t);
+    require(bytes.size() == t.bytes, "data() spans the tensor's byte size");
+    require(t.offset + t.bytes <= file.file_size(), "tensor data lies inside the file");
+    if (!bytes.empty()) sum += unsigned(bytes.front()) + unsigned(bytes.back());
+  }
+  volatile unsigned sink = sum;
+  (void)sink;
+}
+
+}  // namespace detail
+
+inline void gguf_fuzz_one(const uint8_t* data, size_t size) {
+  MemoryFile memory(data, size);
+  try {
+    const gguf::GgufFile file = gguf::GgufFile::open(memory.path());
+    detail::touch_metadata(file);
+    detail::touch_tensors(file);
+    try { (void)models::read_hparams(file, memory.path()); } catch (const Error&) {}
+    try {
+      const Tokenizer tok = Tokenizer::from_gguf(file);
+      const std::vector<int32_t> ids = tok.encode("Hello world <|im_start|> 12345", tok.add_bos(), true);
+      for (int32_t id : ids) require(id >= 0 && size_t(id) < tok.vocab_size(), "token ids lie inside the vocabulary");
+      (void)tok.decode(ids);
+    } catch (const Error&) {
+    }
+    (void)chat::ChatTemplate::from_gguf(file);
+  } catch (const Error&) {
+  }
+}
+
+}  // namespace vkgraph::fuzz

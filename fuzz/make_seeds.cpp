@@ -1,0 +1,128 @@
+// Writes the seed corpora of the fuzz targets from the test models, so no binary corpus is
+// committed: fuzz/CMakeLists.txt runs it at build time.
+//   gguf/       each model's header with its arrays cut to kArrayKeep elements and its smallest
+//               tensors kept (small files mutate quickly yet reach every reader path)
+//   tokenizer/  the tokenizer reference texts, with flag bytes (see tokenizer_fuzz_body.h)
+//   chat/       each family's template markers and the models' own templates, with messages
+// Usage: vkgraph_fuzz_seeds OUT_DIR MODEL.gguf... [TEXTS.jsonl...]
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "engine/core/error.h"
+#include "models/gguf/gguf_reader.h"
+#include "models/gguf/gguf_writer.h"
+
+namespace {
+
+using namespace vkgraph;
+using namespace std::string_literals;
+namespace fs = std::filesystem;
+
+constexpr size_t kArrayKeep = 300;   // tokens: enough for the byte tokens' neighbourhood
+constexpr size_t kTensorsKeep = 3;   // the smallest tensors (norm weights)
+
+void write_file(const fs::path& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(bytes.data(), std::streamsize(bytes.size()));
+  if (!out) fail("{}: cannot write", path.string());
+}
+
+gguf::Value trimmed(const gguf::Value& value) {
+  const auto* array = std::get_if<gguf::Array>(&value);
+  if (!array) return value;
+  gguf::Array out = *array;
+  std::visit([](auto& elements) {
+    if constexpr (!std::is_same_v<std::decay_t<decltype(elements)>, std::monostate>) {
+      if (elements.size() > kArrayKeep) elements.resize(kArrayKeep);
+    }
+  }, out.elements);
+  return out;
+}
+
+void gguf_seed(const std::string& model, const fs::path& out_dir) {
+  const gguf::GgufFile file = gguf::GgufFile::open(model);
+  gguf::GgufWriter writer(file.alignment());
+  for (const gguf::MetadataEntry& entry : file.metadata()) {
+    if (entry.key == "general.alignment") continue;  // the writer records it itself
+    writer.set(entry.key, trimmed(entry.value));
+  }
+  std::vector<const gguf::TensorInfo*> tensors;
+  for (const gguf::TensorInfo& t : file.tensors()) tensors.push_back(&t);
+  std::stable_sort(tensors.begin(), tensors.end(), [](auto* a, auto* b) { return a->bytes < b->bytes; });
+  tensors.resize(std::min(tensors.size(), kTensorsKeep));
+  for (const gguf::TensorInfo* t : tensors) {
+    const auto bytes = file.data(*t);
+    writer.add_tensor(t->name, t->type, t->shape, std::vector<std::byte>(bytes.begin(), bytes.end()));
+  }
+  writer.write((out_dir / (fs::path(model).stem().string() + ".gguf")).string());
+
+  // The chat template of the model, as a chat seed.
+  if (const auto text = file.find_string("tokenizer.chat_template")) {
+    std::string seed = *text;
+    seed += "\0\x00You are kind.\0\x01Hello there\0\x02Hi!\0\x01" "Bye\x01"s;
+    write_file(out_dir.parent_path() / "chat" / (fs::path(model).stem().string() + ".txt"), seed);
+  }
+}
+
+void tokenizer_seeds(const std::string& jsonl, const fs::path& out_dir, size_t& counter) {
+  std::ifstream in(jsonl);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    const auto record = nlohmann::json::parse(line);
+    const std::string text = record.at("text").get<std::string>();
+    for (char flags : {'\0', '\x02', '\x03'}) {
+      write_file(out_dir / ("text-" + std::to_string(counter++)), std::string(1, flags) + text);
+    }
+  }
+}
+
+void chat_seeds(const fs::path& out_dir) {
+  const std::string messages = "\0\x00System prompt  \0\x01  What is 2+2? \0\x02 Four. \0\x01" "Thanks\x01"s;
+  const std::vector<std::string> templates = {
+      "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}",
+      "<|start_header_id|>{{ role }}<|end_header_id|>\n\n{{ content }}<|eot_id|>",
+      "[INST] <<SYS>>\n{{ system }}\n<</SYS>>\n\n{{ user }} [/INST]",
+      "[INST] {{ user }}[/INST] {{ assistant }}</s>",
+      "<|user|>\n{{ content }}<|endoftext|>\n<|assistant|>\n",
+      "<|user|>{{ content }}<|end|><|assistant|>",
+      "name:chatml", "name:llama3", "name:llama2", "name:mistral", "name:zephyr", "name:other", ""};
+  size_t i = 0;
+  for (const std::string& t : templates) write_file(out_dir / ("template-" + std::to_string(i++)), t + messages);
+  write_file(out_dir / "custom-role", "<|im_start|>\0\x03tool\x01{\"x\": 1}\0"s);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: %s OUT_DIR MODEL.gguf... [TEXTS.jsonl...]\n", argv[0]);
+    return 2;
+  }
+  try {
+    const fs::path out(argv[1]);
+    for (const char* sub : {"gguf", "tokenizer", "chat"}) fs::create_directories(out / sub);
+    size_t counter = 0;
+    for (int i = 2; i < argc; ++i) {
+      const std::string arg = argv[i];
+      if (arg.ends_with(".gguf")) {
+        gguf_seed(arg, out / "gguf");
+      } else {
+        tokenizer_seeds(arg, out / "tokenizer", counter);
+      }
+    }
+    chat_seeds(out / "chat");
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "vkgraph_fuzz_seeds: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

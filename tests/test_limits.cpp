@@ -1,0 +1,196 @@
+// Device limits made small on purpose (VKGRAPH_LIMIT_*, engine/backend/vulkan/device_limits.h):
+// the probed limits follow the overrides, a model whose tensors exceed them is refused naming
+// the tensor, its size and the limit, a model larger than the device's memory is refused before
+// anything is allocated, and a model that fits the small limits still generates the same text.
+
+#include <catch2/catch_test_macros.hpp>
+#include <catch2/matchers/catch_matchers_string.hpp>
+
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/backend/registry.h"
+#include "engine/backend/vulkan/backend_vulkan.h"
+#include "engine/backend/vulkan/context.h"
+#include "engine/backend/vulkan/device_limits.h"
+#include "engine/backend/vulkan/memory.h"
+#include "engine/core/error.h"
+#include "include/vkgraph.h"
+#include "models/model.h"
+#include "tests/shared_files.h"
+#include "tests/vulkan_test_support.h"
+
+using Catch::Matchers::ContainsSubstring;
+
+namespace {
+
+using namespace vkgraph;
+
+// Sets an environment variable for the scope; restores the previous value after.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    ::setenv(name, value.c_str(), 1);
+  }
+  ~ScopedEnv() {
+    if (old_) {
+      ::setenv(name_, old_->c_str(), 1);
+    } else {
+      ::unsetenv(name_);
+    }
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+std::string stories() { return testing::shared_file("models/stories260K.gguf"); }
+
+// Greedy text of the model on Vulkan through the C API (a fresh device context, so the
+// environment's limits apply).
+std::string greedy_text(const std::string& path, int n_tokens) {
+  vkgraph_model_params mp = vkgraph_model_default_params();
+  mp.backend = "vulkan";
+  vkgraph_model* model = nullptr;
+  const vkgraph_status s = vkgraph_model_load(path.c_str(), &mp, &model);
+  INFO(vkgraph_last_error());
+  REQUIRE(s == VKGRAPH_OK);
+  vkgraph_context_params cp = vkgraph_context_default_params();
+  cp.n_ctx = 128;  // a small KV cache, so the state fits the small limits too
+  vkgraph_context* ctx = nullptr;
+  const vkgraph_status c = vkgraph_context_create(model, &cp, &ctx);
+  INFO(vkgraph_last_error());
+  REQUIRE(c == VKGRAPH_OK);
+  vkgraph_sampler_params sp = vkgraph_sampler_default_params();
+  sp.temperature = 0;
+  vkgraph_sampler* sampler = nullptr;
+  REQUIRE(vkgraph_sampler_create(&sp, &sampler) == VKGRAPH_OK);
+  const std::string prompt = "Once upon a time";
+  std::vector<vkgraph_token> ids(64);
+  size_t n = 0;
+  REQUIRE(vkgraph_tokenize(model, prompt.data(), prompt.size(), 1, 1, ids.data(), ids.size(), &n) == VKGRAPH_OK);
+  ids.resize(n);
+  vkgraph_generate_params gp = vkgraph_generate_default_params();
+  gp.max_tokens = n_tokens;
+  std::string text;
+  const auto collect = [](vkgraph_token, const char* piece, size_t len, void* user) -> int {
+    static_cast<std::string*>(user)->append(piece, len);
+    return 0;
+  };
+  vkgraph_stop_reason stop{};
+  const vkgraph_status g = vkgraph_generate(ctx, sampler, ids.data(), ids.size(), &gp, collect, &text, &stop);
+  INFO(vkgraph_last_error());
+  REQUIRE(g == VKGRAPH_OK);
+  REQUIRE(vkgraph_sampler_free(sampler) == VKGRAPH_OK);
+  REQUIRE(vkgraph_context_free(ctx) == VKGRAPH_OK);
+  REQUIRE(vkgraph_model_free(model) == VKGRAPH_OK);
+  return text;
+}
+
+}  // namespace
+
+TEST_CASE("limits: sizes parse with K M G suffixes and bad values are refused naming the variable", "[limits]") {
+  CHECK(vk::parse_size("4096") == 4096u);
+  CHECK(vk::parse_size("64K") == 65536u);
+  CHECK(vk::parse_size("128M") == 134217728u);
+  CHECK(vk::parse_size("128MiB") == 134217728u);
+  CHECK(vk::parse_size("2G") == 2147483648u);
+  CHECK_FALSE(vk::parse_size(""));
+  CHECK_FALSE(vk::parse_size("M"));
+  CHECK_FALSE(vk::parse_size("12Q"));
+  CHECK_FALSE(vk::parse_size("-5"));
+  CHECK_FALSE(vk::parse_size("99999999999999999999"));
+  CHECK_FALSE(vk::parse_size("17179869184G"));  // 2^34 GiB overflows 64 bits
+  ScopedEnv bad("VKGRAPH_LIMIT_STORAGE_RANGE", "lots");
+  CHECK_THROWS_WITH(vk::limit_overrides(), ContainsSubstring("VKGRAPH_LIMIT_STORAGE_RANGE") && ContainsSubstring("lots"));
+}
+
+TEST_CASE("limits: the overrides lower the probed device limits and the allocator follows", "[limits][vulkan]") {
+  const uint64_t real_range = test::vulkan_context()->info().max_storage_buffer_range;
+  ScopedEnv range("VKGRAPH_LIMIT_STORAGE_RANGE", "64K");
+  ScopedEnv alloc("VKGRAPH_LIMIT_ALLOCATION", "1M");
+  ScopedEnv heap("VKGRAPH_LIMIT_HEAP", "8M");
+  auto backend = create_backend("vulkan");
+  auto& vb = dynamic_cast<vk::VulkanBackend&>(*backend);
+  const vk::DeviceInfo& info = vb.context()->info();
+  CHECK(info.max_storage_buffer_range == 65536u);
+  CHECK(info.max_memory_allocation_size == 1048576u);
+  CHECK(info.device_local_bytes() <= 8u * 1048576u * info.memory_heaps.size());
+  vk::MemoryAllocator& mem = vb.context()->memory();
+  CHECK(mem.max_buffer_bytes() == 65536u);
+  CHECK(mem.block_size() <= 1048576u);
+  CHECK(mem.heap_bytes() == 8u * 1048576u);
+  CHECK_THROWS_WITH(mem.allocate(65536 + 4, "wide tensor"),
+                    ContainsSubstring("wide tensor") && ContainsSubstring("65540") &&
+                        ContainsSubstring("maxStorageBufferRange") && ContainsSubstring("65536"));
+  // Within the limits, buffers work as usual.
+  vk::Buffer b = mem.allocate(65536, "fits");
+  std::vector<std::byte> probe(65536, std::byte{0x3c});
+  mem.upload(b, 0, probe);
+  std::vector<std::byte> back(65536);
+  mem.download(b, 0, back);
+  CHECK(back == probe);
+  // A value above the device's own limit is ignored: overrides only lower limits.
+  ScopedEnv wide("VKGRAPH_LIMIT_STORAGE_RANGE", std::to_string(real_range) + "0");
+  auto other = create_backend("vulkan");
+  CHECK(dynamic_cast<vk::VulkanBackend&>(*other).context()->info().max_storage_buffer_range == real_range);
+}
+
+TEST_CASE("limits: a tensor over maxStorageBufferRange is refused before any upload naming tensor size and limit",
+          "[limits][vulkan]") {
+  // stories260K's largest tensor is token_embd.weight: 512 x 64 f32 = 131072 bytes.
+  ScopedEnv range("VKGRAPH_LIMIT_STORAGE_RANGE", "64K");
+  auto backend = create_backend("vulkan");
+  auto& vb = dynamic_cast<vk::VulkanBackend&>(*backend);
+  const uint64_t reserved_before = vb.context()->memory().stats().bytes_reserved;
+  CHECK_THROWS_WITH(models::Model::load(stories(), *backend),
+                    ContainsSubstring("token_embd.weight") && ContainsSubstring("131072") &&
+                        ContainsSubstring("maxStorageBufferRange") && ContainsSubstring("65536"));
+  CHECK(backend->storage_bytes() == 0);
+  CHECK(vb.context()->memory().stats().bytes_reserved == reserved_before);
+}
+
+TEST_CASE("limits: a tensor over maxMemoryAllocationSize is refused naming tensor size and limit", "[limits][vulkan]") {
+  ScopedEnv alloc("VKGRAPH_LIMIT_ALLOCATION", "100K");
+  auto backend = create_backend("vulkan");
+  CHECK_THROWS_WITH(models::Model::load(stories(), *backend),
+                    ContainsSubstring("token_embd.weight") && ContainsSubstring("131072") &&
+                        ContainsSubstring("maxMemoryAllocationSize") && ContainsSubstring("102400"));
+  CHECK(backend->storage_bytes() == 0);
+}
+
+TEST_CASE("limits: a model larger than device memory is refused before any allocation with the sizes named",
+          "[limits][vulkan]") {
+  // The model's weights take about 1 MiB; a 512 KiB heap cannot hold them.
+  ScopedEnv heap("VKGRAPH_LIMIT_HEAP", "512K");
+  auto backend = create_backend("vulkan");
+  auto& vb = dynamic_cast<vk::VulkanBackend&>(*backend);
+  const uint64_t reserved_before = vb.context()->memory().stats().bytes_reserved;
+  try {
+    (void)models::Model::load(stories(), *backend);
+    FAIL("the model loaded into a 512 KiB heap");
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    INFO(msg);
+    CHECK_THAT(msg, ContainsSubstring("weights need") && ContainsSubstring("524288") &&
+                        ContainsSubstring(vb.context()->info().name));
+  }
+  CHECK(backend->storage_bytes() == 0);
+  CHECK(vb.context()->memory().stats().bytes_reserved == reserved_before);
+}
+
+TEST_CASE("limits: a model that fits small limits generates the same text as without them", "[limits][vulkan]") {
+  const std::string reference = greedy_text(stories(), 16);
+  REQUIRE(reference.size() > 10);
+  // Bindings of at most the largest tensor's size, memory blocks of 1 MiB, a 16 MiB heap.
+  ScopedEnv range("VKGRAPH_LIMIT_STORAGE_RANGE", "128K");
+  ScopedEnv alloc("VKGRAPH_LIMIT_ALLOCATION", "1M");
+  ScopedEnv heap("VKGRAPH_LIMIT_HEAP", "16M");
+  CHECK(greedy_text(stories(), 16) == reference);
+}
