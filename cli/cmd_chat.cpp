@@ -135,8 +135,9 @@ int chat(const ChatOptions& o) {
   const models::SamplerParams sampling = resolve_sampling(o.sampling);
   models::Sampler sampler(sampling);
 
-  dim_line(fmt::format("chat template: {}{}; context {} tokens; /help for commands", tmpl.name(),
-                       tmpl.recognized() ? "" : " (fallback)", session.n_ctx()));
+  dim_line(fmt::format("chat template: {}{}; context {} tokens{}; /help for commands", tmpl.name(),
+                       tmpl.recognized() ? "" : " (fallback)", session.n_ctx(),
+                       session.ring() ? fmt::format(" (ring, {} sinks)", session.sinks()) : ""));
   install_interrupt_handler();
   LineReader reader;
   Totals totals;
@@ -171,6 +172,10 @@ int chat(const ChatOptions& o) {
         std::printf("prompt: %lld tokens, %.1f t/s; generation: %lld tokens, %.1f t/s\n",
                     (long long)totals.prompt_tokens, rate(totals.prompt_tokens, totals.prompt_seconds),
                     (long long)totals.generated_tokens, rate(totals.generated_tokens, totals.generation_seconds));
+        if (session.ring()) {
+          std::printf("KV ring: %lld tokens since the start, %lld evicted (%lld sinks kept)\n",
+                      (long long)session.n_past(), (long long)session.evicted(), (long long)session.sinks());
+        }
         std::printf("last turn: %lld new prompt tokens (%lld reused from the cache), %lld generated\n",
                     (long long)totals.last.prompt_tokens, (long long)totals.last.reused_tokens,
                     (long long)totals.last.generated_tokens);

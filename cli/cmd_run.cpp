@@ -31,6 +31,7 @@ struct RunOptions {
   SamplingOptions sampling;
   std::string dump_logits;
   bool verbose = false;
+  bool ignore_eos = false;
 };
 
 int run(const RunOptions& o) {
@@ -51,8 +52,9 @@ int run(const RunOptions& o) {
   VKGRAPH_CHECK(!tokens.empty(), "the prompt is empty and the model adds no BOS token: nothing to continue");
 
   models::Session session(*model, *backend, session_options(o.model));
-  VKGRAPH_CHECK(int64_t(tokens.size()) <= session.n_ctx(),
-                "the prompt is {} tokens long but the context holds {} (raise -c)", tokens.size(), session.n_ctx());
+  VKGRAPH_CHECK(session.fits(int64_t(tokens.size())),
+                "the prompt is {} tokens long but the context holds {} (raise -c, or use the ring: --sinks)",
+                tokens.size(), session.n_ctx());
 
   const size_t n_vocab = size_t(model->hparams().n_vocab);
   const auto prompt_start = std::chrono::steady_clock::now();
@@ -74,6 +76,7 @@ int run(const RunOptions& o) {
   std::vector<int32_t> history = tokens;
   models::GenerateOptions options;
   options.max_tokens = o.n_predict;
+  options.ignore_eos = o.ignore_eos;
   const models::GenerateResult result =
       models::generate(session, std::move(logits), sampler, history, options, [](const std::string& text) {
         std::fputs(text.c_str(), stdout);
@@ -84,11 +87,17 @@ int run(const RunOptions& o) {
   if (o.verbose) {
     const auto n_gen = result.tokens.size();
     log::info("seed {}", sampling.seed);
-    log::info("prompt: {} tokens in {:.3f} s ({:.1f} t/s); generation: {} tokens in {:.3f} s ({:.1f} t/s)",
-              tokens.size(), prompt_seconds, double(tokens.size()) / prompt_seconds, n_gen, result.seconds,
-              n_gen > 0 ? double(n_gen) / result.seconds : 0.0);
+    // The first generated token is drawn from the prompt's logits; the rate counts the decode
+    // steps that followed it, which is what generation speed means.
+    log::info("prompt: {} tokens in {:.3f} s ({:.1f} t/s); generation: {} tokens, {} decode steps in {:.3f} s ({:.1f} t/s)",
+              tokens.size(), prompt_seconds, double(tokens.size()) / prompt_seconds, n_gen, result.evaluated,
+              result.seconds, result.evaluated > 0 ? double(result.evaluated) / result.seconds : 0.0);
     log::info("weights: {} bytes packed ({}), {} bytes in backend storage ({} held in all, KV cache included)",
               model->weight_bytes(), model->weight_type(), weight_storage, backend->storage_bytes());
+    if (session.ring()) {
+      log::info("KV ring: {} slots, {} sinks; {} tokens evaluated, {} evicted", session.n_ctx(), session.sinks(),
+                session.n_past(), session.evicted());
+    }
     log::info("device memory: weights {:.2f} MiB, KV cache {:.2f} MiB, step buffers {:.2f} MiB ({} on {})",
               double(model->weight_bytes()) / (1 << 20), double(session.kv_bytes()) / (1 << 20),
               double(session.executable_bytes()) / (1 << 20), backend->name(), backend->device_name());
@@ -105,6 +114,7 @@ const CommandRegistration registration{
       add_model_options(app, o->model);
       add_sampling_options(app, o->sampling);
       app.add_option("--dump-logits", o->dump_logits, "write the prompt's ids and logits at every position as JSON");
+      app.add_flag("--ignore-eos", o->ignore_eos, "keep generating past end-of-text tokens (until -n)");
       app.add_flag("-v,--verbose", o->verbose, "report timings and memory on stderr");
       return [o] { return run(*o); };
     }};

@@ -10,7 +10,13 @@ void add_model_options(CLI::App& app, ModelOptions& o) {
   app.add_option("-m,--model", o.model, "GGUF model file (default: the bundled stories260K)");
   app.add_option("-c,--ctx-size", o.n_ctx, "context size in tokens (0: the model's, at most 4096)")
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--backend", o.backend, "vulkan or cpu")->capture_default_str();
+  app.add_option("--sinks", o.sinks,
+                 "KV cache ring: tokens kept as attention sinks when the context is full, the oldest of the rest "
+                 "being overwritten so generation goes on (0: no ring, stop at the context size)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber)
+      ->each([&o](const std::string&) { o.sinks_given = true; });
+  app.add_option("--backend", o.backend, "vulkan, cpu or cuda (where built; `vkgraph devices` lists them)")->capture_default_str();
   app.add_option("--device", o.device, "device index or name substring (default: $VKGRAPH_DEVICE or the first GPU)");
   app.add_option("--weights", o.weights, "convert f32/f16 weights while loading: q8_0 or q4_0");
 }
@@ -28,6 +34,10 @@ models::LoadOptions load_options(const ModelOptions& o) {
 models::SessionOptions session_options(const ModelOptions& o) {
   models::SessionOptions session;
   session.n_ctx = o.n_ctx;
+  session.sinks = o.sinks;
+  // The default sinks leave at least one window slot in a tiny context; an explicit --sinks is
+  // checked against -c by the session.
+  if (!o.sinks_given && o.n_ctx > 0 && session.sinks >= o.n_ctx) session.sinks = o.n_ctx - 1;
   return session;
 }
 

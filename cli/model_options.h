@@ -1,5 +1,5 @@
 #pragma once
-// The options every command that runs a model shares: -m, -c, --backend, --device, --weights,
+// The options every command that runs a model shares: -m, -c, --sinks, --backend, --device, --weights,
 // and what they resolve to (the model path, the backend, the load and session options).
 
 #include <CLI/CLI.hpp>
@@ -17,6 +17,9 @@ namespace vkgraph::cli {
 struct ModelOptions {
   std::string model;   // "" = the bundled default model
   int64_t n_ctx = 0;   // 0 = the model's, at most 4096
+  // Attention sinks of the KV cache ring (models/session.h); 0 = no ring, the context is a limit.
+  int64_t sinks = 4;
+  bool sinks_given = false;
   std::string backend = "vulkan";
   std::string device;
   std::string weights;  // "" = as stored; q8_0 or q4_0 converts while loading

@@ -72,7 +72,7 @@ VKGRAPH_API const char* vkgraph_status_name(vkgraph_status status);
 /* ---- Devices ---- */
 
 typedef struct vkgraph_device_info {
-  char backend[16];  /* "vulkan" or "cpu" */
+  char backend[16];  /* "vulkan", "cuda" or "cpu" */
   char name[256];
   uint32_t index;    /* the device's index within its backend */
   uint64_t memory_bytes; /* device-local memory; 0 for the CPU */
@@ -89,7 +89,7 @@ VKGRAPH_API vkgraph_status vkgraph_list_devices(vkgraph_device_info* devices, si
 typedef int (*vkgraph_progress_fn)(uint64_t done, uint64_t total, void* user_data);
 
 typedef struct vkgraph_model_params {
-  const char* backend;  /* "vulkan" (default when NULL) or "cpu" */
+  const char* backend;  /* "vulkan" (default when NULL), "cuda" (where built) or "cpu" */
   const char* device;   /* device index or name substring; NULL or "": the default device */
   vkgraph_progress_fn progress; /* may be NULL */
   void* progress_user_data;
@@ -136,8 +136,14 @@ VKGRAPH_API vkgraph_status vkgraph_apply_chat_template(const vkgraph_model* mode
 
 typedef struct vkgraph_context_params {
   int32_t n_ctx; /* KV cache slots; 0: the model's training context, at most 4096 */
-  /* Attention sinks kept when the KV ring wraps. Reserved: the ring does not exist yet, so any
-   * value other than 0 fails with VKGRAPH_ERR_UNSUPPORTED. */
+  /* The KV cache ring (default 4). With sinks > 0 (and < n_ctx) the context never fills: once
+   * n_ctx tokens are cached, the first `sinks` tokens stay as attention sinks and each new token
+   * overwrites the oldest of the others, so generation goes on in fixed memory (StreamingLLM).
+   * Positions are positions inside the cache, so the model never sees one >= n_ctx. An eval that
+   * overflows runs in chunks of at most (n_ctx - sinks) / 8 tokens (at least 1), each evicting
+   * as many old tokens as it writes. 0: no ring, the context is a hard limit
+   * (VKGRAPH_ERR_CONTEXT_FULL, VKGRAPH_STOP_CONTEXT_FULL). Negative or >= n_ctx:
+   * VKGRAPH_ERR_INVALID_ARGUMENT. */
   int32_t sinks;
 } vkgraph_context_params;
 
@@ -149,12 +155,14 @@ VKGRAPH_API vkgraph_status vkgraph_context_create(vkgraph_model* model, const vk
 VKGRAPH_API vkgraph_status vkgraph_context_free(vkgraph_context* context);
 /* Forgets every evaluated token. */
 VKGRAPH_API vkgraph_status vkgraph_context_reset(vkgraph_context* context);
+/* Tokens evaluated since the last reset; with the ring this may exceed n_ctx (the cache then
+ * holds n_ctx of them). */
 VKGRAPH_API vkgraph_status vkgraph_context_n_past(const vkgraph_context* context, int32_t* out);
 VKGRAPH_API vkgraph_status vkgraph_context_n_ctx(const vkgraph_context* context, int32_t* out);
 
 /* Evaluates tokens at the next positions. When `logits` is not NULL, the last token's logits
- * ([n_vocab] floats) are written there. VKGRAPH_ERR_CONTEXT_FULL, changing nothing, when they
- * do not fit. */
+ * ([n_vocab] floats) are written there. Without the ring (sinks 0): VKGRAPH_ERR_CONTEXT_FULL,
+ * changing nothing, when they do not fit. */
 VKGRAPH_API vkgraph_status vkgraph_eval(vkgraph_context* context, const vkgraph_token* tokens, size_t n_tokens,
                                         float* logits);
 
@@ -194,7 +202,7 @@ typedef enum vkgraph_stop_reason {
   VKGRAPH_STOP_MAX_TOKENS = 0,
   VKGRAPH_STOP_EOG = 1,          /* the model ended its text */
   VKGRAPH_STOP_CANCELLED = 2,    /* vkgraph_context_cancel() or the callback asked */
-  VKGRAPH_STOP_CONTEXT_FULL = 3
+  VKGRAPH_STOP_CONTEXT_FULL = 3  /* only without the ring (sinks 0) */
 } vkgraph_stop_reason;
 
 /* Evaluates `prompt` and generates after it, calling `on_token` as text completes. Afterwards

@@ -46,7 +46,9 @@ TurnStats Conversation::reply(const std::string& user_text, Sampler& sampler, in
   std::vector<int32_t> prompt;
   try {
     prompt = render(true);
-    VKGRAPH_CHECK(int64_t(prompt.size()) < session_.n_ctx(),
+    // The plain cache must hold the whole conversation and leave room for the reply; the ring
+    // holds any length (the oldest turns slide out of the window).
+    VKGRAPH_CHECK(session_.ring() || int64_t(prompt.size()) < session_.n_ctx(),
                   "the conversation needs {} tokens but the context holds {}: /reset to start over, or raise -c",
                   prompt.size(), session_.n_ctx());
   } catch (...) {
@@ -58,6 +60,10 @@ TurnStats Conversation::reply(const std::string& user_text, Sampler& sampler, in
   size_t keep = 0;
   while (keep < cached_.size() && keep < prompt.size() && cached_[keep] == prompt[keep]) ++keep;
   if (keep == prompt.size()) --keep;  // at least one token must run to produce logits
+  // After the ring evicted tokens the cache is no longer a plain prefix: going back is possible
+  // only to a point whose later tokens are all still in the window. Otherwise the conversation
+  // runs again from the start (through the ring, so it fits).
+  if (!session_.can_truncate(int64_t(keep))) keep = 0;
   session_.truncate(int64_t(keep));
   cached_.resize(keep);
 

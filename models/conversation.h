@@ -28,7 +28,9 @@ class Conversation {
 
   // Adds the user's message, evaluates the new prompt text and streams the reply through `emit`
   // (complete UTF-8 pieces). The reply, even an interrupted one, joins the conversation.
-  // Throws, leaving the conversation as it was, when the prompt does not fit the context.
+  // With the plain cache, throws, leaving the conversation as it was, when the prompt does not
+  // fit the context; with the KV ring (session sinks > 0) every turn fits and the oldest tokens
+  // slide out of the window.
   TurnStats reply(const std::string& user_text, Sampler& sampler, int64_t max_tokens,
                   const std::function<void(const std::string&)>& emit, const std::function<bool()>& should_stop = {});
   // Keep generating past end-of-generation tokens (benchmarks, tests of long replies).
@@ -47,7 +49,7 @@ class Conversation {
   // The conversation as the template renders it: what the model sees.
   std::string prompt_text(bool add_generation_prompt) const;
 
-  int64_t context_used() const { return session_.n_past(); }
+  int64_t context_used() const { return session_.n_cached(); }
   int64_t context_size() const { return session_.n_ctx(); }
   const chat::ChatTemplate& chat_template() const { return template_; }
 
@@ -59,7 +61,8 @@ class Conversation {
   chat::ChatTemplate template_;
   std::string system_;
   std::vector<chat::Message> messages_;
-  std::vector<int32_t> cached_;  // the tokens the session's cache holds, in order
+  std::vector<int32_t> cached_;  // the tokens the session evaluated since its reset, in order (with
+                                 // the ring, older ones may have been evicted from the cache)
   bool ignore_eos_ = false;
 };
 

@@ -37,7 +37,7 @@ GenerateResult generate(Session& session, std::vector<float> logits, Sampler& sa
     result.tokens.push_back(next);
     send(decoder.push(next));
     if (i + 1 == options.max_tokens) break;
-    if (session.n_past() >= session.n_ctx()) {
+    if (!session.fits(1)) {  // the plain cache is full (a ring never is)
       result.context_full = true;
       break;
     }

@@ -24,7 +24,7 @@ struct GenerateResult {
   double seconds = 0;
   bool stopped_at_eog = false;
   bool interrupted = false;     // should_stop said so
-  bool context_full = false;
+  bool context_full = false;   // the plain cache filled up (never with the KV ring)
 };
 
 // `logits` are those of the last evaluated token; `history` (the tokens so far, for the

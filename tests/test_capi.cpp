@@ -121,9 +121,12 @@ TEST_CASE("capi: NULL and foreign handles and bad arguments are errors, not cras
   CHECK(vkgraph_context_create(model, nullptr, nullptr) == VKGRAPH_ERR_INVALID_ARGUMENT);
   vkgraph_context* ctx = nullptr;
   vkgraph_context_params cp = vkgraph_context_default_params();
-  cp.sinks = 4;
-  CHECK(vkgraph_context_create(model, &cp, &ctx) == VKGRAPH_ERR_UNSUPPORTED);
+  cp.sinks = -1;
+  CHECK(vkgraph_context_create(model, &cp, &ctx) == VKGRAPH_ERR_INVALID_ARGUMENT);
   CHECK(std::string(vkgraph_last_error()).find("sinks") != std::string::npos);
+  cp.n_ctx = 16;
+  cp.sinks = 16;  // no window left
+  CHECK(vkgraph_context_create(model, &cp, &ctx) == VKGRAPH_ERR_INVALID_ARGUMENT);
   cp = vkgraph_context_default_params();
   cp.n_ctx = -5;
   CHECK(vkgraph_context_create(model, &cp, &ctx) == VKGRAPH_ERR_INVALID_ARGUMENT);
@@ -136,6 +139,7 @@ TEST_CASE("capi: NULL and foreign handles and bad arguments are errors, not cras
 
   cp = vkgraph_context_default_params();
   cp.n_ctx = 16;
+  cp.sinks = 0;  // no ring: the context is a limit
   REQUIRE(vkgraph_context_create(model, &cp, &ctx) == VKGRAPH_OK);
   const vkgraph_token bad[] = {1, 1 << 30};
   CHECK(vkgraph_eval(ctx, bad, 2, nullptr) == VKGRAPH_ERR_INVALID_ARGUMENT);

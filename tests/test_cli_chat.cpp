@@ -102,7 +102,7 @@ TEST_CASE("chat: Ctrl-C stops a streaming reply and a second Ctrl-C exits cleanl
 }
 
 TEST_CASE("chat: an empty line and invalid UTF-8 and a 100000-character paste are handled", "[cli][chat]") {
-  TmuxSession tmux("vkgraph-chat-input", chat_command("--temp 0 -n 16 -c 256 --backend cpu"));
+  TmuxSession tmux("vkgraph-chat-input", chat_command("--temp 0 -n 16 -c 256 --sinks 0 --backend cpu"));
   REQUIRE(tmux.available());
   REQUIRE(tmux.wait_for_text("/help for commands", 120));
 
@@ -129,7 +129,7 @@ TEST_CASE("chat: an empty line and invalid UTF-8 and a 100000-character paste ar
 
 TEST_CASE("chat: piped input with bad lines ends cleanly", "[cli][chat]") {
   const std::string input = std::string("\n") + "bad \xff bytes\n" + std::string(100000, 'b') + "\nHello\n/stats\n";
-  const auto r = run_vkgraph("chat --temp 0 -n 8 -c 256 --backend cpu", input);
+  const auto r = run_vkgraph("chat --temp 0 -n 8 -c 256 --sinks 0 --backend cpu", input);
   CHECK(r.exit_code == 0);
   CHECK(r.err.find("UTF-8") != std::string::npos);
   CHECK(r.err.find("the context holds 256") != std::string::npos);

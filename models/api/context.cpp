@@ -16,7 +16,8 @@ using vkgraph::api::require;
 
 extern "C" {
 
-vkgraph_context_params vkgraph_context_default_params(void) { return vkgraph_context_params{0, 0}; }
+// The ring with 4 sinks, as `vkgraph run` and `vkgraph chat` use by default.
+vkgraph_context_params vkgraph_context_default_params(void) { return vkgraph_context_params{0, 4}; }
 
 vkgraph_status vkgraph_context_create(vkgraph_model* model, const vkgraph_context_params* params,
                                       vkgraph_context** out_context) {
@@ -26,14 +27,16 @@ vkgraph_status vkgraph_context_create(vkgraph_model* model, const vkgraph_contex
     *out_context = nullptr;
     const vkgraph_context_params p = params != nullptr ? *params : vkgraph_context_default_params();
     if (p.n_ctx < 0) raise(VKGRAPH_ERR_INVALID_ARGUMENT, "n_ctx is " + std::to_string(p.n_ctx) + ", expected >= 0");
-    if (p.sinks != 0) {
-      raise(VKGRAPH_ERR_UNSUPPORTED, "sinks is " + std::to_string(p.sinks) +
-                                         ": attention sinks need the KV ring, which this build does not have (use 0)");
+    if (p.sinks < 0 || (p.n_ctx > 0 && p.sinks >= p.n_ctx)) {
+      raise(VKGRAPH_ERR_INVALID_ARGUMENT, "sinks is " + std::to_string(p.sinks) +
+                                              ", expected 0 (no ring) or 1 to n_ctx - 1 (n_ctx is " +
+                                              std::to_string(p.n_ctx) + ")");
     }
     auto handle = std::make_unique<vkgraph_context>();
     handle->owner = model;
     vkgraph::models::SessionOptions options;
     options.n_ctx = p.n_ctx;
+    options.sinks = p.sinks;
     std::lock_guard lock(model->device_mutex);
     try {
       handle->session = std::make_unique<vkgraph::models::Session>(*model->model, *model->backend, options);
@@ -97,7 +100,7 @@ vkgraph_status vkgraph_eval(vkgraph_context* context, const vkgraph_token* token
                                                 " is outside the vocabulary [0, " + std::to_string(n_vocab) + ")");
       }
     }
-    if (session.n_past() + int64_t(n_tokens) > session.n_ctx()) {
+    if (!session.fits(int64_t(n_tokens))) {
       raise(VKGRAPH_ERR_CONTEXT_FULL, std::to_string(n_tokens) + " tokens after " + std::to_string(session.n_past()) +
                                           " do not fit the context of " + std::to_string(session.n_ctx()));
     }

@@ -102,7 +102,7 @@ vkgraph_status vkgraph_generate(vkgraph_context* context, vkgraph_sampler* sampl
     // Keep the cache and the history in step: the last sampled token is evaluated now when
     // generate() left it out (it stopped at its limit), so a later call continues after it.
     if (result.evaluated < result.tokens.size()) {
-      if (session.n_past() < session.n_ctx()) {
+      if (session.fits(1)) {
         const int32_t last[] = {result.tokens.back()};
         context->last_logits = session.eval(last);
       } else {

@@ -29,6 +29,8 @@ StepGraph build_step_graph(const Hparams& hp, const ModelWeights& w, const KvSto
   AttentionParams attn;
   attn.scale = 1.0f / std::sqrt(float(d));
   attn.window = hp.sliding_window;
+  attn.rotate_keys = shape.ring;
+  attn.key_rope = hp.rope;
 
   // x: [m, n_embd]
   TensorId x = g.name(g.get_rows(weight(g, w.tok_embd), step.tokens), "embd");
@@ -49,7 +51,8 @@ StepGraph build_step_graph(const Hparams& hp, const ModelWeights& w, const KvSto
       k = head_norm(g, k, L.k_norm, m, hp.n_head_kv, hp);
     }
     q = g.rope(g.reshape(q, {m, hp.n_head, d}), step.positions, hp.rope);
-    k = g.rope(g.reshape(k, {m, hp.n_head_kv, d}), step.positions, hp.rope);
+    k = g.reshape(k, {m, hp.n_head_kv, d});
+    if (!shape.ring) k = g.rope(k, step.positions, hp.rope);  // the ring rotates keys in attention
     v = g.reshape(v, {m, hp.n_head_kv, d});
 
     const Shape cache_shape{kv.n_slots, hp.n_head_kv, d};

@@ -19,12 +19,17 @@ struct KvStorage {
 struct StepShape {
   int64_t n_tokens = 1;
   bool all_logits = false;  // logits for every token (prompt scoring) or only the last
+  // The KV cache ring's layout: keys are written to the cache unrotated and attention rotates
+  // key j at kv_pos[j] when it reads it (AttentionParams::rotate_keys), so a slot's position can
+  // change from step to step (eviction renumbers the window) without rewriting the cache.
+  // false: the plain cache, keys rotated at their position before the write.
+  bool ring = false;
 };
 
 struct StepGraph {
   Graph graph;
   TensorId tokens;     // [n_tokens] i32
-  TensorId positions;  // [n_tokens] i32: RoPE and causal positions
+  TensorId positions;  // [n_tokens] i32: RoPE and causal positions (positions inside the cache)
   TensorId slots;      // [n_tokens] i32: cache slot each token's K/V is written to
   TensorId kv_pos;     // [n_slots] i32: position held by each slot after the writes, -1 if empty
   TensorId logits;     // [n_tokens or 1, n_vocab] f32
