@@ -3,3 +3,5 @@
 # on devices that report the extension and its shape.
 vkgraph_shader(NAME probe/vector_add_f32 SOURCE vector_add.comp)
 vkgraph_shader(NAME probe/coopmat_16x16x16_f16 SOURCE coopmat_tile.comp COOPMAT)
+# The copy that measures memory bandwidth for `vkgraph bench` (probe_kernels.h).
+vkgraph_shader(NAME probe/copy_u32x4 SOURCE copy.comp)
