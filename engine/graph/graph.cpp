@@ -35,6 +35,8 @@ const char* op_name(OpKind op) {
       return "scale";
     case OpKind::matmul:
       return "matmul";
+    case OpKind::matmul_add:
+      return "matmul_add";
     case OpKind::rope:
       return "rope";
     case OpKind::softmax:
@@ -222,17 +224,25 @@ TensorId Graph::matmul(TensorId w, TensorId x) {
   return add_node(make_op(OpKind::matmul, DType::F32, std::move(out), {w, x}));
 }
 
+// The rope parameters applied to `x` (rope's x, or attention's k with rotate_keys).
+static void require_rope_params(const Graph& g, const char* what, TensorId x, const RopeParams& params) {
+  const Node& nx = g.node(x);
+  VKGRAPH_CHECK(params.n_rot > 0 && params.n_rot % 2 == 0 && params.n_rot <= nx.shape[2],
+                "{}: n_rot {} must be even, positive and at most head_dim {} ({})", what, params.n_rot, nx.shape[2],
+                describe(g, x));
+  VKGRAPH_CHECK(params.freq_base > 0.0f && params.freq_scale > 0.0f,
+                "{}: freq_base {} and freq_scale {} must be positive ({})", what, params.freq_base, params.freq_scale,
+                describe(g, x));
+  VKGRAPH_CHECK(params.mode == RopeMode::normal || params.mode == RopeMode::neox, "{}: unknown rope mode {} ({})", what,
+                int(params.mode), describe(g, x));
+}
+
 TensorId Graph::rope(TensorId x, TensorId positions, const RopeParams& params) {
   const Node& nx = node(x);
   VKGRAPH_CHECK(nx.dtype == DType::F32 && nx.shape.size() == 3, "rope: x {} must be f32 [m, n_head, head_dim]",
                 describe(*this, x));
   require_i32_vector(*this, "rope", "positions", positions, nx.shape[0]);
-  VKGRAPH_CHECK(params.n_rot > 0 && params.n_rot % 2 == 0 && params.n_rot <= nx.shape[2],
-                "rope: n_rot {} must be even, positive and at most head_dim {} (x {})", params.n_rot, nx.shape[2],
-                describe(*this, x));
-  VKGRAPH_CHECK(params.freq_base > 0.0f && params.freq_scale > 0.0f,
-                "rope: freq_base {} and freq_scale {} must be positive (x {})", params.freq_base, params.freq_scale,
-                describe(*this, x));
+  require_rope_params(*this, "rope", x, params);
   Node n = make_op(OpKind::rope, DType::F32, nx.shape, {x, positions});
   n.params.rope = params;
   return add_node(std::move(n));
@@ -281,6 +291,7 @@ TensorId Graph::attention(TensorId q, TensorId k, TensorId v, TensorId q_pos, Te
   require_i32_vector(*this, "attention", "kv_pos", kv_pos, nk.shape[0]);
   VKGRAPH_CHECK(params.window >= 0, "attention: window {} must not be negative (q {})", params.window,
                 describe(*this, q));
+  if (params.rotate_keys) require_rope_params(*this, "attention: key_rope of k", k, params.key_rope);
   Node n = make_op(OpKind::attention, DType::F32, nq.shape, {q, k, v, q_pos, kv_pos});
   n.params.attention = params;
   return add_node(std::move(n));

@@ -49,6 +49,8 @@ enum class OpKind : uint8_t {
   scale,         // x * params.scale
   matmul,        // w [n_out, n_in] (f32/f16/q8_0/q4_0), x [..., n_in] (f32/f16) -> [..., n_out] f32:
                  // y[i][o] = sum_k x[i][k] * w[o][k]; quantized n_in is a multiple of 32
+  matmul_add,    // fused by a pass: matmul(w, x) + r, r f32 of the result's shape (a residual);
+                 // inputs w, x, r. Only for one token (the mat-vec epilogue of the Vulkan kernel)
   rope,          // x [m, n_head, head_dim], pos [m] (i32) -> rotated x (params.rope)
   softmax,       // over the last dimension, of x * params.scale (max-subtracted)
   silu,          // x * sigmoid(x)
@@ -79,6 +81,11 @@ struct RopeParams {
 struct AttentionParams {
   float scale = 1.0f;        // applied to q.k, usually 1/sqrt(head_dim)
   int32_t window = 0;        // sliding window in positions (0: none): key visible iff q_pos - k_pos < window
+  // The KV cache ring stores keys unrotated: key j is rotated by RoPE (key_rope) at position
+  // kv_pos[j] when attention reads it, so positions are positions inside the cache and evicting
+  // a token rewrites nothing. q arrives already rotated at q_pos.
+  bool rotate_keys = false;
+  RopeParams key_rope;       // used when rotate_keys
 };
 
 struct OpParams {

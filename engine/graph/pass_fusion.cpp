@@ -25,6 +25,27 @@ void rename_fused(Node& n, size_t index) {
   if (n.name == fmt::format("mul.{}", index)) n.name = fmt::format("{}.{}", op_name(n.op), index);
 }
 
+// matmul(w, x) + r or r + matmul(w, x), r of the sum's shape, one token: the residual is added
+// in the mat-vec's store (a dispatch and a write and re-read of the product fewer). Several
+// tokens keep the tiled kernels, which have no epilogue.
+bool fuse_matmul_add(Graph& graph, std::vector<int>& uses, Node& n, size_t index) {
+  for (const auto& [product, residual] : {std::pair{n.inputs[0], n.inputs[1]}, std::pair{n.inputs[1], n.inputs[0]}}) {
+    if (!foldable(graph, uses, product, OpKind::matmul)) continue;
+    const Node& mm = graph.node(product);
+    const Node& r = graph.node(residual);
+    const Shape& x = graph.node(mm.inputs[1]).shape;
+    if (r.shape != n.shape || r.dtype != DType::F32 || element_count(x) != x.back()) continue;
+    const TensorId w = mm.inputs[0];
+    const TensorId xi = mm.inputs[1];
+    n.op = OpKind::matmul_add;
+    n.inputs = {w, xi, residual};
+    --uses[size_t(product.index)];
+    if (n.name == fmt::format("add.{}", index)) n.name = fmt::format("matmul_add.{}", index);
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 size_t fuse(Graph& graph) {
@@ -32,6 +53,10 @@ size_t fuse(Graph& graph) {
   size_t fused = 0;
   for (size_t i = 0; i < graph.size(); ++i) {
     Node& n = graph.nodes()[i];
+    if (n.op == OpKind::add) {
+      fused += fuse_matmul_add(graph, uses, n, i) ? 1 : 0;
+      continue;
+    }
     if (n.op != OpKind::mul) continue;
     const TensorId a = n.inputs[0];
     const TensorId b = n.inputs[1];

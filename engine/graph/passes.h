@@ -13,8 +13,9 @@ namespace vkgraph::passes {
 // same-dtype convert of a fresh view node, so each output owns its buffer and keeps its id.
 void materialize_outputs(Graph& graph);
 
-// pass_fusion.cpp: mul(rms_norm(x), w[n]) -> rms_norm_mul(x, w) and mul(silu(g), u) -> swiglu(g, u),
-// only when the inner result has no other consumer and is not an output. The mul node is
+// pass_fusion.cpp: mul(rms_norm(x), w[n]) -> rms_norm_mul(x, w), mul(silu(g), u) -> swiglu(g, u)
+// and, for one token, add(matmul(w, x), r) -> matmul_add(w, x, r) (r of the sum's shape), only
+// when the inner result has no other consumer and is not an output. The outer node is
 // rewritten in place (its id stays valid); the inner node is left unused. Returns the fusion count.
 size_t fuse(Graph& graph);
 

@@ -63,6 +63,36 @@ void add_matmul_cases(std::vector<OpCase>& cases) {
     }
   }
 
+  // matmul + a residual of the product's shape: fused into matmul_add for one token (the residual
+  // on either side of the add), left as matmul then add for several.
+  const MatmulShape add_shapes[] = {{1, 64, 7}, {1, 256, 65}, {1, 4096, 257}, {7, 160, 33}};
+  auto add_residual = [&](DType w_type, DType x_type, MatmulShape s, bool residual_first) {
+    OpCase c;
+    c.name = fmt::format("matmul_add w={} x={} m={} n_in={} n_out={}{}", dtype_name(w_type), dtype_name(x_type), s.m,
+                         s.n_in, s.n_out, residual_first ? " r+matmul" : "");
+    c.op = "matmul_add";
+    c.max_nmse = matmul_nmse;
+    c.build = [name = c.name, w_type, x_type, s, residual_first](Backend& backend) {
+      CaseRng rng(name);
+      CaseGraph g;
+      const TensorId w = add_weight(g, backend, "w", w_type, {s.n_out, s.n_in}, rng.floats(size_t(s.n_out * s.n_in)));
+      const TensorId x = add_float_input(g, "x", x_type, {s.m, s.n_in}, rng.floats(size_t(s.m * s.n_in)));
+      const TensorId r = add_float_input(g, "r", DType::F32, {s.m, s.n_out}, rng.floats(size_t(s.m * s.n_out)));
+      const TensorId product = g.graph.matmul(w, x);
+      const TensorId y = residual_first ? g.graph.add(r, product) : g.graph.add(product, r);
+      g.graph.mark_output(y);
+      g.outputs.push_back(y);
+      return g;
+    };
+    cases.push_back(std::move(c));
+  };
+  for (DType w_type : weight_types) {
+    for (DType x_type : {DType::F32, DType::F16}) {
+      for (const MatmulShape& s : add_shapes) add_residual(w_type, x_type, s, false);
+      add_residual(w_type, x_type, add_shapes[1], true);
+    }
+  }
+
   // get_rows: table [n_rows, n], ids [m] with repeats, first and last row.
   struct RowsShape {
     int64_t n_rows, n, m;

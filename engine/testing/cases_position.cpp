@@ -82,12 +82,19 @@ struct AttentionShape {
   int32_t window;
   DType cache;
   bool write_first;  // kv_write the step's own rows into the cache before attending (a model step)
+  int32_t rotate_n_rot = 0;  // > 0: rotate_keys with this many rotated dimensions
+  RopeMode rotate_mode = RopeMode::normal;
 };
 
 std::string attention_name(const AttentionShape& s) {
-  return fmt::format("attention{} cache={} m={} n_head={} n_kv_head={} head_dim={} n_slots={} filled={} window={}",
-                     s.write_first ? "+kv_write" : "", dtype_name(s.cache), s.m, s.n_head, s.n_kv_head, s.head_dim,
-                     s.n_slots, s.n_filled, s.window);
+  std::string name =
+      fmt::format("attention{} cache={} m={} n_head={} n_kv_head={} head_dim={} n_slots={} filled={} window={}",
+                  s.write_first ? "+kv_write" : "", dtype_name(s.cache), s.m, s.n_head, s.n_kv_head, s.head_dim,
+                  s.n_slots, s.n_filled, s.window);
+  if (s.rotate_n_rot > 0) {
+    name += fmt::format(" rotate_keys={}/{}", s.rotate_mode == RopeMode::neox ? "neox" : "normal", s.rotate_n_rot);
+  }
+  return name;
 }
 
 void add_attention_cases(std::vector<OpCase>& cases) {
@@ -102,6 +109,11 @@ void add_attention_cases(std::vector<OpCase>& cases) {
       {33, 8, 2, 64, 257, 100, 0, DType::F16, false},  {33, 6, 3, 16, 65, 65, 8, DType::F32, false},
       {64, 8, 2, 128, 512, 300, 0, DType::F16, false},  // large prefill
       {7, 4, 2, 64, 65, 30, 0, DType::F16, true},      {1, 8, 4, 8, 64, 40, 0, DType::F32, true},
+      // rotate_keys (the KV ring's unrotated cache): full and partial rotation, both layouts.
+      {1, 8, 4, 8, 64, 40, 0, DType::F32, false, 8, RopeMode::normal},
+      {7, 4, 2, 64, 65, 30, 0, DType::F16, true, 64, RopeMode::normal},
+      {33, 6, 3, 80, 65, 65, 8, DType::F32, false, 32, RopeMode::neox},
+      {1, 8, 2, 128, 257, 200, 0, DType::F16, false, 128, RopeMode::neox},
   };
   for (const AttentionShape& s : shapes) {
     OpCase c;
@@ -136,6 +148,10 @@ void add_attention_cases(std::vector<OpCase>& cases) {
       AttentionParams params;
       params.scale = 1.0f / std::sqrt(float(s.head_dim));
       params.window = s.window;
+      if (s.rotate_n_rot > 0) {
+        params.rotate_keys = true;
+        params.key_rope = RopeParams{s.rotate_mode, s.rotate_n_rot, 10000.0f, 1.0f};
+      }
       const TensorId y =
           g.graph.attention(q, k, v, add_i32_input(g, "q_pos", q_pos), add_i32_input(g, "kv_pos", kv_pos), params);
       g.graph.mark_output(y);

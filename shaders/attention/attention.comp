@@ -7,6 +7,8 @@
 // h / (n_head / n_kv_head). A query that sees no key yields zeros.
 // q: [m, n_head, d] f32, k/v: [n_slots, n_kv_head, d] (KV_F16 or f32), q_pos: [m] i32,
 // kv_pos: [n_slots] i32, out: [m, n_head, d] f32. D (constant_id 1) is the head dimension.
+// ROPE_MODE (constant_id 2): 0 keys are used as stored; 1 (normal) or 2 (neox): keys are stored
+// unrotated and key j is rotated by RoPE at position kv_pos[j] as it is read (rotate_keys).
 #extension GL_GOOGLE_include_directive : require
 #include "common/types.glsl"
 #include "common/grid.glsl"
@@ -19,6 +21,7 @@
 #endif
 
 layout(constant_id = 1) const uint D = 64;
+layout(constant_id = 2) const uint ROPE_MODE = 0;
 
 layout(set = 0, binding = 0) readonly buffer QBuf { float q[]; };
 layout(set = 0, binding = 1) readonly buffer KBuf { KV_T k[]; };
@@ -39,11 +42,33 @@ layout(push_constant) uniform Params {
   uint q_pos_off;
   uint kv_pos_off;
   uint o_off;
+  uint n_rot;        // rotate_keys: rotated dimensions (even, <= D)
+  float freq_base;
+  float freq_scale;
 } p;
 
 shared float q_s[D];
 shared float acc[D];
 shared float prob[MAX_WORKGROUP];
+shared float inv_freq[D / 2];  // rotate_keys: freq_scale * base^(-2i/n_rot) of pair i
+
+// q_s . (key at kb rotated to position kp): pair i of the key is turned by kp * inv_freq[i].
+float rotated_dot(uint kb, int kp) {
+  const uint half_rot = p.n_rot / 2;
+  float dot_qk = 0.0;
+  for (uint i = 0; i < half_rot; ++i) {
+    const uint i0 = ROPE_MODE == 2 ? i : 2 * i;
+    const uint i1 = ROPE_MODE == 2 ? i + half_rot : 2 * i + 1;
+    const float theta = float(kp) * inv_freq[i];
+    const float c = cos(theta);
+    const float s = sin(theta);
+    const float k0 = float(k[kb + i0]);
+    const float k1 = float(k[kb + i1]);
+    dot_qk += q_s[i0] * (k0 * c - k1 * s) + q_s[i1] * (k0 * s + k1 * c);
+  }
+  for (uint d = p.n_rot; d < D; ++d) dot_qk += q_s[d] * float(k[kb + d]);
+  return dot_qk;
+}
 
 void main() {
   const uint g = group_index();  // token * n_head + head
@@ -59,6 +84,11 @@ void main() {
     q_s[d] = q[p.q_off + g * D + d];
     acc[d] = 0.0;
   }
+  if (ROPE_MODE != 0) {
+    for (uint i = t; i < p.n_rot / 2; i += WG) {
+      inv_freq[i] = p.freq_scale * pow(p.freq_base, -2.0 * float(i) / float(p.n_rot));
+    }
+  }
   barrier();
 
   const int qp = q_pos[p.q_pos_off + token];
@@ -73,7 +103,11 @@ void main() {
       if (visible) {
         const uint kb = p.k_off + j * kv_stride + kv_head * D;
         float dot_qk = 0.0;
-        for (uint d = 0; d < D; ++d) dot_qk += q_s[d] * float(k[kb + d]);
+        if (ROPE_MODE != 0) {
+          dot_qk = rotated_dot(kb, kp);
+        } else {
+          for (uint d = 0; d < D; ++d) dot_qk += q_s[d] * float(k[kb + d]);
+        }
         s = dot_qk * p.scale;
       }
     }

@@ -1,3 +1,10 @@
-# The first attention kernel (one workgroup per query row and head), per K/V cache type.
+# Attention kernels, per K/V cache type:
+#   attention_kv_*: one workgroup per (query row, head); decode (one query row).
+#   tiled_kv_*: FlashAttention-2 style tiles for prefill, portable shared-memory products.
+#   tiled_coopmat_kv_*: the same kernel with cooperative-matrix products (COOPMAT variants).
 vkgraph_shader(NAME attention/attention_kv_f32 SOURCE attention.comp)
 vkgraph_shader(NAME attention/attention_kv_f16 SOURCE attention.comp DEFINES KV_F16=1)
+vkgraph_shader(NAME attention/tiled_kv_f32 SOURCE attention_tiled.comp)
+vkgraph_shader(NAME attention/tiled_kv_f16 SOURCE attention_tiled.comp DEFINES KV_F16=1)
+vkgraph_shader(NAME attention/tiled_coopmat_kv_f32 SOURCE attention_tiled.comp COOPMAT)
+vkgraph_shader(NAME attention/tiled_coopmat_kv_f16 SOURCE attention_tiled.comp DEFINES KV_F16=1 COOPMAT)

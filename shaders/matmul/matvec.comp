@@ -30,7 +30,19 @@ layout(push_constant) uniform Params {
   uint w_off;  // units of the weight array (see weights.glsl)
   uint x_off;
   uint o_off;
+#if defined(ADD)
+  uint r_off;  // floats
+#endif
 } p;
+
+// ADD (matmul_add): the epilogue adds r [m, n_out] f32 (a residual) to each stored sum, read at
+// the index the sum is written to, so r may share the output's bytes.
+#if defined(ADD)
+layout(set = 0, binding = 3) readonly buffer ResBuf { float residual[]; };
+#define EPILOGUE(sum, token, row) ((sum) + residual[p.r_off + (token) * p.n_out + (row)])
+#else
+#define EPILOGUE(sum, token, row) (sum)
+#endif
 
 shared float partial[MAX_WORKGROUP];
 
@@ -81,5 +93,5 @@ void main() {
     if (lane < s) partial[t] += partial[t + s];
     barrier();
   }
-  if (in_range && lane == 0) o[p.o_off + token * p.n_out + row] = partial[t];
+  if (in_range && lane == 0) o[p.o_off + token * p.n_out + row] = EPILOGUE(partial[t], token, row);
 }

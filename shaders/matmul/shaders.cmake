@@ -1,9 +1,34 @@
 # Matrix products per weight type (F32/F16/Q8_0/Q4_0) and activation type (f32/f16):
-# mat-vec for decode, tiled mat-mat for prefill. The kernel table picks among them.
+# - matvec: decode, shared-memory reduction (portable: no subgroup operations);
+# - rows: row-parallel with subgroup-shuffle reduction, decode and CPU-class prefill;
+# - tiled: prefill, shared-memory tiles.
+# The kernel table picks among them and sets their tiles through specialization constants.
 foreach(w F32 F16 Q8_0 Q4_0)
   string(TOLOWER ${w} wl)
-  vkgraph_shader(NAME matmul/matvec_${wl}_f32 SOURCE matvec.comp DEFINES W_${w}=1)
-  vkgraph_shader(NAME matmul/matvec_${wl}_f16 SOURCE matvec.comp DEFINES W_${w}=1 X_F16=1)
-  vkgraph_shader(NAME matmul/tiled_${wl}_f32 SOURCE matmul_tiled.comp DEFINES W_${w}=1)
-  vkgraph_shader(NAME matmul/tiled_${wl}_f16 SOURCE matmul_tiled.comp DEFINES W_${w}=1 X_F16=1)
+  foreach(x f32 f16)
+    if(x STREQUAL "f16")
+      set(xdef X_F16=1)
+    else()
+      set(xdef)
+    endif()
+    vkgraph_shader(NAME matmul/matvec_${wl}_${x} SOURCE matvec.comp DEFINES W_${w}=1 ${xdef})
+    vkgraph_shader(NAME matmul/rows_${wl}_${x} SOURCE matvec_rows.comp DEFINES W_${w}=1 ${xdef})
+    vkgraph_shader(NAME matmul/tiled_${wl}_${x} SOURCE matmul_tiled.comp DEFINES W_${w}=1 ${xdef})
+    # matmul_add (one token): the mat-vecs with a residual added in the store (ADD).
+    vkgraph_shader(NAME matmul/matvec_add_${wl}_${x} SOURCE matvec.comp DEFINES W_${w}=1 ${xdef} ADD=1)
+    vkgraph_shader(NAME matmul/rows_add_${wl}_${x} SOURCE matvec_rows.comp DEFINES W_${w}=1 ${xdef} ADD=1)
+  endforeach()
+endforeach()
+# Integer-dot-product mat-vec (activations quantized to int8 per block in the kernel).
+foreach(w Q8_0 Q4_0)
+  string(TOLOWER ${w} wl)
+  vkgraph_shader(NAME matmul/dot8_${wl}_f32 SOURCE matvec_dot8.comp DEFINES W_${w}=1)
+  vkgraph_shader(NAME matmul/dot8_${wl}_f16 SOURCE matvec_dot8.comp DEFINES W_${w}=1 X_F16=1)
+endforeach()
+# Cooperative-matrix mat-mat (prefill), 16x16x16 f16 tiles; weights dequantized to f16 in
+# shared memory. Compiled and validated here; selected only on devices listing the shape.
+foreach(w F16 Q8_0 Q4_0)
+  string(TOLOWER ${w} wl)
+  vkgraph_shader(NAME matmul/coopmat_${wl}_f32 SOURCE matmul_coopmat.comp DEFINES W_${w}=1 COOPMAT)
+  vkgraph_shader(NAME matmul/coopmat_${wl}_f16 SOURCE matmul_coopmat.comp DEFINES W_${w}=1 X_F16=1 COOPMAT)
 endforeach()

@@ -18,6 +18,7 @@ void run_op(const OpArgs& a) {
     case OpKind::scale:
       return op_scale(a);
     case OpKind::matmul:
+    case OpKind::matmul_add:
       return op_matmul(a);
     case OpKind::rope:
       return op_rope(a);

@@ -10,33 +10,38 @@
 
 namespace vkgraph::cpu {
 
+namespace {
+
 // theta_k = pos * freq_scale * base^(-2k/n_rot) rotates the pair k: (2k, 2k+1) in normal mode,
 // (k, k + n_rot/2) in neox mode; dimensions from n_rot on pass through (ggml's rope, no YaRN).
+// x, y: [d]; y may be x.
+void rope_row(const float* x, float* y, size_t d, int32_t pos, const RopeParams& p) {
+  const auto half = size_t(p.n_rot / 2);
+  for (size_t k = half * 2; k < d; ++k) y[k] = x[k];
+  for (size_t k = 0; k < half; ++k) {
+    const double theta =
+        double(pos) * double(p.freq_scale) * std::pow(double(p.freq_base), -2.0 * double(k) / double(p.n_rot));
+    const double c = std::cos(theta), s = std::sin(theta);
+    const size_t i0 = p.mode == RopeMode::normal ? 2 * k : k;
+    const size_t i1 = p.mode == RopeMode::normal ? 2 * k + 1 : k + half;
+    const double x0 = x[i0], x1 = x[i1];
+    y[i0] = float(x0 * c - x1 * s);
+    y[i1] = float(x0 * s + x1 * c);
+  }
+}
+
+}  // namespace
+
 void op_rope(const OpArgs& a) {
   const RopeParams& p = a.node.params.rope;
   const auto m = size_t(a.node.shape[0]);
   const auto n_head = size_t(a.node.shape[1]);
   const auto d = size_t(a.node.shape[2]);
-  const auto half = size_t(p.n_rot / 2);
   const auto* x = reinterpret_cast<const float*>(a.src[0]);      // x: [m, n_head, d]
   const auto* pos = reinterpret_cast<const int32_t*>(a.src[1]);  // pos: [m]
   auto* y = reinterpret_cast<float*>(a.out);
   for (size_t i = 0; i < m; ++i) {
-    for (size_t h = 0; h < n_head; ++h) {
-      const float* xr = x + (i * n_head + h) * d;
-      float* yr = y + (i * n_head + h) * d;
-      for (size_t k = half * 2; k < d; ++k) yr[k] = xr[k];
-      for (size_t k = 0; k < half; ++k) {
-        const double theta =
-            double(pos[i]) * double(p.freq_scale) * std::pow(double(p.freq_base), -2.0 * double(k) / double(p.n_rot));
-        const double c = std::cos(theta), s = std::sin(theta);
-        const size_t i0 = p.mode == RopeMode::normal ? 2 * k : k;
-        const size_t i1 = p.mode == RopeMode::normal ? 2 * k + 1 : k + half;
-        const double x0 = xr[i0], x1 = xr[i1];
-        yr[i0] = float(x0 * c - x1 * s);
-        yr[i1] = float(x0 * s + x1 * c);
-      }
-    }
+    for (size_t h = 0; h < n_head; ++h) rope_row(x + (i * n_head + h) * d, y + (i * n_head + h) * d, d, pos[i], p);
   }
 }
 
@@ -59,6 +64,17 @@ void op_attention(const OpArgs& a) {
   dequantize_row(k_node.dtype, a.src[2], v.data(), v.size());
   const auto* q_pos = reinterpret_cast<const int32_t*>(a.src[3]);   // [m]
   const auto* kv_pos = reinterpret_cast<const int32_t*>(a.src[4]);  // [n_slots]
+  // Keys stored unrotated: rotate each filled slot's key at its own position, exactly
+  // as a rope op over the cache would.
+  if (a.node.params.attention.rotate_keys) {
+    for (size_t j = 0; j < n_slots; ++j) {
+      if (kv_pos[j] < 0) continue;  // empty slot: never visible
+      for (size_t kh = 0; kh < n_kv_head; ++kh) {
+        float* kr = k.data() + (j * n_kv_head + kh) * d;
+        rope_row(kr, kr, d, kv_pos[j], a.node.params.attention.key_rope);
+      }
+    }
+  }
   auto* out = reinterpret_cast<float*>(a.out);                      // out: [m, n_head, d]
 
   parallel_for(m * n_head, n_slots * d * 2, [&](size_t begin, size_t end) {

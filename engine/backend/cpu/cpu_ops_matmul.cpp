@@ -10,7 +10,8 @@
 
 namespace vkgraph::cpu {
 
-// y[i][o] = sum_k x[i][k] * w[o][k]
+// y[i][o] = sum_k x[i][k] * w[o][k] (+ r[i][o] for matmul_add, added after the sum in f32 as the
+// Vulkan epilogue does)
 void op_matmul(const OpArgs& a) {
   const Node& w_node = *a.in[0];  // w: [n_out, n_in]
   const Node& x_node = *a.in[1];  // x: [..., n_in] f32 or f16
@@ -23,6 +24,8 @@ void op_matmul(const OpArgs& a) {
   std::vector<float> x(m * n_in);
   dequantize_row(x_node.dtype, a.src[1], x.data(), m * n_in);
   auto* y = reinterpret_cast<float*>(a.out);  // y: [..., n_out]
+  // r: [..., n_out], matmul_add only
+  const float* r = a.node.op == OpKind::matmul_add ? reinterpret_cast<const float*>(a.src[2]) : nullptr;
 
   parallel_for(n_out, m * n_in, [&](size_t begin, size_t end) {
     std::vector<float> w(n_in);
@@ -32,7 +35,7 @@ void op_matmul(const OpArgs& a) {
         const float* xi = x.data() + i * n_in;
         double sum = 0.0;
         for (size_t k = 0; k < n_in; ++k) sum += double(xi[k]) * double(w[k]);
-        y[i * n_out + o] = float(sum);
+        y[i * n_out + o] = r != nullptr ? float(sum) + r[i * n_out + o] : float(sum);
       }
     }
   });

@@ -61,7 +61,9 @@ void submit(Context& context, VkCommandBuffer cmd, VkFence fence) {
   info.commandBufferCount = 1;
   info.pCommandBuffers = &cmd;
   std::lock_guard lock(context.queue_mutex());
-  VkResult r = vkQueueSubmit(context.queue(), 1, &info, fence);
+  // An injected failure (vk_check.h) replaces the call: a submission it pretends failed must not run.
+  VkResult r = injected_result("vkQueueSubmit", VK_SUCCESS);
+  if (r == VK_SUCCESS) r = vkQueueSubmit(context.queue(), 1, &info, fence);
   VKGRAPH_CHECK(r == VK_SUCCESS, "vkQueueSubmit on device '{}' failed: {}", context.info().name, result_name(r));
 }
 
@@ -69,12 +71,14 @@ void submit(Context& context, VkCommandBuffer cmd, VkFence fence) {
 
 void wait_fence(Context& context, VkFence fence, const char* what) {
   const uint64_t timeout = gpu_timeout_ns();
-  VkResult r = vkWaitForFences(context.device(), 1, &fence, VK_TRUE, timeout);
+  const VkResult r = injected_result("vkWaitForFences", vkWaitForFences(context.device(), 1, &fence, VK_TRUE, timeout));
   if (r == VK_TIMEOUT) {
     fail("device '{}' did not finish {} within {} ms (hung?); raise VKGRAPH_GPU_TIMEOUT_MS if it is just slow",
          context.info().name, what, timeout / 1000000);
   }
-  if (r == VK_ERROR_DEVICE_LOST) fail("device '{}' was lost while running {}", context.info().name, what);
+  if (r == VK_ERROR_DEVICE_LOST) {
+    fail("device '{}' was lost while running {} (vkWaitForFences: VK_ERROR_DEVICE_LOST)", context.info().name, what);
+  }
   vk_check(r, "vkWaitForFences");
 }
 
@@ -297,8 +301,12 @@ std::vector<RegionTiming> Sequence::timings() const {
            "vkGetQueryPoolResults");
   const DeviceInfo& info = context_->info();
   const uint64_t mask = info.timestamp_valid_bits >= 64 ? ~0ull : ((1ull << info.timestamp_valid_bits) - 1);
+  // A region lasts until the next one begins: the barrier after a dispatch is the wait for that
+  // dispatch to drain (on a CPU driver, for its slowest thread), so it belongs to it. The regions
+  // of one recording then tile it, and their sum is the whole step, as a per-op profile needs.
   for (uint32_t i = 0; i < n; ++i) {
-    const uint64_t delta = (ticks[2 * i + 1] - ticks[2 * i]) & mask;  // wraps within the valid bits
+    const uint64_t end = i + 1 < n ? ticks[2 * (i + 1)] : ticks[2 * i + 1];
+    const uint64_t delta = (end - ticks[2 * i]) & mask;  // wraps within the valid bits
     out.push_back({region_labels_[i], static_cast<double>(delta) * info.timestamp_period_ns / 1e6});
   }
   return out;

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <deque>
+#include <utility>
+#include <mutex>
 #include <vector>
 
 #include "engine/core/error.h"
@@ -51,24 +54,178 @@ void add_row_kernel(std::vector<KernelRow>& rows, KernelKey key, const char* sha
                   "one workgroup per row, shared-memory reduction"});
 }
 
-void add_matmul(std::vector<KernelRow>& rows, DType w, DType x, const char* matvec, const char* tiled) {
-  // Mat-vec: 64 invocations for 4 output rows, 16 per row; each takes whole 32-weight blocks so
-  // a quantized block's scale is read once. 16 lanes suit n_in from 512 (16 blocks) up; 4 rows a
-  // workgroup cut the per-workgroup cost that dominates on CPU drivers (lavapipe: ~3x faster
-  // than one row per workgroup on a 32000 x 512 Q8_0 output matrix). Weights are read once.
+// A shader name built at run time, kept alive for the rows' string_views (the table is static).
+std::string_view intern(std::string name) {
+  static std::deque<std::string> names;
+  return names.emplace_back(std::move(name));
+}
+
+// The row-parallel kernel (matmul/rows_*): spec constants ROWS, LANES, TOKENS. It reduces with
+// subgroup shuffles inside clusters of LANES invocations; with LANES 1 the first 8 invocations
+// of a subgroup load a block's activations and broadcast them, so subgroups of at least 8.
+KernelRequirements rows_requirements(DType w, DType x, uint32_t invocations, uint32_t lanes) {
+  KernelRequirements req = requirements(w, x, invocations, 0);
+  req.subgroup_ops = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_SHUFFLE_BIT | VK_SUBGROUP_FEATURE_BALLOT_BIT;
+  req.min_subgroup_size = lanes == 1 ? 8 : lanes;
+  return req;
+}
+
+void add_matmul(std::vector<KernelRow>& rows, DType w, DType x, const std::string& wx) {
+  const std::string_view rows_name = intern("matmul/rows_" + wx);
+  const std::string_view matvec_name = intern("matmul/matvec_" + wx);
+  const std::string_view tiled_name = intern("matmul/tiled_" + wx);
+
+  // Decode where 4x8-bit packed signed dot products are accelerated: activations quantized to
+  // int8 per block in the kernel (shaders/matmul/matvec_dot8.comp), one dot instruction per 4
+  // weights. 16 rows x 4 lanes = 64 invocations (at least the 32 that quantize a chunk of
+  // activation blocks); shared memory: the chunk (32 blocks x (8 words + scale + sum)) and the
+  // per-invocation partial sums.
+  if (w == Q8 || w == Q4) {
+    KernelRequirements dot = requirements(w, x, 64, 32 * (8 + 2) * 4 + kReduceBytes);
+    dot.needs_int8_dot = true;  // runs wherever supported (forced in tests); chosen only where fast
+    rows.push_back({{OpKind::matmul, w, x, KernelForm::vector},
+                    {intern("matmul/dot8_" + wx), dot},
+                    64,
+                    {16, 4, 1},
+                    "decode where the device accelerates 4x8-bit packed dot products: int8 activations per block",
+                    RowWhen::int8_dot_fast});
+  }
+
+  // Decode on CPU-class devices: one invocation per output row (LANES 1). The SIMD lanes of a
+  // subgroup then hold 8 rows at one k, every lane needs the same activations (loaded once per
+  // block by 8 lanes and broadcast) and nothing is reduced; 32 rows a workgroup gives 18
+  // workgroups for a 576-row matrix, enough for every core. lavapipe pays per load instruction,
+  // so this layout (few, wide loads) is what matters there. Measured with vkgraph_bench_matvec
+  // on lavapipe: q4_0 576x576 567 -> 156 us, 49152x576 224 -> 7.9 ms against the shared-memory
+  // mat-vec below. GPUs keep their own row.
   rows.push_back({{OpKind::matmul, w, x, KernelForm::vector},
-                  {matvec, requirements(w, x, 64, kReduceBytes)},
+                  {rows_name, rows_requirements(w, x, 32, 1)},
+                  32,
+                  {32, 1, 1},
+                  "decode, CPU-class device: a row per invocation, activations broadcast in the subgroup, no reduction",
+                  RowWhen::cpu});
+  // Decode on GPUs: 8 invocations per row read neighbouring blocks (coalesced) and reduce with
+  // subgroup shuffles; 64 invocations = 8 rows at a time, 16 rows a workgroup. 8 lanes fit
+  // every subgroup size GPUs use (8 to 128), so the row runs everywhere subgroups do, and a
+  // 576-wide row (18 blocks) still keeps them all busy.
+  rows.push_back({{OpKind::matmul, w, x, KernelForm::vector},
+                  {rows_name, rows_requirements(w, x, 64, 8)},
+                  64,
+                  {16, 8, 1},
+                  "decode, GPU: 8 lanes per row, subgroup-shuffle reduction, no shared memory",
+                  RowWhen::gpu});
+  // Portable decode: no subgroup operations. 64 invocations for 4 output rows, 16 per row,
+  // reduced through shared memory.
+  rows.push_back({{OpKind::matmul, w, x, KernelForm::vector},
+                  {matvec_name, requirements(w, x, 64, kReduceBytes)},
                   64,
                   {4},
-                  "decode: 4 output rows per workgroup, reduction across each row's 16 invocations"});
+                  "decode without subgroup shuffles: 4 rows per workgroup, shared-memory reduction"});
+  // Prefill on CPU-class devices: the row kernel with 8 tokens per invocation, so each decoded
+  // weight block is used 8 times from registers; no shared memory, no barrier (a barrier splits
+  // a lavapipe workgroup into coroutines).
+  rows.push_back({{OpKind::matmul, w, x, KernelForm::matrix},
+                  {rows_name, rows_requirements(w, x, 32, 1)},
+                  32,
+                  {32, 1, 8},
+                  "prefill, CPU-class device: a row x 8 tokens per invocation, block decoded once",
+                  RowWhen::cpu});
+  // Prefill with cooperative matrices (shaders/matmul/matmul_coopmat.comp) where the device lists
+  // the 16x16x16 f16 x f16 + f32 -> f32 subgroup shape: 64 tokens x 64 output rows x 32 of n_in
+  // per step, staged as f16 (8 KiB) with the f32 accumulators in shared memory (16 KiB); 128
+  // invocations = 4 subgroups of 32 or 2 of 64 share the 16 tile products.
+  if (w != F32) {
+    KernelRequirements coop = requirements(w, x, 128, (64 * 32 + 64 * 32) * 2 + 64 * 64 * 4);
+    coop.coopmat = CoopMatShape{16, 16, 16};
+    coop.needs_fp16 = true;
+    coop.needs_storage_16bit = true;
+    coop.subgroup_ops = VK_SUBGROUP_FEATURE_BASIC_BIT;
+    rows.push_back({{OpKind::matmul, w, x, KernelForm::matrix},
+                    {intern("matmul/coopmat_" + wx), coop},
+                    128,
+                    {64, 64, 32},
+                    "prefill: cooperative-matrix tile products where the device lists the 16x16x16 f16 shape"});
+  }
   // Tiled: 32 tokens x 32 output rows x 32 of n_in per step (one quant block along k), 4x4
   // accumulators per invocation -> 64 invocations and 8 KiB of shared memory, well inside the
   // 16 KiB every Vulkan device has.
   rows.push_back({{OpKind::matmul, w, x, KernelForm::matrix},
-                  {tiled, requirements(w, x, 64, 2 * 32 * 32 * 4)},
+                  {tiled_name, requirements(w, x, 64, 2 * 32 * 32 * 4)},
                   64,
                   {32, 32, 32},
-                  "prefill: portable shared-memory tiles (no cooperative-matrix variant yet)"});
+                  "prefill: portable shared-memory tiles"});
+}
+
+// matmul_add (one token, a residual added in the store): the decode mat-vecs above compiled with
+// ADD, same launch shapes, so the fused step costs what the plain mat-vec costs.
+void add_matmul_add(std::vector<KernelRow>& rows, DType w, DType x, const std::string& wx) {
+  const std::string_view rows_name = intern("matmul/rows_add_" + wx);
+  rows.push_back({{OpKind::matmul_add, w, x, KernelForm::vector},
+                  {rows_name, rows_requirements(w, x, 32, 1)},
+                  32,
+                  {32, 1, 1},
+                  "decode + residual, CPU-class device: a row per invocation (as matmul/rows_*)",
+                  RowWhen::cpu});
+  rows.push_back({{OpKind::matmul_add, w, x, KernelForm::vector},
+                  {rows_name, rows_requirements(w, x, 64, 8)},
+                  64,
+                  {16, 8, 1},
+                  "decode + residual, GPU: 8 lanes per row (as matmul/rows_*)",
+                  RowWhen::gpu});
+  rows.push_back({{OpKind::matmul_add, w, x, KernelForm::vector},
+                  {intern("matmul/matvec_add_" + wx), requirements(w, x, 64, kReduceBytes)},
+                  64,
+                  {4},
+                  "decode + residual without subgroup shuffles (as matmul/matvec_*)"});
+}
+
+// Attention. Decode (one query row): one workgroup per (row, head), 64 invocations, one key each
+// per chunk; shared memory: q and the accumulator (head_dim <= 256 floats each), the rotate_keys
+// frequencies (head_dim / 2) and two per-invocation arrays (probabilities, reduction).
+// Prefill: the tiled kernel (shaders/attention/attention_tiled.comp); the row's shared-memory
+// figure is the budget the lowering sizes its tiles to (lowering_attention.cpp), so one shader
+// serves every head dimension.
+void add_attention_rows(std::vector<KernelRow>& r) {
+  for (DType kv : {F32, F16}) {
+    const bool f16 = kv == F16;
+    r.push_back({{OpKind::attention, kv, F32, KernelForm::attention_decode},
+                 {f16 ? "attention/attention_kv_f16" : "attention/attention_kv_f32",
+                  requirements(kv, F32, 64, 2 * 256 * 4 + 128 * 4 + 2 * kReduceBytes)},
+                 64,
+                 {},
+                 "decode: one workgroup per (query row, head), online softmax over chunks of 64 keys"});
+
+    const char* portable = f16 ? "attention/tiled_kv_f16" : "attention/tiled_kv_f32";
+    const char* coopmat = f16 ? "attention/tiled_coopmat_kv_f16" : "attention/tiled_coopmat_kv_f32";
+    // 16x16x16 f16 x f16 + f32 -> f32 at subgroup scope (shaders/common/tile_coopmat.glsl).
+    // 128 invocations: 4 subgroups of 32 (NVIDIA, Intel) or 2 of 64 (AMD) share the tile
+    // products. 48 KiB: the shared memory NVIDIA gives a compute shader by default, and the least
+    // any cooperative-matrix GPU reports.
+    KernelRequirements coop = requirements(kv, F32, 128, 48 * 1024);
+    coop.coopmat = CoopMatShape{16, 16, 16};
+    coop.needs_fp16 = true;
+    coop.needs_storage_16bit = true;
+    coop.subgroup_ops = VK_SUBGROUP_FEATURE_BASIC_BIT;
+    r.push_back({{OpKind::attention, kv, F32, KernelForm::attention_tiled16},
+                 {coopmat, coop},
+                 128,
+                 {},
+                 "prefill: cooperative-matrix tile products where the device lists the 16x16x16 f16 shape"});
+    for (KernelForm form : {KernelForm::attention_tiled16, KernelForm::attention_tiled}) {
+      // 64 invocations = 8 subgroups of lavapipe's 8 lanes; 32 KiB: lavapipe's and most GPUs'
+      // shared memory, where BR=32 x BC=16 tiles fit for head_dim <= 128.
+      r.push_back({{OpKind::attention, kv, F32, form},
+                   {portable, requirements(kv, F32, 64, 32 * 1024)},
+                   64,
+                   {},
+                   "prefill: portable shared-memory tiles"});
+      r.push_back({{OpKind::attention, kv, F32, form},
+                   {portable, requirements(kv, F32, 64, 16 * 1024)},
+                   64,
+                   {},
+                   "prefill on devices with the Vulkan minimum of 16 KiB shared memory: smaller tiles"});
+    }
+  }
 }
 
 std::vector<KernelRow> build_table() {
@@ -91,14 +248,17 @@ std::vector<KernelRow> build_table() {
   add_elementwise(r, {OpKind::rope, F32, I32, KernelForm::rope_normal}, "rope/rope_normal_f32");
   add_elementwise(r, {OpKind::rope, F32, I32, KernelForm::rope_neox}, "rope/rope_neox_f32");
 
-  add_matmul(r, F32, F32, "matmul/matvec_f32_f32", "matmul/tiled_f32_f32");
-  add_matmul(r, F32, F16, "matmul/matvec_f32_f16", "matmul/tiled_f32_f16");
-  add_matmul(r, F16, F32, "matmul/matvec_f16_f32", "matmul/tiled_f16_f32");
-  add_matmul(r, F16, F16, "matmul/matvec_f16_f16", "matmul/tiled_f16_f16");
-  add_matmul(r, Q8, F32, "matmul/matvec_q8_0_f32", "matmul/tiled_q8_0_f32");
-  add_matmul(r, Q8, F16, "matmul/matvec_q8_0_f16", "matmul/tiled_q8_0_f16");
-  add_matmul(r, Q4, F32, "matmul/matvec_q4_0_f32", "matmul/tiled_q4_0_f32");
-  add_matmul(r, Q4, F16, "matmul/matvec_q4_0_f16", "matmul/tiled_q4_0_f16");
+  add_matmul(r, F32, F32, "f32_f32");
+  add_matmul(r, F32, F16, "f32_f16");
+  add_matmul(r, F16, F32, "f16_f32");
+  add_matmul(r, F16, F16, "f16_f16");
+  add_matmul(r, Q8, F32, "q8_0_f32");
+  add_matmul(r, Q8, F16, "q8_0_f16");
+  add_matmul(r, Q4, F32, "q4_0_f32");
+  add_matmul(r, Q4, F16, "q4_0_f16");
+  for (DType w : {F32, F16, Q8, Q4}) {
+    for (DType x : {F32, F16}) add_matmul_add(r, w, x, fmt::format("{}_{}", dtype_name(w), dtype_name(x)));
+  }
 
   add_elementwise(r, {OpKind::get_rows, F32, I32}, "get_rows/get_rows_f32");
   add_elementwise(r, {OpKind::get_rows, F16, I32}, "get_rows/get_rows_f16");
@@ -108,16 +268,7 @@ std::vector<KernelRow> build_table() {
   add_elementwise(r, {OpKind::kv_write, F32, F32}, "kv/kv_write_f32_f32");
   add_elementwise(r, {OpKind::kv_write, F32, F16}, "kv/kv_write_f32_f16");
 
-  // Attention: 64 invocations, one key each per chunk. Shared memory: q and the accumulator
-  // (head_dim <= 256 floats each) plus two per-invocation arrays (probabilities, reduction).
-  for (DType kv : {F32, F16}) {
-    const char* shader = kv == F32 ? "attention/attention_kv_f32" : "attention/attention_kv_f16";
-    r.push_back({{OpKind::attention, kv, F32},
-                 {shader, requirements(kv, F32, 64, 2 * 256 * 4 + 2 * kReduceBytes)},
-                 64,
-                 {},
-                 "first kernel: one workgroup per (query row, head), online softmax"});
-  }
+  add_attention_rows(r);
   return r;
 }
 
@@ -135,6 +286,12 @@ const char* kernel_form_name(KernelForm form) {
       return "normal";
     case KernelForm::rope_neox:
       return "neox";
+    case KernelForm::attention_decode:
+      return "decode";
+    case KernelForm::attention_tiled:
+      return "tiled";
+    case KernelForm::attention_tiled16:
+      return "tiled16";
   }
   return "?";
 }
@@ -154,7 +311,8 @@ KernelKey kernel_key(const Graph& graph, const Node& node) {
   auto in = [&](size_t i) { return graph.node(node.inputs.at(i)).dtype; };
   KernelKey key{node.op};
   switch (node.op) {
-    case OpKind::matmul: {
+    case OpKind::matmul:
+    case OpKind::matmul_add: {
       key.a = in(0);
       key.b = in(1);
       // The activations' rows: everything but the last dimension of x.
@@ -179,6 +337,12 @@ KernelKey kernel_key(const Graph& graph, const Node& node) {
       key.b = in(0);
       VKGRAPH_CHECK(in(1) == in(2), "attention '{}': k is {} but v is {}; the kernels need one cache type", node.name,
                     dtype_name(in(1)), dtype_name(in(2)));
+      if (node.shape[0] == 1) {
+        key.form = KernelForm::attention_decode;
+      } else {
+        // Cooperative-matrix tiles are 16 wide along the head dimension.
+        key.form = node.shape[2] % 16 == 0 ? KernelForm::attention_tiled16 : KernelForm::attention_tiled;
+      }
       break;
     case OpKind::convert:
       key.a = in(0);
@@ -198,22 +362,96 @@ KernelKey kernel_key(const Graph& graph, const Node& node) {
   return key;
 }
 
+namespace {
+
+std::mutex forced_mutex;
+std::vector<std::string> forced_shaders;  // see ForcedKernels
+
+// "shader" forces every row of that shader, "shader@cpu" (a row_when_name) only that one.
+bool is_forced(const KernelRow& row) {
+  std::lock_guard lock(forced_mutex);
+  for (const std::string& f : forced_shaders) {
+    const size_t at = f.find('@');
+    if (at == std::string::npos ? f == row.variant.shader
+                                : (std::string_view(f).substr(0, at) == row.variant.shader &&
+                                   std::string_view(f).substr(at + 1) == row_when_name(row.when))) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+const char* row_when_name(RowWhen when) {
+  switch (when) {
+    case RowWhen::always:
+      return "always";
+    case RowWhen::cpu:
+      return "cpu";
+    case RowWhen::gpu:
+      return "gpu";
+    case RowWhen::int8_dot_fast:
+      return "int8_dot_fast";
+  }
+  return "?";
+}
+
+bool row_applies(RowWhen when, const DeviceInfo& device) {
+  switch (when) {
+    case RowWhen::always:
+      return true;
+    case RowWhen::cpu:
+      return device.is_cpu();
+    case RowWhen::gpu:
+      return !device.is_cpu();
+    case RowWhen::int8_dot_fast:
+      return device.integer_dot_product && device.int8_dot_accelerated;
+  }
+  return false;
+}
+
+ForcedKernels::ForcedKernels(std::vector<std::string> shaders) {
+  std::lock_guard lock(forced_mutex);
+  previous_ = std::exchange(forced_shaders, std::move(shaders));
+}
+
+ForcedKernels::~ForcedKernels() {
+  std::lock_guard lock(forced_mutex);
+  forced_shaders = std::move(previous_);
+}
+
 const KernelRow& select_kernel_row(const DeviceInfo& device, const KernelKey& key) {
   std::vector<const KernelRow*> rows;
   std::vector<KernelVariant> candidates;
-  for (const KernelRow& row : kernel_table()) {
-    if (row.key == key) {
-      rows.push_back(&row);
-      candidates.push_back(row.variant);
+  std::string skipped;
+  bool any = false;
+  // Forced rows first (in table order), then the rows meant for this device.
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const KernelRow& row : kernel_table()) {
+      if (!(row.key == key)) continue;
+      any = true;
+      const bool forced = is_forced(row);
+      if (pass == 0 && forced) {
+        rows.push_back(&row);
+        candidates.push_back(row.variant);
+      } else if (pass == 1 && !forced) {
+        if (row_applies(row.when, device)) {
+          rows.push_back(&row);
+          candidates.push_back(row.variant);
+        } else {
+          skipped += fmt::format("\n{}: meant for {} devices", row.variant.shader, row_when_name(row.when));
+        }
+      }
     }
   }
-  if (rows.empty()) {
+  if (!any) {
     fail("no Vulkan kernel for {}: the kernel table has no row with these types", kernel_key_string(key));
   }
   std::string why_not;
   const KernelVariant* chosen = select_kernel(device, candidates, &why_not);
   if (chosen == nullptr) {
-    fail("device '{}' can run no kernel for {}:\n{}", device.name, kernel_key_string(key), why_not);
+    fail("device '{}' can run no kernel for {}:\n{}{}", device.name, kernel_key_string(key), why_not, skipped);
   }
   return *rows[size_t(chosen - candidates.data())];
 }

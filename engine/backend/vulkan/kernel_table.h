@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "engine/backend/vulkan/kernel_requirements.h"
 #include "engine/graph/graph.h"
@@ -21,6 +22,9 @@ enum class KernelForm : uint8_t {
   matrix,       // matmul with several tokens (prefill): tiled mat-mat
   rope_normal,  // RopeMode::normal
   rope_neox,    // RopeMode::neox
+  attention_decode,   // attention with one query row
+  attention_tiled,    // attention with several query rows (prefill), head_dim not a multiple of 16
+  attention_tiled16,  // ... head_dim a multiple of 16: cooperative-matrix tiles can apply
 };
 const char* kernel_form_name(KernelForm form);
 
@@ -34,6 +38,19 @@ struct KernelKey {
 };
 std::string kernel_key_string(const KernelKey& key);  // "matmul(q8_0, f32, vector)"
 
+// When a row is chosen, beyond the device being able to run it (its requirements): a CPU-class
+// device (lavapipe, SwiftShader: a workgroup is a loop on one core, a subgroup its SIMD width)
+// wants other shapes than a GPU, and some kernels run everywhere but only pay off where a
+// feature is fast.
+enum class RowWhen : uint8_t {
+  always,
+  cpu,            // VK_PHYSICAL_DEVICE_TYPE_CPU
+  gpu,            // any other device type
+  int8_dot_fast,  // integerDotProduct4x8BitPackedSignedAccelerated
+};
+const char* row_when_name(RowWhen when);
+bool row_applies(RowWhen when, const DeviceInfo& device);
+
 // The largest workgroup of any row: MAX_WORKGROUP in shaders/common/grid.glsl.
 inline constexpr uint32_t kMaxWorkgroup = 256;
 
@@ -43,6 +60,7 @@ struct KernelRow {
   uint32_t workgroup_size = 0;     // specialization constant 0 (a power of two)
   std::array<uint32_t, 3> tile{};  // specialization constants 1..3 where the shader has them
   const char* why = "";            // why the row exists and when it is chosen
+  RowWhen when = RowWhen::always;  // device class or fast feature the row is meant for
 };
 
 // Every row, in priority order within each key.
@@ -54,5 +72,21 @@ KernelKey kernel_key(const Graph& graph, const Node& node);
 // The first row for `key` that `device` supports. Throws Error naming the key, the device and,
 // per candidate row, what the device lacks.
 const KernelRow& select_kernel_row(const DeviceInfo& device, const KernelKey& key);
+
+// Forces shader variants for as long as it lives (tests and benchmarks that must run a variant
+// the table would not pick on this device, e.g. the integer-dot path on lavapipe): rows whose
+// shader is listed win over every other row of their key, whatever their `when`, as long as
+// the device can run them. An entry "shader@gpu" (a row_when_name) forces only the row of that
+// shader meant for that device class. Process-wide; not for concurrent use with differing lists.
+class ForcedKernels {
+ public:
+  explicit ForcedKernels(std::vector<std::string> shaders);
+  ~ForcedKernels();
+  ForcedKernels(const ForcedKernels&) = delete;
+  ForcedKernels& operator=(const ForcedKernels&) = delete;
+
+ private:
+  std::vector<std::string> previous_;
+};
 
 }  // namespace vkgraph::vk

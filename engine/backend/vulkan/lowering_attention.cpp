@@ -1,20 +1,67 @@
-// attention: one workgroup per (query row, head) (shaders/attention).
+// attention: decode (one query row) runs one workgroup per (row, head) (attention.comp); prefill
+// runs the tiled kernel (attention_tiled.comp), whose tile sizes are chosen here per head
+// dimension to fit the kernel row's shared-memory budget.
+#include <algorithm>
+#include <bit>
+#include <span>
+
 #include "engine/backend/vulkan/lowering.h"
 #include "engine/core/error.h"
 
 namespace vkgraph::vk {
 namespace {
 
-struct AttentionPush {  // attention/attention.comp
+struct AttentionPush {  // attention.comp and attention_tiled.comp
   uint32_t m, n_head, n_kv_head, n_slots;
   float scale;
   int32_t window;
   uint32_t q_off, k_off, v_off, q_pos_off, kv_pos_off, o_off;
+  uint32_t n_rot;  // rotate_keys
+  float freq_base, freq_scale;
 };
 
-// The kernel keeps q and its accumulator in shared memory, sized by the head dimension; the
-// kernel row's shared-memory requirement was computed for this bound.
+// The decode kernel keeps q and its accumulator in shared memory, sized by the head dimension;
+// the kernel row's shared-memory requirement was computed for this bound.
 constexpr int64_t kMaxHeadDim = 256;
+
+// constant_id 2 of both kernels: how keys are rotated as they are read.
+uint32_t rope_mode_constant(const AttentionParams& a) {
+  if (!a.rotate_keys) return 0;
+  return a.key_rope.mode == RopeMode::neox ? 2 : 1;
+}
+
+struct Tiles {
+  uint32_t rows = 0;   // BR: query rows ((token, head) pairs) per workgroup
+  uint32_t slots = 0;  // BC: cache slots per tile
+};
+
+// Shared memory of attention_tiled.comp for BR x BC tiles: q, kv and p tiles in the tile type
+// (f16 on cooperative matrices, else f32); scores and outputs in f32; per-row and per-slot
+// bookkeeping; the rope frequencies. Mirrors the shader's shared declarations.
+uint64_t tiled_shared_bytes(Tiles t, uint64_t d, bool coopmat) {
+  const uint64_t unit = coopmat ? 2 : 4;
+  return unit * (t.rows * d + t.slots * d + uint64_t(t.rows) * t.slots) + 4 * (uint64_t(t.rows) * t.slots) +
+         4 * (t.rows * d) + 4 * 4 * t.rows + 4 * t.slots + 4 * (d / 2 + 1);
+}
+
+// The largest tiles, in order of preference, that fit `budget`. More rows per workgroup read
+// each K/V tile for more queries (the cost that dominates); wider slot tiles mean fewer
+// barriers per key. Rows are not made wider than the rows there are, so a short prompt still
+// spreads over several workgroups. Cooperative matrices need multiples of 16.
+Tiles choose_tiles(uint64_t d, uint64_t rows_total, bool coopmat, uint32_t budget, const Node& node) {
+  static constexpr Tiles kPortable[] = {{64, 32}, {32, 32}, {32, 16}, {16, 16}, {16, 8}, {8, 8},
+                                        {4, 8},   {2, 8},   {1, 8},   {1, 4},   {1, 2},  {1, 1}};
+  static constexpr Tiles kCoopmat[] = {{64, 32}, {32, 32}, {32, 16}, {16, 16}};
+  const uint64_t row_cap = std::bit_ceil(std::max<uint64_t>(rows_total, 1));
+  const std::span<const Tiles> candidates =
+      coopmat ? std::span<const Tiles>(kCoopmat) : std::span<const Tiles>(kPortable);
+  for (const Tiles& t : candidates) {
+    if (t.rows > row_cap && t.rows > (coopmat ? 16u : 1u)) continue;
+    if (tiled_shared_bytes(t, d, coopmat) <= budget) return t;
+  }
+  fail("attention '{}': no tile of the {} kernel fits head_dim {} in its {} bytes of shared memory", node.name,
+       coopmat ? "cooperative-matrix" : "portable", d, budget);
+}
 
 }  // namespace
 
@@ -26,9 +73,9 @@ Dispatch lower_attention(const LoweringInput& in) {
                 "attention '{}': q {} and k {} must be [tokens, heads, head_dim]", node.name, shape_string(q.shape),
                 shape_string(k.shape));
   const int64_t head_dim = q.shape[2];
-  VKGRAPH_CHECK(head_dim <= kMaxHeadDim, "attention '{}': head_dim {} exceeds the kernel's limit of {}", node.name,
+  VKGRAPH_CHECK(head_dim <= kMaxHeadDim, "attention '{}': head_dim {} exceeds the kernels' limit of {}", node.name,
                 head_dim, kMaxHeadDim);
-  Dispatch d = begin_dispatch(in, {uint32_t(head_dim)});
+  const AttentionParams& attn = node.params.attention;
   AttentionPush p{};
   p.m = checked_u32(uint64_t(q.shape[0]), node, "tokens");
   p.n_head = checked_u32(uint64_t(q.shape[1]), node, "heads");
@@ -36,8 +83,29 @@ Dispatch lower_attention(const LoweringInput& in) {
   p.n_kv_head = checked_u32(uint64_t(k.shape[1]), node, "kv heads");
   VKGRAPH_CHECK(p.n_kv_head > 0 && p.n_head % p.n_kv_head == 0,
                 "attention '{}': {} heads not a multiple of {} kv heads", node.name, p.n_head, p.n_kv_head);
-  p.scale = node.params.attention.scale;
-  p.window = node.params.attention.window;
+  p.scale = attn.scale;
+  p.window = attn.window;
+  if (attn.rotate_keys) {
+    p.n_rot = uint32_t(attn.key_rope.n_rot);
+    p.freq_base = attn.key_rope.freq_base;
+    p.freq_scale = attn.key_rope.freq_scale;
+  }
+
+  const bool tiled = in.kernel.key.form != KernelForm::attention_decode;
+  const bool coopmat = in.kernel.variant.requirements.coopmat.has_value();
+  const uint64_t rows_total = uint64_t(p.m) * (p.n_head / p.n_kv_head);
+  Tiles tiles;
+  std::vector<uint32_t> spec{uint32_t(head_dim), rope_mode_constant(attn)};
+  if (tiled) {
+    VKGRAPH_CHECK(!coopmat || head_dim % 16 == 0,
+                  "attention '{}': the cooperative-matrix kernel needs head_dim a multiple of 16, not {}", node.name,
+                  head_dim);
+    tiles =
+        choose_tiles(uint64_t(head_dim), rows_total, coopmat, in.kernel.variant.requirements.shared_memory_bytes, node);
+    spec.push_back(tiles.rows);
+    spec.push_back(tiles.slots);
+  }
+  Dispatch d = begin_dispatch(in, spec);
   const uint32_t kv_unit = unit_bytes(k.dtype);
   p.q_off = add_binding(d, in, in.input_id(0), 4);
   p.k_off = add_binding(d, in, in.input_id(1), kv_unit);
@@ -46,11 +114,18 @@ Dispatch lower_attention(const LoweringInput& in) {
   p.kv_pos_off = add_binding(d, in, in.input_id(4), 4);
   p.o_off = add_binding(d, in, in.id, 4);
   set_push(d, p);
-  const uint64_t workgroups = uint64_t(p.m) * p.n_head;
+
   const uint64_t kv_bytes = uint64_t(p.n_slots) * p.n_kv_head * uint64_t(head_dim) * kv_unit * 2;
-  // Every (row, head) workgroup reads its kv head's keys and values.
-  d.bytes_read = workgroups * kv_bytes / p.n_kv_head + uint64_t(element_count(q.shape)) * 4;
-  d.bytes_written = uint64_t(element_count(q.shape)) * 4;
+  const uint64_t q_bytes = uint64_t(element_count(q.shape)) * 4;
+  uint64_t workgroups = 0;
+  if (tiled) {
+    // One workgroup per BR rows of one kv head; each reads (at most) its kv head's K and V once.
+    workgroups = (rows_total + tiles.rows - 1) / tiles.rows * p.n_kv_head;
+  } else {
+    workgroups = uint64_t(p.m) * p.n_head;  // every (row, head) reads its kv head's K and V
+  }
+  d.bytes_read = workgroups * kv_bytes / p.n_kv_head + q_bytes;
+  d.bytes_written = q_bytes;
   set_groups(d, workgroups, in.device, node);
   return d;
 }

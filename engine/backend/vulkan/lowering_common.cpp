@@ -70,6 +70,7 @@ Dispatch lower_step(const LoweringInput& in) {
     case OpKind::rope:
       return lower_rope(in);
     case OpKind::matmul:
+    case OpKind::matmul_add:
       return lower_matmul(in);
     case OpKind::get_rows:
       return lower_get_rows(in);

@@ -1,0 +1,136 @@
+// The attention sweep: every head dimension a supported model uses (8 for stories260K; 64, 80,
+// 96, 128, 256), GQA ratios 1, 2, 4 and 8, query/cache lengths 1, 17, 128, 1000 and 4096,
+// causal and sliding-window masks, f32 and f16 caches, caches in position order (so the tiled
+// kernel skips whole tiles) and shuffled (a ring after wrapping: tiles must be judged by
+// positions, not indices), and keys rotated at read time. The 4096-long cases are few and
+// narrow (one or two heads) to keep `vkgraph test-ops` quick.
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include <fmt/format.h>
+
+#include "engine/testing/case_data.h"
+#include "engine/testing/case_families.h"
+
+namespace vkgraph::testing {
+namespace {
+
+// Scores and sums in f32 (the portable tiles) or with f16 P and Q tiles (cooperative matrices)
+// instead of double: NMSE ~1e-12 and ~1e-7. One wrongly masked key out of 4096 shifts an output
+// by ~1/4096 of its size, NMSE >= ~1e-7 on its row alone but ~1e-4 over a case whose rows all
+// have it; a skipped tile that held visible keys moves NMSE to ~1e-3 or more.
+constexpr double attention_nmse = 1e-6;
+
+struct Sweep {
+  int64_t m = 1;  // query rows; they are the last m positions of the cache
+  int64_t n_head = 8;
+  int64_t n_kv_head = 8;
+  int64_t head_dim = 64;
+  int64_t n_slots = 1;  // all filled with positions 0 .. n_slots - 1
+  int32_t window = 0;
+  DType cache = DType::F16;
+  bool ordered = true;  // slot j holds position j; else a shuffled (wrapped ring) order
+  int32_t rotate_n_rot = 0;
+};
+
+std::string sweep_name(const Sweep& s) {
+  std::string name = fmt::format("attention sweep cache={} m={} n_slots={} head_dim={} n_head={} n_kv_head={} {}{}",
+                                 dtype_name(s.cache), s.m, s.n_slots, s.head_dim, s.n_head, s.n_kv_head,
+                                 s.window > 0 ? fmt::format("window={}", s.window) : std::string("causal"),
+                                 s.ordered ? "" : " shuffled");
+  if (s.rotate_n_rot > 0) name += fmt::format(" rotate_keys={}", s.rotate_n_rot);
+  return name;
+}
+
+OpCase sweep_case(const Sweep& s) {
+  OpCase c;
+  c.name = sweep_name(s);
+  c.op = "attention";
+  c.max_nmse = attention_nmse;
+  c.build = [name = c.name, s](Backend& backend) {
+    CaseRng rng(name);
+    CaseGraph g;
+    std::vector<int32_t> kv_pos(size_t(s.n_slots));
+    std::iota(kv_pos.begin(), kv_pos.end(), 0);
+    if (!s.ordered) {
+      for (size_t i = kv_pos.size(); i > 1; --i) std::swap(kv_pos[i - 1], kv_pos[size_t(rng.below(int32_t(i)))]);
+    }
+    std::vector<int32_t> q_pos(size_t(s.m));
+    std::iota(q_pos.begin(), q_pos.end(), int32_t(s.n_slots - s.m));
+    const int64_t row = s.n_kv_head * s.head_dim;
+    const TensorId q = add_float_input(g, "q", DType::F32, {s.m, s.n_head, s.head_dim},
+                                       rng.floats(size_t(s.m * s.n_head * s.head_dim)));
+    const Shape cache_shape{s.n_slots, s.n_kv_head, s.head_dim};
+    const TensorId k = add_state(g, backend, "cache_k", s.cache, cache_shape, rng.floats(size_t(s.n_slots * row)));
+    const TensorId v = add_state(g, backend, "cache_v", s.cache, cache_shape, rng.floats(size_t(s.n_slots * row)));
+    AttentionParams params;
+    params.scale = 1.0f / std::sqrt(float(s.head_dim));
+    params.window = s.window;
+    if (s.rotate_n_rot > 0) {
+      params.rotate_keys = true;
+      params.key_rope = RopeParams{RopeMode::normal, s.rotate_n_rot, 10000.0f, 1.0f};
+    }
+    const TensorId y =
+        g.graph.attention(q, k, v, add_i32_input(g, "q_pos", q_pos), add_i32_input(g, "kv_pos", kv_pos), params);
+    g.graph.mark_output(y);
+    g.outputs.push_back(y);
+    return g;
+  };
+  return c;
+}
+
+}  // namespace
+
+void add_attention_sweep_cases(std::vector<OpCase>& cases) {
+  // Every head dimension, prefill of 17 (not a multiple of any tile) and 128, with a GQA ratio
+  // each so that all ratios meet all kernels; windowed at 128.
+  struct HeadShape {
+    int64_t head_dim, n_head, n_kv_head;
+  };
+  const HeadShape heads[] = {{8, 8, 4}, {64, 8, 8}, {80, 8, 2}, {96, 8, 1}, {128, 4, 2}, {256, 4, 1}};
+  for (const HeadShape& h : heads) {
+    cases.push_back(
+        sweep_case({.m = 17, .n_head = h.n_head, .n_kv_head = h.n_kv_head, .head_dim = h.head_dim, .n_slots = 17}));
+    cases.push_back(sweep_case({.m = 128,
+                                .n_head = h.n_head,
+                                .n_kv_head = h.n_kv_head,
+                                .head_dim = h.head_dim,
+                                .n_slots = 128,
+                                .window = 48}));
+    cases.push_back(sweep_case({.m = 1,
+                                .n_head = h.n_head,
+                                .n_kv_head = h.n_kv_head,
+                                .head_dim = h.head_dim,
+                                .n_slots = 128,
+                                .cache = DType::F32}));
+  }
+  // GQA ratios 1, 2, 4, 8 at lengths 1, 17, 128 and 1000 (head_dim 64), causal and windowed,
+  // ordered and shuffled.
+  const int64_t ratios[] = {1, 2, 4, 8};
+  const int64_t lengths[] = {1, 17, 128, 1000};
+  for (size_t ri = 0; ri < 4; ++ri) {
+    for (size_t li = 0; li < 4; ++li) {
+      const int64_t len = lengths[li];
+      Sweep s{.m = len, .n_head = 8, .n_kv_head = 8 / ratios[ri], .head_dim = 64, .n_slots = len};
+      s.window = (ri + li) % 2 == 1 ? 32 : 0;
+      s.ordered = (ri + li) % 3 != 2;
+      s.cache = li % 2 == 0 ? DType::F16 : DType::F32;
+      if (len == 1) s.n_slots = 1000;  // decode over a long cache
+      cases.push_back(sweep_case(s));
+    }
+  }
+  // Keys rotated while the tiles load (the KV ring's layout), prefill and decode.
+  cases.push_back(sweep_case(
+      {.m = 128, .n_head = 8, .n_kv_head = 4, .head_dim = 64, .n_slots = 128, .ordered = false, .rotate_n_rot = 64}));
+  cases.push_back(
+      sweep_case({.m = 17, .n_head = 8, .n_kv_head = 4, .head_dim = 8, .n_slots = 40, .window = 9, .rotate_n_rot = 8}));
+  // 4096: a causal prefill (half its tiles skipped), a windowed one (all but a band skipped),
+  // and decode over a 4096-slot cache.
+  cases.push_back(sweep_case({.m = 4096, .n_head = 2, .n_kv_head = 1, .head_dim = 64, .n_slots = 4096}));
+  cases.push_back(sweep_case({.m = 4096, .n_head = 2, .n_kv_head = 2, .head_dim = 8, .n_slots = 4096, .window = 256}));
+  cases.push_back(sweep_case({.m = 1, .n_head = 8, .n_kv_head = 2, .head_dim = 128, .n_slots = 4096, .window = 1024}));
+}
+
+}  // namespace vkgraph::testing

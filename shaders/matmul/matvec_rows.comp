@@ -1,0 +1,316 @@
+#version 450
+// Row-parallel matrix product: out[t, r] = sum_k w[r, k] * x[t, k], for decode (one token) and,
+// on CPU-class devices, for prefill. A workgroup owns ROWS output rows of TOKENS consecutive
+// tokens. Each row is split over LANES invocations (a cluster inside one subgroup), reduced with
+// subgroup shuffles; every invocation keeps TOKENS accumulators, so a weight block is decoded
+// once, in registers, and multiplied with TOKENS activation rows. Weights are read packed.
+//
+// Why these knobs (the kernel table sets them per device class):
+// - LANES = 1 (CPU drivers such as lavapipe): an invocation walks its whole row; the SIMD lanes
+//   of one subgroup hold different rows at the same k, so they all need the same activations
+//   (loaded once per block by 8 lanes and broadcast, see BLOCK_X) and nothing is reduced.
+// - LANES = 8 (GPUs): neighbouring invocations read neighbouring blocks of one row.
+// - TOKENS > 1 reuses each decoded block TOKENS times (prefill without shared memory).
+// Rows and tokens of a workgroup never straddle tiles of the other, so the token index is
+// uniform per workgroup. No barrier and no shared memory.
+//
+// lavapipe (Mesa 25.0) runs every storage-buffer load as a loop over the SIMD lanes, whether
+// the address is uniform or not, so it pays per load instruction rather than per byte (about
+// 45 cycles each, measured). Hence few, wide loads: quantized rows are read two blocks (36 or
+// 68 bytes) at a time as 16-byte vectors when every pair starts 4-byte aligned (PAIRS_ALIGNED:
+// n_in a multiple of 64 and an even word offset), else block by block as 16-bit words.
+// Weights: W_F32/W_F16/W_Q8_0/W_Q4_0; activations f32 or f16 (X_F16).
+// w: [n_out, n_in], x: [m, n_in], out: [m, n_out] f32.
+#extension GL_GOOGLE_include_directive : require
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_KHR_shader_subgroup_shuffle : require
+#extension GL_KHR_shader_subgroup_ballot : require
+#extension GL_EXT_control_flow_attributes : require
+#include "common/types.glsl"
+#include "common/grid.glsl"
+#include "common/quant.glsl"
+
+#if defined(X_F16)
+#define X_T F16_T
+#else
+#define X_T F32_T
+#endif
+
+layout(constant_id = 1) const uint ROWS = 32;   // output rows per workgroup
+layout(constant_id = 2) const uint LANES = 1;   // invocations per row: a power of two <= subgroup size
+layout(constant_id = 3) const uint TOKENS = 1;  // tokens per workgroup (accumulators per invocation)
+// Set by the host from the tensors' offsets; constants rather than push-constant flags so the
+// driver compiles one path only (a CPU driver's compile time grows with the unrolled code).
+layout(constant_id = 4) const uint PAIRS_ALIGNED = 0;  // 1: block pairs / f16 pairs as 32-bit words
+layout(constant_id = 5) const uint X_SHARED = 0;       // 1: x_off and n_in multiples of 4 (BLOCK_X)
+#define MAX_TOKENS 8
+
+#if defined(W_F32)
+layout(set = 0, binding = 0) readonly buffer WeightBuf { float w_data[]; };
+#elif defined(W_F16)
+layout(set = 0, binding = 0) readonly buffer WeightBuf { float16_t w_data[]; };
+layout(set = 0, binding = 0) readonly buffer WeightBuf32 { uint w32[]; };
+#elif defined(W_Q8_0) || defined(W_Q4_0)
+// Two views of one binding: 16-bit words (any block) and 32-bit words (aligned block pairs).
+layout(set = 0, binding = 0) readonly buffer WeightBuf { uint16_t w_data[]; };
+layout(set = 0, binding = 0) readonly buffer WeightBuf32 { uint w32[]; };
+layout(set = 0, binding = 0) readonly buffer WeightBuf128 { uvec4 w128[]; };
+#else
+#error "define one of W_F32, W_F16, W_Q8_0, W_Q4_0"
+#endif
+
+layout(set = 0, binding = 1) readonly buffer XBuf { X_T x[]; };
+#if defined(X_F16)
+layout(set = 0, binding = 1) readonly buffer XBuf4 { f16vec4 x_vec4[]; };
+#else
+layout(set = 0, binding = 1) readonly buffer XBuf4 { vec4 x_vec4[]; };
+#endif
+layout(set = 0, binding = 2) writeonly buffer OutBuf { float o[]; };
+layout(push_constant) uniform Params {
+  uint m;
+  uint n_in;
+  uint n_out;
+  uint w_off;  // 16-bit words for F16 and quantized weights, floats for F32
+  uint x_off;
+  uint o_off;
+#if defined(ADD)
+  uint r_off;  // floats
+#endif
+} p;
+
+// ADD (matmul_add): the epilogue adds r [m, n_out] f32 (a residual) to each stored sum, read at
+// the index the sum is written to, so r may share the output's bytes.
+#if defined(ADD)
+layout(set = 0, binding = 3) readonly buffer ResBuf { float residual[]; };
+#define EPILOGUE(sum, token, row) ((sum) + residual[p.r_off + (token) * p.n_out + (row)])
+#else
+#define EPILOGUE(sum, token, row) (sum)
+#endif
+
+// Loops over tokens and over the words of a block carry [[unroll]]: with their bounds known
+// after specialization the driver unrolls them, so acc[] and x_base[] live in registers
+// (a dynamically indexed private array becomes per-lane scratch memory on a CPU driver).
+float acc[MAX_TOKENS];
+uint x_base[MAX_TOKENS];  // first activation of each token of the tile (clamped to the last token)
+
+vec4 x4(uint t, uint k) {
+  const uint a = x_base[t] + k;
+  return vec4(float(x[a]), float(x[a + 1]), float(x[a + 2]), float(x[a + 3]));
+}
+
+#if defined(W_Q4_0) || defined(W_Q8_0)
+// The 32 activations of one block for token t, as eight vec4 (x0..x7 = values 4i..4i+3).
+// With LANES 1 every invocation of a subgroup needs the same 32 values. A CPU driver pays
+// per load instruction (tens of cycles each, uniform or not), so instead of 32 uniform loads
+// each of the first 8 invocations loads one vec4 and the subgroup broadcasts them (register
+// moves on a SIMD CPU). Needs subgroups of at least 8 and all of them active: control flow is
+// uniform here (see main).
+#define BLOCK_X(t, k0)                                                                   \
+  vec4 x0, x1, x2, x3, x4_, x5, x6, x7;                                                  \
+  if (LANES == 1 && X_SHARED != 0) {                                                   \
+    const vec4 xs = vec4(x_vec4[(x_base[t] + (k0)) / 4 + (gl_SubgroupInvocationID & 7u)]); \
+    x0 = subgroupBroadcast(xs, 0); x1 = subgroupBroadcast(xs, 1);                        \
+    x2 = subgroupBroadcast(xs, 2); x3 = subgroupBroadcast(xs, 3);                        \
+    x4_ = subgroupBroadcast(xs, 4); x5 = subgroupBroadcast(xs, 5);                       \
+    x6 = subgroupBroadcast(xs, 6); x7 = subgroupBroadcast(xs, 7);                        \
+  } else {                                                                               \
+    x0 = x4(t, (k0)); x1 = x4(t, (k0) + 4); x2 = x4(t, (k0) + 8); x3 = x4(t, (k0) + 12);  \
+    x4_ = x4(t, (k0) + 16); x5 = x4(t, (k0) + 20); x6 = x4(t, (k0) + 24); x7 = x4(t, (k0) + 28); \
+  }
+#endif
+
+#if defined(W_Q4_0)
+// The weights of a Q4_0 quant word (bytes 4i..4i+3 of the block) minus 8: low nibbles are
+// weights 4i..4i+3, high nibbles weights 16+4i..16+4i+3. Signed conversions: an unsigned
+// int-to-float has no single instruction on x86 before AVX-512.
+vec4 lo4(uint v) { return vec4(ivec4((uvec4(v) >> uvec4(0, 8, 16, 24)) & 0xfu) - 8); }
+vec4 hi4(uint v) { return vec4(ivec4((uvec4(v) >> uvec4(4, 12, 20, 28)) & 0xfu) - 8); }
+
+// One Q4_0 block: scale d and its 16 quant bytes as four little-endian words. Four independent
+// fma chains (one per vec4 component): explicit fma, since the driver does not contract a
+// multiply and an add on its own.
+void block_dot(float d, uvec4 q, uint k0) {
+  [[unroll]] for (uint t = 0; t < TOKENS; ++t) {
+    BLOCK_X(t, k0)
+    vec4 s = lo4(q.x) * x0;
+    s = fma(lo4(q.y), x1, s);
+    s = fma(lo4(q.z), x2, s);
+    s = fma(lo4(q.w), x3, s);
+    s = fma(hi4(q.x), x4_, s);
+    s = fma(hi4(q.y), x5, s);
+    s = fma(hi4(q.z), x6, s);
+    s = fma(hi4(q.w), x7, s);
+    acc[t] = fma(d, (s.x + s.y) + (s.z + s.w), acc[t]);
+  }
+}
+#elif defined(W_Q8_0)
+// The four signed bytes of a little-endian word.
+vec4 bytes4(uint v) { return vec4(ivec4(uvec4(v) << uvec4(24, 16, 8, 0)) >> 24); }
+
+// One Q8_0 block: scale d and 32 signed quant bytes as eight little-endian words.
+void block_dot(float d, uvec4 qa, uvec4 qb, uint k0) {
+  [[unroll]] for (uint t = 0; t < TOKENS; ++t) {
+    BLOCK_X(t, k0)
+    vec4 s = bytes4(qa.x) * x0;
+    s = fma(bytes4(qa.y), x1, s);
+    s = fma(bytes4(qa.z), x2, s);
+    s = fma(bytes4(qa.w), x3, s);
+    s = fma(bytes4(qb.x), x4_, s);
+    s = fma(bytes4(qb.y), x5, s);
+    s = fma(bytes4(qb.z), x6, s);
+    s = fma(bytes4(qb.w), x7, s);
+    acc[t] = fma(d, (s.x + s.y) + (s.z + s.w), acc[t]);
+  }
+}
+#endif
+
+#if defined(W_Q4_0) || defined(W_Q8_0)
+// The 32-bit words of one block pair, read as whole 16-byte vectors: a CPU driver pays per load
+// instruction (a per-invocation loop), not per byte, so 3 (Q4_0) or 5 (Q8_0) vector loads
+// replace 9 or 17 word loads. The pair starts at any 4-byte boundary; the vectors cover it from
+// the 16-byte boundary below (up to 12 bytes past the pair: the host rounds the binding up to
+// 16 bytes, inside the allocation's own alignment) and the words are selected by the shift.
+#if defined(W_Q4_0)
+#define PAIR_WORDS 9
+#define PAIR_VEC4 3
+#else
+#define PAIR_WORDS 17
+#define PAIR_VEC4 5
+#endif
+uint pw[PAIR_WORDS];
+void load_pair(uint word) {
+  const uint base = word / 4, s = word % 4;
+  uvec4 q[PAIR_VEC4];
+  [[unroll]] for (uint i = 0; i < PAIR_VEC4; ++i) q[i] = w128[base + i];
+  [[unroll]] for (uint i = 0; i < PAIR_WORDS; ++i) {
+    const uint a = q[i / 4][i % 4], b = q[(i + 1) / 4][(i + 1) % 4];
+    const uint c = q[(i + 2) / 4][(i + 2) % 4], d = q[(i + 3) / 4][(i + 3) % 4];
+    pw[i] = s == 0 ? a : (s == 1 ? b : (s == 2 ? c : d));
+  }
+}
+
+// A 32-bit word from two 16-bit words of the packed row.
+uint word32(uint i16) { return uint(w_data[i16]) | (uint(w_data[i16 + 1]) << 16); }
+#endif
+
+// This invocation's share of row `row` (whose first weight unit is `wb`) into acc[].
+void row_share(uint wb, uint lane) {
+#if defined(W_Q4_0)
+  const uint blocks = p.n_in / QK;
+  if (PAIRS_ALIGNED != 0) {
+    // Pair of blocks = 36 bytes = 9 words: [d0 | q0.0] [q0] [q0] [q0] [q0.15 | d1] [q1] x4.
+    const uint base = wb / 2;
+    for (uint pr = lane; pr < blocks / 2; pr += LANES) {
+      load_pair(base + pr * 9);
+      const uvec4 q0 = uvec4((pw[0] >> 16) | (pw[1] << 16), (pw[1] >> 16) | (pw[2] << 16),
+                             (pw[2] >> 16) | (pw[3] << 16), (pw[3] >> 16) | (pw[4] << 16));
+      block_dot(unpackHalf2x16(pw[0]).x, q0, pr * 64);
+      block_dot(unpackHalf2x16(pw[4] >> 16).x, uvec4(pw[5], pw[6], pw[7], pw[8]), pr * 64 + 32);
+    }
+  } else {
+    for (uint blk = lane; blk < blocks; blk += LANES) {
+      const uint b = wb + blk * Q4_0_BLOCK_WORDS;
+      block_dot(unpackHalf2x16(uint(w_data[b])).x,
+                uvec4(word32(b + 1), word32(b + 3), word32(b + 5), word32(b + 7)), blk * QK);
+    }
+  }
+#elif defined(W_Q8_0)
+  const uint blocks = p.n_in / QK;
+  if (PAIRS_ALIGNED != 0) {
+    // Pair of blocks = 68 bytes = 17 words: [d0 | q0 0-1] [q0] x7 [q0 30-31 | d1] [q1] x8.
+    const uint base = wb / 2;
+    for (uint pr = lane; pr < blocks / 2; pr += LANES) {
+      load_pair(base + pr * 17);
+      const uvec4 qa = uvec4((pw[0] >> 16) | (pw[1] << 16), (pw[1] >> 16) | (pw[2] << 16),
+                             (pw[2] >> 16) | (pw[3] << 16), (pw[3] >> 16) | (pw[4] << 16));
+      const uvec4 qb = uvec4((pw[4] >> 16) | (pw[5] << 16), (pw[5] >> 16) | (pw[6] << 16),
+                             (pw[6] >> 16) | (pw[7] << 16), (pw[7] >> 16) | (pw[8] << 16));
+      block_dot(unpackHalf2x16(pw[0]).x, qa, qb, pr * 64);
+      block_dot(unpackHalf2x16(pw[8] >> 16).x, uvec4(pw[9], pw[10], pw[11], pw[12]),
+                uvec4(pw[13], pw[14], pw[15], pw[16]), pr * 64 + 32);
+    }
+  } else {
+    for (uint blk = lane; blk < blocks; blk += LANES) {
+      const uint b = wb + blk * Q8_0_BLOCK_WORDS;
+      block_dot(unpackHalf2x16(uint(w_data[b])).x,
+                uvec4(word32(b + 1), word32(b + 3), word32(b + 5), word32(b + 7)),
+                uvec4(word32(b + 9), word32(b + 11), word32(b + 13), word32(b + 15)), blk * QK);
+    }
+  }
+#elif defined(W_F16)
+  uint k = lane * 4;
+  if (PAIRS_ALIGNED != 0) {
+    // Four halves per step as two 32-bit loads.
+    const uint base = wb / 2;
+    for (; k + 4 <= p.n_in; k += LANES * 4) {
+      const vec4 wv = vec4(unpackHalf2x16(w32[base + k / 2]), unpackHalf2x16(w32[base + k / 2 + 1]));
+      [[unroll]] for (uint t = 0; t < TOKENS; ++t) acc[t] += dot(wv, x4(t, k));
+    }
+  } else {
+    for (; k + 4 <= p.n_in; k += LANES * 4) {
+      const vec4 wv = vec4(float(w_data[wb + k]), float(w_data[wb + k + 1]), float(w_data[wb + k + 2]),
+                           float(w_data[wb + k + 3]));
+      [[unroll]] for (uint t = 0; t < TOKENS; ++t) acc[t] += dot(wv, x4(t, k));
+    }
+  }
+  // The last n_in % 4 weights: only the invocation whose next step fell off the end has them.
+  for (; k < p.n_in; ++k) {
+    const float wv = float(w_data[wb + k]);
+    [[unroll]] for (uint t = 0; t < TOKENS; ++t) acc[t] += wv * float(x[x_base[t] + k]);
+  }
+#else
+  uint k = lane * 4;
+  for (; k + 4 <= p.n_in; k += LANES * 4) {
+    const vec4 wv = vec4(w_data[wb + k], w_data[wb + k + 1], w_data[wb + k + 2], w_data[wb + k + 3]);
+    [[unroll]] for (uint t = 0; t < TOKENS; ++t) acc[t] += dot(wv, x4(t, k));
+  }
+  for (; k < p.n_in; ++k) {
+    const float wv = w_data[wb + k];
+    [[unroll]] for (uint t = 0; t < TOKENS; ++t) acc[t] += wv * float(x[x_base[t] + k]);
+  }
+#endif
+}
+
+uint row_units() {
+#if defined(W_Q8_0)
+  return p.n_in / QK * Q8_0_BLOCK_WORDS;
+#elif defined(W_Q4_0)
+  return p.n_in / QK * Q4_0_BLOCK_WORDS;
+#else
+  return p.n_in;
+#endif
+}
+
+void main() {
+  const uint row_tiles = (p.n_out + ROWS - 1) / ROWS;
+  const uint token_tiles = (p.m + TOKENS - 1) / TOKENS;
+  const uint g = group_index();
+  if (g >= row_tiles * token_tiles) return;  // uniform for the workgroup
+  const uint t0 = (g / row_tiles) * TOKENS;
+  const uint r0 = (g % row_tiles) * ROWS;
+  // Tokens past m re-read the last token (valid memory, uniform) and are not stored.
+  [[unroll]] for (uint t = 0; t < TOKENS; ++t) x_base[t] = p.x_off + min(t0 + t, p.m - 1) * p.n_in;
+
+  const uint inv = gl_LocalInvocationID.x;
+  const uint lane = inv % LANES;
+  const uint slots = gl_WorkGroupSize.x / LANES;
+  // A cluster of LANES invocations (inside one subgroup: LANES divides the subgroup size and
+  // subgroups are consecutive invocations) walks the workgroup's rows together. Control flow
+  // stays uniform up to the store: rows past n_out recompute the last row instead of
+  // branching, because a CPU driver turns the uniform activation reads into scalar loads only
+  // outside divergent control flow (inside it they become per-lane gathers, ~8x slower here).
+  for (uint r_first = 0; r_first < ROWS; r_first += slots) {
+    const uint r = r_first + inv / LANES;
+    const uint row = r0 + r;
+    [[unroll]] for (uint t = 0; t < TOKENS; ++t) acc[t] = 0.0;
+    row_share(p.w_off + min(row, p.n_out - 1) * row_units(), lane);
+    [[unroll]] for (uint t = 0; t < TOKENS; ++t) {
+      for (uint s = LANES / 2; s > 0; s >>= 1) acc[t] += subgroupShuffleXor(acc[t], s);
+    }
+    if (lane == 0 && r < ROWS && row < p.n_out) {
+      [[unroll]] for (uint t = 0; t < TOKENS; ++t) {
+        if (t0 + t < p.m) o[p.o_off + (t0 + t) * p.n_out + row] = EPILOGUE(acc[t], t0 + t, row);
+      }
+    }
+  }
+}
