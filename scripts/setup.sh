@@ -57,7 +57,10 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg"
   fi
   local base=(build-essential cmake ninja-build pkg-config git dpkg-dev xz-utils python3
               libvulkan-dev vulkan-validationlayers vulkan-tools libfmt-dev libcli11-dev
-              glslang-tools spirv-tools nlohmann-json3-dev libedit-dev tmux)
+              glslang-tools spirv-tools nlohmann-json3-dev libedit-dev tmux
+              clang libclang-rt-14-dev ccache chromium)
+  # clang + its runtime: the fuzzers (libFuzzer) and the sanitizer builds; ccache: repeat builds;
+  # chromium: the test that renders `vkgraph bench --plot`'s SVG.
   local backports=(mesa-vulkan-drivers catch2)
   say "installing build tools and libraries"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${base[@]}" >/dev/null
