@@ -97,12 +97,12 @@ except json.JSONDecodeError:
 if isinstance(rows, dict):
     rows = rows.get("rows", [rows])
 for row in rows:
-    if "n_prompt" in row:  # llama-bench
+    if "avg_ts" in row:  # llama-bench
         test = f"pp{row['n_prompt']}" if row["n_prompt"] > 0 else f"tg{row['n_gen']}"
         tps = row["avg_ts"]
-    else:                  # vkgraph bench
+    else:                # vkgraph bench
         test = row["test"]
-        tps = row["tokens_per_second"]
+        tps = row["ts_mean"]
     print(json.dumps({"engine": engine, "model": model, "test": test, "tps": tps}))
 EOF
 }
