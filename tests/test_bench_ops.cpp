@@ -22,9 +22,7 @@ using namespace vkgraph;
 using Catch::Matchers::ContainsSubstring;
 
 TEST_CASE("bench --ops per-op times add up to within 10% of the step time", "[bench][cli][ops]") {
-  // The 64-token prompt step of SmolLM2-135M: dispatches long enough (tens of ms each on
-  // lavapipe) that what lies between the timed regions (barriers, the timestamp writes, waking
-  // the driver's queue thread and the caller) stays small next to them.
+  // SmolLM2-135M's 64-token prompt step and its decode step (hundreds of small dispatches).
   const auto r = testing::run_vkgraph("bench --synth smollm2-135m:q4_0 -p 64 -n 1 -r 1 --ops -o json");
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
@@ -39,9 +37,10 @@ TEST_CASE("bench --ops per-op times add up to within 10% of the step time", "[be
     REQUIRE(step_ms > 0.0);
     CHECK(ops["untimed_step_ms"].get<double>() > 0.0);
     CHECK(ops["n_tokens"] == (row["test"] == "pp64" ? 64 : 1));
-    // The regions lie inside the step.
+    // The regions lie inside the step and tile it (each lasts until the next begins), so what is
+    // left outside is the submission and the wait: within 10% for both steps.
     CHECK(ops_ms <= step_ms);
-    if (row["test"] == "pp64") CHECK(ops_ms >= 0.90 * step_ms);
+    CHECK(ops_ms >= 0.90 * step_ms);
 
     double sum = 0.0, share = 0.0;
     int dispatches = 0;
