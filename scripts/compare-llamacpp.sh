@@ -155,6 +155,6 @@ fi
 # --- report ---------------------------------------------------------------------------------------
 report=$(python3 "$top/scripts/compare_report.py" "$results" "$cold_file" \
   --runs "$runs" --commit "$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
-  --device "$("$vkgraph" devices 2>/dev/null | head -n 1)")
+  --devices-json "$("$vkgraph" devices --json 2>/dev/null || echo "[]")")
 echo "$report"
 if [ -n "$out" ]; then echo "$report" > "$out"; say "wrote $out"; fi

@@ -24,13 +24,25 @@ def read_jsonl(path):
         return []
 
 
+def describe_device(devices_json):
+    try:
+        devices = [d for d in json.loads(devices_json) if d.get("backend") == "vulkan" and d.get("available", True)]
+    except json.JSONDecodeError:
+        devices = []
+    if not devices:
+        return "no Vulkan device"
+    d = devices[0]
+    driver = d.get("driver", {})
+    return f"{d['name']}, {driver.get('info', '')}, Vulkan {d.get('api_version', '?')}"
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("results")
     parser.add_argument("cold")
     parser.add_argument("--runs", type=int, required=True)
     parser.add_argument("--commit", default="unknown")
-    parser.add_argument("--device", default="")
+    parser.add_argument("--devices-json", default="[]")
     args = parser.parse_args()
 
     samples = defaultdict(list)
@@ -41,7 +53,7 @@ def main():
     lines = [
         f"Run {datetime.date.today().isoformat()}, commit {args.commit}, {args.runs} rounds (medians), "
         f"{platform.machine()}, {len(os.sched_getaffinity(0))} cores, {platform.platform()}.",
-        f"Device: {args.device.strip()}",
+        f"Device: {describe_device(args.devices_json)}",
         "Synthetic models of real shapes (speed does not depend on weight values).",
         "",
         "| model | test | vkgraph t/s | llama.cpp Vulkan t/s | llama.cpp CPU t/s | vs Vulkan | vs CPU |",
