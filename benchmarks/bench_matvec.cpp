@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "benchmarks/bench_main.h"
 #include "engine/backend/registry.h"
 #include "engine/backend/vulkan/kernel_table.h"
 #include "engine/core/dtype.h"
@@ -68,10 +69,7 @@ Options parse(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) fail("{} needs a value", a);
-      return argv[++i];
-    };
+    auto value = [&] { return vkgraph::bench_tools::flag_value(argc, argv, i, a); };
     if (a == "--backend") {
       o.backend = value();
     } else if (a == "--device") {
@@ -165,13 +163,5 @@ void run(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    const Options o = parse(argc, argv);
-    vkgraph::vk::ForcedKernels forced(o.force);
-    run(o);
-    return 0;
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "vkgraph_bench_matvec: {}\n", e.what());
-    return 1;
-  }
+  return vkgraph::bench_tools::bench_main("vkgraph_bench_matvec", argc, argv, parse, run);
 }
