@@ -7,6 +7,11 @@
 #include <string>
 #include <vector>
 
+#include <catch2/catch_test_macros.hpp>
+
+#include "engine/backend/registry.h"
+#include "models/bundled/default_model.h"
+#include "models/logits_dump.h"
 #include "models/model.h"
 #include "models/session.h"
 #include "models/tokenizer/tokenizer.h"
@@ -60,6 +65,22 @@ inline GreedyRun greedy_run(const models::Model& model, Backend& backend, const 
   }
   run.evicted = session.evicted();
   return run;
+}
+
+// Within capacity the ring is ordinary causal attention: on `backend_name`, 200 greedy tokens of
+// the default model with a 256-slot ring and with the plain cache agree. The only difference is
+// where a key's rotation happens: before its f16 store (plain) or after (ring), an f16 rounding
+// of the key apart, hence the NMSE bound instead of equality of logits.
+inline void check_ring_within_capacity_is_plain(const std::string& backend_name) {
+  auto backend = create_backend(backend_name, "");
+  const auto model = models::Model::load(models::default_model_path(), *backend);
+  const GreedyRun plain = greedy_run(*model, *backend, ring_options(256, 0), 200);
+  const GreedyRun ring = greedy_run(*model, *backend, ring_options(256, 4), 200);
+  CHECK(ring.evicted == 0);
+  CHECK(ring.tokens == plain.tokens);
+  const double err = models::nmse(ring.logits, plain.logits);
+  INFO("NMSE " << err);
+  CHECK(err < 1e-5);
 }
 
 }  // namespace vkgraph::test

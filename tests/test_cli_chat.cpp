@@ -31,22 +31,18 @@ TEST_CASE("chat: a streamed reply then /stats /save /reset /load and Ctrl-D", "[
   REQUIRE(tmux.available());
   REQUIRE(tmux.wait_for_text("/help for commands", 120));
 
-  tmux.type("Tell me a story about a cat.");
-  tmux.press("Enter");
+  tmux.send_line("Tell me a story about a cat.");
   REQUIRE(tmux.wait_for([](const std::string& s) { return count_of(s, " t/s") >= 1; }, 120));
   CHECK(has_reply_after(tmux.screen(), "Tell me a story about a cat."));
 
-  tmux.type("/stats");
-  tmux.press("Enter");
+  tmux.send_line("/stats");
   REQUIRE(tmux.wait_for_text("turns 1; context", 30));
   CHECK(tmux.screen().find("of 512 tokens") != std::string::npos);
 
   // A second turn evaluates only the new text: the cache keeps the first.
-  tmux.type("And then?");
-  tmux.press("Enter");
+  tmux.send_line("And then?");
   REQUIRE(tmux.wait_for([](const std::string& s) { return count_of(s, " t/s") >= 3; }, 120));
-  tmux.type("/stats");
-  tmux.press("Enter");
+  tmux.send_line("/stats");
   REQUIRE(tmux.wait_for_text("turns 2; context", 30));
   const std::string after_two = tmux.screen();
   const size_t last_turn = after_two.rfind("last turn: ");
@@ -54,24 +50,19 @@ TEST_CASE("chat: a streamed reply then /stats /save /reset /load and Ctrl-D", "[
   CHECK(after_two.find("(0 reused", last_turn) == std::string::npos);
 
   const std::string saved = dir.file("conversation.json");
-  tmux.type("/save " + saved);
-  tmux.press("Enter");
+  tmux.send_line("/save " + saved);
   REQUIRE(tmux.wait_for_text("saved to " + saved, 30));
   CHECK(std::filesystem::file_size(saved) > 0);
 
-  tmux.type("/reset");
-  tmux.press("Enter");
+  tmux.send_line("/reset");
   REQUIRE(tmux.wait_for_text("conversation reset", 30));
-  tmux.type("/stats");
-  tmux.press("Enter");
+  tmux.send_line("/stats");
   REQUIRE(tmux.wait_for_text("context 0 of 512", 30));
 
-  tmux.type("/load " + saved);
-  tmux.press("Enter");
+  tmux.send_line("/load " + saved);
   REQUIRE(tmux.wait_for_text("loaded 4 messages", 30));
 
-  tmux.type("/help");
-  tmux.press("Enter");
+  tmux.send_line("/help");
   REQUIRE(tmux.wait_for_text("/system TEXT", 30));
 
   tmux.press("C-d");
@@ -82,8 +73,7 @@ TEST_CASE("chat: Ctrl-C stops a streaming reply and a second Ctrl-C exits cleanl
   TmuxSession tmux("vkgraph-chat-interrupt", chat_command("--temp 0 -n 100000 --ignore-eos -c 4096 --system \"You tell long stories.\""));
   REQUIRE(tmux.available());
   REQUIRE(tmux.wait_for_text("/help for commands", 120));
-  tmux.type("Once upon a time");
-  tmux.press("Enter");
+  tmux.send_line("Once upon a time");
 
   // The reply streams: the screen grows while it is being written.
   REQUIRE(tmux.wait_for([](const std::string& s) { return s.size() > s.find("> Once upon a time") + 60; }, 120));
@@ -93,8 +83,7 @@ TEST_CASE("chat: Ctrl-C stops a streaming reply and a second Ctrl-C exits cleanl
   tmux.press("C-c");
   REQUIRE(tmux.wait_for_text("(stopped)", 60));
   // Back at the prompt: commands still work.
-  tmux.type("/stats");
-  tmux.press("Enter");
+  tmux.send_line("/stats");
   REQUIRE(tmux.wait_for_text("turns 1; context", 30));
 
   tmux.press("C-c");
@@ -119,8 +108,7 @@ TEST_CASE("chat: an empty line and invalid UTF-8 and a 100000-character paste ar
   REQUIRE(tmux.wait_for_text("the context holds 256", 120));
 
   // Still alive and answering.
-  tmux.type("Hello");
-  tmux.press("Enter");
+  tmux.send_line("Hello");
   REQUIRE(tmux.wait_for_text("> Hello", 60));
   REQUIRE(tmux.wait_for([](const std::string& s) { return s.find(" t/s", s.rfind("> Hello")) != std::string::npos; }, 60));
   tmux.press("C-d");

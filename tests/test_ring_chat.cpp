@@ -70,15 +70,13 @@ TEST_CASE("chat: past the context the ring keeps answering", "[ring][cli][chat]"
   const char* messages[] = {"Tell me a story.", "What happened next?", "And then?", "How did it end?"};
   int turn = 0;
   for (const char* message : messages) {
-    tmux.type(message);
-    tmux.press("Enter");
+    tmux.send_line(message);
     ++turn;
     // Each reply ends with its stats line: 40 tokens, every turn, also once the ring has wrapped.
     REQUIRE(tmux.wait_for([&](const std::string& s) { return count_of(s, "40 tokens, ") >= size_t(turn); }, 120));
   }
   CHECK(tmux.screen().find("error") == std::string::npos);
-  tmux.type("/stats");
-  tmux.press("Enter");
+  tmux.send_line("/stats");
   REQUIRE(tmux.wait_for_text("KV ring: ", 30));
   const std::string screen = tmux.screen();
   CHECK(screen.find("context 64 of 64 tokens") != std::string::npos);

@@ -72,17 +72,7 @@ TEST_CASE("ring: sinks stay and each new token overwrites the oldest window slot
 }
 
 TEST_CASE("ring: within capacity the ring gives the plain cache's tokens and logits on the CPU", "[ring][model]") {
-  auto backend = create_backend("cpu", "");
-  const auto model = models::Model::load(models::default_model_path(), *backend);
-  const auto plain = test::greedy_run(*model, *backend, test::ring_options(256, 0), 200);
-  const auto ring = test::greedy_run(*model, *backend, test::ring_options(256, 4), 200);
-  CHECK(ring.evicted == 0);
-  CHECK(ring.tokens == plain.tokens);
-  // The only difference is where the key's rotation happens: before its f16 store (plain) or
-  // after (ring), an f16 rounding of the key apart.
-  const double err = models::nmse(ring.logits, plain.logits);
-  INFO("NMSE " << err);
-  CHECK(err < 1e-5);
+  test::check_ring_within_capacity_is_plain("cpu");
 }
 
 TEST_CASE("ring: an overflowing batch of single-token chunks computes what one token at a time does", "[ring][model]") {

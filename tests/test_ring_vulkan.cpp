@@ -88,15 +88,7 @@ TEST_CASE("ring: 1000 tokens at -c 64 --sinks 4 on Vulkan match the CPU ring at 
 
 TEST_CASE("ring: within capacity the ring gives the plain cache's tokens on Vulkan", "[ring][model][vulkan]") {
   test::ValidationGuard guard;
-  auto backend = create_backend("vulkan", "");
-  const auto model = models::Model::load(models::default_model_path(), *backend);
-  const auto plain = test::greedy_run(*model, *backend, test::ring_options(256, 0), 200);
-  const auto ring = test::greedy_run(*model, *backend, test::ring_options(256, 4), 200);
-  CHECK(ring.evicted == 0);
-  CHECK(ring.tokens == plain.tokens);
-  const double err = models::nmse(ring.logits, plain.logits);
-  INFO("NMSE " << err);
-  CHECK(err < 1e-5);
+  test::check_ring_within_capacity_is_plain("vulkan");
 }
 
 TEST_CASE("ring: an overflowing prompt on Vulkan matches the CPU ring's chunks", "[ring][model][vulkan]") {

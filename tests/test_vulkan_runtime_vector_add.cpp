@@ -46,6 +46,13 @@ struct VectorAdd {
     pipeline = &ctx->pipelines().get({vk::kVectorAddShader, {workgroup}, 3, 4});
   }
 
+  // Uploads x and y as the inputs and fills c and its guard with sentinels.
+  void upload(const std::vector<float>& x, const std::vector<float>& y) {
+    ctx->memory().upload(a, 0, bytes_of(x));
+    ctx->memory().upload(b, 0, bytes_of(y));
+    ctx->memory().upload(c, 0, bytes_of(std::vector<float>(n + kGuard, kSentinel)));
+  }
+
   // Records c = a + b; the output binding includes the guard region so a stray write would land
   // there (instead of being clipped by the descriptor range).
   void record(vk::Sequence& seq, uint32_t workgroup) {
@@ -75,6 +82,15 @@ void check_result(VectorAdd& op, const std::vector<float>& x, const std::vector<
   CHECK(guard_hits == 0);
 }
 
+// One recording, one run of c = x + y, checked.
+void run_once(VectorAdd& op, uint32_t workgroup, const std::vector<float>& x, const std::vector<float>& y) {
+  op.upload(x, y);
+  vk::Sequence seq(op.ctx, 1);
+  op.record(seq, workgroup);
+  seq.submit_and_wait();
+  check_result(op, x, y);
+}
+
 }  // namespace
 
 TEST_CASE("vulkan vector add matches the CPU for odd lengths", "[vulkan][runtime]") {
@@ -84,15 +100,7 @@ TEST_CASE("vulkan vector add matches the CPU for odd lengths", "[vulkan][runtime
     for (uint32_t workgroup : {64u, 256u}) {
       INFO("n = " << n << ", workgroup = " << workgroup);
       VectorAdd op(ctx, n, workgroup);
-      const std::vector<float> x = random_floats(n, n), y = random_floats(n, n + 1);
-      ctx->memory().upload(op.a, 0, bytes_of(x));
-      ctx->memory().upload(op.b, 0, bytes_of(y));
-      const std::vector<float> sentinels(n + kGuard, kSentinel);
-      ctx->memory().upload(op.c, 0, bytes_of(sentinels));
-      vk::Sequence seq(ctx, 1);
-      op.record(seq, workgroup);
-      seq.submit_and_wait();
-      check_result(op, x, y);
+      run_once(op, workgroup, random_floats(n, n), random_floats(n, n + 1));
     }
   }
 }
@@ -103,14 +111,7 @@ TEST_CASE("vulkan vector add grid-strides past the dispatch size", "[vulkan][run
   test::ValidationGuard guard;
   const uint32_t n = 600001, workgroup = 8;
   VectorAdd op(ctx, n, workgroup);
-  const std::vector<float> x = random_floats(n, 5), y = random_floats(n, 6);
-  ctx->memory().upload(op.a, 0, bytes_of(x));
-  ctx->memory().upload(op.b, 0, bytes_of(y));
-  ctx->memory().upload(op.c, 0, bytes_of(std::vector<float>(n + kGuard, kSentinel)));
-  vk::Sequence seq(ctx, 1);
-  op.record(seq, workgroup);
-  seq.submit_and_wait();
-  check_result(op, x, y);
+  run_once(op, workgroup, random_floats(n, 5), random_floats(n, 6));
 }
 
 TEST_CASE("vulkan sequence records once and replays with new inputs", "[vulkan][runtime]") {
@@ -118,14 +119,12 @@ TEST_CASE("vulkan sequence records once and replays with new inputs", "[vulkan][
   test::ValidationGuard guard;
   const uint32_t n = 4099, workgroup = 128;
   VectorAdd op(ctx, n, workgroup);
-  ctx->memory().upload(op.c, 0, bytes_of(std::vector<float>(n + kGuard, kSentinel)));
   vk::Sequence seq(ctx, 1);
   op.record(seq, workgroup);
   for (uint32_t round = 0; round < 3; ++round) {
     INFO("replay " << round);
     const std::vector<float> x = random_floats(n, 100 + round), y = random_floats(n, 200 + round);
-    ctx->memory().upload(op.a, 0, bytes_of(x));
-    ctx->memory().upload(op.b, 0, bytes_of(y));
+    op.upload(x, y);  // c back to sentinels too: each replay must write it anew
     seq.submit_and_wait();
     check_result(op, x, y);
   }

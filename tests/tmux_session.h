@@ -25,6 +25,11 @@ class TmuxSession {
   bool available() const { return available_; }
   void type(const std::string& text) { keys("-l " + shell_quote(text)); }
   void press(const std::string& key) { keys(key); }  // "Enter", "C-c", "C-d"
+  // Types a line and presses Enter, as a user sends a message or a command.
+  void send_line(const std::string& text) {
+    type(text);
+    press("Enter");
+  }
   // Pastes raw bytes, as a terminal paste would deliver them (any bytes, any length).
   void paste(const std::string& bytes) {
     const std::string file = "/tmp/vkgraph-tmux-paste-" + name_;

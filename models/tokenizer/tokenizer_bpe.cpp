@@ -4,19 +4,13 @@
 
 #include <queue>
 
+#include "models/tokenizer/symbol_list.h"
 #include "models/tokenizer/tokenizer_impl.h"
 #include "models/tokenizer/unicode.h"
 
 namespace vkgraph {
 
 namespace {
-
-struct Symbol {
-  int prev;
-  int next;
-  size_t begin;  // byte range in the alphabet-spelled word
-  size_t length;
-};
 
 struct Bigram {
   int left;
@@ -49,15 +43,8 @@ void Tokenizer::Impl::encode_bpe(std::string_view input, std::vector<int32_t>& o
       }
     }
 
-    std::vector<Symbol> symbols;
-    for (size_t pos = 0; pos < word.size();) {
-      const size_t n = unicode::utf8_valid_length(word, pos);  // the alphabet is valid UTF-8
-      const int index = int(symbols.size());
-      symbols.push_back({index - 1, index + 1, pos, n});
-      pos += n;
-    }
+    std::vector<Symbol> symbols = split_characters(word);  // symbols index the spelled word
     if (symbols.empty()) continue;
-    symbols.back().next = -1;
 
     std::priority_queue<Bigram, std::vector<Bigram>, BigramOrder> queue;
     const auto try_add = [&](int left, int right) {
@@ -76,16 +63,13 @@ void Tokenizer::Impl::encode_bpe(std::string_view input, std::vector<int32_t>& o
     while (!queue.empty()) {
       const Bigram b = queue.top();
       queue.pop();
-      Symbol& l = symbols[size_t(b.left)];
-      Symbol& r = symbols[size_t(b.right)];
+      const Symbol& l = symbols[size_t(b.left)];
+      const Symbol& r = symbols[size_t(b.right)];
       if (l.length == 0 || r.length == 0 || l.next != b.right ||
           word.compare(l.begin, l.length + r.length, b.text) != 0) {
         continue;  // stale: one side was merged into something else since
       }
-      l.length += r.length;
-      r.length = 0;
-      l.next = r.next;
-      if (r.next >= 0) symbols[size_t(r.next)].prev = b.left;
+      merge_symbols(symbols, b.left, b.right);
       try_add(l.prev, b.left);
       try_add(b.left, l.next);
     }

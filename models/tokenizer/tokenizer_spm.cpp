@@ -5,19 +5,12 @@
 #include <queue>
 
 #include "engine/core/error.h"
+#include "models/tokenizer/symbol_list.h"
 #include "models/tokenizer/tokenizer_impl.h"
-#include "models/tokenizer/unicode.h"
 
 namespace vkgraph {
 
 namespace {
-
-struct Symbol {
-  int prev;
-  int next;
-  size_t begin;  // byte range in the input
-  size_t length;
-};
 
 struct Bigram {
   int left;
@@ -36,16 +29,8 @@ struct BigramOrder {
 }  // namespace
 
 void Tokenizer::Impl::encode_spm(const std::string& input, std::vector<int32_t>& out) const {
-  std::vector<Symbol> symbols;
-  for (size_t pos = 0; pos < input.size();) {
-    size_t n = unicode::utf8_valid_length(input, pos);
-    if (n == 0) n = 1;  // input was validated; this keeps a stray byte as its own symbol
-    const int index = int(symbols.size());
-    symbols.push_back({index - 1, index + 1, pos, n});
-    pos += n;
-  }
+  std::vector<Symbol> symbols = split_characters(input);
   if (symbols.empty()) return;
-  symbols.back().next = -1;
 
   std::priority_queue<Bigram, std::vector<Bigram>, BigramOrder> queue;
   std::string scratch;
@@ -63,14 +48,11 @@ void Tokenizer::Impl::encode_spm(const std::string& input, std::vector<int32_t>&
   while (!queue.empty()) {
     const Bigram b = queue.top();
     queue.pop();
-    Symbol& l = symbols[size_t(b.left)];
-    Symbol& r = symbols[size_t(b.right)];
+    const Symbol& l = symbols[size_t(b.left)];
+    const Symbol& r = symbols[size_t(b.right)];
     // A pair whose symbols changed since it was queued is stale.
     if (l.length == 0 || r.length == 0 || l.length + r.length != b.length || l.next != b.right) continue;
-    l.length += r.length;
-    r.length = 0;
-    l.next = r.next;
-    if (r.next >= 0) symbols[size_t(r.next)].prev = b.left;
+    merge_symbols(symbols, b.left, b.right);
     try_add(l.prev, b.left);
     try_add(b.left, l.next);
   }
