@@ -138,10 +138,12 @@ Timing time_attention(Backend& backend, const Options& o, int64_t m, int64_t dep
     exe->run();
     wall_ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     double sum = 0.0;
+    std::string kernels;  // split-K decode runs two: "split_kv_f16+split_reduce"
     for (const DispatchTiming& d : exe->timings()) {
       sum += d.gpu_ms;
-      t.kernel = d.kernel;
+      kernels += (kernels.empty() ? "" : "+") + d.kernel;
     }
+    t.kernel = kernels;
     device_ms.push_back(sum);
   }
   std::sort(device_ms.begin(), device_ms.end());
@@ -156,7 +158,7 @@ void run(const Options& o) {
   std::unique_ptr<Backend> backend = create_backend(o.backend, o.device);
   fmt::print("device: {} ({}); heads {} / kv heads {} x head_dim {}, {} cache; median of {} runs\n",
              backend->device_name(), backend->name(), o.heads, o.kv_heads, o.head_dim, dtype_name(o.cache), o.iters);
-  fmt::print("{:>7} {:<8} {:>6} {:<34} {:>12} {:>14}\n", "depth", "phase", "rows", "kernel", "ms/run", "us/token");
+  fmt::print("{:>7} {:<8} {:>6} {:<34} {:>12} {:>14}\n", "depth", "phase", "rows", "kernel(s)", "ms/run", "us/token");
   for (int64_t depth : o.depths) {
     const int64_t chunk = std::min(o.chunk, depth);
     for (const auto& [phase, m] : {std::pair<const char*, int64_t>{"decode", 1}, {"prefill", chunk}}) {

@@ -83,7 +83,9 @@ TEST_CASE("attention cooperative-matrix tiles are selected only where supported"
   CHECK(chosen(plain, KernelForm::attention_tiled16) == "attention/tiled_kv_f16");
   CHECK(chosen(plain, KernelForm::attention_tiled16, DType::F32) == "attention/tiled_kv_f32");
   CHECK(chosen(plain, KernelForm::attention_tiled) == "attention/tiled_kv_f16");
-  CHECK(chosen(plain, KernelForm::attention_decode) == "attention/attention_kv_f16");
+  CHECK(chosen(plain, KernelForm::attention_decode) == "attention/split_kv_f16");
+  CHECK(chosen(plain, KernelForm::attention_decode, DType::F32) == "attention/split_kv_f32");
+  CHECK(chosen(plain, KernelForm::attention_split_reduce, DType::F32) == "attention/split_reduce");
 
   // The extension with other shapes only (f16 accumulation, 16x8x16): still portable.
   CoopMatShape f16_acc = f16_shape(16, 16, 16);
@@ -104,7 +106,7 @@ TEST_CASE("attention cooperative-matrix tiles are selected only where supported"
   CHECK(chosen(coop, KernelForm::attention_tiled16) == "attention/tiled_coopmat_kv_f16");
   CHECK(chosen(coop, KernelForm::attention_tiled16, DType::F32) == "attention/tiled_coopmat_kv_f32");
   CHECK(chosen(coop, KernelForm::attention_tiled) == "attention/tiled_kv_f16");
-  CHECK(chosen(coop, KernelForm::attention_decode) == "attention/attention_kv_f16");
+  CHECK(chosen(coop, KernelForm::attention_decode) == "attention/split_kv_f16");
 
   // The shape but no fp16 arithmetic, or no subgroup ids in compute: portable.
   DeviceInfo no_fp16 = coop;

@@ -2,8 +2,9 @@
 // 96, 128, 256), GQA ratios 1, 2, 4 and 8, query/cache lengths 1, 17, 128, 1000 and 4096,
 // causal and sliding-window masks, f32 and f16 caches, caches in position order (so the tiled
 // kernel skips whole tiles) and shuffled (a ring after wrapping: tiles must be judged by
-// positions, not indices), and keys rotated at read time. The 4096-long cases are few and
-// narrow (one or two heads) to keep `vkgraph test-ops` quick.
+// positions, not indices), and keys rotated at read time. The 4096-long prefill cases are few
+// and narrow (one or two heads) to keep `vkgraph test-ops` quick; decode (split-K) gets its own
+// sweep of lengths and GQA ratios.
 
 #include <algorithm>
 #include <cmath>
@@ -33,6 +34,7 @@ struct Sweep {
   DType cache = DType::F16;
   bool ordered = true;  // slot j holds position j; else a shuffled (wrapped ring) order
   int32_t rotate_n_rot = 0;
+  int64_t filled = -1;  // >= 0: only the first `filled` positions are in the cache, other slots empty
 };
 
 std::string sweep_name(const Sweep& s) {
@@ -41,6 +43,7 @@ std::string sweep_name(const Sweep& s) {
                                  s.window > 0 ? fmt::format("window={}", s.window) : std::string("causal"),
                                  s.ordered ? "" : " shuffled");
   if (s.rotate_n_rot > 0) name += fmt::format(" rotate_keys={}", s.rotate_n_rot);
+  if (s.filled >= 0) name += fmt::format(" filled={}", s.filled);
   return name;
 }
 
@@ -57,8 +60,10 @@ OpCase sweep_case(const Sweep& s) {
     if (!s.ordered) {
       for (size_t i = kv_pos.size(); i > 1; --i) std::swap(kv_pos[i - 1], kv_pos[size_t(rng.below(int32_t(i)))]);
     }
+    const int64_t filled = s.filled >= 0 ? s.filled : s.n_slots;
+    for (int32_t& pos : kv_pos) pos = pos < filled ? pos : -1;  // an empty slot holds -1
     std::vector<int32_t> q_pos(size_t(s.m));
-    std::iota(q_pos.begin(), q_pos.end(), int32_t(s.n_slots - s.m));
+    std::iota(q_pos.begin(), q_pos.end(), int32_t(std::max<int64_t>(filled, s.m) - s.m));
     const int64_t row = s.n_kv_head * s.head_dim;
     const TensorId q = add_float_input(g, "q", DType::F32, {s.m, s.n_head, s.head_dim},
                                        rng.floats(size_t(s.m * s.n_head * s.head_dim)));
@@ -79,6 +84,44 @@ OpCase sweep_case(const Sweep& s) {
     return g;
   };
   return c;
+}
+
+// Decode (one query row) over caches of 1, 17, 128, 1000 and 4096 slots: split-K runs one chunk
+// up to 511 slots and several beyond (lowering_attention_split.cpp), so both the direct output
+// and the reduce pass are compared. Every GQA ratio meets every length; windows, f16/f32,
+// shuffled (wrapped ring) caches, rotate_keys and partly filled caches are spread over them.
+void add_decode_sweep(std::vector<OpCase>& cases) {
+  const int64_t ratios[] = {1, 2, 4, 8};
+  const int64_t lengths[] = {1, 17, 128, 1000, 4096};
+  for (size_t ri = 0; ri < 4; ++ri) {
+    for (size_t li = 0; li < 5; ++li) {
+      const int64_t len = lengths[li];
+      Sweep s{.m = 1, .n_head = 8, .n_kv_head = 8 / ratios[ri], .head_dim = 64, .n_slots = len};
+      s.window = (ri + li) % 2 == 1 ? int32_t(std::max<int64_t>(len / 3, 1)) : 0;
+      s.ordered = (ri + li) % 3 != 1;
+      s.cache = (ri + li) % 2 == 0 ? DType::F16 : DType::F32;
+      if ((ri + li) % 4 == 3) s.rotate_n_rot = 64;
+      if (len >= 1000 && ri % 2 == 1) s.filled = len * 2 / 3;  // the ring before it is full
+      cases.push_back(sweep_case(s));
+    }
+  }
+  // Every head dimension across several chunks (8: invocations share a dimension; 80, 96: not a
+  // divisor of the workgroup) with half the dimensions rotated, and a cache with no visible slot.
+  struct HeadShape {
+    int64_t head_dim, n_head, n_kv_head;
+  };
+  for (const HeadShape& h : {HeadShape{8, 8, 4}, {80, 8, 2}, {96, 8, 1}, {128, 4, 2}, {256, 4, 1}}) {
+    cases.push_back(sweep_case({.m = 1,
+                                .n_head = h.n_head,
+                                .n_kv_head = h.n_kv_head,
+                                .head_dim = h.head_dim,
+                                .n_slots = 1000,
+                                .ordered = false,
+                                .rotate_n_rot = int32_t(h.head_dim / 2)}));
+  }
+  cases.push_back(sweep_case({.m = 1, .n_head = 8, .n_kv_head = 2, .head_dim = 64, .n_slots = 1000, .filled = 0}));
+  // MQA with 32 query heads: 4 workgroups of 8 heads share each K/V read.
+  cases.push_back(sweep_case({.m = 1, .n_head = 32, .n_kv_head = 1, .head_dim = 64, .n_slots = 4096, .window = 700}));
 }
 
 }  // namespace
@@ -131,6 +174,7 @@ void add_attention_sweep_cases(std::vector<OpCase>& cases) {
   cases.push_back(sweep_case({.m = 4096, .n_head = 2, .n_kv_head = 1, .head_dim = 64, .n_slots = 4096}));
   cases.push_back(sweep_case({.m = 4096, .n_head = 2, .n_kv_head = 2, .head_dim = 8, .n_slots = 4096, .window = 256}));
   cases.push_back(sweep_case({.m = 1, .n_head = 8, .n_kv_head = 2, .head_dim = 128, .n_slots = 4096, .window = 1024}));
+  add_decode_sweep(cases);
 }
 
 }  // namespace vkgraph::testing

@@ -60,6 +60,19 @@ struct LoweringInput {
 // The dispatch of one step; the op decides the family.
 Dispatch lower_step(const LoweringInput& in);
 
+// A step lowered to one or more dispatches (split-K decode attention: partial results, then their
+// reduction). They run in order with a barrier between each two. `scratch_bytes`: memory the
+// step needs beyond its tensors, bound with add_scratch_binding; the executable gives every step
+// its own range of one scratch buffer (so no step's scratch is another's hazard) and fills in
+// the buffer before recording.
+struct LoweredStep {
+  std::vector<Dispatch> dispatches;
+  uint64_t scratch_bytes = 0;
+};
+LoweredStep lower_step_dispatches(const LoweringInput& in);  // lower_step unless the step needs more
+LoweredStep lower_attention_split(const LoweringInput& in);   // lowering_attention_split.cpp
+bool is_split_decode_row(const KernelRow& row);               // the split-K decode attention rows
+
 Dispatch lower_elementwise(const LoweringInput& in);  // add mul scale silu swiglu convert
 Dispatch lower_row_op(const LoweringInput& in);       // rms_norm rms_norm_mul softmax argmax
 Dispatch lower_rope(const LoweringInput& in);
@@ -82,6 +95,10 @@ Dispatch begin_dispatch(const LoweringInput& in, std::vector<uint32_t> extra_spe
 
 // Binds `id` as the next binding and returns its element offset.
 uint32_t add_binding(Dispatch& d, const LoweringInput& in, TensorId id, uint32_t unit);
+
+// Binds bytes [offset, offset + bytes) of the step's scratch as the next binding (its tensor id
+// is invalid and its buffer VK_NULL_HANDLE until the executable fills it in).
+void add_scratch_binding(Dispatch& d, uint64_t offset, uint64_t bytes);
 
 // Workgroup counts for `groups` flattened workgroups, split over x and y so that x stays under
 // maxComputeWorkGroupCount[0] (shaders/common/grid.glsl folds them back).

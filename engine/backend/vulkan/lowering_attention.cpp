@@ -1,4 +1,5 @@
-// attention: decode (one query row) runs one workgroup per (row, head) (attention.comp); prefill
+// attention: decode (one query row) runs split-K (lowering_attention_split.cpp) or, as a fallback,
+// one workgroup per (row, head) (attention.comp); prefill
 // runs the tiled kernel (attention_tiled.comp), whose tile sizes are chosen here per head
 // dimension to fit the kernel row's shared-memory budget.
 #include <algorithm>
@@ -67,6 +68,8 @@ Tiles choose_tiles(uint64_t d, uint64_t rows_total, bool coopmat, uint32_t budge
 
 Dispatch lower_attention(const LoweringInput& in) {
   const Node& node = in.node();
+  VKGRAPH_CHECK(!is_split_decode_row(in.kernel), "attention '{}': the split-K row {} lowers through lower_attention_split",
+                node.name, in.kernel.variant.shader);
   const Node& q = in.input(0);  // q: [m, n_head, d]
   const Node& k = in.input(1);  // k: [n_slots, n_kv_head, d]
   VKGRAPH_CHECK(q.shape.size() == 3 && k.shape.size() == 3,

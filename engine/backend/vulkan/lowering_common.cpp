@@ -40,6 +40,11 @@ uint32_t add_binding(Dispatch& d, const LoweringInput& in, TensorId id, uint32_t
   return bound.offset;
 }
 
+void add_scratch_binding(Dispatch& d, uint64_t offset, uint64_t bytes) {
+  d.buffers.push_back({VK_NULL_HANDLE, offset, bytes});
+  d.bound.push_back(TensorId{});
+}
+
 void set_groups(Dispatch& d, uint64_t groups, const DeviceInfo& device, const Node& node) {
   groups = std::max<uint64_t>(groups, 1);
   const uint64_t max_x = std::max<uint32_t>(device.max_workgroup_count[0], 1);
@@ -71,6 +76,8 @@ Dispatch lower_step(const LoweringInput& in) {
       return lower_rope(in);
     case OpKind::matmul:
     case OpKind::matmul_add:
+    case OpKind::matmul_cat:
+    case OpKind::matmul_swiglu:
       return lower_matmul(in);
     case OpKind::get_rows:
       return lower_get_rows(in);
@@ -83,6 +90,13 @@ Dispatch lower_step(const LoweringInput& in) {
       break;
   }
   fail("tensor '{}': op {} has no dispatch", in.node().name, op_name(in.node().op));
+}
+
+LoweredStep lower_step_dispatches(const LoweringInput& in) {
+  if (in.node().op == OpKind::attention && is_split_decode_row(in.kernel)) return lower_attention_split(in);
+  LoweredStep step;
+  step.dispatches.push_back(lower_step(in));
+  return step;
 }
 
 }  // namespace vkgraph::vk

@@ -1,0 +1,172 @@
+// Split-K decode attention ("flash-decoding"): one query row attends to a long cache. The
+// one-workgroup-per-head kernel (attention.comp) launches n_head workgroups whatever the length,
+// so at 16k slots a GPU with dozens of compute units runs a handful of long workgroups. Here the
+// cache is cut into chunks, a workgroup owns (kv head, up to 8 of its query heads, chunk) and
+// writes partial softmax results to scratch memory; a second dispatch combines them
+// (attention_split.comp, attention_reduce.comp).
+#include <algorithm>
+#include <thread>
+
+#include "engine/backend/vulkan/attention_split.h"
+#include "engine/backend/vulkan/lowering.h"
+#include "engine/core/error.h"
+
+namespace vkgraph::vk {
+namespace {
+
+// A chunk of fewer slots costs more in fixed work than it saves: loading q, writing HG x (D + 2)
+// partial floats and reading them back in the reduce, against 256 x D x 2 cache elements read by
+// the chunk itself. It also keeps a decode over <= 511 slots one dispatch with no reduce pass.
+constexpr uint64_t kMinChunkSlots = 256;
+
+// Workgroups to aim for per parallel unit: a few, so that the units stay busy when chunks differ
+// in cost (empty or invisible slots are skipped quickly) and, on a CPU device, when other
+// processes share the cores.
+constexpr uint64_t kWorkgroupsPerUnit = 4;
+
+// Vulkan does not report compute units portably (only vendor extensions do). 64 is a mid-range
+// discrete GPU (RTX 4070: 46 SMs, RX 7800 XT: 60 CUs); bigger ones still get 256 workgroups, and
+// smaller ones lose little: the chunks are >= kMinChunkSlots and the reduce pass is cheap.
+constexpr uint64_t kAssumedGpuUnits = 64;
+
+// A CPU device (lavapipe, SwiftShader) runs workgroups on one thread per core.
+uint64_t parallel_units(const DeviceInfo& device) {
+  if (device.is_cpu()) return std::max(1u, std::thread::hardware_concurrency());
+  return kAssumedGpuUnits;
+}
+
+// constant_id 2: how keys are rotated as they are read (as attention.comp).
+uint32_t rope_mode_constant(const AttentionParams& a) {
+  if (!a.rotate_keys) return 0;
+  return a.key_rope.mode == RopeMode::neox ? 2 : 1;
+}
+
+struct SplitPush {  // attention_split.comp
+  uint32_t m, n_head, n_kv_head, n_slots;
+  float scale;
+  int32_t window;
+  uint32_t q_off, k_off, v_off, q_pos_off, kv_pos_off, o_off;
+  uint32_t n_rot;
+  float freq_base, freq_scale;
+  uint32_t n_chunks, chunk_len, part_off;
+};
+
+struct ReducePush {  // attention_reduce.comp
+  uint32_t rows, n_chunks, part_off, o_off;
+};
+
+// The kernels keep up to 256 / kSplitWorkgroup dimensions per invocation (MAX_DIMS).
+constexpr int64_t kMaxHeadDim = 256;
+
+}  // namespace
+
+DecodeSplit choose_decode_split(uint64_t tokens, uint32_t n_head, uint32_t n_kv_head, uint32_t n_slots,
+                                const DeviceInfo& device) {
+  DecodeSplit s;
+  const uint32_t group = n_head / std::max(n_kv_head, 1u);
+  for (uint32_t h = std::min(group, kSplitMaxHeads); h >= 1; --h) {
+    if (group % h == 0) {
+      s.heads_per_group = h;
+      break;
+    }
+  }
+  const uint64_t base = std::max<uint64_t>(1, tokens * n_kv_head * (group / s.heads_per_group));
+  const uint64_t wanted = (kWorkgroupsPerUnit * parallel_units(device) + base - 1) / base;
+  const uint64_t most = std::max<uint64_t>(1, n_slots / kMinChunkSlots);
+  const uint64_t chunks = std::clamp<uint64_t>(wanted, 1, most);
+  const uint64_t slots = std::max<uint64_t>(n_slots, 1);
+  uint64_t len = (slots + chunks - 1) / chunks;
+  len = (len + kSplitWorkgroup - 1) / kSplitWorkgroup * kSplitWorkgroup;
+  s.chunk_len = uint32_t(len);
+  s.n_chunks = uint32_t((slots + len - 1) / len);
+  s.workgroups = base * s.n_chunks;
+  return s;
+}
+
+bool is_split_decode_row(const KernelRow& row) { return row.variant.shader.starts_with("attention/split_kv_"); }
+
+LoweredStep lower_attention_split(const LoweringInput& in) {
+  const Node& node = in.node();
+  const Node& q = in.input(0);  // q: [m, n_head, d]
+  const Node& k = in.input(1);  // k: [n_slots, n_kv_head, d]
+  VKGRAPH_CHECK(q.shape.size() == 3 && k.shape.size() == 3,
+                "attention '{}': q {} and k {} must be [tokens, heads, head_dim]", node.name, shape_string(q.shape),
+                shape_string(k.shape));
+  const int64_t head_dim = q.shape[2];
+  VKGRAPH_CHECK(head_dim <= kMaxHeadDim, "attention '{}': head_dim {} exceeds the split-K kernel's limit of {}",
+                node.name, head_dim, kMaxHeadDim);
+  VKGRAPH_CHECK(in.kernel.workgroup_size == kSplitWorkgroup,
+                "attention '{}': kernel row {} has {} invocations; attention_split.comp is written for {}", node.name,
+                in.kernel.variant.shader, in.kernel.workgroup_size, kSplitWorkgroup);
+  const AttentionParams& attn = node.params.attention;
+  SplitPush p{};
+  p.m = checked_u32(uint64_t(q.shape[0]), node, "tokens");
+  p.n_head = checked_u32(uint64_t(q.shape[1]), node, "heads");
+  p.n_slots = checked_u32(uint64_t(k.shape[0]), node, "cache slots");
+  p.n_kv_head = checked_u32(uint64_t(k.shape[1]), node, "kv heads");
+  VKGRAPH_CHECK(p.n_kv_head > 0 && p.n_head % p.n_kv_head == 0,
+                "attention '{}': {} heads not a multiple of {} kv heads", node.name, p.n_head, p.n_kv_head);
+  p.scale = attn.scale;
+  p.window = attn.window;
+  if (attn.rotate_keys) {
+    p.n_rot = uint32_t(attn.key_rope.n_rot);
+    p.freq_base = attn.key_rope.freq_base;
+    p.freq_scale = attn.key_rope.freq_scale;
+  }
+  const DecodeSplit split = choose_decode_split(p.m, p.n_head, p.n_kv_head, p.n_slots, in.device);
+  p.n_chunks = split.n_chunks;
+  p.chunk_len = split.chunk_len;
+  p.part_off = 0;
+
+  // part: [n_chunks, rows, head_dim] accumulators, then [n_chunks, rows, 2] (max, sum), f32.
+  const uint64_t rows = uint64_t(p.m) * p.n_head;
+  LoweredStep step;
+  if (split.n_chunks > 1) {
+    step.scratch_bytes = uint64_t(split.n_chunks) * rows * uint64_t(head_dim + 2) * 4;
+    VKGRAPH_CHECK(step.scratch_bytes <= in.device.max_storage_buffer_range,
+                  "attention '{}': {} bytes of split-K partials exceed maxStorageBufferRange ({}) of device '{}'",
+                  node.name, step.scratch_bytes, in.device.max_storage_buffer_range, in.device.name);
+    checked_u32(step.scratch_bytes / 4, node, "split-K partial floats");
+  }
+
+  Dispatch d = begin_dispatch(in, {uint32_t(head_dim), rope_mode_constant(attn), split.heads_per_group});
+  const uint32_t kv_unit = unit_bytes(k.dtype);
+  p.q_off = add_binding(d, in, in.input_id(0), 4);
+  p.k_off = add_binding(d, in, in.input_id(1), kv_unit);
+  p.v_off = add_binding(d, in, in.input_id(2), kv_unit);
+  p.q_pos_off = add_binding(d, in, in.input_id(3), 4);
+  p.kv_pos_off = add_binding(d, in, in.input_id(4), 4);
+  p.o_off = add_binding(d, in, in.id, 4);
+  if (split.n_chunks > 1) {
+    add_scratch_binding(d, 0, step.scratch_bytes);
+  } else {
+    add_binding(d, in, in.id, 4);  // binding 6 unused: one chunk writes the output itself
+  }
+  set_push(d, p);
+  const uint64_t kv_bytes = uint64_t(p.n_slots) * p.n_kv_head * uint64_t(head_dim) * kv_unit * 2;
+  const uint64_t q_bytes = rows * uint64_t(head_dim) * 4;
+  d.bytes_read = uint64_t(p.m) * kv_bytes * (p.n_head / p.n_kv_head / split.heads_per_group) + q_bytes;
+  d.bytes_written = split.n_chunks > 1 ? step.scratch_bytes : q_bytes;
+  set_groups(d, split.workgroups, in.device, node);
+  step.dispatches.push_back(std::move(d));
+  if (split.n_chunks == 1) return step;
+
+  const KernelRow& reduce_row =
+      select_kernel_row(in.device, {OpKind::attention, DType::F32, DType::F32, KernelForm::attention_split_reduce});
+  const LoweringInput reduce_in{in.plan, in.id, reduce_row, in.binder, in.device};
+  Dispatch r = begin_dispatch(reduce_in, {uint32_t(head_dim)});
+  add_scratch_binding(r, 0, step.scratch_bytes);
+  ReducePush rp{};
+  rp.rows = checked_u32(rows, node, "query rows");
+  rp.n_chunks = split.n_chunks;
+  rp.part_off = 0;
+  rp.o_off = add_binding(r, reduce_in, in.id, 4);
+  set_push(r, rp);
+  r.bytes_read = step.scratch_bytes;
+  r.bytes_written = q_bytes;
+  set_groups(r, rows, in.device, node);
+  step.dispatches.push_back(std::move(r));
+  return step;
+}
+
+}  // namespace vkgraph::vk
