@@ -173,7 +173,8 @@ TEST_CASE("the memory plan of a llama step shares the arena and never overlaps l
       }
       lives.push_back({steps[s].node, s, last});
     }
-    REQUIRE(lives.size() > 40);
+    // Decode fuses several products per layer (matmul_cat, matmul_swiglu): fewer, still plenty.
+    REQUIRE(lives.size() > (tokens == 1 ? 20u : 40u));
     size_t pairs = 0;
     for (size_t i = 0; i < lives.size(); ++i) {
       for (size_t j = i + 1; j < lives.size(); ++j) {

@@ -37,6 +37,10 @@ const char* op_name(OpKind op) {
       return "matmul";
     case OpKind::matmul_add:
       return "matmul_add";
+    case OpKind::matmul_cat:
+      return "matmul_cat";
+    case OpKind::matmul_swiglu:
+      return "matmul_swiglu";
     case OpKind::rope:
       return "rope";
     case OpKind::softmax:

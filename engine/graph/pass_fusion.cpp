@@ -1,5 +1,7 @@
 #include <fmt/format.h>
 
+#include <utility>
+
 #include "engine/graph/passes.h"
 
 namespace vkgraph::passes {
@@ -46,6 +48,168 @@ bool fuse_matmul_add(Graph& graph, std::vector<int>& uses, Node& n, size_t index
   return false;
 }
 
+// One token of activations: the product is a single row, so products side by side stay
+// contiguous ranges of one result.
+bool one_token(const Graph& graph, TensorId x) {
+  const Shape& s = graph.node(x).shape;
+  return !s.empty() && element_count(s) == s.back();
+}
+
+// swiglu(matmul(w_g, x), matmul(w_u, x)), both products read only there, one token, weights of
+// one type and shape: one pass over x computes both rows and the gate never goes to memory.
+bool fuse_matmul_swiglu(Graph& graph, std::vector<int>& uses, Node& n, size_t index) {
+  const TensorId gate = n.inputs[0];
+  const TensorId up = n.inputs[1];
+  if (!foldable(graph, uses, gate, OpKind::matmul) || !foldable(graph, uses, up, OpKind::matmul)) return false;
+  const Node& g = graph.node(gate);
+  const Node& u = graph.node(up);
+  const Node& wg = graph.node(g.inputs[0]);
+  const Node& wu = graph.node(u.inputs[0]);
+  if (g.inputs[1] != u.inputs[1] || !one_token(graph, g.inputs[1]) || wg.dtype != wu.dtype || wg.shape != wu.shape) {
+    return false;
+  }
+  n.inputs = {g.inputs[0], u.inputs[0], g.inputs[1]};
+  n.op = OpKind::matmul_swiglu;
+  --uses[size_t(gate.index)];
+  --uses[size_t(up.index)];
+  if (n.name == fmt::format("swiglu.{}", index) || n.name == fmt::format("mul.{}", index)) {
+    n.name = fmt::format("matmul_swiglu.{}", index);
+  }
+  return true;
+}
+
+// The matmuls still in the graph that read the same one-token x with weights of one type and
+// n_in (q, k and v of an attention block), in graph order, up to three at a time: one matmul_cat
+// node appended to the graph computes them side by side, and each former matmul becomes a view
+// of its range, so its consumers (rope, kv_write, ...) read it where it lies, without a copy.
+size_t group_matmuls(Graph& graph, const std::vector<int>& uses) {
+  constexpr size_t kMaxGroup = 3;  // the weight bindings of matmul/rows_cat_*
+  const size_t original = graph.size();
+  std::vector<bool> grouped(original, false);
+  size_t groups = 0;
+  for (size_t i = 0; i < original; ++i) {
+    const Node& first = graph.nodes()[i];
+    // A matmul nothing reads any more was folded into another node (matmul_add, swiglu); an
+    // output keeps its own buffer (materialize_outputs), so it cannot become a view.
+    if (first.op != OpKind::matmul || grouped[i] || uses[i] == 0 || first.output) continue;
+    const TensorId x = first.inputs[1];
+    if (!one_token(graph, x)) continue;
+    const Node& w0 = graph.node(first.inputs[0]);
+    std::vector<size_t> members{i};
+    for (size_t j = i + 1; j < original && members.size() < kMaxGroup; ++j) {
+      const Node& other = graph.nodes()[j];
+      if (other.op != OpKind::matmul || grouped[j] || uses[j] == 0 || other.output || other.inputs[1] != x) {
+        continue;
+      }
+      // The same weight twice is one product computed twice, not two products.
+      bool repeated = false;
+      for (size_t member : members) repeated = repeated || graph.nodes()[member].inputs[0] == other.inputs[0];
+      const Node& w = graph.node(other.inputs[0]);
+      if (!repeated && w.dtype == w0.dtype && w.shape.size() == 2 && w.shape[1] == w0.shape[1]) members.push_back(j);
+    }
+    if (members.size() < 2) continue;
+
+    Node cat;
+    cat.op = OpKind::matmul_cat;
+    cat.dtype = DType::F32;
+    cat.shape = first.shape;  // [..., n_0 + n_1 + ...]: x's leading dimensions, all of them 1
+    cat.shape.back() = 0;
+    for (size_t member : members) {
+      cat.inputs.push_back(graph.nodes()[member].inputs[0]);
+      cat.shape.back() += graph.nodes()[member].shape.back();
+    }
+    cat.inputs.push_back(x);
+    cat.name = fmt::format("matmul_cat.{}", graph.size());
+    const TensorId cat_id{int32_t(graph.size())};
+    graph.nodes().push_back(std::move(cat));  // appended: the schedule orders it before its views
+
+    int64_t offset = 0;
+    for (size_t member : members) {
+      Node& mm = graph.nodes()[member];
+      mm.op = OpKind::view;
+      mm.inputs = {cat_id};
+      mm.params.view_offset = offset;  // elements: the range of this product in the single row
+      offset += mm.shape.back();
+      grouped[member] = true;
+    }
+    ++groups;
+  }
+  return groups;
+}
+
+// The tensor whose bytes `id` shows and the element where they start there (through views).
+std::pair<TensorId, int64_t> view_base(const Graph& graph, TensorId id) {
+  int64_t offset = 0;
+  while (graph.node(id).op == OpKind::view) {
+    offset += graph.node(id).params.view_offset;
+    id = graph.node(id).inputs[0];
+  }
+  return {id, offset};
+}
+
+bool same_rope(const RopeParams& a, const RopeParams& b) {
+  return a.mode == b.mode && a.n_rot == b.n_rot && a.freq_base == b.freq_base && a.freq_scale == b.freq_scale;
+}
+
+// Two one-token ropes with the same positions and parameters whose inputs are neighbouring
+// ranges of one tensor (q and k of a matmul_cat, when the keys are not rotated by attention):
+// one rope over the joined range, appended, with the two results as views of it. The heads of
+// both are rotated alike, so the joined rope computes exactly what the two did.
+size_t merge_ropes(Graph& graph) {
+  const std::vector<int> uses = use_counts(graph);
+  const size_t original = graph.size();
+  std::vector<bool> merged(original, false);
+  auto candidate = [&](size_t i) {
+    const Node& n = graph.nodes()[i];
+    return n.op == OpKind::rope && !merged[i] && uses[i] > 0 && !n.output && n.shape.size() == 3 && n.shape[0] == 1;
+  };
+  size_t count = 0;
+  for (size_t i = 0; i < original; ++i) {
+    if (!candidate(i)) continue;
+    const auto [base, first] = view_base(graph, graph.nodes()[i].inputs[0]);
+    for (size_t j = 0; j < original; ++j) {
+      if (j == i || !candidate(j)) continue;
+      const Node& a = graph.nodes()[i];
+      const Node& b = graph.nodes()[j];
+      const auto [base_b, first_b] = view_base(graph, b.inputs[0]);
+      if (base_b != base || first_b != first + element_count(a.shape) || b.inputs[1] != a.inputs[1] ||
+          b.shape[2] != a.shape[2] || !same_rope(a.params.rope, b.params.rope)) {
+        continue;
+      }
+      const Shape joined{1, a.shape[1] + b.shape[1], a.shape[2]};  // [1, n_head_a + n_head_b, d]
+      Node view;
+      view.op = OpKind::view;
+      view.dtype = DType::F32;
+      view.shape = joined;
+      view.inputs = {base};
+      view.params.view_offset = first;
+      view.name = fmt::format("view.{}", graph.size());
+      const TensorId view_id{int32_t(graph.size())};
+      Node rope;
+      rope.op = OpKind::rope;
+      rope.dtype = DType::F32;
+      rope.shape = joined;
+      rope.inputs = {view_id, a.inputs[1]};
+      rope.params.rope = a.params.rope;
+      rope.name = fmt::format("rope.{}", graph.size() + 1);
+      const TensorId rope_id{int32_t(graph.size() + 1)};
+      const int64_t a_count = element_count(a.shape);
+      graph.nodes().push_back(std::move(view));
+      graph.nodes().push_back(std::move(rope));
+      for (const auto& [index, offset] : {std::pair{i, int64_t(0)}, std::pair{j, a_count}}) {
+        Node& n = graph.nodes()[index];
+        n.op = OpKind::view;
+        n.inputs = {rope_id};
+        n.params.view_offset = offset;
+        merged[index] = true;
+      }
+      ++count;
+      break;
+    }
+  }
+  return count;
+}
+
 }  // namespace
 
 size_t fuse(Graph& graph) {
@@ -88,6 +252,14 @@ size_t fuse(Graph& graph) {
       break;
     }
   }
+  // After the element-wise fusions, so swiglu nodes made from silu * mul are seen too, and
+  // before grouping, which must not take the gate and up products.
+  for (size_t i = 0; i < graph.size(); ++i) {
+    Node& n = graph.nodes()[i];
+    if (n.op == OpKind::swiglu) fused += fuse_matmul_swiglu(graph, uses, n, i) ? 1 : 0;
+  }
+  fused += group_matmuls(graph, uses);
+  fused += merge_ropes(graph);
   return fused;
 }
 

@@ -16,7 +16,13 @@ void materialize_outputs(Graph& graph);
 // pass_fusion.cpp: mul(rms_norm(x), w[n]) -> rms_norm_mul(x, w), mul(silu(g), u) -> swiglu(g, u)
 // and, for one token, add(matmul(w, x), r) -> matmul_add(w, x, r) (r of the sum's shape), only
 // when the inner result has no other consumer and is not an output. The outer node is
-// rewritten in place (its id stays valid); the inner node is left unused. Returns the fusion count.
+// rewritten in place (its id stays valid); the inner node is left unused. Then, for one token:
+// swiglu(matmul(w_g, x), matmul(w_u, x)) -> matmul_swiglu(w_g, w_u, x), and two or three
+// remaining matmuls of one x with weights of one type and n_in -> one appended matmul_cat node,
+// the matmuls becoming views of their ranges of it; last, two one-token ropes with one positions
+// input and one set of parameters over neighbouring ranges of one tensor (q and k of a
+// matmul_cat) -> one appended rope over the joined range, the two becoming views of it.
+// Returns the fusion count.
 size_t fuse(Graph& graph);
 
 // pass_schedule.cpp: which nodes a run needs (everything outputs and kv_writes depend on), and the

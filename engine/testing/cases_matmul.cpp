@@ -2,6 +2,7 @@
 // prefill (m > 1), sizes that are not a multiple of any tile.
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "engine/testing/case_data.h"
 #include "engine/testing/case_families.h"
@@ -90,6 +91,79 @@ void add_matmul_cases(std::vector<OpCase>& cases) {
     for (DType x_type : {DType::F32, DType::F16}) {
       for (const MatmulShape& s : add_shapes) add_residual(w_type, x_type, s, false);
       add_residual(w_type, x_type, add_shapes[1], true);
+    }
+  }
+
+  // Several products of one x (one token): q, k, v-like groups of 2 or 3 weights with odd row
+  // counts, fused into matmul_cat; each product is read through its view by a scale by 1 (exact),
+  // since an output product would keep its own buffer and stay unfused.
+  struct GroupShape {
+    int64_t n_in;
+    std::vector<int64_t> rows;
+  };
+  const GroupShape cat_shapes[] = {{32, {1, 1}}, {96, {33, 7, 65}}, {256, {65, 33}}, {4096, {257, 33, 33}}};
+  const GroupShape plain_cat_shapes[] = {{33, {7, 1, 3}}, {1, {5, 2}}};
+  auto add_cat = [&](DType w_type, DType x_type, const GroupShape& s) {
+    OpCase c;
+    c.name = fmt::format("matmul_cat w={} x={} n_in={} rows={}", dtype_name(w_type), dtype_name(x_type), s.n_in,
+                         fmt::join(s.rows, "+"));
+    c.op = "matmul_cat";
+    c.max_nmse = matmul_nmse;
+    c.build = [name = c.name, w_type, x_type, s](Backend& backend) {
+      CaseRng rng(name);
+      CaseGraph g;
+      const TensorId x = add_float_input(g, "x", x_type, {1, s.n_in}, rng.floats(size_t(s.n_in)));
+      std::vector<TensorId> products;
+      for (size_t i = 0; i < s.rows.size(); ++i) {
+        const TensorId w = add_weight(g, backend, fmt::format("w{}", i), w_type, {s.rows[i], s.n_in},
+                                      rng.floats(size_t(s.rows[i] * s.n_in)));
+        products.push_back(g.graph.matmul(w, x));
+      }
+      for (TensorId product : products) {
+        const TensorId y = g.graph.scale(product, 1.0f);
+        g.graph.mark_output(y);
+        g.outputs.push_back(y);
+      }
+      return g;
+    };
+    cases.push_back(std::move(c));
+  };
+  // gate and up products into swiglu (built directly or as silu(g) * u), fused into
+  // matmul_swiglu for one token.
+  struct SwigluShape {
+    int64_t n_in, n_ff;
+  };
+  const SwigluShape swiglu_shapes[] = {{32, 1}, {96, 33}, {256, 65}, {4096, 257}};
+  auto add_swiglu = [&](DType w_type, DType x_type, SwigluShape s, bool from_silu) {
+    OpCase c;
+    c.name = fmt::format("matmul_swiglu w={} x={} n_in={} n_ff={}{}", dtype_name(w_type), dtype_name(x_type), s.n_in,
+                         s.n_ff, from_silu ? " silu*mul" : "");
+    c.op = "matmul_swiglu";
+    c.max_nmse = matmul_nmse;
+    c.build = [name = c.name, w_type, x_type, s, from_silu](Backend& backend) {
+      CaseRng rng(name);
+      CaseGraph g;
+      const TensorId x = add_float_input(g, "x", x_type, {1, s.n_in}, rng.floats(size_t(s.n_in)));
+      const TensorId wg = add_weight(g, backend, "w_gate", w_type, {s.n_ff, s.n_in}, rng.floats(size_t(s.n_ff * s.n_in)));
+      const TensorId wu = add_weight(g, backend, "w_up", w_type, {s.n_ff, s.n_in}, rng.floats(size_t(s.n_ff * s.n_in)));
+      const TensorId gate = g.graph.matmul(wg, x);
+      const TensorId up = g.graph.matmul(wu, x);
+      const TensorId y = from_silu ? g.graph.mul(g.graph.silu(gate), up) : g.graph.swiglu(gate, up);
+      g.graph.mark_output(y);
+      g.outputs.push_back(y);
+      return g;
+    };
+    cases.push_back(std::move(c));
+  };
+  for (DType w_type : weight_types) {
+    for (DType x_type : {DType::F32, DType::F16}) {
+      for (const GroupShape& s : cat_shapes) add_cat(w_type, x_type, s);
+      for (const SwigluShape& s : swiglu_shapes) add_swiglu(w_type, x_type, s, false);
+      add_swiglu(w_type, x_type, swiglu_shapes[2], true);
+      if (!dtype_info(w_type).quantized) {
+        for (const GroupShape& s : plain_cat_shapes) add_cat(w_type, x_type, s);
+        add_swiglu(w_type, x_type, SwigluShape{33, 7}, false);
+      }
     }
   }
 

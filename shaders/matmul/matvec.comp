@@ -7,11 +7,18 @@
 // read block by block in their packed form and dequantized in registers.
 // Weights: W_F32/W_F16/W_Q8_0/W_Q4_0; activations f32 or f16 (X_F16).
 // w: [n_out, n_in], x: [m, n_in], out: [m, n_out] f32.
+// Fused variants for devices without subgroup shuffles, as in matvec_rows.comp: CAT (matmul_cat,
+// weights in bindings 0-2, out = the products side by side, a workgroup's rows in one matrix)
+// and SWIGLU (matmul_swiglu, gate and up in bindings 0-1, out = silu(gate) * up).
 #extension GL_GOOGLE_include_directive : require
 #include "common/types.glsl"
 #include "common/grid.glsl"
-#define W_BINDING 0
-#include "common/weights.glsl"
+#include "common/quant.glsl"
+#if defined(W_Q8_0) || defined(W_Q4_0)
+#define W_QUANTIZED 1
+#elif !defined(W_F32) && !defined(W_F16)
+#error "define one of W_F32, W_F16, W_Q8_0, W_Q4_0"
+#endif
 
 #if defined(X_F16)
 #define X_T F16_T
@@ -21,17 +28,30 @@
 
 layout(constant_id = 1) const uint ROWS = 1;  // a power of two dividing the workgroup size
 
-layout(set = 0, binding = 1) readonly buffer XBuf { X_T x[]; };
-layout(set = 0, binding = 2) writeonly buffer OutBuf { float o[]; };
+#if defined(CAT)
+#define W_COUNT 3
+#elif defined(SWIGLU)
+#define W_COUNT 2
+#else
+#define W_COUNT 1
+#endif
+
+layout(set = 0, binding = W_COUNT) readonly buffer XBuf { X_T x[]; };
+layout(set = 0, binding = W_COUNT + 1) writeonly buffer OutBuf { float o[]; };
 layout(push_constant) uniform Params {
   uint m;
   uint n_in;
   uint n_out;
-  uint w_off;  // units of the weight array (see weights.glsl)
+  uint w_off0;  // weight 0: elements for F32/F16, uint16_t words for quantized weights
   uint x_off;
   uint o_off;
 #if defined(ADD)
   uint r_off;  // floats
+#elif W_COUNT > 1
+  uint w_off1;  // weights 1 and 2, units as w_off0
+  uint w_off2;
+  uint rows0;  // CAT: rows of weights 0 and 1 (weight 2 has the rest of n_out)
+  uint rows1;
 #endif
 } p;
 
@@ -44,54 +64,100 @@ layout(set = 0, binding = 3) readonly buffer ResBuf { float residual[]; };
 #define EPILOGUE(sum, token, row) (sum)
 #endif
 
+// One weight binding and its row_dot_<i> per matrix.
+#define MV_INDEX 0
+#include "matmul/matvec_share.glsl"
+#undef MV_INDEX
+#if W_COUNT > 1
+#define MV_INDEX 1
+#include "matmul/matvec_share.glsl"
+#undef MV_INDEX
+#endif
+#if W_COUNT > 2
+#define MV_INDEX 2
+#include "matmul/matvec_share.glsl"
+#undef MV_INDEX
+#endif
+
+uint row_units() {
+#if defined(W_Q8_0)
+  return p.n_in / QK * Q8_0_BLOCK_WORDS;
+#elif defined(W_Q4_0)
+  return p.n_in / QK * Q4_0_BLOCK_WORDS;
+#else
+  return p.n_in;
+#endif
+}
+
 shared float partial[MAX_WORKGROUP];
 
-void main() {
-  const uint t = gl_LocalInvocationID.x;
-  const uint lanes = gl_WorkGroupSize.x / ROWS;  // invocations per row
-  const uint lane = t % lanes;
-  const uint g = group_index() * ROWS + t / lanes;  // token * n_out + row
-  // Invocations past the last row still join the barriers below, with nothing to add.
-  const bool in_range = g < p.m * p.n_out;
-  const uint row = g % p.n_out;
-  const uint token = g / p.n_out;
-  const uint wb = p.w_off + row * w_row_units(p.n_in);
-  const uint xb = p.x_off + token * p.n_in;
-  float acc = 0.0;
-#if defined(W_QUANTIZED)
-  // One block of 32 weights per invocation per iteration: the scale is read once a block.
-  const uint blocks = in_range ? p.n_in / QK : 0;
-  for (uint blk = lane; blk < blocks; blk += lanes) {
-    const uint xk = xb + blk * QK;
-#if defined(W_Q8_0)
-    const uint word = wb + blk * Q8_0_BLOCK_WORDS;
-    float s = 0.0;
-    for (uint j = 0; j < 16; ++j) {
-      const vec2 q = q8_0_pair(uint(w_data[word + 1 + j]));
-      s += q.x * float(x[xk + 2 * j]) + q.y * float(x[xk + 2 * j + 1]);
-    }
-#else
-    const uint word = wb + blk * Q4_0_BLOCK_WORDS;
-    float s = 0.0;
-    for (uint j = 0; j < 8; ++j) {
-      const vec4 q = q4_0_quad(uint(w_data[word + 1 + j]));
-      s += q.x * float(x[xk + 2 * j]) + q.y * float(x[xk + 2 * j + 1]) +
-           q.z * float(x[xk + 2 * j + 16]) + q.w * float(x[xk + 2 * j + 17]);
-    }
-#endif
-    acc += block_scale(w_data, word) * s;
-  }
-#else
-  // Consecutive invocations read consecutive weights.
-  const uint n = in_range ? p.n_in : 0;
-  for (uint k = lane; k < n; k += lanes) acc += w_value(wb, k) * float(x[xb + k]);
-#endif
-  // Tree reduction within each row's group of lanes (lanes is a power of two).
-  partial[t] = acc;
+// Tree reduction of v within each row's group of lanes (lanes is a power of two); every
+// invocation of the workgroup must call it (barriers).
+float reduce_row(float v, uint t, uint lane, uint lanes) {
+  partial[t] = v;
   barrier();
   for (uint s = lanes / 2; s > 0; s >>= 1) {
     if (lane < s) partial[t] += partial[t + s];
     barrier();
   }
-  if (in_range && lane == 0) o[p.o_off + token * p.n_out + row] = EPILOGUE(partial[t], token, row);
+  const float sum = partial[t - lane];
+  barrier();  // partial[] is reused by the next reduction
+  return sum;
+}
+
+void main() {
+  const uint t = gl_LocalInvocationID.x;
+  const uint lanes = gl_WorkGroupSize.x / ROWS;  // invocations per row
+  const uint lane = t % lanes;
+#if defined(CAT)
+  // Workgroups of weight 0's rows, then weight 1's, then weight 2's (per token): a workgroup's
+  // rows lie in one matrix, so its choice of binding is uniform.
+  const uint n0 = p.rows0, n1 = p.rows1, n2 = p.n_out - p.rows0 - p.rows1;
+  const uint groups0 = (n0 + ROWS - 1) / ROWS, groups1 = (n1 + ROWS - 1) / ROWS;
+  const uint per_token = groups0 + groups1 + (n2 + ROWS - 1) / ROWS;
+  const uint token = group_index() / per_token;
+  uint tile = group_index() % per_token;
+  uint sel = 0, n_rows = n0, first = 0;
+  if (tile >= groups0) {
+    tile -= groups0;
+    sel = 1;
+    n_rows = n1;
+    first = n0;
+    if (tile >= groups1) {
+      tile -= groups1;
+      sel = 2;
+      n_rows = n2;
+      first = n0 + n1;
+    }
+  }
+  const uint row = tile * ROWS + t / lanes;
+  const bool in_range = token < p.m && row < n_rows;
+#else
+  const uint g = group_index() * ROWS + t / lanes;  // token * n_out + row
+  const uint n_rows = p.n_out, first = 0;
+  const bool in_range = g < p.m * p.n_out;
+  const uint row = g % p.n_out;
+  const uint token = g / p.n_out;
+#endif
+  // Invocations past the last row still join the barriers, with nothing to add.
+  const uint w_row = min(row, n_rows - 1) * row_units();
+  const uint xb = p.x_off + min(token, p.m - 1) * p.n_in;
+#if defined(CAT)
+  float acc;
+  if (sel == 0) {
+    acc = row_dot_0(p.w_off0 + w_row, xb, lane, lanes, in_range);
+  } else if (sel == 1) {
+    acc = row_dot_1(p.w_off1 + w_row, xb, lane, lanes, in_range);
+  } else {
+    acc = row_dot_2(p.w_off2 + w_row, xb, lane, lanes, in_range);
+  }
+  const float value = reduce_row(acc, t, lane, lanes);
+#elif defined(SWIGLU)
+  const float gate = reduce_row(row_dot_0(p.w_off0 + w_row, xb, lane, lanes, in_range), t, lane, lanes);
+  const float up = reduce_row(row_dot_1(p.w_off1 + w_row, xb, lane, lanes, in_range), t, lane, lanes);
+  const float value = gate / (1.0 + exp(-gate)) * up;  // silu as elementwise/swiglu computes it
+#else
+  const float value = reduce_row(row_dot_0(p.w_off0 + w_row, xb, lane, lanes, in_range), t, lane, lanes);
+#endif
+  if (in_range && lane == 0) o[p.o_off + token * p.n_out + first + row] = EPILOGUE(value, token, row);
 }

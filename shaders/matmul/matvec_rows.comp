@@ -21,6 +21,15 @@
 // n_in a multiple of 64 and an even word offset), else block by block as 16-bit words.
 // Weights: W_F32/W_F16/W_Q8_0/W_Q4_0; activations f32 or f16 (X_F16).
 // w: [n_out, n_in], x: [m, n_in], out: [m, n_out] f32.
+//
+// Fused decode variants (one token in practice; any m works) read several matrices of one type
+// and n_in, in bindings 0..W_COUNT-1 (x and out follow):
+// - CAT (matmul_cat, W_COUNT 3): out = [x w0^T | x w1^T | x w2^T], rows0 + rows1 + rest = n_out
+//   (a two-weight group leaves weight 2 without rows). Each workgroup's row tile lies in one
+//   matrix, chosen from its group index: the branch is uniform, so the uniform activation loads
+//   stay scalar (see main).
+// - SWIGLU (matmul_swiglu, W_COUNT 2): out = silu(x w0^T) * (x w1^T), n_out rows of each; an
+//   invocation sums its row of both matrices, so neither product goes to memory.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_shuffle : require
@@ -45,36 +54,37 @@ layout(constant_id = 4) const uint PAIRS_ALIGNED = 0;  // 1: block pairs / f16 p
 layout(constant_id = 5) const uint X_SHARED = 0;       // 1: x_off and n_in multiples of 4 (BLOCK_X)
 #define MAX_TOKENS 8
 
-#if defined(W_F32)
-layout(set = 0, binding = 0) readonly buffer WeightBuf { float w_data[]; };
-#elif defined(W_F16)
-layout(set = 0, binding = 0) readonly buffer WeightBuf { float16_t w_data[]; };
-layout(set = 0, binding = 0) readonly buffer WeightBuf32 { uint w32[]; };
-#elif defined(W_Q8_0) || defined(W_Q4_0)
-// Two views of one binding: 16-bit words (any block) and 32-bit words (aligned block pairs).
-layout(set = 0, binding = 0) readonly buffer WeightBuf { uint16_t w_data[]; };
-layout(set = 0, binding = 0) readonly buffer WeightBuf32 { uint w32[]; };
-layout(set = 0, binding = 0) readonly buffer WeightBuf128 { uvec4 w128[]; };
+#if defined(CAT)
+#define W_COUNT 3
+#elif defined(SWIGLU)
+#define W_COUNT 2
 #else
-#error "define one of W_F32, W_F16, W_Q8_0, W_Q4_0"
+#define W_COUNT 1
 #endif
+#define X_BINDING W_COUNT
+#define O_BINDING (W_COUNT + 1)
 
-layout(set = 0, binding = 1) readonly buffer XBuf { X_T x[]; };
+layout(set = 0, binding = X_BINDING) readonly buffer XBuf { X_T x[]; };
 #if defined(X_F16)
-layout(set = 0, binding = 1) readonly buffer XBuf4 { f16vec4 x_vec4[]; };
+layout(set = 0, binding = X_BINDING) readonly buffer XBuf4 { f16vec4 x_vec4[]; };
 #else
-layout(set = 0, binding = 1) readonly buffer XBuf4 { vec4 x_vec4[]; };
+layout(set = 0, binding = X_BINDING) readonly buffer XBuf4 { vec4 x_vec4[]; };
 #endif
-layout(set = 0, binding = 2) writeonly buffer OutBuf { float o[]; };
+layout(set = 0, binding = O_BINDING) writeonly buffer OutBuf { float o[]; };
 layout(push_constant) uniform Params {
   uint m;
   uint n_in;
   uint n_out;
-  uint w_off;  // 16-bit words for F16 and quantized weights, floats for F32
+  uint w_off0;  // weight 0: 16-bit words for F16 and quantized weights, floats for F32
   uint x_off;
   uint o_off;
 #if defined(ADD)
   uint r_off;  // floats
+#elif W_COUNT > 1
+  uint w_off1;  // weights 1 and 2, units as w_off0
+  uint w_off2;
+  uint rows0;  // CAT: rows of weights 0 and 1 (weight 2 has the rest of n_out)
+  uint rows1;
 #endif
 } p;
 
@@ -165,11 +175,6 @@ void block_dot(float d, uvec4 qa, uvec4 qb, uint k0) {
 #endif
 
 #if defined(W_Q4_0) || defined(W_Q8_0)
-// The 32-bit words of one block pair, read as whole 16-byte vectors: a CPU driver pays per load
-// instruction (a per-invocation loop), not per byte, so 3 (Q4_0) or 5 (Q8_0) vector loads
-// replace 9 or 17 word loads. The pair starts at any 4-byte boundary; the vectors cover it from
-// the 16-byte boundary below (up to 12 bytes past the pair: the host rounds the binding up to
-// 16 bytes, inside the allocation's own alignment) and the words are selected by the shift.
 #if defined(W_Q4_0)
 #define PAIR_WORDS 9
 #define PAIR_VEC4 3
@@ -177,99 +182,23 @@ void block_dot(float d, uvec4 qa, uvec4 qb, uint k0) {
 #define PAIR_WORDS 17
 #define PAIR_VEC4 5
 #endif
-uint pw[PAIR_WORDS];
-void load_pair(uint word) {
-  const uint base = word / 4, s = word % 4;
-  uvec4 q[PAIR_VEC4];
-  [[unroll]] for (uint i = 0; i < PAIR_VEC4; ++i) q[i] = w128[base + i];
-  [[unroll]] for (uint i = 0; i < PAIR_WORDS; ++i) {
-    const uint a = q[i / 4][i % 4], b = q[(i + 1) / 4][(i + 1) % 4];
-    const uint c = q[(i + 2) / 4][(i + 2) % 4], d = q[(i + 3) / 4][(i + 3) % 4];
-    pw[i] = s == 0 ? a : (s == 1 ? b : (s == 2 ? c : d));
-  }
-}
-
-// A 32-bit word from two 16-bit words of the packed row.
-uint word32(uint i16) { return uint(w_data[i16]) | (uint(w_data[i16 + 1]) << 16); }
+uint pw[PAIR_WORDS];  // the current block pair's 32-bit words (rows_share.glsl)
 #endif
 
-// This invocation's share of row `row` (whose first weight unit is `wb`) into acc[].
-void row_share(uint wb, uint lane) {
-#if defined(W_Q4_0)
-  const uint blocks = p.n_in / QK;
-  if (PAIRS_ALIGNED != 0) {
-    // Pair of blocks = 36 bytes = 9 words: [d0 | q0.0] [q0] [q0] [q0] [q0.15 | d1] [q1] x4.
-    const uint base = wb / 2;
-    for (uint pr = lane; pr < blocks / 2; pr += LANES) {
-      load_pair(base + pr * 9);
-      const uvec4 q0 = uvec4((pw[0] >> 16) | (pw[1] << 16), (pw[1] >> 16) | (pw[2] << 16),
-                             (pw[2] >> 16) | (pw[3] << 16), (pw[3] >> 16) | (pw[4] << 16));
-      block_dot(unpackHalf2x16(pw[0]).x, q0, pr * 64);
-      block_dot(unpackHalf2x16(pw[4] >> 16).x, uvec4(pw[5], pw[6], pw[7], pw[8]), pr * 64 + 32);
-    }
-  } else {
-    for (uint blk = lane; blk < blocks; blk += LANES) {
-      const uint b = wb + blk * Q4_0_BLOCK_WORDS;
-      block_dot(unpackHalf2x16(uint(w_data[b])).x,
-                uvec4(word32(b + 1), word32(b + 3), word32(b + 5), word32(b + 7)), blk * QK);
-    }
-  }
-#elif defined(W_Q8_0)
-  const uint blocks = p.n_in / QK;
-  if (PAIRS_ALIGNED != 0) {
-    // Pair of blocks = 68 bytes = 17 words: [d0 | q0 0-1] [q0] x7 [q0 30-31 | d1] [q1] x8.
-    const uint base = wb / 2;
-    for (uint pr = lane; pr < blocks / 2; pr += LANES) {
-      load_pair(base + pr * 17);
-      const uvec4 qa = uvec4((pw[0] >> 16) | (pw[1] << 16), (pw[1] >> 16) | (pw[2] << 16),
-                             (pw[2] >> 16) | (pw[3] << 16), (pw[3] >> 16) | (pw[4] << 16));
-      const uvec4 qb = uvec4((pw[4] >> 16) | (pw[5] << 16), (pw[5] >> 16) | (pw[6] << 16),
-                             (pw[6] >> 16) | (pw[7] << 16), (pw[7] >> 16) | (pw[8] << 16));
-      block_dot(unpackHalf2x16(pw[0]).x, qa, qb, pr * 64);
-      block_dot(unpackHalf2x16(pw[8] >> 16).x, uvec4(pw[9], pw[10], pw[11], pw[12]),
-                uvec4(pw[13], pw[14], pw[15], pw[16]), pr * 64 + 32);
-    }
-  } else {
-    for (uint blk = lane; blk < blocks; blk += LANES) {
-      const uint b = wb + blk * Q8_0_BLOCK_WORDS;
-      block_dot(unpackHalf2x16(uint(w_data[b])).x,
-                uvec4(word32(b + 1), word32(b + 3), word32(b + 5), word32(b + 7)),
-                uvec4(word32(b + 9), word32(b + 11), word32(b + 13), word32(b + 15)), blk * QK);
-    }
-  }
-#elif defined(W_F16)
-  uint k = lane * 4;
-  if (PAIRS_ALIGNED != 0) {
-    // Four halves per step as two 32-bit loads.
-    const uint base = wb / 2;
-    for (; k + 4 <= p.n_in; k += LANES * 4) {
-      const vec4 wv = vec4(unpackHalf2x16(w32[base + k / 2]), unpackHalf2x16(w32[base + k / 2 + 1]));
-      [[unroll]] for (uint t = 0; t < TOKENS; ++t) acc[t] += dot(wv, x4(t, k));
-    }
-  } else {
-    for (; k + 4 <= p.n_in; k += LANES * 4) {
-      const vec4 wv = vec4(float(w_data[wb + k]), float(w_data[wb + k + 1]), float(w_data[wb + k + 2]),
-                           float(w_data[wb + k + 3]));
-      [[unroll]] for (uint t = 0; t < TOKENS; ++t) acc[t] += dot(wv, x4(t, k));
-    }
-  }
-  // The last n_in % 4 weights: only the invocation whose next step fell off the end has them.
-  for (; k < p.n_in; ++k) {
-    const float wv = float(w_data[wb + k]);
-    [[unroll]] for (uint t = 0; t < TOKENS; ++t) acc[t] += wv * float(x[x_base[t] + k]);
-  }
-#else
-  uint k = lane * 4;
-  for (; k + 4 <= p.n_in; k += LANES * 4) {
-    const vec4 wv = vec4(w_data[wb + k], w_data[wb + k + 1], w_data[wb + k + 2], w_data[wb + k + 3]);
-    [[unroll]] for (uint t = 0; t < TOKENS; ++t) acc[t] += dot(wv, x4(t, k));
-  }
-  for (; k < p.n_in; ++k) {
-    const float wv = w_data[wb + k];
-    [[unroll]] for (uint t = 0; t < TOKENS; ++t) acc[t] += wv * float(x[x_base[t] + k]);
-  }
+// One weight binding and its row_share_<i> per matrix.
+#define RS_INDEX 0
+#include "matmul/rows_share.glsl"
+#undef RS_INDEX
+#if W_COUNT > 1
+#define RS_INDEX 1
+#include "matmul/rows_share.glsl"
+#undef RS_INDEX
 #endif
-}
+#if W_COUNT > 2
+#define RS_INDEX 2
+#include "matmul/rows_share.glsl"
+#undef RS_INDEX
+#endif
 
 uint row_units() {
 #if defined(W_Q8_0)
@@ -281,13 +210,46 @@ uint row_units() {
 #endif
 }
 
+// Sums of this invocation's rows (row_share_* into acc[]), reduced over its LANES cluster.
+void reduce_lanes() {
+  [[unroll]] for (uint t = 0; t < TOKENS; ++t) {
+    for (uint s = LANES / 2; s > 0; s >>= 1) acc[t] += subgroupShuffleXor(acc[t], s);
+  }
+}
+
 void main() {
+#if defined(CAT)
+  // Row tiles of weight 0, then of weight 1, then of weight 2: a tile never spans two matrices.
+  const uint n0 = p.rows0, n1 = p.rows1, n2 = p.n_out - p.rows0 - p.rows1;
+  const uint tiles0 = (n0 + ROWS - 1) / ROWS, tiles1 = (n1 + ROWS - 1) / ROWS;
+  const uint row_tiles = tiles0 + tiles1 + (n2 + ROWS - 1) / ROWS;
+#else
   const uint row_tiles = (p.n_out + ROWS - 1) / ROWS;
+#endif
   const uint token_tiles = (p.m + TOKENS - 1) / TOKENS;
   const uint g = group_index();
   if (g >= row_tiles * token_tiles) return;  // uniform for the workgroup
   const uint t0 = (g / row_tiles) * TOKENS;
-  const uint r0 = (g % row_tiles) * ROWS;
+  uint tile = g % row_tiles;
+#if defined(CAT)
+  // The workgroup's matrix (uniform): its rows, its first output column, its first weight unit.
+  uint sel = 0, n_rows = n0, first = 0;
+  if (tile >= tiles0) {
+    tile -= tiles0;
+    sel = 1;
+    n_rows = n1;
+    first = n0;
+    if (tile >= tiles1) {
+      tile -= tiles1;
+      sel = 2;
+      n_rows = n2;
+      first = n0 + n1;
+    }
+  }
+#else
+  const uint n_rows = p.n_out, first = 0;
+#endif
+  const uint r0 = tile * ROWS;
   // Tokens past m re-read the last token (valid memory, uniform) and are not stored.
   [[unroll]] for (uint t = 0; t < TOKENS; ++t) x_base[t] = p.x_off + min(t0 + t, p.m - 1) * p.n_in;
 
@@ -296,20 +258,42 @@ void main() {
   const uint slots = gl_WorkGroupSize.x / LANES;
   // A cluster of LANES invocations (inside one subgroup: LANES divides the subgroup size and
   // subgroups are consecutive invocations) walks the workgroup's rows together. Control flow
-  // stays uniform up to the store: rows past n_out recompute the last row instead of
+  // stays uniform up to the store: rows past n_rows recompute the last row instead of
   // branching, because a CPU driver turns the uniform activation reads into scalar loads only
   // outside divergent control flow (inside it they become per-lane gathers, ~8x slower here).
   for (uint r_first = 0; r_first < ROWS; r_first += slots) {
     const uint r = r_first + inv / LANES;
     const uint row = r0 + r;
+    const uint w_row = min(row, n_rows - 1) * row_units();  // the row's first unit in its matrix
     [[unroll]] for (uint t = 0; t < TOKENS; ++t) acc[t] = 0.0;
-    row_share(p.w_off + min(row, p.n_out - 1) * row_units(), lane);
-    [[unroll]] for (uint t = 0; t < TOKENS; ++t) {
-      for (uint s = LANES / 2; s > 0; s >>= 1) acc[t] += subgroupShuffleXor(acc[t], s);
+#if defined(CAT)
+    if (sel == 0) {
+      row_share_0(p.w_off0 + w_row, lane);
+    } else if (sel == 1) {
+      row_share_1(p.w_off1 + w_row, lane);
+    } else {
+      row_share_2(p.w_off2 + w_row, lane);
     }
-    if (lane == 0 && r < ROWS && row < p.n_out) {
+    reduce_lanes();
+#elif defined(SWIGLU)
+    row_share_0(p.w_off0 + w_row, lane);
+    reduce_lanes();
+    float gate[MAX_TOKENS];
+    [[unroll]] for (uint t = 0; t < TOKENS; ++t) {
+      gate[t] = acc[t];
+      acc[t] = 0.0;
+    }
+    row_share_1(p.w_off1 + w_row, lane);
+    reduce_lanes();
+    // silu(gate) * up, silu as elementwise/swiglu computes it.
+    [[unroll]] for (uint t = 0; t < TOKENS; ++t) acc[t] = gate[t] / (1.0 + exp(-gate[t])) * acc[t];
+#else
+    row_share_0(p.w_off0 + w_row, lane);
+    reduce_lanes();
+#endif
+    if (lane == 0 && r < ROWS && row < n_rows) {
       [[unroll]] for (uint t = 0; t < TOKENS; ++t) {
-        if (t0 + t < p.m) o[p.o_off + (t0 + t) * p.n_out + row] = EPILOGUE(acc[t], t0 + t, row);
+        if (t0 + t < p.m) o[p.o_off + (t0 + t) * p.n_out + first + row] = EPILOGUE(acc[t], t0 + t, row);
       }
     }
   }

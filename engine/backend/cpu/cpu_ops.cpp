@@ -20,6 +20,10 @@ void run_op(const OpArgs& a) {
     case OpKind::matmul:
     case OpKind::matmul_add:
       return op_matmul(a);
+    case OpKind::matmul_cat:
+      return op_matmul_cat(a);
+    case OpKind::matmul_swiglu:
+      return op_matmul_swiglu(a);
     case OpKind::rope:
       return op_rope(a);
     case OpKind::softmax:

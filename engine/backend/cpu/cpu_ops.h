@@ -32,7 +32,9 @@ void op_argmax(const OpArgs& a);
 void op_convert(const OpArgs& a);
 
 // cpu_ops_matmul.cpp
-void op_matmul(const OpArgs& a);
+void op_matmul(const OpArgs& a);  // matmul, matmul_add
+void op_matmul_cat(const OpArgs& a);
+void op_matmul_swiglu(const OpArgs& a);
 void op_get_rows(const OpArgs& a);
 
 // cpu_ops_attention.cpp

@@ -1,6 +1,7 @@
 // matmul and get_rows: the ops that read (possibly quantized) weight rows. Weights are
 // dequantized one row at a time with the reference decoder of engine/core/quant.h.
 
+#include <cmath>
 #include <vector>
 
 #include "engine/backend/cpu/cpu_ops.h"
@@ -10,6 +11,38 @@
 
 namespace vkgraph::cpu {
 
+namespace {
+
+// Activations [m, n_in] (f32 or f16) as f32, once per op.
+std::vector<float> activations_f32(const Node& x_node, const std::byte* x_bytes, size_t m, size_t n_in) {
+  std::vector<float> x(m * n_in);
+  dequantize_row(x_node.dtype, x_bytes, x.data(), m * n_in);
+  return x;
+}
+
+// y[i * y_stride + o] = sum_k x[i][k] * w[o][k] (+ r[i * y_stride + o]), each sum in double and
+// rounded once to f32. w: [n_out, n_in] bytes of w_node's type, x: [m, n_in] f32.
+void matmul_into(const Node& w_node, const std::byte* w_bytes, const std::vector<float>& x, size_t m, float* y,
+                 size_t y_stride, const float* r) {
+  const auto n_out = size_t(w_node.shape[0]);
+  const auto n_in = size_t(w_node.shape[1]);
+  const size_t w_row = row_bytes(w_node.dtype, n_in);
+  parallel_for(n_out, m * n_in, [&](size_t begin, size_t end) {
+    std::vector<float> w(n_in);
+    for (size_t o = begin; o < end; ++o) {
+      dequantize_row(w_node.dtype, w_bytes + o * w_row, w.data(), n_in);
+      for (size_t i = 0; i < m; ++i) {
+        const float* xi = x.data() + i * n_in;
+        double sum = 0.0;
+        for (size_t k = 0; k < n_in; ++k) sum += double(xi[k]) * double(w[k]);
+        y[i * y_stride + o] = r != nullptr ? float(sum) + r[i * y_stride + o] : float(sum);
+      }
+    }
+  });
+}
+
+}  // namespace
+
 // y[i][o] = sum_k x[i][k] * w[o][k] (+ r[i][o] for matmul_add, added after the sum in f32 as the
 // Vulkan epilogue does)
 void op_matmul(const OpArgs& a) {
@@ -18,27 +51,45 @@ void op_matmul(const OpArgs& a) {
   const auto n_out = size_t(w_node.shape[0]);
   const auto n_in = size_t(w_node.shape[1]);
   const size_t m = size_t(element_count(x_node.shape)) / n_in;
-  const size_t w_row = row_bytes(w_node.dtype, n_in);
-
-  // x as f32, once.
-  std::vector<float> x(m * n_in);
-  dequantize_row(x_node.dtype, a.src[1], x.data(), m * n_in);
-  auto* y = reinterpret_cast<float*>(a.out);  // y: [..., n_out]
+  const std::vector<float> x = activations_f32(x_node, a.src[1], m, n_in);
   // r: [..., n_out], matmul_add only
   const float* r = a.node.op == OpKind::matmul_add ? reinterpret_cast<const float*>(a.src[2]) : nullptr;
+  matmul_into(w_node, a.src[0], x, m, reinterpret_cast<float*>(a.out), n_out, r);
+}
 
-  parallel_for(n_out, m * n_in, [&](size_t begin, size_t end) {
-    std::vector<float> w(n_in);
-    for (size_t o = begin; o < end; ++o) {
-      dequantize_row(w_node.dtype, a.src[0] + o * w_row, w.data(), n_in);
-      for (size_t i = 0; i < m; ++i) {
-        const float* xi = x.data() + i * n_in;
-        double sum = 0.0;
-        for (size_t k = 0; k < n_in; ++k) sum += double(xi[k]) * double(w[k]);
-        y[i * n_out + o] = r != nullptr ? float(sum) + r[i * n_out + o] : float(sum);
-      }
-    }
-  });
+// The products of x by each weight, side by side in every token's row: the values each plain
+// matmul gives (the same sums, rounded the same way).
+void op_matmul_cat(const OpArgs& a) {
+  const Node& x_node = *a.in.back();  // x: [..., n_in]
+  const auto n_in = size_t(x_node.shape.back());
+  const size_t m = size_t(element_count(x_node.shape)) / n_in;
+  const auto n_total = size_t(a.node.shape.back());  // y: [..., n_total]
+  const std::vector<float> x = activations_f32(x_node, a.src.back(), m, n_in);
+  auto* y = reinterpret_cast<float*>(a.out);
+  size_t first = 0;
+  for (size_t i = 0; i + 1 < a.in.size(); ++i) {  // w_i: [n_i, n_in]
+    matmul_into(*a.in[i], a.src[i], x, m, y + first, n_total, nullptr);
+    first += size_t(a.in[i]->shape[0]);
+  }
+  VKGRAPH_CHECK(first == n_total, "matmul_cat '{}': the weights have {} rows in all, the result {}", a.node.name, first,
+                n_total);
+}
+
+// silu(gate) * up with gate and up the plain matmuls' f32 results and swiglu's formula.
+void op_matmul_swiglu(const OpArgs& a) {
+  const Node& x_node = *a.in[2];  // x: [..., n_in]
+  const auto n_in = size_t(x_node.shape.back());
+  const size_t m = size_t(element_count(x_node.shape)) / n_in;
+  const auto n_ff = size_t(a.in[0]->shape[0]);  // w_gate, w_up: [n_ff, n_in]
+  const std::vector<float> x = activations_f32(x_node, a.src[2], m, n_in);
+  std::vector<float> gate(m * n_ff), up(m * n_ff);
+  matmul_into(*a.in[0], a.src[0], x, m, gate.data(), n_ff, nullptr);
+  matmul_into(*a.in[1], a.src[1], x, m, up.data(), n_ff, nullptr);
+  auto* y = reinterpret_cast<float*>(a.out);  // y: [..., n_ff]
+  for (size_t i = 0; i < m * n_ff; ++i) {
+    const float silu = float(double(gate[i]) / (1.0 + std::exp(-double(gate[i]))));
+    y[i] = silu * up[i];
+  }
 }
 
 void op_get_rows(const OpArgs& a) {

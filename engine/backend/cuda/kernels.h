@@ -27,6 +27,22 @@ void launch_get_rows(const Launch& l, DType table_type, const void* table, int64
 void launch_matmul(const Launch& l, DType w_type, const void* w, DType x_type, const void* x, float* y, int64_t m,
                    int64_t n_in, int64_t n_out);
 
+// Several products of one x, in one launch (decode): matmul_cat stores x w_i^T side by side,
+// y [m, sum of rows]; with `swiglu` (two weights of equal rows) y [m, rows[0]] =
+// silu(x w_0^T) * (x w_1^T). Weights [rows[i], n_in] all of type w_type.
+struct MatmulGroupArgs {
+  const void* w[3] = {};
+  int64_t rows[3] = {};
+  int count = 0;
+  DType w_type = DType::F32;
+  const void* x = nullptr;  // [m, n_in]
+  DType x_type = DType::F32;
+  float* y = nullptr;
+  int64_t m = 0, n_in = 0;
+  bool swiglu = false;
+};
+void launch_matmul_group(const Launch& l, const MatmulGroupArgs& a);
+
 // rms_norm (w == nullptr) or rms_norm_mul (w [n]): x, y [rows, n].
 void launch_rms_norm(const Launch& l, const float* x, const float* w, float* y, int64_t rows, int64_t n, float eps);
 

@@ -27,6 +27,46 @@ __global__ void matmul_kernel(const uint8_t* w, size_t w_row, const uint8_t* x, 
   }
 }
 
+// One warp's dot product of x row xr and weight row wr (n_in of them), summed over the warp.
+template <DType W, DType X>
+__device__ float warp_dot(const uint8_t* wr, const uint8_t* xr, int64_t n_in, int lane) {
+  float sum = 0.0f;
+  for (int64_t k = lane; k < n_in; k += 32) sum += load_element<X>(xr, k) * load_element<W>(wr, k);
+  return warp_sum(sum);
+}
+
+struct GroupWeights {
+  const uint8_t* w[3];
+  int64_t rows[3];
+  int count;
+  size_t w_row;  // bytes of one row (every weight has n_in columns)
+};
+
+// matmul_cat: y [m, n_total] = x w_i^T side by side; matmul_swiglu (swiglu, two weights):
+// y [m, rows[0]] = silu(x w_0^T) * (x w_1^T), silu as the swiglu kernel computes it.
+template <DType W, DType X>
+__global__ void matmul_group_kernel(GroupWeights g, const uint8_t* x, float* y, int64_t m, int64_t n_in,
+                                    int64_t n_total, bool swiglu) {
+  const int lane = threadIdx.x % 32;
+  const int64_t warps = int64_t(gridDim.x) * kWarpsPerBlock;
+  const size_t x_row = size_t(n_in) * (X == DType::F16 ? 2 : 4);
+  for (int64_t item = int64_t(blockIdx.x) * kWarpsPerBlock + threadIdx.x / 32; item < m * n_total; item += warps) {
+    const int64_t i = item / n_total, o = item % n_total;
+    const uint8_t* xr = x + size_t(i) * x_row;
+    if (swiglu) {
+      const float gate = warp_dot<W, X>(g.w[0] + size_t(o) * g.w_row, xr, n_in, lane);
+      const float up = warp_dot<W, X>(g.w[1] + size_t(o) * g.w_row, xr, n_in, lane);
+      if (lane == 0) y[i * n_total + o] = gate / (1.0f + expf(-gate)) * up;
+      continue;
+    }
+    int which = 0;
+    int64_t row = o;  // the row inside weight `which`
+    while (which + 1 < g.count && row >= g.rows[which]) row -= g.rows[which++];
+    const float sum = warp_dot<W, X>(g.w[which] + size_t(row) * g.w_row, xr, n_in, lane);
+    if (lane == 0) y[i * n_total + o] = sum;
+  }
+}
+
 // table: [n_rows, n] (T, rows of row_bytes), ids: [m] -> out: [m, n]
 template <DType T>
 __global__ void get_rows_kernel(const uint8_t* table, size_t row_bytes, int64_t n_rows, int64_t n, const int32_t* ids,
@@ -75,6 +115,29 @@ void launch_matmul(const Launch& l, DType w_type, const void* w, DType x_type, c
   }
   VKGRAPH_CUDA_WEIGHT_SWITCH(w_type, VKGRAPH_MATMUL)
 #undef VKGRAPH_MATMUL
+}
+
+void launch_matmul_group(const Launch& l, const MatmulGroupArgs& a) {
+  GroupWeights g{};
+  g.count = a.count;
+  g.w_row = bytes_of_row(a.w_type, a.n_in);
+  int64_t n_total = 0;
+  for (int i = 0; i < a.count && i < 3; ++i) {
+    g.w[i] = static_cast<const uint8_t*>(a.w[i]);
+    g.rows[i] = a.rows[i];
+    n_total += a.rows[i];
+  }
+  if (a.swiglu) n_total = a.rows[0];
+  const unsigned grid = grid_for(a.m * n_total, kWarpsPerBlock);
+  const auto* xb = static_cast<const uint8_t*>(a.x);
+#define VKGRAPH_MATMUL_GROUP(W)                                                                                  \
+  if (a.x_type == DType::F16) {                                                                                  \
+    matmul_group_kernel<W, DType::F16><<<grid, kBlock, 0, l.stream>>>(g, xb, a.y, a.m, a.n_in, n_total, a.swiglu); \
+  } else {                                                                                                       \
+    matmul_group_kernel<W, DType::F32><<<grid, kBlock, 0, l.stream>>>(g, xb, a.y, a.m, a.n_in, n_total, a.swiglu); \
+  }
+  VKGRAPH_CUDA_WEIGHT_SWITCH(a.w_type, VKGRAPH_MATMUL_GROUP)
+#undef VKGRAPH_MATMUL_GROUP
 }
 
 void launch_get_rows(const Launch& l, DType table_type, const void* table, int64_t n_rows, int64_t n,

@@ -39,6 +39,9 @@ std::string step_kernel(const Node& node, const std::vector<const Node*>& in) {
     case OpKind::matmul:
     case OpKind::matmul_add:
       return fmt::format("matmul_{}_{}", dtype_name(in[0]->dtype), dtype_name(in[1]->dtype));
+    case OpKind::matmul_cat:
+    case OpKind::matmul_swiglu:
+      return fmt::format("{}_{}_{}", op_name(node.op), dtype_name(in[0]->dtype), dtype_name(in.back()->dtype));
     case OpKind::get_rows:
       return fmt::format("get_rows_{}", dtype_name(in[0]->dtype));
     case OpKind::attention:
@@ -97,6 +100,27 @@ void launch_step(const StepLaunch& s) {
       launch_matmul(l, w.dtype, s.src[0], x.dtype, s.src[1], as<float>(s.out), count(x) / w.shape[1], w.shape[1],
                     w.shape[0]);
       launch_binary(l, Binary::add, as<float>(s.out), as<float>(s.src[2]), as<float>(s.out), count(n), count(n));
+      return;
+    }
+    case OpKind::matmul_cat:      // inputs w_0.., x
+    case OpKind::matmul_swiglu: {  // inputs w_gate, w_up, x
+      const Node& x = *s.in.back();  // [..., n_in]
+      MatmulGroupArgs a;
+      a.count = int(s.in.size()) - 1;
+      VKGRAPH_CHECK(a.count >= 2 && a.count <= 3, "cuda: '{}' ({}) has {} weights; the kernel takes 2 or 3", n.name,
+                    op_name(n.op), a.count);
+      for (int i = 0; i < a.count; ++i) {
+        a.w[i] = s.src[size_t(i)];
+        a.rows[i] = s.in[size_t(i)]->shape[0];
+      }
+      a.w_type = s.in[0]->dtype;
+      a.x = s.src.back();
+      a.x_type = x.dtype;
+      a.y = as<float>(s.out);
+      a.n_in = last(x);
+      a.m = count(x) / a.n_in;
+      a.swiglu = n.op == OpKind::matmul_swiglu;
+      launch_matmul_group(l, a);
       return;
     }
     case OpKind::rope:

@@ -1,0 +1,164 @@
+// The weight side of matvec_rows.comp: one weight binding and the function that sums one
+// invocation's share of a row of it. Included once per weight the kernel reads (a fused kernel
+// reads two or three matrices in separate bindings), with RS_INDEX set to 0, 1 or 2: binding
+// RS_INDEX and row_share_<RS_INDEX>. A GLSL function cannot take a buffer, and a workgroup picks
+// its matrix from its group index, so each binding gets its own copy behind a uniform branch.
+// Needs from the includer: p.n_in, acc[], x_base[], TOKENS, LANES, PAIRS_ALIGNED, x4(), and for
+// quantized weights block_dot(), pw[] and PAIR_WORDS / PAIR_VEC4.
+
+#if RS_INDEX == 0
+#define RS_W w0_data
+#define RS_W32 w0_32
+#define RS_W128 w0_128
+#define RS_BUF WeightBuf0
+#define RS_BUF32 WeightBuf0_32
+#define RS_BUF128 WeightBuf0_128
+#define RS_ROW_SHARE row_share_0
+#define RS_LOAD_PAIR load_pair_0
+#define RS_WORD32 word32_0
+#elif RS_INDEX == 1
+#define RS_W w1_data
+#define RS_W32 w1_32
+#define RS_W128 w1_128
+#define RS_BUF WeightBuf1
+#define RS_BUF32 WeightBuf1_32
+#define RS_BUF128 WeightBuf1_128
+#define RS_ROW_SHARE row_share_1
+#define RS_LOAD_PAIR load_pair_1
+#define RS_WORD32 word32_1
+#elif RS_INDEX == 2
+#define RS_W w2_data
+#define RS_W32 w2_32
+#define RS_W128 w2_128
+#define RS_BUF WeightBuf2
+#define RS_BUF32 WeightBuf2_32
+#define RS_BUF128 WeightBuf2_128
+#define RS_ROW_SHARE row_share_2
+#define RS_LOAD_PAIR load_pair_2
+#define RS_WORD32 word32_2
+#else
+#error "RS_INDEX must be 0, 1 or 2"
+#endif
+
+#if defined(W_F32)
+layout(set = 0, binding = RS_INDEX) readonly buffer RS_BUF { float RS_W[]; };
+#elif defined(W_F16)
+layout(set = 0, binding = RS_INDEX) readonly buffer RS_BUF { float16_t RS_W[]; };
+layout(set = 0, binding = RS_INDEX) readonly buffer RS_BUF32 { uint RS_W32[]; };
+#elif defined(W_Q8_0) || defined(W_Q4_0)
+// Two views of one binding: 16-bit words (any block) and 32-bit words (aligned block pairs).
+layout(set = 0, binding = RS_INDEX) readonly buffer RS_BUF { uint16_t RS_W[]; };
+layout(set = 0, binding = RS_INDEX) readonly buffer RS_BUF32 { uint RS_W32[]; };
+layout(set = 0, binding = RS_INDEX) readonly buffer RS_BUF128 { uvec4 RS_W128[]; };
+#else
+#error "define one of W_F32, W_F16, W_Q8_0, W_Q4_0"
+#endif
+
+#if defined(W_Q4_0) || defined(W_Q8_0)
+// The 32-bit words of one block pair into pw[], read as whole 16-byte vectors: a CPU driver pays
+// per load instruction (a per-invocation loop), not per byte, so 3 (Q4_0) or 5 (Q8_0) vector
+// loads replace 9 or 17 word loads. The pair starts at any 4-byte boundary; the vectors cover it
+// from the 16-byte boundary below (up to 12 bytes past the pair: the host rounds the binding up
+// to 16 bytes, inside the allocation's own alignment) and the words are selected by the shift.
+void RS_LOAD_PAIR(uint word) {
+  const uint base = word / 4, s = word % 4;
+  uvec4 q[PAIR_VEC4];
+  [[unroll]] for (uint i = 0; i < PAIR_VEC4; ++i) q[i] = RS_W128[base + i];
+  [[unroll]] for (uint i = 0; i < PAIR_WORDS; ++i) {
+    const uint a = q[i / 4][i % 4], b = q[(i + 1) / 4][(i + 1) % 4];
+    const uint c = q[(i + 2) / 4][(i + 2) % 4], d = q[(i + 3) / 4][(i + 3) % 4];
+    pw[i] = s == 0 ? a : (s == 1 ? b : (s == 2 ? c : d));
+  }
+}
+
+// A 32-bit word from two 16-bit words of the packed row.
+uint RS_WORD32(uint i16) { return uint(RS_W[i16]) | (uint(RS_W[i16 + 1]) << 16); }
+#endif
+
+// This invocation's share of the row whose first weight unit is `wb` into acc[].
+void RS_ROW_SHARE(uint wb, uint lane) {
+#if defined(W_Q4_0)
+  const uint blocks = p.n_in / QK;
+  if (PAIRS_ALIGNED != 0) {
+    // Pair of blocks = 36 bytes = 9 words: [d0 | q0.0] [q0] [q0] [q0] [q0.15 | d1] [q1] x4.
+    const uint base = wb / 2;
+    for (uint pr = lane; pr < blocks / 2; pr += LANES) {
+      RS_LOAD_PAIR(base + pr * 9);
+      const uvec4 q0 = uvec4((pw[0] >> 16) | (pw[1] << 16), (pw[1] >> 16) | (pw[2] << 16),
+                             (pw[2] >> 16) | (pw[3] << 16), (pw[3] >> 16) | (pw[4] << 16));
+      block_dot(unpackHalf2x16(pw[0]).x, q0, pr * 64);
+      block_dot(unpackHalf2x16(pw[4] >> 16).x, uvec4(pw[5], pw[6], pw[7], pw[8]), pr * 64 + 32);
+    }
+  } else {
+    for (uint blk = lane; blk < blocks; blk += LANES) {
+      const uint b = wb + blk * Q4_0_BLOCK_WORDS;
+      block_dot(unpackHalf2x16(uint(RS_W[b])).x,
+                uvec4(RS_WORD32(b + 1), RS_WORD32(b + 3), RS_WORD32(b + 5), RS_WORD32(b + 7)), blk * QK);
+    }
+  }
+#elif defined(W_Q8_0)
+  const uint blocks = p.n_in / QK;
+  if (PAIRS_ALIGNED != 0) {
+    // Pair of blocks = 68 bytes = 17 words: [d0 | q0 0-1] [q0] x7 [q0 30-31 | d1] [q1] x8.
+    const uint base = wb / 2;
+    for (uint pr = lane; pr < blocks / 2; pr += LANES) {
+      RS_LOAD_PAIR(base + pr * 17);
+      const uvec4 qa = uvec4((pw[0] >> 16) | (pw[1] << 16), (pw[1] >> 16) | (pw[2] << 16),
+                             (pw[2] >> 16) | (pw[3] << 16), (pw[3] >> 16) | (pw[4] << 16));
+      const uvec4 qb = uvec4((pw[4] >> 16) | (pw[5] << 16), (pw[5] >> 16) | (pw[6] << 16),
+                             (pw[6] >> 16) | (pw[7] << 16), (pw[7] >> 16) | (pw[8] << 16));
+      block_dot(unpackHalf2x16(pw[0]).x, qa, qb, pr * 64);
+      block_dot(unpackHalf2x16(pw[8] >> 16).x, uvec4(pw[9], pw[10], pw[11], pw[12]),
+                uvec4(pw[13], pw[14], pw[15], pw[16]), pr * 64 + 32);
+    }
+  } else {
+    for (uint blk = lane; blk < blocks; blk += LANES) {
+      const uint b = wb + blk * Q8_0_BLOCK_WORDS;
+      block_dot(unpackHalf2x16(uint(RS_W[b])).x,
+                uvec4(RS_WORD32(b + 1), RS_WORD32(b + 3), RS_WORD32(b + 5), RS_WORD32(b + 7)),
+                uvec4(RS_WORD32(b + 9), RS_WORD32(b + 11), RS_WORD32(b + 13), RS_WORD32(b + 15)), blk * QK);
+    }
+  }
+#elif defined(W_F16)
+  uint k = lane * 4;
+  if (PAIRS_ALIGNED != 0) {
+    // Four halves per step as two 32-bit loads.
+    const uint base = wb / 2;
+    for (; k + 4 <= p.n_in; k += LANES * 4) {
+      const vec4 wv = vec4(unpackHalf2x16(RS_W32[base + k / 2]), unpackHalf2x16(RS_W32[base + k / 2 + 1]));
+      [[unroll]] for (uint t = 0; t < TOKENS; ++t) acc[t] += dot(wv, x4(t, k));
+    }
+  } else {
+    for (; k + 4 <= p.n_in; k += LANES * 4) {
+      const vec4 wv = vec4(float(RS_W[wb + k]), float(RS_W[wb + k + 1]), float(RS_W[wb + k + 2]),
+                           float(RS_W[wb + k + 3]));
+      [[unroll]] for (uint t = 0; t < TOKENS; ++t) acc[t] += dot(wv, x4(t, k));
+    }
+  }
+  // The last n_in % 4 weights: only the invocation whose next step fell off the end has them.
+  for (; k < p.n_in; ++k) {
+    const float wv = float(RS_W[wb + k]);
+    [[unroll]] for (uint t = 0; t < TOKENS; ++t) acc[t] += wv * float(x[x_base[t] + k]);
+  }
+#else
+  uint k = lane * 4;
+  for (; k + 4 <= p.n_in; k += LANES * 4) {
+    const vec4 wv = vec4(RS_W[wb + k], RS_W[wb + k + 1], RS_W[wb + k + 2], RS_W[wb + k + 3]);
+    [[unroll]] for (uint t = 0; t < TOKENS; ++t) acc[t] += dot(wv, x4(t, k));
+  }
+  for (; k < p.n_in; ++k) {
+    const float wv = RS_W[wb + k];
+    [[unroll]] for (uint t = 0; t < TOKENS; ++t) acc[t] += wv * float(x[x_base[t] + k]);
+  }
+#endif
+}
+
+#undef RS_W
+#undef RS_W32
+#undef RS_W128
+#undef RS_BUF
+#undef RS_BUF32
+#undef RS_BUF128
+#undef RS_ROW_SHARE
+#undef RS_LOAD_PAIR
+#undef RS_WORD32
