@@ -87,10 +87,16 @@ TEST_CASE("matmul kernels: a CPU-class device gets the row-per-invocation kernel
     CHECK(vec.tile[1] == 1);  // LANES: one invocation per row
     CHECK(vec.tile[2] == 1);  // TOKENS
     CHECK(vec.variant.requirements.shared_memory_bytes == 0);
+    // Prefill: the rows x tokens register tile, no shared memory.
     const KernelRow& mat = row_for(cpu, w, DType::F16, KernelForm::matrix);
+    CHECK(std::string(mat.variant.shader) == "matmul/rows_tokens_" + std::string(dtype_name(w)) + "_f16");
     CHECK(mat.when == RowWhen::cpu);
-    CHECK(mat.tile[2] == 8);  // 8 tokens per invocation: a decoded block used 8 times
+    CHECK(mat.tile[0] * mat.tile[1] > 1);  // several rows x tokens per invocation
+    CHECK(mat.variant.requirements.shared_memory_bytes == 0);
   }
+  // A GPU never gets it.
+  CHECK(std::string(row_for(gpu_device(), DType::Q4_0, DType::F32, KernelForm::matrix).variant.shader) !=
+        "matmul/rows_tokens_q4_0_f32");
 }
 
 TEST_CASE("matmul kernels: a GPU gets the subgroup-reduction mat-vec and the tiled mat-mat", "[vulkan][matmul]") {
@@ -161,6 +167,38 @@ TEST_CASE("matmul kernels: the GPU subgroup-reduction mat-vec matches the CPU re
   }
   ForcedKernels forced(force);
   check_matmul_cases("rows@gpu");
+}
+
+TEST_CASE("matmul kernels: the CPU-class rows x tokens prefill tile matches the CPU reference", "[vulkan][matmul]") {
+  auto ctx = test::vulkan_context();
+  if (ctx->info().subgroup_size < 8 || !(ctx->info().subgroup_ops & VK_SUBGROUP_FEATURE_BALLOT_BIT)) {
+    SKIP("the test device has no subgroup broadcasts over 8 invocations");
+  }
+  std::vector<std::string> force;
+  for (const char* wx : {"f32_f32", "f32_f16", "f16_f32", "f16_f16", "q8_0_f32", "q8_0_f16", "q4_0_f32", "q4_0_f16"}) {
+    force.push_back(std::string("matmul/rows_tokens_") + wx);
+  }
+  ForcedKernels forced(force);
+  for (DType w : {DType::F32, DType::F16, DType::Q8_0, DType::Q4_0}) {
+    INFO(dtype_name(w));
+    CHECK(std::string(row_for(ctx->info(), w, DType::F32, KernelForm::matrix).variant.shader) ==
+          "matmul/rows_tokens_" + std::string(dtype_name(w)) + "_f32");
+  }
+  check_matmul_cases("rows_tokens");
+}
+
+TEST_CASE("matmul kernels: the previous CPU-class prefill (a row x 8 tokens) matches the CPU reference",
+          "[vulkan][matmul]") {
+  auto ctx = test::vulkan_context();
+  if (ctx->info().subgroup_size < 8 || !(ctx->info().subgroup_ops & VK_SUBGROUP_FEATURE_SHUFFLE_BIT)) {
+    SKIP("the test device has no subgroup shuffles over 8 invocations");
+  }
+  std::vector<std::string> force;
+  for (const char* wx : {"f32_f32", "f32_f16", "f16_f32", "f16_f16", "q8_0_f32", "q8_0_f16", "q4_0_f32", "q4_0_f16"}) {
+    force.push_back(std::string("matmul/rows_") + wx + "@cpu");
+  }
+  ForcedKernels forced(force);
+  check_matmul_cases("rows@cpu");
 }
 
 TEST_CASE("matmul kernels: the portable shared-memory kernels match the CPU reference", "[vulkan][matmul]") {

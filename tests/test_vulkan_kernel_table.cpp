@@ -75,7 +75,7 @@ TEST_CASE("kernel table: choice by op, types and form", "[vulkan][kernels]") {
   CHECK(chosen(gpu, {OpKind::get_rows, DType::Q4_0, DType::I32}) == "get_rows/get_rows_q4_0");
   CHECK(chosen(gpu, {OpKind::kv_write, DType::F32, DType::F16}) == "kv/kv_write_f32_f16");
   CHECK(chosen(gpu, {OpKind::attention, DType::F16, DType::F32, KernelForm::attention_decode}) ==
-        "attention/attention_kv_f16");
+        "attention/split_kv_f16");
   CHECK(chosen(gpu, {OpKind::attention, DType::F16, DType::F32, KernelForm::attention_tiled16}) ==
         "attention/tiled_kv_f16");
   CHECK(chosen(gpu, {OpKind::convert, DType::F32, DType::F16}) == "elementwise/convert_f32_f16");

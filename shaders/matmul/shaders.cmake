@@ -1,6 +1,8 @@
 # Matrix products per weight type (F32/F16/Q8_0/Q4_0) and activation type (f32/f16):
 # - matvec: decode, shared-memory reduction (portable: no subgroup operations);
-# - rows: row-parallel with subgroup-shuffle reduction, decode and CPU-class prefill;
+# - rows: row-parallel with subgroup-shuffle reduction, decode and CPU-class prefill (also
+#   matmul_add, matmul_cat and matmul_swiglu: ADD, CAT, SWIGLU);
+# - rows_tokens: CPU-class prefill, a register tile of rows x tokens per invocation;
 # - tiled: prefill, shared-memory tiles.
 # The kernel table picks among them and sets their tiles through specialization constants.
 foreach(w F32 F16 Q8_0 Q4_0)
@@ -14,9 +16,16 @@ foreach(w F32 F16 Q8_0 Q4_0)
     vkgraph_shader(NAME matmul/matvec_${wl}_${x} SOURCE matvec.comp DEFINES W_${w}=1 ${xdef})
     vkgraph_shader(NAME matmul/rows_${wl}_${x} SOURCE matvec_rows.comp DEFINES W_${w}=1 ${xdef})
     vkgraph_shader(NAME matmul/tiled_${wl}_${x} SOURCE matmul_tiled.comp DEFINES W_${w}=1 ${xdef})
+    # CPU-class prefill: a register tile of rows x tokens per invocation.
+    vkgraph_shader(NAME matmul/rows_tokens_${wl}_${x} SOURCE matmul_rows_tokens.comp DEFINES W_${w}=1 ${xdef})
     # matmul_add (one token): the mat-vecs with a residual added in the store (ADD).
     vkgraph_shader(NAME matmul/matvec_add_${wl}_${x} SOURCE matvec.comp DEFINES W_${w}=1 ${xdef} ADD=1)
     vkgraph_shader(NAME matmul/rows_add_${wl}_${x} SOURCE matvec_rows.comp DEFINES W_${w}=1 ${xdef} ADD=1)
+    # matmul_cat and matmul_swiglu (one token): several matrices of one x in one dispatch.
+    vkgraph_shader(NAME matmul/rows_cat_${wl}_${x} SOURCE matvec_rows.comp DEFINES W_${w}=1 ${xdef} CAT=1)
+    vkgraph_shader(NAME matmul/rows_swiglu_${wl}_${x} SOURCE matvec_rows.comp DEFINES W_${w}=1 ${xdef} SWIGLU=1)
+    vkgraph_shader(NAME matmul/matvec_cat_${wl}_${x} SOURCE matvec.comp DEFINES W_${w}=1 ${xdef} CAT=1)
+    vkgraph_shader(NAME matmul/matvec_swiglu_${wl}_${x} SOURCE matvec.comp DEFINES W_${w}=1 ${xdef} SWIGLU=1)
   endforeach()
 endforeach()
 # Integer-dot-product mat-vec (activations quantized to int8 per block in the kernel).

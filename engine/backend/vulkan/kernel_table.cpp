@@ -121,9 +121,25 @@ void add_matmul(std::vector<KernelRow>& rows, DType w, DType x, const std::strin
                   64,
                   {4},
                   "decode without subgroup shuffles: 4 rows per workgroup, shared-memory reduction"});
-  // Prefill on CPU-class devices: the row kernel with 8 tokens per invocation, so each decoded
-  // weight block is used 8 times from registers; no shared memory, no barrier (a barrier splits
-  // a lavapipe workgroup into coroutines).
+  // Prefill on CPU-class devices (shaders/matmul/matmul_rows_tokens.comp): a register tile of
+  // RPI rows x TOKENS tokens per invocation, lanes on different rows. lavapipe pays ~45 cycles
+  // per load instruction, so what counts is loads per multiply-add: one broadcast load of
+  // activations feeds RPI rows and one decoded weight block TOKENS tokens. 8 x 4 measured best
+  // of nine tiles from 1 x 8 to 8 x 8 and 4 x 16 with vkgraph_bench_matvec --tokens 128 (q4_0
+  // smollm2 shapes, process CPU time: gate/up 31 -> 18 ms, down 30 -> 19 ms against the row
+  // kernel below); larger tiles spill the driver's registers. 16 invocations x 8 rows = 128 rows a workgroup, so a 192-row
+  // matrix at 128 tokens still makes 64 workgroups for the cores. No shared memory, no barrier.
+  // GPUs keep the tiled rows below.
+  rows.push_back({{OpKind::matmul, w, x, KernelForm::matrix},
+                  {intern("matmul/rows_tokens_" + wx), rows_requirements(w, x, 16, 1)},
+                  16,
+                  {8, 4, 0},
+                  "prefill, CPU-class device: 8 rows x 4 tokens per invocation, activations broadcast",
+                  RowWhen::cpu});
+  // The previous CPU-class prefill: the row kernel with 8 tokens per invocation, each decoded
+  // weight block used 8 times from registers; no shared memory, no barrier (a barrier splits a
+  // lavapipe workgroup into coroutines). The tile above needs the same features, so this row
+  // runs only when forced (tests, and benchmarks comparing the two).
   rows.push_back({{OpKind::matmul, w, x, KernelForm::matrix},
                   {rows_name, rows_requirements(w, x, 32, 1)},
                   32,
@@ -179,6 +195,32 @@ void add_matmul_add(std::vector<KernelRow>& rows, DType w, DType x, const std::s
                   "decode + residual without subgroup shuffles (as matmul/matvec_*)"});
 }
 
+// matmul_cat and matmul_swiglu (one token): two or three matrices of one x in one dispatch, the
+// row kernel compiled with CAT (a workgroup's rows lie in one matrix, picked from its group
+// index) or SWIGLU (each invocation sums its row of the gate and of the up matrix). Same launch
+// shapes as the plain mat-vec rows: the fused step reads what the separate steps read.
+void add_matmul_group(std::vector<KernelRow>& rows, OpKind op, DType w, DType x, const std::string& wx) {
+  const char* fused = op == OpKind::matmul_cat ? "cat" : "swiglu";
+  const std::string_view name = intern(fmt::format("matmul/rows_{}_{}", fused, wx));
+  rows.push_back({{op, w, x, KernelForm::vector},
+                  {name, rows_requirements(w, x, 32, 1)},
+                  32,
+                  {32, 1, 1},
+                  "decode, several matrices, CPU-class device: a row per invocation (as matmul/rows_*)",
+                  RowWhen::cpu});
+  rows.push_back({{op, w, x, KernelForm::vector},
+                  {name, rows_requirements(w, x, 64, 8)},
+                  64,
+                  {16, 8, 1},
+                  "decode, several matrices, GPU: 8 lanes per row (as matmul/rows_*)",
+                  RowWhen::gpu});
+  rows.push_back({{op, w, x, KernelForm::vector},
+                  {intern(fmt::format("matmul/matvec_{}_{}", fused, wx)), requirements(w, x, 64, kReduceBytes)},
+                  64,
+                  {4},
+                  "decode, several matrices, without subgroup shuffles (as matmul/matvec_*)"});
+}
+
 // Attention. Decode (one query row): one workgroup per (row, head), 64 invocations, one key each
 // per chunk; shared memory: q and the accumulator (head_dim <= 256 floats each), the rotate_keys
 // frequencies (head_dim / 2) and two per-invocation arrays (probabilities, reduction).
@@ -188,13 +230,35 @@ void add_matmul_add(std::vector<KernelRow>& rows, DType w, DType x, const std::s
 void add_attention_rows(std::vector<KernelRow>& r) {
   for (DType kv : {F32, F16}) {
     const bool f16 = kv == F16;
+    // Split-K decode (shaders/attention/attention_split.comp): chosen for every decode. The
+    // lowering (lowering_attention_split.cpp) cuts the cache into chunks only where the context
+    // is long enough to pay for the reduce pass, so a short decode stays one dispatch; even
+    // then it beats the kernel below by reading K/V once per kv head for up to 8 query heads.
+    // 64 invocations (the shader's SPLIT_WG); shared memory: q of 8 heads x 256 dims, two
+    // 8 x 64 per-head arrays (probabilities, reductions) and the rotate_keys frequencies.
+    r.push_back({{OpKind::attention, kv, F32, KernelForm::attention_decode},
+                 {f16 ? "attention/split_kv_f16" : "attention/split_kv_f32",
+                  requirements(kv, F32, 64, 8 * 256 * 4 + 2 * 8 * 64 * 4 + 128 * 4)},
+                 64,
+                 {},
+                 "decode: split-K over the cache (flash-decoding), K/V read once per kv head"});
     r.push_back({{OpKind::attention, kv, F32, KernelForm::attention_decode},
                  {f16 ? "attention/attention_kv_f16" : "attention/attention_kv_f32",
                   requirements(kv, F32, 64, 2 * 256 * 4 + 128 * 4 + 2 * kReduceBytes)},
                  64,
                  {},
-                 "decode: one workgroup per (query row, head), online softmax over chunks of 64 keys"});
+                 "decode: one workgroup per (query row, head), online softmax over chunks of 64 keys "
+                 "(a fallback, and the baseline benchmarks force)"});
 
+    if (!f16) {
+      // The reduce pass of split-K decode: one workgroup per (token, head), 64 invocations over
+      // the head dimension; the chunks' partials are f32 whatever the cache type.
+      r.push_back({{OpKind::attention, F32, F32, KernelForm::attention_split_reduce},
+                   {"attention/split_reduce", requirements(F32, F32, 64, 0)},
+                   64,
+                   {},
+                   "split-K decode: combines the chunks' partial softmaxes"});
+    }
     const char* portable = f16 ? "attention/tiled_kv_f16" : "attention/tiled_kv_f32";
     const char* coopmat = f16 ? "attention/tiled_coopmat_kv_f16" : "attention/tiled_coopmat_kv_f32";
     // 16x16x16 f16 x f16 + f32 -> f32 at subgroup scope (shaders/common/tile_coopmat.glsl).
@@ -257,7 +321,12 @@ std::vector<KernelRow> build_table() {
   add_matmul(r, Q4, F32, "q4_0_f32");
   add_matmul(r, Q4, F16, "q4_0_f16");
   for (DType w : {F32, F16, Q8, Q4}) {
-    for (DType x : {F32, F16}) add_matmul_add(r, w, x, fmt::format("{}_{}", dtype_name(w), dtype_name(x)));
+    for (DType x : {F32, F16}) {
+      const std::string wx = fmt::format("{}_{}", dtype_name(w), dtype_name(x));
+      add_matmul_add(r, w, x, wx);
+      add_matmul_group(r, OpKind::matmul_cat, w, x, wx);
+      add_matmul_group(r, OpKind::matmul_swiglu, w, x, wx);
+    }
   }
 
   add_elementwise(r, {OpKind::get_rows, F32, I32}, "get_rows/get_rows_f32");
@@ -292,6 +361,8 @@ const char* kernel_form_name(KernelForm form) {
       return "tiled";
     case KernelForm::attention_tiled16:
       return "tiled16";
+    case KernelForm::attention_split_reduce:
+      return "split_reduce";
   }
   return "?";
 }
@@ -317,6 +388,14 @@ KernelKey kernel_key(const Graph& graph, const Node& node) {
       key.b = in(1);
       // The activations' rows: everything but the last dimension of x.
       const Shape& x = graph.node(node.inputs[1]).shape;
+      key.form = element_count(x) == x.back() ? KernelForm::vector : KernelForm::matrix;
+      break;
+    }
+    case OpKind::matmul_cat:      // inputs w_0.., x
+    case OpKind::matmul_swiglu: {  // inputs w_gate, w_up, x
+      key.a = in(0);
+      key.b = graph.node(node.inputs.back()).dtype;
+      const Shape& x = graph.node(node.inputs.back()).shape;
       key.form = element_count(x) == x.back() ? KernelForm::vector : KernelForm::matrix;
       break;
     }

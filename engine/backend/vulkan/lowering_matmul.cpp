@@ -1,5 +1,6 @@
 // matmul: the kernel row decides the shader (shaders/matmul): the row-parallel kernel
-// (matmul/rows_*, decode and CPU-class prefill), the shared-memory mat-vec (decode), the
+// (matmul/rows_*, decode), the CPU-class prefill tile (matmul/rows_tokens_*: rows x tokens
+// per invocation), the shared-memory mat-vec (decode), the
 // integer-dot-product mat-vec (matmul/dot8_*, decode) or the tiled mat-mat (prefill), portable
 // or with cooperative matrices (matmul/coopmat_*: same tile constants). All take the same
 // leading push constants.
@@ -20,20 +21,124 @@ struct MatmulAddParams {  // the same shaders built with ADD (matmul_add)
   uint32_t r_off;  // floats
 };
 
-enum class MatmulShader { rows, matvec, tiled, dot8 };
+struct MatmulGroupParams {  // matvec_rows.comp built with CAT or SWIGLU (matmul_cat, matmul_swiglu)
+  MatmulParams base;        // w_off: weight 0's, n_out: the result's last dimension
+  uint32_t w_off1, w_off2;  // weights 1 and 2
+  uint32_t rows0, rows1;    // CAT: rows of weights 0 and 1 (weight 2 has the rest)
+};
+
+enum class MatmulShader { rows, rows_tokens, matvec, tiled, dot8 };
 
 MatmulShader shader_kind(const KernelRow& k) {
   const std::string_view name = k.variant.shader;
+  if (name.starts_with("matmul/rows_tokens_")) return MatmulShader::rows_tokens;
   if (name.starts_with("matmul/rows_")) return MatmulShader::rows;
   if (name.starts_with("matmul/matvec_")) return MatmulShader::matvec;
   if (name.starts_with("matmul/dot8_")) return MatmulShader::dot8;
   return MatmulShader::tiled;
 }
 
+// The activation-type and offset facts the row kernel takes as specialization constants 4-5.
+void add_rows_constants(Dispatch& d, bool pairs_aligned, bool x_shared) {
+  d.spec_constants.push_back(pairs_aligned ? 1 : 0);
+  d.spec_constants.push_back(x_shared ? 1 : 0);
+}
+
+// matmul_cat (w_0.., x) and matmul_swiglu (w_gate, w_up, x): the row kernel with one binding per
+// matrix, then x, then the result. A two-matrix matmul_cat binds weight 1 again as weight 2,
+// with no rows of its own.
+Dispatch lower_matmul_group(const LoweringInput& in) {
+  const Node& node = in.node();
+  const KernelRow& k = in.kernel;
+  const bool cat = node.op == OpKind::matmul_cat;
+  const size_t n_weights = node.inputs.size() - 1;
+  const MatmulShader kind = shader_kind(k);
+  VKGRAPH_CHECK(kind == MatmulShader::rows || kind == MatmulShader::matvec,
+                "{} '{}': kernel '{}' is neither the row kernel nor the mat-vec", op_name(node.op), node.name,
+                k.variant.shader);
+  VKGRAPH_CHECK(cat ? (n_weights == 2 || n_weights == 3) : n_weights == 2,
+                "{} '{}': {} weights, the kernel takes {}", op_name(node.op), node.name, n_weights,
+                cat ? "2 or 3" : "2");
+  const Node& w0 = in.input(0);                               // w_i: [n_i, n_in]
+  const Node& x = in.graph().node(node.inputs.back());        // x: [m, n_in]
+  // Rows: ROWS, LANES, TOKENS (constant_id 1-3); mat-vec: rows per workgroup (constant_id 1).
+  Dispatch d = kind == MatmulShader::rows ? begin_dispatch(in, {k.tile[0], k.tile[1], k.tile[2]})
+                                          : begin_dispatch(in, {k.tile[0]});
+
+  MatmulGroupParams p{};
+  p.base.n_in = checked_u32(uint64_t(w0.shape.at(1)), node, "n_in");
+  p.base.n_out = checked_u32(uint64_t(node.shape.back()), node, "n_out");
+  p.base.m = checked_u32(rows_of(x.shape), node, "tokens");
+  const DTypeInfo& wi = dtype_info(w0.dtype);
+  VKGRAPH_CHECK(p.base.n_in % wi.block_elements == 0, "{} '{}': weight '{}' rows of {} are not whole {} blocks",
+                op_name(node.op), node.name, w0.name, p.base.n_in, wi.name);
+  const uint64_t row_units = row_bytes(w0.dtype, p.base.n_in) / unit_bytes(w0.dtype);
+  uint32_t offsets[3] = {};
+  uint32_t rows[3] = {};
+  bool pairs = w0.dtype != DType::F32 && row_units % 2 == 0;
+  uint64_t weight_bytes = 0;
+  for (size_t i = 0; i < (cat ? 3 : 2); ++i) {
+    const size_t wi_index = std::min(i, n_weights - 1);
+    const Node& w = in.input(wi_index);
+    VKGRAPH_CHECK(w.dtype == w0.dtype && w.shape.size() == 2 && w.shape[1] == w0.shape[1],
+                  "{} '{}': weight '{}' is {} {}, weight '{}' {} {}; the kernel needs one type and n_in",
+                  op_name(node.op), node.name, w.name, dtype_name(w.dtype), shape_string(w.shape), w0.name,
+                  dtype_name(w0.dtype), shape_string(w0.shape));
+    offsets[i] = add_binding(d, in, in.input_id(wi_index), unit_bytes(w.dtype));
+    pairs = pairs && offsets[i] % 2 == 0;
+    if (i < n_weights) {
+      rows[i] = checked_u32(uint64_t(w.shape[0]), node, "rows");
+      weight_bytes += uint64_t(rows[i]) * row_bytes(w.dtype, p.base.n_in);
+    }
+  }
+  if (!cat) {
+    VKGRAPH_CHECK(rows[0] == rows[1] && rows[0] == p.base.n_out,
+                  "matmul_swiglu '{}': gate has {} rows, up {}, the result {}", node.name, rows[0], rows[1],
+                  p.base.n_out);
+  } else {
+    VKGRAPH_CHECK(uint64_t(rows[0]) + rows[1] + rows[2] == p.base.n_out,
+                  "matmul_cat '{}': the weights have {} + {} + {} rows, the result {}", node.name, rows[0], rows[1],
+                  rows[2], p.base.n_out);
+  }
+  p.base.w_off = offsets[0];
+  p.w_off1 = offsets[1];
+  p.w_off2 = cat ? offsets[2] : 0;
+  p.rows0 = rows[0];
+  p.rows1 = rows[1];
+  p.base.x_off = add_binding(d, in, node.inputs.back(), unit_bytes(x.dtype));
+  p.base.o_off = add_binding(d, in, in.id, 4);
+  if (kind == MatmulShader::rows) {
+    add_rows_constants(d, pairs, p.base.x_off % 4 == 0 && p.base.n_in % 4 == 0);
+  } else {
+    pairs = false;  // the mat-vec reads 16-bit words: its bindings stay as bound
+  }
+  // Quantized pairs are read as 16-byte vectors from the 16-byte boundary below them (see
+  // lower_matmul): the weight bindings are rounded up to 16 bytes.
+  if (pairs) {
+    for (size_t i = 0; i < (cat ? 3u : 2u); ++i) d.buffers[i].size = (d.buffers[i].size + 15) / 16 * 16;
+  }
+  set_push(d, p);
+
+  // Row tiles of ROWS rows per matrix (CAT) or of the one row count (SWIGLU), for every token tile
+  // (the mat-vec: one token per tile).
+  const uint64_t per_tile = std::max<uint32_t>(k.tile[0], 1);
+  const uint64_t tokens = kind == MatmulShader::rows ? std::max<uint32_t>(k.tile[2], 1) : 1;
+  uint64_t tiles_n = 0;
+  for (size_t i = 0; i < n_weights && (cat || i == 0); ++i) tiles_n += (uint64_t(rows[i]) + per_tile - 1) / per_tile;
+  const uint64_t tiles_m = (uint64_t(p.base.m) + tokens - 1) / tokens;
+  set_groups(d, tiles_m * tiles_n, in.device, node);
+  // Each token tile reads every matrix once; each row tile reads the token tile's activations.
+  const uint64_t x_bytes = uint64_t(p.base.m) * p.base.n_in * unit_bytes(x.dtype);
+  d.bytes_read = tiles_m * weight_bytes + tiles_n * x_bytes;
+  d.bytes_written = uint64_t(p.base.m) * p.base.n_out * 4;
+  return d;
+}
+
 }  // namespace
 
 Dispatch lower_matmul(const LoweringInput& in) {
   const Node& node = in.node();
+  if (node.op == OpKind::matmul_cat || node.op == OpKind::matmul_swiglu) return lower_matmul_group(in);
   const Node& w = in.input(0);  // w: [n_out, n_in]
   const Node& x = in.input(1);  // x: [m, n_in] (leading dims flattened)
   const KernelRow& k = in.kernel;
@@ -50,6 +155,8 @@ Dispatch lower_matmul(const LoweringInput& in) {
                   "matmul '{}': {} needs ROWS x LANES = workgroup size >= 32, the row has {} x {} and {}", node.name,
                   k.variant.shader, k.tile[0], k.tile[1], k.workgroup_size);
     spec = {k.tile[0], k.tile[1]};
+  } else if (kind == MatmulShader::rows_tokens) {
+    spec = {k.tile[0], k.tile[1]};  // RPI, TOKENS (constant_id 1-2)
   } else {
     spec.assign(k.tile.begin(), k.tile.end());
   }
@@ -79,10 +186,22 @@ Dispatch lower_matmul(const LoweringInput& in) {
     // X_SHARED (constant_id 5): activations read as vec4.
     d.spec_constants.push_back(p.x_off % 4 == 0 && p.n_in % 4 == 0 ? 1 : 0);
   }
+  if (kind == MatmulShader::rows_tokens) {
+    // PAIRS_ALIGNED (constant_id 3): quantized block pairs start at 32-bit words (as above, the
+    // binding rounded up to 16 bytes for the vector reads); F32 / F16 rows read 4 weights per
+    // load, so every row must start at a multiple of 4 weights.
+    const bool quantized = dtype_info(w.dtype).quantized;
+    const uint64_t row_units = row_bytes(w.dtype, p.n_in) / unit_bytes(w.dtype);
+    const bool aligned = quantized ? p.w_off % 2 == 0 && row_units % 2 == 0 : p.w_off % 4 == 0 && p.n_in % 4 == 0;
+    d.spec_constants.push_back(aligned ? 1 : 0);
+    if (aligned && quantized) d.buffers[0].size = (d.buffers[0].size + 15) / 16 * 16;
+    // X_SHARED (constant_id 4): activations read as vec4.
+    d.spec_constants.push_back(p.x_off % 4 == 0 && p.n_in % 4 == 0 ? 1 : 0);
+  }
   if (node.op == OpKind::matmul_add) {
     // r: [m, n_out] f32 at binding 3, after the output's binding 2.
-    VKGRAPH_CHECK(kind != MatmulShader::tiled, "matmul_add '{}': kernel '{}' has no residual epilogue", node.name,
-                  k.variant.shader);
+    VKGRAPH_CHECK(kind != MatmulShader::tiled && kind != MatmulShader::rows_tokens,
+                  "matmul_add '{}': kernel '{}' has no residual epilogue", node.name, k.variant.shader);
     set_push(d, MatmulAddParams{p, add_binding(d, in, in.input_id(2), 4)});
   } else {
     set_push(d, p);
@@ -106,6 +225,16 @@ Dispatch lower_matmul(const LoweringInput& in) {
       const uint64_t tiles_n = (uint64_t(p.n_out) + rows - 1) / rows;
       set_groups(d, tiles_m * tiles_n, in.device, node);
       // Each token tile reads the weights once; activations are re-read per row tile.
+      d.bytes_read = tiles_m * weight_bytes + tiles_n * x_bytes;
+      break;
+    }
+    case MatmulShader::rows_tokens: {
+      // A workgroup owns workgroup_size x RPI rows of TOKENS tokens.
+      const uint64_t rows = uint64_t(k.workgroup_size) * std::max<uint32_t>(k.tile[0], 1);
+      const uint64_t tokens = std::max<uint32_t>(k.tile[1], 1);
+      const uint64_t tiles_m = (uint64_t(p.m) + tokens - 1) / tokens;
+      const uint64_t tiles_n = (uint64_t(p.n_out) + rows - 1) / rows;
+      set_groups(d, tiles_m * tiles_n, in.device, node);
       d.bytes_read = tiles_m * weight_bytes + tiles_n * x_bytes;
       break;
     }
