@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -105,6 +106,53 @@ TEST_CASE("bench acceptance: smollm2-135m q4_0 pp128 and tg32 rows carry every f
   CHECK(std::abs(tg["probe_percent"].get<double>() - 100.0 * effective / tg["probe_bytes_per_second"].get<double>()) <=
         1e-6 * tg["probe_percent"].get<double>());
   CHECK(tg["flops_per_second"].is_null());
+}
+
+TEST_CASE("bench tg rows report the decode step's bytes ratio and host share", "[bench][cli]") {
+  const auto r = testing::run_vkgraph("bench --synth test-llama:q8_0 -p 8 -n 4 -r 2 -d 0,8 -o json");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const nlohmann::json rows = nlohmann::json::parse(r.out);
+  REQUIRE(rows.size() == 4);
+  int tg_rows = 0;
+  for (const nlohmann::json& row : rows) {
+    INFO(row.dump());
+    for (const char* key : {"decode_bytes_read", "decode_bytes_needed", "decode_bytes_ratio", "decode_host_ms",
+                            "decode_step_ms", "decode_host_percent"}) {
+      REQUIRE(row.contains(key));
+      if (row["n_gen"] == 0) CHECK(row[key].is_null());  // pp rows have no decode step
+    }
+    if (row["n_gen"] == 0) continue;
+    ++tg_rows;
+    // What the step must read: the weights a token touches (all but the unused embedding rows
+    // of an untied model) and depth + 1 positions of K/V, fewer than the tg row's average over
+    // its 4 steps. The step reads at least that, and not wildly more.
+    const double needed = row["decode_bytes_needed"].get<double>();
+    CHECK(needed > 0.5 * double(row["size_bytes"].get<uint64_t>()));
+    CHECK(needed < row["bytes_per_token"].get<double>());
+    const double ratio = row["decode_bytes_ratio"].get<double>();
+    CHECK(std::isfinite(ratio));
+    CHECK(ratio >= 1.0);
+    CHECK(ratio < 10.0);
+    CHECK(std::abs(row["decode_bytes_read"].get<double>() / needed - ratio) <= 1e-9 * ratio);
+    // Host time is part of the step.
+    const double percent = row["decode_host_percent"].get<double>();
+    CHECK(percent >= 0.0);
+    CHECK(percent <= 100.0);
+    const double host = row["decode_host_ms"].get<double>(), step = row["decode_step_ms"].get<double>();
+    CHECK(host > 0.0);
+    CHECK(host <= step);
+    CHECK(std::abs(100.0 * host / step - percent) <= 1e-6 * 100.0);
+  }
+  CHECK(tg_rows == 2);
+  // A deeper cache must be read too: more bytes needed at depth 8 than at 0.
+  CHECK(rows[3]["decode_bytes_needed"].get<double>() > rows[1]["decode_bytes_needed"].get<double>());
+
+  const auto md = testing::run_vkgraph("bench --synth test-llama:q8_0 -p 0 -n 4 -r 1 -o md");
+  INFO(md.err);
+  REQUIRE(md.exit_code == 0);
+  CHECK_THAT(md.out, ContainsSubstring("| model | backend | device | depth | bytes read | bytes needed | ratio |"));
+  CHECK_THAT(md.out, ContainsSubstring("host %"));
 }
 
 TEST_CASE("bench -o md prints a table a person can paste", "[bench][cli]") {

@@ -3,7 +3,9 @@
 // through it once; a Plan is prepared into an Executable that runs many times.
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -17,6 +19,13 @@ struct DispatchTiming {
   TensorId node;
   std::string kernel;  // the kernel (shader variant) that ran it
   double gpu_ms = 0.0; // from timestamp queries where the device has them, else 0
+};
+
+// Host time of one Executable::run(), for `vkgraph bench`: what the host spends before the
+// device can start (from entering run() to the submission call returning) and the whole call.
+struct RunHostTime {
+  double submit_ms = 0.0;
+  double total_ms = 0.0;
 };
 
 class Executable {
@@ -34,6 +43,11 @@ class Executable {
   virtual std::vector<DispatchTiming> timings() const { return {}; }
   // Device bytes this executable holds (arena, inputs, outputs).
   virtual size_t device_bytes() const { return 0; }
+  // Estimated device bytes one run reads (the sum of its dispatches' estimates); 0 where the
+  // backend has no such estimate.
+  virtual uint64_t bytes_read_estimate() const { return 0; }
+  // Host time of the last run(); nullopt where the backend does not measure it.
+  virtual std::optional<RunHostTime> last_run_host_time() const { return std::nullopt; }
   // The lowered dispatches, one line each (kernel, workgroups, bindings), for `vkgraph plan`;
   // empty for backends that run the plan's steps directly.
   virtual std::string describe() const { return {}; }

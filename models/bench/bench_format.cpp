@@ -81,6 +81,33 @@ std::vector<const BenchRow*> profiled_rows(const std::vector<BenchRow>& rows) {
   return out;
 }
 
+// The decode-step overheads of tg rows, one line per (model, device, depth).
+std::string decode_costs_md(const std::vector<BenchRow>& rows) {
+  std::string out;
+  std::map<std::tuple<std::string, std::string, std::string, int64_t>, bool> seen;
+  for (const BenchRow& r : rows) {
+    if (!r.decode) continue;
+    if (!seen.emplace(std::make_tuple(r.model.path, r.device.backend, r.device.selector, r.depth), true).second) continue;
+    const DecodeStepCosts& c = *r.decode;
+    if (out.empty()) {
+      out =
+          "\ndecode step (fastest of the runs): bytes read (the kernels' estimates) against the weight + K/V bytes it "
+          "must read (target <= 1.2x); host time (inputs, submission, logits readback) as a share of the step "
+          "(target < 5%)\n\n"
+          "| model | backend | device | depth | bytes read | bytes needed | ratio | host ms | step ms | host % |\n"
+          "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n";
+    }
+    out += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {:.3f} | {} |\n", cell(r.model.name),
+                       r.device.backend, cell(r.device.name), r.depth,
+                       c.bytes_read ? format_size(uint64_t(*c.bytes_read)) : std::string("n/a"),
+                       format_size(uint64_t(c.bytes_needed)),
+                       c.bytes_ratio ? fmt::format("{:.3f}", *c.bytes_ratio) : std::string("n/a"),
+                       c.host_ms ? fmt::format("{:.3f}", *c.host_ms) : std::string("n/a"), c.step_ms,
+                       c.host_percent ? fmt::format("{:.2f}%", *c.host_percent) : std::string("n/a"));
+  }
+  return out;
+}
+
 std::string format_md(const std::vector<BenchRow>& rows) {
   std::string out =
       "| model | type | size | params | backend | device | vendor | driver | api | matmul | attention | test | t/s "
@@ -99,6 +126,7 @@ std::string format_md(const std::vector<BenchRow>& rows) {
         "(read + write bytes/s); pp = FLOP/s (2 x matmul params + attention, per token)\n",
         rows.front().build_version, rows.front().build_commit);
   }
+  out += decode_costs_md(rows);
   for (const BenchRow* r : profiled_rows(rows)) {
     const OpProfile& p = *r->ops;
     out += fmt::format(
@@ -132,7 +160,7 @@ std::string format_csv(const std::vector<BenchRow>& rows) {
       "driver_info,matmul_path,attention_path,build_version,build_commit,test,n_prompt,n_gen,depth,reps,ts_mean,ts_"
       "stddev,"
       "bytes_per_token,effective_bytes_per_second,probe_bytes_per_second,probe_percent,flops_per_token,"
-      "flops_per_second\n";
+      "flops_per_second,decode_bytes_ratio,decode_host_percent\n";
   for (const BenchRow& r : rows) {
     const std::vector<std::string> fields = {
         csv_field(r.model.name),
@@ -163,7 +191,9 @@ std::string format_csv(const std::vector<BenchRow>& rows) {
         r.device.probe_bytes_per_second > 0.0 ? csv_number(r.device.probe_bytes_per_second) : std::string(),
         csv_optional(r.probe_percent),
         csv_optional(r.flops_per_token),
-        csv_optional(r.flops_per_second)};
+        csv_optional(r.flops_per_second),
+        r.decode ? csv_optional(r.decode->bytes_ratio) : std::string(),
+        r.decode ? csv_optional(r.decode->host_percent) : std::string()};
     out += fmt::format("{}\n", fmt::join(fields, ","));
   }
   const std::vector<const BenchRow*> profiled = profiled_rows(rows);
@@ -230,6 +260,14 @@ nlohmann::json row_json(const BenchRow& r) {
       {"flops_per_second", optional_json(r.flops_per_second)},
   };
   j["ops"] = r.ops ? ops_json(*r.ops) : nlohmann::json();
+  // tg rows: the decode step's overheads (null elsewhere, or where the backend cannot say).
+  const DecodeStepCosts* d = r.decode ? &*r.decode : nullptr;
+  j["decode_bytes_read"] = d ? optional_json(d->bytes_read) : nlohmann::json();
+  j["decode_bytes_needed"] = d ? nlohmann::json(d->bytes_needed) : nlohmann::json();
+  j["decode_bytes_ratio"] = d ? optional_json(d->bytes_ratio) : nlohmann::json();
+  j["decode_host_ms"] = d ? optional_json(d->host_ms) : nlohmann::json();
+  j["decode_step_ms"] = d ? nlohmann::json(d->step_ms) : nlohmann::json();
+  j["decode_host_percent"] = d ? optional_json(d->host_percent) : nlohmann::json();
   return j;
 }
 

@@ -57,6 +57,23 @@ struct OpProfile {
   std::vector<OpShare> ops;  // largest time first
 };
 
+// Overheads of one replayed decode step at the row's depth (tg rows; models/bench/step_costs.h).
+struct DecodeStepCosts {
+  // The dispatches' estimated reads of the step against the weights plus the K/V of the
+  // positions it attends; their ratio is the "bytes read <= 1.2x" figure. Unset where
+  // the backend gives no estimate.
+  std::optional<double> bytes_read;
+  double bytes_needed = 0.0;
+  std::optional<double> bytes_ratio;
+  // Host work of the step: building and uploading the inputs, run() up to the return of the
+  // submission call, and reading the logits back; against the whole step as the host sees it.
+  // Unset where the backend does not time its submission.
+  std::optional<double> host_ms;
+  double step_ms = 0.0;
+  std::optional<double> host_percent;  // 100 x host_ms / step_ms (target < 5)
+  int runs = 0;
+};
+
 struct BenchRow {
   ModelReport model;
   DeviceReport device;
@@ -81,6 +98,7 @@ struct BenchRow {
   std::optional<double> flops_per_second;
 
   std::optional<OpProfile> ops;  // with --ops
+  std::optional<DecodeStepCosts> decode;  // tg rows
 
   // "tg128 @ d4096" as llama-bench names it; just the test at depth 0.
   std::string label() const { return depth > 0 ? test + " @ d" + std::to_string(depth) : test; }

@@ -12,6 +12,7 @@
 #include "engine/core/version.h"
 #include "models/bench/op_profile.h"
 #include "models/bench/roofline.h"
+#include "models/bench/step_costs.h"
 #include "models/session.h"
 
 namespace vkgraph::bench {
@@ -152,6 +153,7 @@ std::vector<BenchRow> run_bench(const models::Model& model, Backend& backend, co
     }
 
     std::optional<OpProfile> ops;
+    std::optional<DecodeStepCosts> decode;
     for (int64_t n_gen : config.n_gen) {
       if (n_gen == 0) continue;
       BenchRow row = make_row(model_report, device, fmt::format("tg{}", n_gen), depth);
@@ -176,6 +178,11 @@ std::vector<BenchRow> run_bench(const models::Model& model, Backend& backend, co
       if (device.probe_bytes_per_second > 0.0) {
         row.probe_percent = 100.0 * *row.effective_bytes_per_second / device.probe_bytes_per_second;
       }
+      if (!decode) {
+        say(fmt::format("decode step bytes and host time @ d{}", depth));
+        decode = measure_decode_step(model, backend, depth, std::max(config.reps, kMinProfileRuns));
+      }
+      row.decode = decode;
       if (config.ops) {
         if (!ops) {
           say(fmt::format("per-op profile of a decode step @ d{}", depth));

@@ -60,6 +60,9 @@ void submit(Context& context, VkCommandBuffer cmd, VkFence fence) {
   VkSubmitInfo info{VK_STRUCTURE_TYPE_SUBMIT_INFO};
   info.commandBufferCount = 1;
   info.pCommandBuffers = &cmd;
+  VKGRAPH_CHECK(!context.hung(),
+                "device '{}' is still running a submission that timed out (see the earlier error); it takes no more work",
+                context.info().name);
   std::lock_guard lock(context.queue_mutex());
   // An injected failure (vk_check.h) replaces the call: a submission it pretends failed must not run.
   VkResult r = injected_result("vkQueueSubmit", VK_SUCCESS);
@@ -73,6 +76,8 @@ void wait_fence(Context& context, VkFence fence, const char* what) {
   const uint64_t timeout = gpu_timeout_ns();
   const VkResult r = injected_result("vkWaitForFences", vkWaitForFences(context.device(), 1, &fence, VK_TRUE, timeout));
   if (r == VK_TIMEOUT) {
+    // The work may still be running: from now on nothing it uses may be freed (Context::hung).
+    context.mark_hung();
     fail("device '{}' did not finish {} within {} ms (hung?); raise VKGRAPH_GPU_TIMEOUT_MS if it is just slow",
          context.info().name, what, timeout / 1000000);
   }
@@ -97,6 +102,7 @@ void run_one_shot(Context& context, const std::function<void(VkCommandBuffer)>& 
     submit(context, cmd, fence);
     wait_fence(context, fence, "a transfer");
   } catch (...) {
+    if (context.hung()) throw;  // the submission may still run: its pool and fence stay
     if (fence) vkDestroyFence(device, fence, nullptr);
     vkDestroyCommandPool(device, pool, nullptr);
     throw;
@@ -120,6 +126,7 @@ Sequence::Sequence(std::shared_ptr<Context> context, uint32_t max_timed_regions)
 }
 
 Sequence::~Sequence() {
+  if (context_->hung()) return;  // its recording may still run: leave it to the process's end
   VkDevice device = context_->device();
   for (VkDescriptorPool p : descriptor_pools_) vkDestroyDescriptorPool(device, p, nullptr);
   if (queries_) vkDestroyQueryPool(device, queries_, nullptr);
@@ -287,6 +294,7 @@ void Sequence::submit_and_wait() {
   VKGRAPH_CHECK(recorded_, "Sequence::submit_and_wait before a recording was ended");
   vk_check(vkResetFences(context_->device(), 1, &fence_), "vkResetFences");
   submit(*context_, cmd_, fence_);
+  last_submitted_ = std::chrono::steady_clock::now();
   wait_fence(*context_, fence_, "a command sequence");
   ++submits_;
 }

@@ -6,6 +6,7 @@
 
 #include <vulkan/vulkan.h>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -66,6 +67,9 @@ class Sequence {
   // or device loss throws Error naming the device.
   void submit_and_wait();
   size_t submit_count() const { return submits_; }
+  // When the last submission call (vkQueueSubmit) returned: the host's share of a replay ends
+  // there, the rest of submit_and_wait is the wait for the device.
+  std::chrono::steady_clock::time_point last_submitted() const { return last_submitted_; }
   bool recording() const { return recording_; }
 
   // Timings of the last submission (empty without timestamps).
@@ -89,6 +93,7 @@ class Sequence {
   bool recording_ = false;
   bool recorded_ = false;
   size_t submits_ = 0;
+  std::chrono::steady_clock::time_point last_submitted_{};
 };
 
 // Records `record` into a fresh command buffer, submits it and waits (uploads, fills, copies).

@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #include "engine/backend/vulkan/backend_vulkan.h"
@@ -115,20 +116,40 @@ void VulkanExecutable::lower_steps() {
   PipelineCache& cache = context_->pipelines();
   const size_t pipelines_before = cache.pipeline_count();
   const double compile_ms_before = cache.total_compile_ms();
+  // Each step's scratch is its own range of one buffer, at offsets the descriptors accept.
+  const uint64_t align = std::max<uint64_t>(device.min_storage_buffer_offset_alignment, 1);
+  std::vector<uint64_t> scratch_base;  // per dispatch: its step's range in scratch_
+  uint64_t scratch_bytes = 0;
   for (const Step& step : plan_.steps()) {
     const Node& node = plan_.graph().node(step.node);
     const KernelRow& row = select_kernel_row(device, kernel_key(plan_.graph(), node));
     LoweringInput in{plan_, step.node, row, *this, device};
-    Dispatch d = lower_step(in);
-    PipelineDesc desc;
-    desc.shader = std::string(row.variant.shader);
-    desc.spec_constants = d.spec_constants;
-    desc.binding_count = uint32_t(d.buffers.size());
-    desc.push_constant_bytes = uint32_t(d.push.size());
-    desc.required_subgroup_size = row.variant.requirements.required_subgroup_size;
-    pipelines_.push_back(&cache.get(desc));
-    barrier_before_.push_back(step.barrier_before);
-    dispatches_.push_back(std::move(d));
+    LoweredStep lowered = lower_step_dispatches(in);
+    for (size_t k = 0; k < lowered.dispatches.size(); ++k) {
+      Dispatch& d = lowered.dispatches[k];
+      PipelineDesc desc;
+      desc.shader = std::string(d.kernel->variant.shader);
+      desc.spec_constants = d.spec_constants;
+      desc.binding_count = uint32_t(d.buffers.size());
+      desc.push_constant_bytes = uint32_t(d.push.size());
+      desc.required_subgroup_size = d.kernel->variant.requirements.required_subgroup_size;
+      pipelines_.push_back(&cache.get(desc));
+      // A step's later dispatches read what the earlier ones wrote.
+      barrier_before_.push_back(k == 0 ? step.barrier_before : true);
+      scratch_base.push_back(scratch_bytes);
+      dispatches_.push_back(std::move(d));
+    }
+    scratch_bytes += (lowered.scratch_bytes + align - 1) / align * align;
+  }
+  if (scratch_bytes > 0) {
+    scratch_ = context_->memory().allocate(scratch_bytes, "scratch");
+    for (size_t i = 0; i < dispatches_.size(); ++i) {
+      Dispatch& d = dispatches_[i];
+      for (size_t b = 0; b < d.bound.size(); ++b) {
+        if (d.bound[b].valid()) continue;
+        d.buffers[b] = scratch_.range(scratch_base[i] + d.buffers[b].offset, d.buffers[b].size);
+      }
+    }
   }
   // The cost users notice on a cold start: new pipelines and how long the driver took for them.
   log::info("{} dispatches; {} new pipelines compiled in {:.0f} ms (pipeline cache {})", dispatches_.size(),
@@ -173,7 +194,21 @@ void VulkanExecutable::set_input(TensorId id, std::span<const std::byte> data) {
   if (!data.empty()) context_->memory().upload(own.buffer, 0, data);
 }
 
-void VulkanExecutable::run() { sequence_->submit_and_wait(); }
+void VulkanExecutable::run() {
+  const auto start = std::chrono::steady_clock::now();
+  sequence_->submit_and_wait();
+  const auto end = std::chrono::steady_clock::now();
+  RunHostTime t;
+  t.submit_ms = std::chrono::duration<double, std::milli>(sequence_->last_submitted() - start).count();
+  t.total_ms = std::chrono::duration<double, std::milli>(end - start).count();
+  host_time_ = t;
+}
+
+uint64_t VulkanExecutable::bytes_read_estimate() const {
+  uint64_t total = 0;
+  for (const Dispatch& d : dispatches_) total += d.bytes_read;
+  return total;
+}
 
 void VulkanExecutable::read_output(TensorId id, std::span<std::byte> out) {
   const OwnBuffer& own = own_buffer(outputs_, id, "output");
@@ -226,6 +261,11 @@ std::string VulkanExecutable::describe_dispatches() const {
                        op_name(node.op), node.name, d.kernel->variant.shader, d.groups[0], d.groups[1], d.groups[2],
                        d.kernel->workgroup_size, fmt::join(d.spec_constants, ", "));
     for (size_t b = 0; b < d.bound.size(); ++b) {
+      if (!d.bound[b].valid()) {
+        out += fmt::format("       binding {}: scratch ({} B; descriptor offset {})\n", b, d.buffers[b].size,
+                           d.buffers[b].offset);
+        continue;
+      }
       const Location& loc = plan_.location(d.bound[b]);
       out += fmt::format("       binding {}: {} ({}+{}, {} B; descriptor offset {} range {})\n", b,
                          plan_.graph().node(d.bound[b]).name, placement_name(loc.placement), loc.offset, loc.bytes,
@@ -238,6 +278,7 @@ std::string VulkanExecutable::describe_dispatches() const {
 
 size_t VulkanExecutable::device_bytes() const {
   size_t total = arena_ ? arena_.size() : 0;
+  if (scratch_) total += scratch_.size();
   for (const auto& [index, own] : inputs_) total += own.buffer.size();
   for (const auto& [index, own] : outputs_) total += own.buffer.size();
   return total;

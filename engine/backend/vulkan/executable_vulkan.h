@@ -1,6 +1,6 @@
 #pragma once
-// A Plan prepared for a Vulkan device: the arena, input and output buffers, one dispatch per
-// step (kernel from the selection table, parameters from lowering_*.cpp), and a command buffer
+// A Plan prepared for a Vulkan device: the arena, input and output buffers, one or more dispatches
+// per step (kernel from the selection table, parameters from lowering_*.cpp), and a command buffer
 // recorded once. run() writes nothing but the inputs (small buffers) and replays it.
 
 #include <map>
@@ -27,6 +27,8 @@ class VulkanExecutable final : public Executable, private TensorBinder {
   std::vector<DispatchTiming> timings() const override;
   size_t device_bytes() const override;
   std::string describe() const override { return describe_dispatches(); }
+  uint64_t bytes_read_estimate() const override;
+  std::optional<RunHostTime> last_run_host_time() const override { return host_time_; }
 
   // The lowered dispatches in step order (for `vkgraph plan` and tests).
   const std::vector<Dispatch>& dispatches() const { return dispatches_; }
@@ -57,6 +59,7 @@ class VulkanExecutable final : public Executable, private TensorBinder {
   Plan plan_;  // a copy: keeps the graph and its weight and state storages alive
   PrepareOptions options_;
   Buffer arena_;
+  Buffer scratch_;  // steps' scratch (split-K partials), one range per step; empty if none needs it
   std::map<int32_t, OwnBuffer> inputs_;   // by node index
   std::map<int32_t, OwnBuffer> outputs_;  // by node index
   std::vector<Dispatch> dispatches_;
@@ -64,6 +67,7 @@ class VulkanExecutable final : public Executable, private TensorBinder {
   std::vector<bool> barrier_before_;        // per dispatch, from the plan
   std::unique_ptr<Sequence> sequence_;
   size_t records_ = 0;
+  std::optional<RunHostTime> host_time_;  // of the last run()
 };
 
 }  // namespace vkgraph::vk
