@@ -34,6 +34,8 @@ Session::Session(const Model& model, Backend& backend, const SessionOptions& opt
     kv_.v.push_back(backend.allocate_state(layer_bytes));
   }
   sinks_ = options.sinks;
+  VKGRAPH_CHECK(options.n_batch >= 0, "n_batch must be >= 0 (0: no limit; got {})", options.n_batch);
+  n_batch_ = options.n_batch;
 }
 
 int64_t Session::overflow_chunk() const {
@@ -114,15 +116,17 @@ std::vector<float> Session::eval(std::span<const int32_t> tokens, bool all_logit
   for (int32_t id : tokens) {
     VKGRAPH_CHECK(id >= 0 && id < n_vocab, "token id {} is outside the vocabulary of {}", id, n_vocab);
   }
+  const int64_t batch = n_batch_ > 0 ? n_batch_ : n;
   const int64_t free_slots = kv_.n_slots - n_cached();
-  if (n <= free_slots) return eval_chunk(tokens, all_logits);
+  if (n <= free_slots && n <= batch) return eval_chunk(tokens, all_logits);
 
-  // The ring overflows: fill the free slots, then evict and write chunk by chunk.
+  // Several steps of at most `batch` tokens; when the ring overflows, first the free slots,
+  // then chunks that evict as they write.
   std::vector<float> logits;
   int64_t done = 0;
   while (done < n) {
     const int64_t free_now = kv_.n_slots - n_cached();
-    const int64_t take = std::min(n - done, free_now > 0 ? free_now : overflow_chunk());
+    const int64_t take = std::min({n - done, batch, free_now > 0 ? free_now : overflow_chunk()});
     const bool last = done + take == n;
     // Earlier chunks' logits are only wanted with all_logits.
     std::vector<float> part = eval_chunk(tokens.subspan(size_t(done), size_t(take)), all_logits);

@@ -18,6 +18,8 @@
 // the ring computes exactly ordinary causal attention (the keys' rotation merely moves from
 // before the f16 store to after it).
 //
+// A batch longer than n_batch runs as consecutive steps of at most n_batch tokens.
+//
 // A batch that overflows the ring (a long prompt, a chat turn once the cache is full) runs in
 // chunks: first the tokens that fill the free slots (no eviction), then chunks of at most
 // overflow_chunk() tokens. Each such chunk first evicts as many of the oldest window tokens as
@@ -45,6 +47,11 @@ struct SessionOptions {
   DType kv_dtype = DType::F16;
   // Attention sinks of the KV cache ring, in [1, n_ctx - 1]; 0: the plain cache (no ring).
   int64_t sinks = 0;
+  // Most tokens one step evaluates (llama.cpp's ubatch); a longer prompt runs as several steps
+  // at consecutive positions, which is the same causal attention. This bounds the activation
+  // arena (O(n_batch), not O(prompt)) and the running time of one submission: a 16k-token
+  // prompt in one step takes minutes on a CPU driver, past the hang timeout. 0: no limit.
+  int64_t n_batch = 512;
 };
 
 class Session {
@@ -107,6 +114,7 @@ class Session {
   Backend& backend_;
   KvStorage kv_;
   int64_t sinks_ = 0;
+  int64_t n_batch_ = 0;  // SessionOptions::n_batch
   int64_t n_past_ = 0;
   int64_t evicted_ = 0;  // window tokens overwritten since the last reset
   int64_t head_ = 0;     // the oldest window token's index in the window's slots [0, n_ctx - sinks)

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
+#include <vector>
 
 #include "engine/backend/vulkan/device_select.h"
 #include "engine/backend/vulkan/memory.h"
@@ -170,6 +172,22 @@ std::shared_ptr<Context> Context::create(const DeviceRequest& request) {
 }
 
 Context::~Context() {
+  if (hung_) {
+    // Waiting for the device could block forever and destroying under a running submission is
+    // undefined (on lavapipe a crash in its worker threads): keep the instance, device, memory
+    // and pipelines alive, reachable, until the process ends.
+    struct Abandoned {
+      std::shared_ptr<Instance> instance;
+      std::unique_ptr<MemoryAllocator> memory;
+      std::unique_ptr<PipelineCache> pipelines;
+    };
+    static auto* abandoned = new std::vector<Abandoned>;  // never freed, on purpose
+    static std::mutex mutex;
+    std::lock_guard lock(mutex);
+    abandoned->push_back({std::move(instance_), std::move(memory_), std::move(pipelines_)});
+    log::warn("vulkan: device '{}' timed out; its objects are left to the end of the process", info_.name);
+    return;
+  }
   if (device_ != VK_NULL_HANDLE) vkDeviceWaitIdle(device_);
   pipelines_.reset();  // saves the on-disk cache
   memory_.reset();

@@ -5,6 +5,7 @@
 
 #include <vulkan/vulkan.h>
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -91,6 +92,13 @@ class Context : public std::enable_shared_from_this<Context> {
   // Serializes vkQueueSubmit on the shared queue (Vulkan requires external sync on a queue).
   std::mutex& queue_mutex() { return queue_mutex_; }
 
+  // A submission outlived the hang timeout (wait_fence): the device may still be running it, so
+  // nothing it can touch (buffers, descriptor sets, command buffers, pipelines, the device) may
+  // be destroyed or reused, and nothing more may be submitted. Destructors then leave their
+  // objects to the process's end instead of freeing memory the device still writes.
+  void mark_hung() { hung_ = true; }
+  bool hung() const { return hung_; }
+
  private:
   Context() = default;
 
@@ -105,6 +113,7 @@ class Context : public std::enable_shared_from_this<Context> {
   std::mutex queue_mutex_;
   std::unique_ptr<MemoryAllocator> memory_;
   std::unique_ptr<PipelineCache> pipelines_;
+  std::atomic<bool> hung_{false};
 };
 
 }  // namespace vkgraph::vk

@@ -65,11 +65,12 @@ int find_type(const DeviceInfo& info, uint32_t allowed, VkMemoryPropertyFlags wa
 
 // The staging buffer: host-visible, coherent, reused across copies.
 struct Staging {
+  const Context& context;
   VkDevice device;
   VkBuffer buffer = VK_NULL_HANDLE;
   VkDeviceMemory memory = VK_NULL_HANDLE;
   std::byte* mapped = nullptr;
-  Staging(Context& ctx, uint64_t size) : device(ctx.device()) {
+  Staging(Context& ctx, uint64_t size) : context(ctx), device(ctx.device()) {
     buffer = create_buffer(device, size, VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT);
     VkMemoryRequirements req;
     vkGetBufferMemoryRequirements(device, buffer, &req);
@@ -94,6 +95,7 @@ struct Staging {
     mapped = static_cast<std::byte*>(p);
   }
   ~Staging() {
+    if (context.hung()) return;  // a timed-out copy may still read or write it
     vkDestroyBuffer(device, buffer, nullptr);
     vkFreeMemory(device, memory, nullptr);
   }
@@ -289,6 +291,13 @@ Buffer MemoryAllocator::allocate(uint64_t bytes, std::string label) {
 void MemoryAllocator::release(Buffer& buffer) {
   if (!buffer.block_) return;
   std::lock_guard lock(mutex_);
+  if (context_.hung()) {
+    // A timed-out submission may still use the range: never hand it out again or free it.
+    --live_;
+    buffer.block_ = nullptr;
+    buffer.allocator_ = nullptr;
+    return;
+  }
   MemoryBlock* block = buffer.block_;
   uint64_t offset = buffer.offset_;
   uint64_t size = buffer.reserved_;
