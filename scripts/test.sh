@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Sets up the machine if needed, builds everything and runs the whole test suite through ctest,
-# then the sanitizer and fuzz stages (scripts/test-sanitizers.sh; VKGRAPH_SANITIZER_STAGES picks
-# them, e.g. "asan fuzz tsan"; the default "none" skips them). Each stage's wall time is printed at the end.
+# then the sanitizer and fuzz stages (scripts/test-sanitizers.sh: the whole suite under ASan +
+# UBSan, each fuzzer for a minute, the concurrency tests under TSan). VKGRAPH_SANITIZER_STAGES
+# picks them (default "asan fuzz tsan", what CI runs; "none" skips them). Each stage's wall time
+# is printed at the end.
 set -euo pipefail
 project_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$project_dir"
@@ -28,8 +30,11 @@ built=$(date +%s)
 ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)"
 tested=$(date +%s)
 
-stages=${VKGRAPH_SANITIZER_STAGES:-none}
+stages=${VKGRAPH_SANITIZER_STAGES:-asan fuzz tsan}
 if [ "$stages" != none ]; then
+  # Each fuzzer 30 s in CI (scripts/test-sanitizers.sh alone: 60 s), to keep the whole run
+  # under 30 minutes on a cold ccache (docs/reliability.md, CI).
+  export VKGRAPH_FUZZ_SECONDS=${VKGRAPH_FUZZ_SECONDS:-30}
   # shellcheck disable=SC2086  # the stage list is words
   bash scripts/test-sanitizers.sh $stages
 fi
