@@ -6,30 +6,11 @@
 #include <bit>
 #include <span>
 
-#include "engine/backend/vulkan/lowering.h"
+#include "engine/backend/vulkan/attention_push.h"
 #include "engine/core/error.h"
 
 namespace vkgraph::vk {
 namespace {
-
-struct AttentionPush {  // attention.comp and attention_tiled.comp
-  uint32_t m, n_head, n_kv_head, n_slots;
-  float scale;
-  int32_t window;
-  uint32_t q_off, k_off, v_off, q_pos_off, kv_pos_off, o_off;
-  uint32_t n_rot;  // rotate_keys
-  float freq_base, freq_scale;
-};
-
-// The decode kernel keeps q and its accumulator in shared memory, sized by the head dimension;
-// the kernel row's shared-memory requirement was computed for this bound.
-constexpr int64_t kMaxHeadDim = 256;
-
-// constant_id 2 of both kernels: how keys are rotated as they are read.
-uint32_t rope_mode_constant(const AttentionParams& a) {
-  if (!a.rotate_keys) return 0;
-  return a.key_rope.mode == RopeMode::neox ? 2 : 1;
-}
 
 struct Tiles {
   uint32_t rows = 0;   // BR: query rows ((token, head) pairs) per workgroup
@@ -66,18 +47,15 @@ Tiles choose_tiles(uint64_t d, uint64_t rows_total, bool coopmat, uint32_t budge
 
 }  // namespace
 
-Dispatch lower_attention(const LoweringInput& in) {
+AttentionPush attention_push(const LoweringInput& in) {
   const Node& node = in.node();
-  VKGRAPH_CHECK(!is_split_decode_row(in.kernel), "attention '{}': the split-K row {} lowers through lower_attention_split",
-                node.name, in.kernel.variant.shader);
   const Node& q = in.input(0);  // q: [m, n_head, d]
   const Node& k = in.input(1);  // k: [n_slots, n_kv_head, d]
   VKGRAPH_CHECK(q.shape.size() == 3 && k.shape.size() == 3,
                 "attention '{}': q {} and k {} must be [tokens, heads, head_dim]", node.name, shape_string(q.shape),
                 shape_string(k.shape));
-  const int64_t head_dim = q.shape[2];
-  VKGRAPH_CHECK(head_dim <= kMaxHeadDim, "attention '{}': head_dim {} exceeds the kernels' limit of {}", node.name,
-                head_dim, kMaxHeadDim);
+  VKGRAPH_CHECK(q.shape[2] <= kMaxAttentionHeadDim, "attention '{}': head_dim {} exceeds the kernels' limit of {}",
+                node.name, q.shape[2], kMaxAttentionHeadDim);
   const AttentionParams& attn = node.params.attention;
   AttentionPush p{};
   p.m = checked_u32(uint64_t(q.shape[0]), node, "tokens");
@@ -93,6 +71,33 @@ Dispatch lower_attention(const LoweringInput& in) {
     p.freq_base = attn.key_rope.freq_base;
     p.freq_scale = attn.key_rope.freq_scale;
   }
+  return p;
+}
+
+void bind_attention_tensors(Dispatch& d, const LoweringInput& in, AttentionPush& p) {
+  const uint32_t kv_unit = unit_bytes(in.input(1).dtype);
+  p.q_off = add_binding(d, in, in.input_id(0), 4);
+  p.k_off = add_binding(d, in, in.input_id(1), kv_unit);
+  p.v_off = add_binding(d, in, in.input_id(2), kv_unit);
+  p.q_pos_off = add_binding(d, in, in.input_id(3), 4);
+  p.kv_pos_off = add_binding(d, in, in.input_id(4), 4);
+  p.o_off = add_binding(d, in, in.id, 4);
+}
+
+uint32_t rope_mode_constant(const AttentionParams& a) {
+  if (!a.rotate_keys) return 0;
+  return a.key_rope.mode == RopeMode::neox ? 2 : 1;
+}
+
+Dispatch lower_attention(const LoweringInput& in) {
+  const Node& node = in.node();
+  VKGRAPH_CHECK(!is_split_decode_row(in.kernel), "attention '{}': the split-K row {} lowers through lower_attention_split",
+                node.name, in.kernel.variant.shader);
+  AttentionPush p = attention_push(in);
+  const Node& q = in.input(0);  // q: [m, n_head, d]
+  const Node& k = in.input(1);  // k: [n_slots, n_kv_head, d]
+  const int64_t head_dim = q.shape[2];
+  const AttentionParams& attn = node.params.attention;
 
   const bool tiled = in.kernel.key.form != KernelForm::attention_decode;
   const bool coopmat = in.kernel.variant.requirements.coopmat.has_value();
@@ -109,16 +114,10 @@ Dispatch lower_attention(const LoweringInput& in) {
     spec.push_back(tiles.slots);
   }
   Dispatch d = begin_dispatch(in, spec);
-  const uint32_t kv_unit = unit_bytes(k.dtype);
-  p.q_off = add_binding(d, in, in.input_id(0), 4);
-  p.k_off = add_binding(d, in, in.input_id(1), kv_unit);
-  p.v_off = add_binding(d, in, in.input_id(2), kv_unit);
-  p.q_pos_off = add_binding(d, in, in.input_id(3), 4);
-  p.kv_pos_off = add_binding(d, in, in.input_id(4), 4);
-  p.o_off = add_binding(d, in, in.id, 4);
+  bind_attention_tensors(d, in, p);
   set_push(d, p);
 
-  const uint64_t kv_bytes = uint64_t(p.n_slots) * p.n_kv_head * uint64_t(head_dim) * kv_unit * 2;
+  const uint64_t kv_bytes = uint64_t(p.n_slots) * p.n_kv_head * uint64_t(head_dim) * unit_bytes(k.dtype) * 2;
   const uint64_t q_bytes = uint64_t(element_count(q.shape)) * 4;
   uint64_t workgroups = 0;
   if (tiled) {

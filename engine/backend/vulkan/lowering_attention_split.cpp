@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "engine/backend/vulkan/attention_push.h"
 #include "engine/backend/vulkan/attention_split.h"
 #include "engine/backend/vulkan/lowering.h"
 #include "engine/core/error.h"
@@ -35,28 +36,15 @@ uint64_t parallel_units(const DeviceInfo& device) {
   return kAssumedGpuUnits;
 }
 
-// constant_id 2: how keys are rotated as they are read (as attention.comp).
-uint32_t rope_mode_constant(const AttentionParams& a) {
-  if (!a.rotate_keys) return 0;
-  return a.key_rope.mode == RopeMode::neox ? 2 : 1;
-}
-
-struct SplitPush {  // attention_split.comp
-  uint32_t m, n_head, n_kv_head, n_slots;
-  float scale;
-  int32_t window;
-  uint32_t q_off, k_off, v_off, q_pos_off, kv_pos_off, o_off;
-  uint32_t n_rot;
-  float freq_base, freq_scale;
+struct SplitPush {  // attention_split.comp: the common block, then the chunking
+  AttentionPush common;
   uint32_t n_chunks, chunk_len, part_off;
 };
+static_assert(sizeof(SplitPush) == sizeof(AttentionPush) + 12, "std430 packs the push block without padding");
 
 struct ReducePush {  // attention_reduce.comp
   uint32_t rows, n_chunks, part_off, o_off;
 };
-
-// The kernels keep up to 256 / kSplitWorkgroup dimensions per invocation (MAX_DIMS).
-constexpr int64_t kMaxHeadDim = 256;
 
 }  // namespace
 
@@ -87,36 +75,17 @@ bool is_split_decode_row(const KernelRow& row) { return row.variant.shader.start
 
 LoweredStep lower_attention_split(const LoweringInput& in) {
   const Node& node = in.node();
-  const Node& q = in.input(0);  // q: [m, n_head, d]
-  const Node& k = in.input(1);  // k: [n_slots, n_kv_head, d]
-  VKGRAPH_CHECK(q.shape.size() == 3 && k.shape.size() == 3,
-                "attention '{}': q {} and k {} must be [tokens, heads, head_dim]", node.name, shape_string(q.shape),
-                shape_string(k.shape));
-  const int64_t head_dim = q.shape[2];
-  VKGRAPH_CHECK(head_dim <= kMaxHeadDim, "attention '{}': head_dim {} exceeds the split-K kernel's limit of {}",
-                node.name, head_dim, kMaxHeadDim);
   VKGRAPH_CHECK(in.kernel.workgroup_size == kSplitWorkgroup,
                 "attention '{}': kernel row {} has {} invocations; attention_split.comp is written for {}", node.name,
                 in.kernel.variant.shader, in.kernel.workgroup_size, kSplitWorkgroup);
+  SplitPush split_push{attention_push(in), 0, 0, 0};
+  AttentionPush& p = split_push.common;
+  const Node& k = in.input(1);  // k: [n_slots, n_kv_head, d]
+  const int64_t head_dim = in.input(0).shape[2];
   const AttentionParams& attn = node.params.attention;
-  SplitPush p{};
-  p.m = checked_u32(uint64_t(q.shape[0]), node, "tokens");
-  p.n_head = checked_u32(uint64_t(q.shape[1]), node, "heads");
-  p.n_slots = checked_u32(uint64_t(k.shape[0]), node, "cache slots");
-  p.n_kv_head = checked_u32(uint64_t(k.shape[1]), node, "kv heads");
-  VKGRAPH_CHECK(p.n_kv_head > 0 && p.n_head % p.n_kv_head == 0,
-                "attention '{}': {} heads not a multiple of {} kv heads", node.name, p.n_head, p.n_kv_head);
-  p.scale = attn.scale;
-  p.window = attn.window;
-  if (attn.rotate_keys) {
-    p.n_rot = uint32_t(attn.key_rope.n_rot);
-    p.freq_base = attn.key_rope.freq_base;
-    p.freq_scale = attn.key_rope.freq_scale;
-  }
   const DecodeSplit split = choose_decode_split(p.m, p.n_head, p.n_kv_head, p.n_slots, in.device);
-  p.n_chunks = split.n_chunks;
-  p.chunk_len = split.chunk_len;
-  p.part_off = 0;
+  split_push.n_chunks = split.n_chunks;
+  split_push.chunk_len = split.chunk_len;
 
   // part: [n_chunks, rows, head_dim] accumulators, then [n_chunks, rows, 2] (max, sum), f32.
   const uint64_t rows = uint64_t(p.m) * p.n_head;
@@ -130,20 +99,14 @@ LoweredStep lower_attention_split(const LoweringInput& in) {
   }
 
   Dispatch d = begin_dispatch(in, {uint32_t(head_dim), rope_mode_constant(attn), split.heads_per_group});
-  const uint32_t kv_unit = unit_bytes(k.dtype);
-  p.q_off = add_binding(d, in, in.input_id(0), 4);
-  p.k_off = add_binding(d, in, in.input_id(1), kv_unit);
-  p.v_off = add_binding(d, in, in.input_id(2), kv_unit);
-  p.q_pos_off = add_binding(d, in, in.input_id(3), 4);
-  p.kv_pos_off = add_binding(d, in, in.input_id(4), 4);
-  p.o_off = add_binding(d, in, in.id, 4);
+  bind_attention_tensors(d, in, p);
   if (split.n_chunks > 1) {
     add_scratch_binding(d, 0, step.scratch_bytes);
   } else {
     add_binding(d, in, in.id, 4);  // binding 6 unused: one chunk writes the output itself
   }
-  set_push(d, p);
-  const uint64_t kv_bytes = uint64_t(p.n_slots) * p.n_kv_head * uint64_t(head_dim) * kv_unit * 2;
+  set_push(d, split_push);
+  const uint64_t kv_bytes = uint64_t(p.n_slots) * p.n_kv_head * uint64_t(head_dim) * unit_bytes(k.dtype) * 2;
   const uint64_t q_bytes = rows * uint64_t(head_dim) * 4;
   d.bytes_read = uint64_t(p.m) * kv_bytes * (p.n_head / p.n_kv_head / split.heads_per_group) + q_bytes;
   d.bytes_written = split.n_chunks > 1 ? step.scratch_bytes : q_bytes;
