@@ -26,13 +26,7 @@ Session::Session(const Model& model, Backend& backend, const SessionOptions& opt
   VKGRAPH_CHECK(options.sinks >= 0 && options.sinks < n_ctx,
                 "attention sinks must be in [0, {}] for a context of {} (got {}; 0: no ring)", n_ctx - 1, n_ctx,
                 options.sinks);
-  kv_.dtype = options.kv_dtype;
-  kv_.n_slots = n_ctx;
-  const size_t layer_bytes = row_bytes(kv_.dtype, size_t(hp.n_head_kv * hp.head_dim)) * size_t(n_ctx);
-  for (int64_t il = 0; il < hp.n_layer; ++il) {
-    kv_.k.push_back(backend.allocate_state(layer_bytes));
-    kv_.v.push_back(backend.allocate_state(layer_bytes));
-  }
+  kv_ = allocate_kv(hp, backend, n_ctx, options.kv_dtype);
   sinks_ = options.sinks;
   VKGRAPH_CHECK(options.n_batch >= 0, "n_batch must be >= 0 (0: no limit; got {})", options.n_batch);
   n_batch_ = options.n_batch;

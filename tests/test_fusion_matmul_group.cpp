@@ -14,6 +14,7 @@
 #include "engine/backend/vulkan/backend_vulkan.h"
 #include "engine/backend/vulkan/kernel_table.h"
 #include "engine/graph/plan.h"
+#include "tests/op_case_support.h"
 #include "engine/testing/case_data.h"
 #include "engine/testing/op_cases.h"
 #include "models/arch/step_graph.h"
@@ -26,12 +27,6 @@
 using namespace vkgraph;
 
 namespace {
-
-std::vector<OpKind> step_ops(const Plan& plan) {
-  std::vector<OpKind> ops;
-  for (const Step& s : plan.steps()) ops.push_back(plan.graph().node(s.node).op);
-  return ops;
-}
 
 PlanOptions unfused() {
   PlanOptions o;
@@ -89,20 +84,8 @@ std::vector<std::vector<float>> run(Backend& backend, const testing::CaseGraph& 
 // Runs the matmul_cat and matmul_swiglu op cases on the test device (odd row counts, every weight
 // type, both activation types) with the kernels `force` names, against the CPU reference.
 void check_fused_cases(const std::vector<std::string>& force, const char* variant) {
-  auto ctx = test::vulkan_context();
-  vk::VulkanBackend vulkan(ctx);
-  cpu::CpuBackend cpu;
   vk::ForcedKernels forced(force);
-  size_t ran = 0;
-  for (const testing::OpCase& c : testing::op_cases()) {
-    if (c.op != "matmul_cat" && c.op != "matmul_swiglu") continue;
-    ++ran;
-    test::ValidationGuard guard;
-    const testing::CaseResult result = testing::run_op_case(c, vulkan, cpu);
-    INFO(variant << ": " << testing::format_case_result(result));
-    CHECK(result.error.empty());
-    CHECK(result.passed);
-  }
+  const size_t ran = test::check_op_cases_on_vulkan({"matmul_cat", "matmul_swiglu"}, variant);
   CHECK(ran >= 80);  // 4 weight types x 2 activation types x (cat and swiglu shapes)
 }
 
@@ -117,7 +100,7 @@ TEST_CASE("fusion turns one-token q k v matmuls into matmul_cat and gate up swig
   const testing::CaseGraph one = attention_and_ffn(cpu, 1);
   const Plan plan = Plan::build(one.graph);
   // matmul_cat (q, k, v), one rope for q and k, the three scales, matmul_swiglu.
-  std::vector<OpKind> ops = step_ops(plan);
+  std::vector<OpKind> ops = test::step_ops(plan);
   std::sort(ops.begin(), ops.end());
   std::vector<OpKind> expected{OpKind::matmul_cat, OpKind::matmul_swiglu, OpKind::rope,
                                OpKind::scale,      OpKind::scale,         OpKind::scale};
@@ -157,7 +140,7 @@ TEST_CASE("fusion turns one-token q k v matmuls into matmul_cat and gate up swig
     const TensorId b = g.matmul(w(DType::Q4_0, 32, 64), x);   // another type
     const TensorId c = g.matmul(w(DType::Q8_0, 32, 64), x2);  // another x
     for (TensorId t : {a, b, c}) g.mark_output(g.scale(t, 2.0f));
-    CHECK(step_ops(Plan::build(g)) == std::vector<OpKind>{OpKind::matmul, OpKind::matmul, OpKind::matmul, OpKind::scale,
+    CHECK(test::step_ops(Plan::build(g)) == std::vector<OpKind>{OpKind::matmul, OpKind::matmul, OpKind::matmul, OpKind::scale,
                                                           OpKind::scale, OpKind::scale});
   }
   SECTION("gate and up of different shapes, or a product read twice, stay separate") {
@@ -170,7 +153,7 @@ TEST_CASE("fusion turns one-token q k v matmuls into matmul_cat and gate up swig
     const TensorId up = g.matmul(w(8), x);
     g.mark_output(g.swiglu(gate, up));
     g.mark_output(g.scale(gate, 2.0f));  // gate is read twice: not folded into the swiglu
-    const std::vector<OpKind> kinds = step_ops(Plan::build(g));
+    const std::vector<OpKind> kinds = test::step_ops(Plan::build(g));
     CHECK(std::count(kinds.begin(), kinds.end(), OpKind::matmul_swiglu) == 0);
     CHECK(std::count(kinds.begin(), kinds.end(), OpKind::swiglu) == 1);
     CHECK(std::count(kinds.begin(), kinds.end(), OpKind::matmul_cat) == 1);  // gate and up still share x
@@ -221,13 +204,7 @@ TEST_CASE("smollm2-135m's decode step runs at most 10 dispatches per layer", "[g
   const models::Hparams& hp = model->hparams();
   REQUIRE(hp.n_layer == 2);
 
-  models::KvStorage kv;
-  kv.n_slots = 64;
-  const size_t layer_bytes = row_bytes(kv.dtype, size_t(hp.n_head_kv * hp.head_dim)) * size_t(kv.n_slots);
-  for (int64_t il = 0; il < hp.n_layer; ++il) {
-    kv.k.push_back(cpu.allocate_state(layer_bytes));
-    kv.v.push_back(cpu.allocate_state(layer_bytes));
-  }
+  const models::KvStorage kv = models::allocate_kv(hp, cpu, 64);
   for (const bool ring : {true, false}) {
     INFO("ring " << ring);
     models::StepShape shape;

@@ -6,15 +6,10 @@
 
 #include "engine/graph/graph.h"
 #include "models/arch/hparams.h"
+#include "models/arch/kv_storage.h"
 #include "models/arch/weights.h"
 
 namespace vkgraph::models {
-
-struct KvStorage {
-  DType dtype = DType::F16;
-  int64_t n_slots = 0;
-  std::vector<std::shared_ptr<Storage>> k, v;  // per layer: [n_slots, n_head_kv, head_dim]
-};
 
 struct StepShape {
   int64_t n_tokens = 1;

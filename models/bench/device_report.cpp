@@ -106,19 +106,12 @@ void describe_kernel_paths(Backend& backend, const models::Model& model, DeviceR
   if (vulkan == nullptr) return;  // only Vulkan chooses among kernel variants
   const vk::DeviceInfo& info = vulkan->context()->info();
   // A two-slot cache is enough to build the graphs: selection depends on types and forms only.
-  models::KvStorage kv;
-  kv.n_slots = 2;
-  const models::Hparams& hp = model.hparams();
-  const size_t layer_bytes = row_bytes(kv.dtype, size_t(hp.n_head_kv * hp.head_dim)) * size_t(kv.n_slots);
-  for (int64_t il = 0; il < hp.n_layer; ++il) {
-    kv.k.push_back(backend.allocate_state(layer_bytes));
-    kv.v.push_back(backend.allocate_state(layer_bytes));
-  }
+  const models::KvStorage kv = models::allocate_kv(model.hparams(), backend, 2);
   std::set<std::string> matmul, attention;
   for (int64_t n_tokens : {1, 2}) {  // the decode (mat-vec) and prompt (tiled) forms
     models::StepShape shape;
     shape.n_tokens = n_tokens;
-    const Plan plan = Plan::build(models::build_step_graph(hp, model.weights(), kv, shape).graph);
+    const Plan plan = Plan::build(models::build_step_graph(model.hparams(), model.weights(), kv, shape).graph);
     for (const Step& step : plan.steps()) {
       const Node& node = plan.graph().node(step.node);
       if (node.op != OpKind::matmul && node.op != OpKind::attention) continue;

@@ -31,13 +31,7 @@ DecodeStepCosts measure_decode_step(const models::Model& model, Backend& backend
                 depth);
   const models::Hparams& hp = model.hparams();
   const int64_t n_slots = depth + 1;
-  models::KvStorage kv;
-  kv.n_slots = n_slots;
-  const size_t layer_bytes = row_bytes(kv.dtype, size_t(hp.n_head_kv * hp.head_dim)) * size_t(n_slots);
-  for (int64_t il = 0; il < hp.n_layer; ++il) {
-    kv.k.push_back(backend.allocate_state(layer_bytes));
-    kv.v.push_back(backend.allocate_state(layer_bytes));
-  }
+  const models::KvStorage kv = models::allocate_kv(hp, backend, n_slots);
   models::StepShape shape;
   shape.n_tokens = 1;
   models::StepGraph step = models::build_step_graph(hp, model.weights(), kv, shape);
