@@ -9,18 +9,13 @@
 #include "engine/backend/cpu/cpu_backend.h"
 #include "engine/backend/vulkan/backend_vulkan.h"
 #include "engine/graph/plan.h"
+#include "tests/op_case_support.h"
 #include "engine/testing/case_data.h"
 #include "tests/vulkan_test_support.h"
 
 using namespace vkgraph;
 
 namespace {
-
-std::vector<OpKind> step_ops(const Plan& plan) {
-  std::vector<OpKind> ops;
-  for (const Step& s : plan.steps()) ops.push_back(plan.graph().node(s.node).op);
-  return ops;
-}
 
 // A decode residual block: h = x + o(x), out = h + down(h) (the residual on the right, then the
 // left), for `tokens` tokens, q4_0 weights.
@@ -56,7 +51,7 @@ TEST_CASE("fusion turns a one-token matmul + residual into matmul_add", "[graph]
   cpu::CpuBackend cpu;
   const testing::CaseGraph one = residual_block(cpu, 1);
   const Plan plan = Plan::build(one.graph);
-  CHECK(step_ops(plan) == std::vector<OpKind>{OpKind::matmul_add, OpKind::matmul_add});
+  CHECK(test::step_ops(plan) == std::vector<OpKind>{OpKind::matmul_add, OpKind::matmul_add});
   const Node& last = plan.graph().node(one.outputs[0]);
   REQUIRE(last.inputs.size() == 3);
   CHECK(plan.graph().node(last.inputs[0]).name == "wd");  // w, x, residual
@@ -68,7 +63,7 @@ TEST_CASE("fusion turns a one-token matmul + residual into matmul_add", "[graph]
 
   SECTION("several tokens keep matmul then add") {
     const testing::CaseGraph seven = residual_block(cpu, 7);
-    CHECK(step_ops(Plan::build(seven.graph)) ==
+    CHECK(test::step_ops(Plan::build(seven.graph)) ==
           std::vector<OpKind>{OpKind::matmul, OpKind::add, OpKind::matmul, OpKind::add});
   }
   SECTION("a product read twice or a broadcast residual is not fused") {
@@ -78,7 +73,7 @@ TEST_CASE("fusion turns a one-token matmul + residual into matmul_add", "[graph]
     const TensorId p = g.matmul(w, x);
     g.mark_output(g.add(p, p));
     g.mark_output(g.add(g.matmul(w, x), g.input("b", DType::F32, {32})));
-    CHECK(step_ops(Plan::build(g)) == std::vector<OpKind>{OpKind::matmul, OpKind::add, OpKind::matmul, OpKind::add});
+    CHECK(test::step_ops(Plan::build(g)) == std::vector<OpKind>{OpKind::matmul, OpKind::add, OpKind::matmul, OpKind::add});
   }
 }
 

@@ -8,6 +8,7 @@
 
 #include "engine/backend/cpu/cpu_backend.h"
 #include "engine/graph/plan.h"
+#include "tests/op_case_support.h"
 #include "engine/testing/llama_step.h"
 
 using namespace vkgraph;
@@ -21,12 +22,6 @@ cpu::CpuBackend& host() {
 
 TensorId f32_weight(Graph& g, const char* name, Shape shape) {
   return g.weight(name, DType::F32, shape, host().upload(std::vector<std::byte>(size_t(element_count(shape)) * 4)));
-}
-
-std::vector<OpKind> step_ops(const Plan& plan) {
-  std::vector<OpKind> ops;
-  for (const Step& s : plan.steps()) ops.push_back(plan.graph().node(s.node).op);
-  return ops;
 }
 
 std::vector<bool> barriers(const Plan& plan) {
@@ -88,7 +83,7 @@ TEST_CASE("fusion turns rms_norm*w into rms_norm_mul and silu*up into swiglu", "
   const TensorId act2 = g.mul(up, g.silu(act1));  // silu on the right
   g.mark_output(act2);
   const Plan plan = Plan::build(g);
-  CHECK(step_ops(plan) == std::vector<OpKind>{OpKind::rms_norm_mul, OpKind::swiglu, OpKind::swiglu});
+  CHECK(test::step_ops(plan) == std::vector<OpKind>{OpKind::rms_norm_mul, OpKind::swiglu, OpKind::swiglu});
   const Node& fused = plan.graph().node(normed);
   CHECK(fused.op == OpKind::rms_norm_mul);
   CHECK(fused.inputs == std::vector<TensorId>{x, w});
@@ -108,7 +103,7 @@ TEST_CASE("fusion is skipped when the inner result is needed elsewhere", "[graph
     const TensorId norm = g.rms_norm(x, 1e-5f);
     const TensorId y = g.add(g.mul(norm, f32_weight(g, "w", {64})), norm);
     g.mark_output(y);
-    CHECK(step_ops(Plan::build(g)) == std::vector<OpKind>{OpKind::rms_norm, OpKind::mul, OpKind::add});
+    CHECK(test::step_ops(Plan::build(g)) == std::vector<OpKind>{OpKind::rms_norm, OpKind::mul, OpKind::add});
   }
   SECTION("the norm is an output") {
     Graph g;
@@ -116,26 +111,26 @@ TEST_CASE("fusion is skipped when the inner result is needed elsewhere", "[graph
     const TensorId norm = g.rms_norm(x, 1e-5f);
     g.mark_output(norm);
     g.mark_output(g.mul(norm, f32_weight(g, "w", {64})));
-    CHECK(step_ops(Plan::build(g)) == std::vector<OpKind>{OpKind::rms_norm, OpKind::mul});
+    CHECK(test::step_ops(Plan::build(g)) == std::vector<OpKind>{OpKind::rms_norm, OpKind::mul});
   }
   SECTION("the multiplier is not a [n] vector") {
     Graph g;
     const TensorId x = g.input("x", DType::F32, {3, 64});
     g.mark_output(g.mul(g.rms_norm(x, 1e-5f), g.input("full", DType::F32, {3, 64})));
-    CHECK(step_ops(Plan::build(g)) == std::vector<OpKind>{OpKind::rms_norm, OpKind::mul});
+    CHECK(test::step_ops(Plan::build(g)) == std::vector<OpKind>{OpKind::rms_norm, OpKind::mul});
   }
   SECTION("silu is read twice, or through a view") {
     Graph g;
     const TensorId x = g.input("x", DType::F32, {4, 8});
     const TensorId s = g.silu(x);
     g.mark_output(g.add(g.mul(s, x), s));
-    CHECK(step_ops(Plan::build(g)) == std::vector<OpKind>{OpKind::silu, OpKind::mul, OpKind::add});
+    CHECK(test::step_ops(Plan::build(g)) == std::vector<OpKind>{OpKind::silu, OpKind::mul, OpKind::add});
     Graph h;
     const TensorId y = h.input("y", DType::F32, {4, 8});
     const TensorId t = h.silu(y);
     h.mark_output(h.mul(t, y));
     h.mark_output(h.scale(h.reshape(t, {32}), 2.0f));
-    CHECK(step_ops(Plan::build(h)) == std::vector<OpKind>{OpKind::silu, OpKind::mul, OpKind::scale});
+    CHECK(test::step_ops(Plan::build(h)) == std::vector<OpKind>{OpKind::silu, OpKind::mul, OpKind::scale});
   }
 }
 
@@ -241,7 +236,7 @@ TEST_CASE("barriers appear exactly where a step depends on an unwaited one", "[g
     const TensorId all = g.kv_write(cache, src, slots);
     g.mark_output(g.attention(qs, all, all, pos, kv_pos, AttentionParams{0.25f, 0}));
     const Plan plan = Plan::build(g);
-    CHECK(step_ops(plan) == std::vector<OpKind>{OpKind::scale, OpKind::kv_write, OpKind::attention});
+    CHECK(test::step_ops(plan) == std::vector<OpKind>{OpKind::scale, OpKind::kv_write, OpKind::attention});
     CHECK(barriers(plan) == std::vector<bool>{false, false, true});
   }
   SECTION("every barrier of a llama step has a dependency, every dependency has a barrier") {

@@ -17,6 +17,7 @@
 #include "engine/core/fp16.h"
 #include "shaders/embedded.h"
 #include "engine/testing/op_cases.h"
+#include "tests/op_case_support.h"
 #include "tests/vulkan_test_support.h"
 
 using namespace vkgraph;
@@ -59,19 +60,7 @@ const KernelRow& row_for(const DeviceInfo& d, DType w, DType x, KernelForm form)
 
 // Runs every matmul op case on the test device and requires each to match the CPU reference.
 void check_matmul_cases(const std::string& variant) {
-  auto ctx = test::vulkan_context();
-  VulkanBackend vulkan(ctx);
-  cpu::CpuBackend cpu;
-  size_t ran = 0;
-  for (const testing::OpCase& c : testing::op_cases()) {
-    if (c.op != "matmul") continue;
-    ++ran;
-    test::ValidationGuard guard;
-    const testing::CaseResult result = testing::run_op_case(c, vulkan, cpu);
-    INFO(variant << ": " << testing::format_case_result(result));
-    CHECK(result.error.empty());
-    CHECK(result.passed);
-  }
+  const size_t ran = test::check_op_cases_on_vulkan({"matmul"}, variant);
   CHECK(ran >= 64);  // every weight type x activation type x shape list
 }
 
