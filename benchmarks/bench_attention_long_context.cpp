@@ -45,7 +45,7 @@ struct Options {
   std::string device;
   std::string preset = "stories260k-16k";
   std::vector<int64_t> lengths{2048, 4096, 8192, 16384};
-  std::vector<std::string> force;  // shader variants to force (vk::ForcedKernels)
+  std::vector<std::string> force;                    // shader variants to force (vk::ForcedKernels)
   int64_t batch = models::SessionOptions{}.n_batch;  // tokens per step; 0: the whole prompt
 };
 
@@ -111,7 +111,8 @@ void run(const Options& o) {
 
   fmt::print("device: {}; model: synthetic {} (weights {:.2f} MiB on the device)\n", backend->device_name(), o.preset,
              double(weights) / (1 << 20));
-  fmt::print("steps of {} tokens\n", o.batch > 0 ? fmt::format("at most {}", o.batch) : std::string("all the prompt's"));
+  fmt::print("steps of {} tokens\n",
+             o.batch > 0 ? fmt::format("at most {}", o.batch) : std::string("all the prompt's"));
   fmt::print("{:>8} {:>16} {:>12} {:>12} {:>8} {:>10} {:>12} {:>10} {:>14}\n", "tokens", "peak added MiB",
              "bytes/token", "slope B/tok", "KV MiB", "exec MiB", "prefill s", "tok/s", "peak RSS MiB");
   int64_t previous_n = 0;
@@ -136,10 +137,10 @@ void run(const Options& o) {
     }
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const uint64_t added = memory.stats().peak_bytes - before;
-    const std::string slope = previous_n > 0 && n != previous_n
-                                  ? fmt::format("{:.0f}", (double(added) - double(previous_added)) /
-                                                              double(n - previous_n))
-                                  : std::string("-");
+    const std::string slope =
+        previous_n > 0 && n != previous_n
+            ? fmt::format("{:.0f}", (double(added) - double(previous_added)) / double(n - previous_n))
+            : std::string("-");
     fmt::print("{:>8} {:>16.2f} {:>12.0f} {:>12} {:>8.2f} {:>10.2f} {:>12.2f} {:>10.0f} {:>14.1f}\n", n,
                double(added) / (1 << 20), double(added) / double(n), slope, kv_mib, exec_mib, s, double(n) / s,
                peak_rss_mib());

@@ -42,7 +42,7 @@ struct Shape2 {
 
 // smollm2-135m: q/o projections, gate/up, down, the output head (k/v are 192 x 576).
 constexpr Shape2 kShapes[] = {
-    {576, 576, "attn q/o"}, {192, 576, "attn k/v"}, {1536, 576, "ffn gate/up"},
+    {576, 576, "attn q/o"},  {192, 576, "attn k/v"}, {1536, 576, "ffn gate/up"},
     {576, 1536, "ffn down"}, {49152, 576, "output"},
 };
 constexpr DType kTypes[] = {DType::F32, DType::F16, DType::Q8_0, DType::Q4_0};
@@ -114,18 +114,18 @@ void run(const Options& o) {
   std::unique_ptr<Backend> backend = create_backend(o.backend, o.device);
   fmt::print("device: {} ({}), tokens per call: {}, {} timed calls each\n", backend->device_name(), backend->name(),
              o.tokens, o.iters);
-  fmt::print("{:<12} {:>13} {:<6} {:<26} {:>10} {:>9} {:>9} {:>9} {:>12} {:>12} {:>6}\n", "matrix", "n_out x n_in", "type",
-             "kernel", "us/call", "GB/s", "cpu us", "GB/cpu-s", "read B/tok", "packed B", "ratio");
+  fmt::print("{:<12} {:>13} {:<6} {:<26} {:>10} {:>9} {:>9} {:>9} {:>12} {:>12} {:>6}\n", "matrix", "n_out x n_in",
+             "type", "kernel", "us/call", "GB/s", "cpu us", "GB/cpu-s", "read B/tok", "packed B", "ratio");
   for (const Shape2& s : kShapes) {
     if (o.only_n_out != 0 && s.n_out != o.only_n_out) continue;
     for (DType type : kTypes) {
       if (!o.only_type.empty() && o.only_type != dtype_name(type)) continue;
       testing::CaseRng rng(uint64_t(s.n_out * 1000003 + s.n_in));
       testing::CaseGraph g;
-      const TensorId w = testing::add_weight(g, *backend, "w", type, {s.n_out, s.n_in},
-                                             rng.floats(size_t(s.n_out * s.n_in)));
-      const TensorId x = testing::add_float_input(g, "x", DType::F32, {o.tokens, s.n_in},
-                                                  rng.floats(size_t(o.tokens * s.n_in)));
+      const TensorId w =
+          testing::add_weight(g, *backend, "w", type, {s.n_out, s.n_in}, rng.floats(size_t(s.n_out * s.n_in)));
+      const TensorId x =
+          testing::add_float_input(g, "x", DType::F32, {o.tokens, s.n_in}, rng.floats(size_t(o.tokens * s.n_in)));
       const TensorId y = g.graph.matmul(w, x);
       g.graph.mark_output(y);
       const Plan plan = Plan::build(std::move(g.graph));
@@ -147,14 +147,14 @@ void run(const Options& o) {
       const double cpu_ms = (process_cpu_ms() - cpu0) / o.iters;
       std::sort(device_ms.begin(), device_ms.end());
       std::sort(wall_ms.begin(), wall_ms.end());
-      const double ms = device_ms[device_ms.size() / 2] > 0.0 ? device_ms[device_ms.size() / 2]
-                                                                : wall_ms[wall_ms.size() / 2];
+      const double ms =
+          device_ms[device_ms.size() / 2] > 0.0 ? device_ms[device_ms.size() / 2] : wall_ms[wall_ms.size() / 2];
       const uint64_t packed = uint64_t(s.n_out) * row_bytes(type, s.n_in);
       const std::string text = exe->describe();
       const uint64_t read = reported_bytes_read(text);
-      fmt::print("{:<12} {:>6} x {:<5} {:<6} {:<26} {:>10.1f} {:>9.2f} {:>9.0f} {:>9.2f} {:>12} {:>12} {:>6.3f}\n", s.what, s.n_out,
-                 s.n_in, dtype_name(type), kernel_name(text), ms * 1e3, double(packed) / (ms * 1e-3) / 1e9,
-                 cpu_ms * 1e3, double(packed) / (cpu_ms * 1e-3) / 1e9,
+      fmt::print("{:<12} {:>6} x {:<5} {:<6} {:<26} {:>10.1f} {:>9.2f} {:>9.0f} {:>9.2f} {:>12} {:>12} {:>6.3f}\n",
+                 s.what, s.n_out, s.n_in, dtype_name(type), kernel_name(text), ms * 1e3,
+                 double(packed) / (ms * 1e-3) / 1e9, cpu_ms * 1e3, double(packed) / (cpu_ms * 1e-3) / 1e9,
                  read / uint64_t(o.tokens), packed, double(read) / double(o.tokens) / double(packed));
     }
   }

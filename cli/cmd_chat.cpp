@@ -3,15 +3,15 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <atomic>
 #include <cstdio>
-#include <fmt/format.h>
 
 #include "cli/command.h"
-#include "cli/model_options.h"
-#include "cli/sampling_options.h"
 #include "cli/line_reader.h"
+#include "cli/model_options.h"
 #include "cli/progress_bar.h"
+#include "cli/sampling_options.h"
 #include "engine/backend/registry.h"
 #include "engine/core/error.h"
 #include "models/chat/chat_template.h"
@@ -128,8 +128,9 @@ int chat(const ChatOptions& o) {
   }
 
   const chat::ChatTemplate tmpl = !o.chat_template.empty() ? chat::ChatTemplate::from_name(o.chat_template)
-                                  : !model->chat_template().empty() ? chat::ChatTemplate::detect(model->chat_template())
-                                                                    : chat::ChatTemplate(chat::TemplateFamily::ChatML, false);
+                                  : !model->chat_template().empty()
+                                      ? chat::ChatTemplate::detect(model->chat_template())
+                                      : chat::ChatTemplate(chat::TemplateFamily::ChatML, false);
   models::Conversation conversation(session, tmpl, o.system);
   conversation.set_ignore_eos(o.ignore_eos);
   const models::SamplerParams sampling = resolve_sampling(o.sampling);
@@ -213,9 +214,10 @@ int chat(const ChatOptions& o) {
       totals.prompt_seconds += stats.prompt_seconds;
       totals.generation_seconds += stats.generation_seconds;
       totals.last = stats;
-      dim_line(fmt::format("{} tokens, {:.1f} t/s{}", stats.generated_tokens,
-                           stats.generation_seconds > 0 ? double(stats.generated_tokens) / stats.generation_seconds : 0.0,
-                           stats.interrupted ? " (stopped)" : ""));
+      dim_line(
+          fmt::format("{} tokens, {:.1f} t/s{}", stats.generated_tokens,
+                      stats.generation_seconds > 0 ? double(stats.generated_tokens) / stats.generation_seconds : 0.0,
+                      stats.interrupted ? " (stopped)" : ""));
     } catch (const Error& e) {
       generating.store(false);
       std::fprintf(stderr, "error: %s\n", e.what());
@@ -229,8 +231,11 @@ const CommandRegistration registration{
     "chat", "Chat with a model in the terminal", [](CLI::App& app) {
       auto o = std::make_shared<ChatOptions>();
       app.add_option("--system", o->system, "system prompt");
-      app.add_option("--chat-template", o->chat_template, "chatml, llama3, llama2, mistral or zephyr (default: from the model)");
-      app.add_option("-n,--n-predict", o->n_predict, "most tokens in one reply")->capture_default_str()->check(CLI::PositiveNumber);
+      app.add_option("--chat-template", o->chat_template,
+                     "chatml, llama3, llama2, mistral or zephyr (default: from the model)");
+      app.add_option("-n,--n-predict", o->n_predict, "most tokens in one reply")
+          ->capture_default_str()
+          ->check(CLI::PositiveNumber);
       add_model_options(app, o->model);
       add_sampling_options(app, o->sampling);
       app.add_flag("--ignore-eos", o->ignore_eos, "keep generating past end-of-text tokens (until -n)");

@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <memory>
 
-#include "engine/core/version.h"
 #include "cli/command.h"
 #include "cli/device_json.h"
 #include "cli/device_options.h"
@@ -15,6 +14,7 @@
 #include "engine/backend/vulkan/device_select.h"
 #include "engine/backend/vulkan/instance.h"
 #include "engine/core/error.h"
+#include "engine/core/version.h"
 
 namespace vkgraph::cli {
 namespace {

@@ -21,10 +21,11 @@ int quantize(const QuantizeArgs& a) {
   // Matrices that stayed are named: a model with odd row lengths is only partly quantized.
   for (const models::KeptTensor& k : s.kept) fmt::print("kept {}: {}\n", k.name, k.reason);
   const auto mib = [](uint64_t bytes) { return double(bytes) / (1 << 20); };
-  fmt::print("wrote {}: {} of {} tensors converted to {}, {} matrices and {} norm/bias vectors kept, "
-             "{:.2f} MiB -> {:.2f} MiB\n",
-             a.output, s.tensors_converted, s.tensors_total, dtype_name(target), s.kept.size(), s.vectors_kept,
-             mib(s.bytes_before), mib(s.bytes_after));
+  fmt::print(
+      "wrote {}: {} of {} tensors converted to {}, {} matrices and {} norm/bias vectors kept, "
+      "{:.2f} MiB -> {:.2f} MiB\n",
+      a.output, s.tensors_converted, s.tensors_total, dtype_name(target), s.kept.size(), s.vectors_kept,
+      mib(s.bytes_before), mib(s.bytes_after));
   return 0;
 }
 

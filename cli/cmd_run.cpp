@@ -14,8 +14,8 @@
 #include "engine/backend/registry.h"
 #include "engine/core/error.h"
 #include "engine/core/log.h"
-#include "models/logits_dump.h"
 #include "models/generation.h"
+#include "models/logits_dump.h"
 #include "models/model.h"
 #include "models/quantize.h"
 #include "models/tokenizer/tokenizer.h"
@@ -89,9 +89,10 @@ int run(const RunOptions& o) {
     log::info("seed {}", sampling.seed);
     // The first generated token is drawn from the prompt's logits; the rate counts the decode
     // steps that followed it, which is what generation speed means.
-    log::info("prompt: {} tokens in {:.3f} s ({:.1f} t/s); generation: {} tokens, {} decode steps in {:.3f} s ({:.1f} t/s)",
-              tokens.size(), prompt_seconds, double(tokens.size()) / prompt_seconds, n_gen, result.evaluated,
-              result.seconds, result.evaluated > 0 ? double(result.evaluated) / result.seconds : 0.0);
+    log::info(
+        "prompt: {} tokens in {:.3f} s ({:.1f} t/s); generation: {} tokens, {} decode steps in {:.3f} s ({:.1f} t/s)",
+        tokens.size(), prompt_seconds, double(tokens.size()) / prompt_seconds, n_gen, result.evaluated, result.seconds,
+        result.evaluated > 0 ? double(result.evaluated) / result.seconds : 0.0);
     log::info("weights: {} bytes packed ({}), {} bytes in backend storage ({} held in all, KV cache included)",
               model->weight_bytes(), model->weight_type(), weight_storage, backend->storage_bytes());
     if (session.ring()) {
@@ -110,7 +111,9 @@ const CommandRegistration registration{
       auto o = std::make_shared<RunOptions>();
       app.add_option("-p,--prompt", o->prompt, "prompt text (default: read standard input)")
           ->each([o](const std::string&) { o->prompt_given = true; });
-      app.add_option("-n,--n-predict", o->n_predict, "tokens to generate")->capture_default_str()->check(CLI::NonNegativeNumber);
+      app.add_option("-n,--n-predict", o->n_predict, "tokens to generate")
+          ->capture_default_str()
+          ->check(CLI::NonNegativeNumber);
       add_model_options(app, o->model);
       add_sampling_options(app, o->sampling);
       app.add_option("--dump-logits", o->dump_logits, "write the prompt's ids and logits at every position as JSON");

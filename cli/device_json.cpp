@@ -20,13 +20,13 @@ nlohmann::json device_json(const vk::DeviceInfo& d) {
                  {"version_raw", d.driver_version_raw}};
   j["api_version"] = vk::api_version_string(d.api_version);
   j["pci_bus_id"] = d.has_pci_bus_info ? json(d.pci_bus_id) : json(nullptr);
-  j["subgroup"] = {{"size", d.subgroup_size},
-                   {"size_control", d.subgroup_size_control},
-                   {"min_size", d.min_subgroup_size},
-                   {"max_size", d.max_subgroup_size},
-                   {"compute_full_subgroups", d.compute_full_subgroups},
-                   {"operations", d.subgroup_ops_in_compute ? vk::subgroup_op_names(d.subgroup_ops)
-                                                            : std::vector<std::string>{}}};
+  j["subgroup"] = {
+      {"size", d.subgroup_size},
+      {"size_control", d.subgroup_size_control},
+      {"min_size", d.min_subgroup_size},
+      {"max_size", d.max_subgroup_size},
+      {"compute_full_subgroups", d.compute_full_subgroups},
+      {"operations", d.subgroup_ops_in_compute ? vk::subgroup_op_names(d.subgroup_ops) : std::vector<std::string>{}}};
   j["limits"] = {
       {"max_shared_memory", d.max_shared_memory},
       {"max_workgroup_size", {d.max_workgroup_size[0], d.max_workgroup_size[1], d.max_workgroup_size[2]}},
@@ -39,7 +39,8 @@ nlohmann::json device_json(const vk::DeviceInfo& d) {
       {"min_storage_buffer_offset_alignment", d.min_storage_buffer_offset_alignment},
       {"max_storage_buffers_per_stage", d.max_storage_buffers_per_stage}};
   json heaps = json::array();
-  for (const vk::MemoryHeapInfo& h : d.memory_heaps) heaps.push_back({{"size", h.size}, {"device_local", h.device_local}});
+  for (const vk::MemoryHeapInfo& h : d.memory_heaps)
+    heaps.push_back({{"size", h.size}, {"device_local", h.device_local}});
   json types = json::array();
   for (const vk::MemoryTypeInfo& t : d.memory_types) {
     types.push_back({{"heap", t.heap},

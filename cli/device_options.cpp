@@ -3,8 +3,9 @@
 namespace vkgraph::cli {
 
 void add_device_options(CLI::App& app, DeviceOptions& options) {
-  app.add_option("--device", options.device,
-                 "Vulkan device: index or case-insensitive name substring (default: VKGRAPH_DEVICE, else the best GPU)");
+  app.add_option(
+      "--device", options.device,
+      "Vulkan device: index or case-insensitive name substring (default: VKGRAPH_DEVICE, else the best GPU)");
   app.add_option("--require", options.required,
                  "fail unless the device has these features (fp16, int8, storage_8bit, storage_16bit, "
                  "integer_dot_product, subgroup_size_control, cooperative_matrix, timestamps)");

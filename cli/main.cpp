@@ -5,10 +5,10 @@
 #include <exception>
 #include <memory>
 
-#include "engine/core/version.h"
 #include "cli/command.h"
 #include "engine/backend/vulkan/instance.h"
 #include "engine/core/error.h"
+#include "engine/core/version.h"
 
 namespace vkgraph::cli {
 

@@ -15,8 +15,8 @@
 namespace vkgraph::cli {
 
 struct ModelOptions {
-  std::string model;   // "" = the bundled default model
-  int64_t n_ctx = 0;   // 0 = the model's, at most 4096
+  std::string model;  // "" = the bundled default model
+  int64_t n_ctx = 0;  // 0 = the model's, at most 4096
   // Attention sinks of the KV cache ring (models/session.h); 0 = no ring, the context is a limit.
   int64_t sinks = 4;
   bool sinks_given = false;

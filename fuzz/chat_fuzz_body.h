@@ -61,8 +61,7 @@ inline void chat_fuzz_one(const Tokenizer& tokenizer, const uint8_t* data, size_
   } else {
     tmpl = chat::ChatTemplate::detect(template_text);
     const chat::ChatTemplate again = chat::ChatTemplate::detect(template_text);
-    require(again.family() == tmpl->family() && again.recognized() == tmpl->recognized(),
-                  "detection is deterministic");
+    require(again.family() == tmpl->family() && again.recognized() == tmpl->recognized(), "detection is deterministic");
   }
 
   std::vector<chat::Message> messages;

@@ -9,7 +9,8 @@ const vkgraph::Tokenizer* tokenizer = nullptr;
 }
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  static const vkgraph::Tokenizer tok = vkgraph::fuzz::load_tokenizer("VKGRAPH_FUZZ_BPE_MODEL", "tiny-bpe-vocab-q8_0.gguf");
+  static const vkgraph::Tokenizer tok =
+      vkgraph::fuzz::load_tokenizer("VKGRAPH_FUZZ_BPE_MODEL", "tiny-bpe-vocab-q8_0.gguf");
   tokenizer = &tok;
   return 0;
 }

@@ -11,9 +11,8 @@ namespace vkgraph::fuzz {
 
 Tokenizer load_tokenizer(const char* env_var, const char* default_model) {
   const char* override_path = std::getenv(env_var);
-  const std::string path = override_path && *override_path
-                               ? std::string(override_path)
-                               : std::string(VKGRAPH_FUZZ_MODELS_DIR) + "/" + default_model;
+  const std::string path = override_path && *override_path ? std::string(override_path)
+                                                           : std::string(VKGRAPH_FUZZ_MODELS_DIR) + "/" + default_model;
   try {
     const gguf::GgufFile file = gguf::GgufFile::open(path);
     return Tokenizer::from_gguf(file);

@@ -1,5 +1,5 @@
-// libFuzzer target: encode and decode with the byte-level BPE vocabulary (model "gpt2", pre-tokenizer smollm, 49152 tokens) of tiny-bpe-vocab.
-// VKGRAPH_FUZZ_BPE_MODEL overrides the model file. Properties: tokenizer_fuzz_body.h.
+// libFuzzer target: encode and decode with the byte-level BPE vocabulary (model "gpt2", pre-tokenizer smollm, 49152
+// tokens) of tiny-bpe-vocab. VKGRAPH_FUZZ_BPE_MODEL overrides the model file. Properties: tokenizer_fuzz_body.h.
 
 #include "fuzz/fuzz_support.h"
 #include "fuzz/tokenizer_fuzz_body.h"
@@ -9,7 +9,8 @@ const vkgraph::Tokenizer* tokenizer = nullptr;
 }
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  static const vkgraph::Tokenizer tok = vkgraph::fuzz::load_tokenizer("VKGRAPH_FUZZ_BPE_MODEL", "tiny-bpe-vocab-q8_0.gguf");
+  static const vkgraph::Tokenizer tok =
+      vkgraph::fuzz::load_tokenizer("VKGRAPH_FUZZ_BPE_MODEL", "tiny-bpe-vocab-q8_0.gguf");
   tokenizer = &tok;
   return 0;
 }

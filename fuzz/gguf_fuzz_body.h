@@ -23,14 +23,38 @@ namespace detail {
 inline void touch_metadata(const gguf::GgufFile& file) {
   for (const gguf::MetadataEntry& entry : file.metadata()) {
     require(file.find(entry.key) != nullptr, "every metadata key is found by name");
-    try { (void)file.get_u64(entry.key); } catch (const Error&) {}
-    try { (void)file.get_i32(entry.key); } catch (const Error&) {}
-    try { (void)file.get_f32(entry.key); } catch (const Error&) {}
-    try { (void)file.get_bool(entry.key); } catch (const Error&) {}
-    try { (void)file.get_string(entry.key); } catch (const Error&) {}
-    try { (void)file.get_string_array(entry.key); } catch (const Error&) {}
-    try { (void)file.get_i32_array(entry.key); } catch (const Error&) {}
-    try { (void)file.get_f32_array(entry.key); } catch (const Error&) {}
+    try {
+      (void)file.get_u64(entry.key);
+    } catch (const Error&) {
+    }
+    try {
+      (void)file.get_i32(entry.key);
+    } catch (const Error&) {
+    }
+    try {
+      (void)file.get_f32(entry.key);
+    } catch (const Error&) {
+    }
+    try {
+      (void)file.get_bool(entry.key);
+    } catch (const Error&) {
+    }
+    try {
+      (void)file.get_string(entry.key);
+    } catch (const Error&) {
+    }
+    try {
+      (void)file.get_string_array(entry.key);
+    } catch (const Error&) {
+    }
+    try {
+      (void)file.get_i32_array(entry.key);
+    } catch (const Error&) {
+    }
+    try {
+      (void)file.get_f32_array(entry.key);
+    } catch (const Error&) {
+    }
   }
 }
 
@@ -57,7 +81,10 @@ inline void gguf_fuzz_one(const uint8_t* data, size_t size) {
     const gguf::GgufFile file = gguf::GgufFile::open(memory.path());
     detail::touch_metadata(file);
     detail::touch_tensors(file);
-    try { (void)models::read_hparams(file, memory.path()); } catch (const Error&) {}
+    try {
+      (void)models::read_hparams(file, memory.path());
+    } catch (const Error&) {
+    }
     try {
       const Tokenizer tok = Tokenizer::from_gguf(file);
       const std::vector<int32_t> ids = tok.encode("Hello world <|im_start|> 12345", tok.add_bos(), true);

@@ -26,8 +26,8 @@ using namespace vkgraph;
 using namespace std::string_literals;
 namespace fs = std::filesystem;
 
-constexpr size_t kArrayKeep = 300;   // tokens: enough for the byte tokens' neighbourhood
-constexpr size_t kTensorsKeep = 3;   // the smallest tensors (norm weights)
+constexpr size_t kArrayKeep = 300;  // tokens: enough for the byte tokens' neighbourhood
+constexpr size_t kTensorsKeep = 3;  // the smallest tensors (norm weights)
 
 void write_file(const fs::path& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary);
@@ -39,11 +39,13 @@ gguf::Value trimmed(const gguf::Value& value) {
   const auto* array = std::get_if<gguf::Array>(&value);
   if (!array) return value;
   gguf::Array out = *array;
-  std::visit([](auto& elements) {
-    if constexpr (!std::is_same_v<std::decay_t<decltype(elements)>, std::monostate>) {
-      if (elements.size() > kArrayKeep) elements.resize(kArrayKeep);
-    }
-  }, out.elements);
+  std::visit(
+      [](auto& elements) {
+        if constexpr (!std::is_same_v<std::decay_t<decltype(elements)>, std::monostate>) {
+          if (elements.size() > kArrayKeep) elements.resize(kArrayKeep);
+        }
+      },
+      out.elements);
   return out;
 }
 
@@ -67,7 +69,9 @@ void gguf_seed(const std::string& model, const fs::path& out_dir) {
   // The chat template of the model, as a chat seed.
   if (const auto text = file.find_string("tokenizer.chat_template")) {
     std::string seed = *text;
-    seed += "\0\x00You are kind.\0\x01Hello there\0\x02Hi!\0\x01" "Bye\x01"s;
+    seed +=
+        "\0\x00You are kind.\0\x01Hello there\0\x02Hi!\0\x01"
+        "Bye\x01"s;
     write_file(out_dir.parent_path() / "chat" / (fs::path(model).stem().string() + ".txt"), seed);
   }
 }
@@ -86,7 +90,9 @@ void tokenizer_seeds(const std::string& jsonl, const fs::path& out_dir, size_t& 
 }
 
 void chat_seeds(const fs::path& out_dir) {
-  const std::string messages = "\0\x00System prompt  \0\x01  What is 2+2? \0\x02 Four. \0\x01" "Thanks\x01"s;
+  const std::string messages =
+      "\0\x00System prompt  \0\x01  What is 2+2? \0\x02 Four. \0\x01"
+      "Thanks\x01"s;
   const std::vector<std::string> templates = {
       "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}",
       "<|start_header_id|>{{ role }}<|end_header_id|>\n\n{{ content }}<|eot_id|>",
@@ -94,7 +100,13 @@ void chat_seeds(const fs::path& out_dir) {
       "[INST] {{ user }}[/INST] {{ assistant }}</s>",
       "<|user|>\n{{ content }}<|endoftext|>\n<|assistant|>\n",
       "<|user|>{{ content }}<|end|><|assistant|>",
-      "name:chatml", "name:llama3", "name:llama2", "name:mistral", "name:zephyr", "name:other", ""};
+      "name:chatml",
+      "name:llama3",
+      "name:llama2",
+      "name:mistral",
+      "name:zephyr",
+      "name:other",
+      ""};
   size_t i = 0;
   for (const std::string& t : templates) write_file(out_dir / ("template-" + std::to_string(i++)), t + messages);
   write_file(out_dir / "custom-role", "<|im_start|>\0\x03tool\x01{\"x\": 1}\0"s);

@@ -72,9 +72,9 @@ VKGRAPH_API const char* vkgraph_status_name(vkgraph_status status);
 /* ---- Devices ---- */
 
 typedef struct vkgraph_device_info {
-  char backend[16];  /* "vulkan", "cuda" or "cpu" */
+  char backend[16]; /* "vulkan", "cuda" or "cpu" */
   char name[256];
-  uint32_t index;    /* the device's index within its backend */
+  uint32_t index;        /* the device's index within its backend */
   uint64_t memory_bytes; /* device-local memory; 0 for the CPU */
 } vkgraph_device_info;
 
@@ -89,8 +89,8 @@ VKGRAPH_API vkgraph_status vkgraph_list_devices(vkgraph_device_info* devices, si
 typedef int (*vkgraph_progress_fn)(uint64_t done, uint64_t total, void* user_data);
 
 typedef struct vkgraph_model_params {
-  const char* backend;  /* "vulkan" (default when NULL), "cuda" (where built) or "cpu" */
-  const char* device;   /* device index or name substring; NULL or "": the default device */
+  const char* backend;          /* "vulkan" (default when NULL), "cuda" (where built) or "cpu" */
+  const char* device;           /* device index or name substring; NULL or "": the default device */
   vkgraph_progress_fn progress; /* may be NULL */
   void* progress_user_data;
   /* May be NULL. When another thread sets *cancel to nonzero, the load stops at the next tensor
@@ -112,13 +112,13 @@ VKGRAPH_API vkgraph_status vkgraph_model_n_ctx_train(const vkgraph_model* model,
  * (call with capacity 0 to ask). Fails with VKGRAPH_ERR_INVALID_ARGUMENT when capacity is too
  * small (after setting *n_tokens). With add_bos, the model's BOS is prepended when it uses one;
  * with parse_special, the text of control tokens becomes those tokens. */
-VKGRAPH_API vkgraph_status vkgraph_tokenize(const vkgraph_model* model, const char* text, size_t text_len,
-                                            int add_bos, int parse_special, vkgraph_token* tokens,
-                                            size_t capacity, size_t* n_tokens);
+VKGRAPH_API vkgraph_status vkgraph_tokenize(const vkgraph_model* model, const char* text, size_t text_len, int add_bos,
+                                            int parse_special, vkgraph_token* tokens, size_t capacity,
+                                            size_t* n_tokens);
 /* Tokens to UTF-8 text (NUL-terminated). *length is set to the text's length without the NUL;
  * fails like vkgraph_tokenize when capacity < *length + 1. */
-VKGRAPH_API vkgraph_status vkgraph_detokenize(const vkgraph_model* model, const vkgraph_token* tokens,
-                                              size_t n_tokens, char* text, size_t capacity, size_t* length);
+VKGRAPH_API vkgraph_status vkgraph_detokenize(const vkgraph_model* model, const vkgraph_token* tokens, size_t n_tokens,
+                                              char* text, size_t capacity, size_t* length);
 
 typedef struct vkgraph_chat_message {
   const char* role; /* "system", "user" or "assistant" */
@@ -169,10 +169,10 @@ VKGRAPH_API vkgraph_status vkgraph_eval(vkgraph_context* context, const vkgraph_
 /* ---- Samplers ---- */
 
 typedef struct vkgraph_sampler_params {
-  float temperature; /* 0: greedy */
-  int32_t top_k;     /* 0: off */
-  float top_p;       /* 1: off */
-  float min_p;       /* 0: off */
+  float temperature;    /* 0: greedy */
+  int32_t top_k;        /* 0: off */
+  float top_p;          /* 1: off */
+  float min_p;          /* 0: off */
   float repeat_penalty; /* 1: off */
   int32_t repeat_last_n;
   uint64_t seed;
@@ -192,24 +192,24 @@ VKGRAPH_API vkgraph_status vkgraph_sampler_free(vkgraph_sampler* sampler);
 typedef int (*vkgraph_token_fn)(vkgraph_token token, const char* piece, size_t piece_len, void* user_data);
 
 typedef struct vkgraph_generate_params {
-  int32_t max_tokens;  /* default 128 */
-  int ignore_eos;      /* keep going past end-of-generation tokens */
+  int32_t max_tokens; /* default 128 */
+  int ignore_eos;     /* keep going past end-of-generation tokens */
 } vkgraph_generate_params;
 
 VKGRAPH_API vkgraph_generate_params vkgraph_generate_default_params(void);
 
 typedef enum vkgraph_stop_reason {
   VKGRAPH_STOP_MAX_TOKENS = 0,
-  VKGRAPH_STOP_EOG = 1,          /* the model ended its text */
-  VKGRAPH_STOP_CANCELLED = 2,    /* vkgraph_context_cancel() or the callback asked */
-  VKGRAPH_STOP_CONTEXT_FULL = 3  /* only without the ring (sinks 0) */
+  VKGRAPH_STOP_EOG = 1,         /* the model ended its text */
+  VKGRAPH_STOP_CANCELLED = 2,   /* vkgraph_context_cancel() or the callback asked */
+  VKGRAPH_STOP_CONTEXT_FULL = 3 /* only without the ring (sinks 0) */
 } vkgraph_stop_reason;
 
 /* Evaluates `prompt` and generates after it, calling `on_token` as text completes. Afterwards
  * the context holds the prompt and every generated token, so a later call continues the text.
  * `prompt` may be empty right after vkgraph_eval or after a generation that stopped at
- * max_tokens (the last logits are then known); otherwise it is VKGRAPH_ERR_INVALID_ARGUMENT. `stop` (may be NULL) tells why it ended. A cancel
- * request made before the call starts is cleared on entry; one made during it stops generation
+ * max_tokens (the last logits are then known); otherwise it is VKGRAPH_ERR_INVALID_ARGUMENT. `stop` (may be NULL) tells
+ * why it ended. A cancel request made before the call starts is cleared on entry; one made during it stops generation
  * before the next token is drawn. */
 VKGRAPH_API vkgraph_status vkgraph_generate(vkgraph_context* context, vkgraph_sampler* sampler,
                                             const vkgraph_token* prompt, size_t n_prompt,
@@ -220,7 +220,7 @@ VKGRAPH_API vkgraph_status vkgraph_generate(vkgraph_context* context, vkgraph_sa
 VKGRAPH_API vkgraph_status vkgraph_context_cancel(vkgraph_context* context);
 
 typedef struct vkgraph_timings {
-  int64_t prompt_tokens;     /* of the last vkgraph_eval (or the prompt of vkgraph_generate) */
+  int64_t prompt_tokens; /* of the last vkgraph_eval (or the prompt of vkgraph_generate) */
   double prompt_seconds;
   int64_t generated_tokens;
   double generation_seconds;

@@ -13,12 +13,12 @@
 namespace vkgraph::models {
 
 struct TurnStats {
-  int64_t prompt_tokens = 0;     // evaluated for this turn (only the new text)
-  int64_t reused_tokens = 0;     // kept from the cache
+  int64_t prompt_tokens = 0;  // evaluated for this turn (only the new text)
+  int64_t reused_tokens = 0;  // kept from the cache
   int64_t generated_tokens = 0;
   double prompt_seconds = 0;
   double generation_seconds = 0;
-  bool interrupted = false;      // stopped by should_stop
+  bool interrupted = false;  // stopped by should_stop
   bool stopped_at_eog = false;
 };
 
@@ -36,11 +36,11 @@ class Conversation {
   // Keep generating past end-of-generation tokens (benchmarks, tests of long replies).
   void set_ignore_eos(bool ignore) { ignore_eos_ = ignore; }
 
-  void reset();                                     // forget the messages (keeps the system prompt)
-  void set_system_prompt(std::string text);         // replaces it; takes effect from the next turn
+  void reset();                              // forget the messages (keeps the system prompt)
+  void set_system_prompt(std::string text);  // replaces it; takes effect from the next turn
   const std::string& system_prompt() const { return system_; }
   const std::vector<chat::Message>& messages() const { return messages_; }  // without the system prompt
-  void set_messages(std::vector<chat::Message> messages);  // e.g. a loaded conversation
+  void set_messages(std::vector<chat::Message> messages);                   // e.g. a loaded conversation
 
   // /save and /load: {"system": "...", "messages": [{"role": "...", "content": "..."}]}.
   void save(const std::string& path) const;

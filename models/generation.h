@@ -23,8 +23,8 @@ struct GenerateResult {
   std::string text;             // their text (complete UTF-8)
   double seconds = 0;
   bool stopped_at_eog = false;
-  bool interrupted = false;     // should_stop said so
-  bool context_full = false;   // the plain cache filled up (never with the KV ring)
+  bool interrupted = false;   // should_stop said so
+  bool context_full = false;  // the plain cache filled up (never with the KV ring)
 };
 
 // `logits` are those of the last evaluated token; `history` (the tokens so far, for the

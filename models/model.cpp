@@ -125,7 +125,8 @@ std::unique_ptr<Model> Model::load(const std::string& path, Backend& backend, co
   std::vector<WeightSize> sizes;
   for (const gguf::TensorInfo* info : loader.wanted()) {
     const bool converted_here = options.weight_type && !why_kept(*info, *options.weight_type);
-    sizes.push_back({info->name, converted_here ? row_bytes(*options.weight_type, size_t(info->elements)) : size_t(info->bytes)});
+    sizes.push_back(
+        {info->name, converted_here ? row_bytes(*options.weight_type, size_t(info->elements)) : size_t(info->bytes)});
   }
   backend.check_weights_fit(sizes);
 
@@ -184,8 +185,8 @@ std::unique_ptr<Model> Model::load(const std::string& path, Backend& backend, co
     }
   }
   const Hparams& hp = model->hparams_;
-  log::info("{}: {} ({}), {} layers, {} heads ({} KV), head dim {}, vocab {}, {:.1f} MiB of {} weights", path,
-            hp.name, hp.arch, hp.n_layer, hp.n_head, hp.n_head_kv, hp.head_dim, hp.n_vocab,
+  log::info("{}: {} ({}), {} layers, {} heads ({} KV), head dim {}, vocab {}, {:.1f} MiB of {} weights", path, hp.name,
+            hp.arch, hp.n_layer, hp.n_head, hp.n_head_kv, hp.head_dim, hp.n_vocab,
             double(model->weight_bytes_) / (1 << 20), model->weight_type_);
   return model;
 }

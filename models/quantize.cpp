@@ -85,7 +85,8 @@ std::optional<std::string> why_kept(const gguf::TensorInfo& tensor, DType target
 
 void quantize_tensor(const gguf::TensorInfo& tensor, std::span<const std::byte> data, DType target,
                      std::span<std::byte> out) {
-  if (const auto reason = why_kept(tensor, target)) fail("tensor '{}' cannot become {}: {}", tensor.name, dtype_name(target), *reason);
+  if (const auto reason = why_kept(tensor, target))
+    fail("tensor '{}' cannot become {}: {}", tensor.name, dtype_name(target), *reason);
   const auto rows = size_t(tensor.shape[0]), cols = size_t(tensor.shape[1]);
   const size_t in_row = row_bytes(tensor.type, cols), out_row = row_bytes(target, cols);
   VKGRAPH_CHECK(data.size() == rows * in_row, "tensor '{}': {} bytes of data, expected {}", tensor.name, data.size(),

@@ -35,7 +35,9 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
       if (seen.count(id) != 0) logit = logit > 0 ? logit / params_.repeat_penalty : logit * params_.repeat_penalty;
     }
   }
-  const auto by_logit = [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); };
+  const auto by_logit = [](const auto& a, const auto& b) {
+    return a.first > b.first || (a.first == b.first && a.second < b.second);
+  };
   if (params_.temperature == 0.0f) {
     return std::min_element(candidates_.begin(), candidates_.end(), by_logit)->second;
   }

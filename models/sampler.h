@@ -10,10 +10,10 @@
 namespace vkgraph::models {
 
 struct SamplerParams {
-  float temperature = 0.8f;  // 0: greedy, deterministic
-  int32_t top_k = 40;        // 0: off
-  float top_p = 0.95f;       // 1: off
-  float min_p = 0.05f;       // 0: off; drop tokens below min_p * p(best)
+  float temperature = 0.8f;     // 0: greedy, deterministic
+  int32_t top_k = 40;           // 0: off
+  float top_p = 0.95f;          // 1: off
+  float min_p = 0.05f;          // 0: off; drop tokens below min_p * p(best)
   float repeat_penalty = 1.0f;  // 1: off; divides positive (multiplies negative) logits of recent tokens
   int32_t repeat_last_n = 64;
   uint64_t seed = 0;

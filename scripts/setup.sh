@@ -58,8 +58,9 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg"
   local base=(build-essential cmake ninja-build pkg-config git dpkg-dev xz-utils python3
               libvulkan-dev vulkan-validationlayers vulkan-tools libfmt-dev libcli11-dev
               glslang-tools spirv-tools nlohmann-json3-dev libedit-dev tmux
-              clang libclang-rt-14-dev ccache chromium)
-  # clang + its runtime: the fuzzers (libFuzzer) and the sanitizer builds; ccache: repeat builds;
+              clang clang-format libclang-rt-14-dev ccache chromium)
+  # clang + its runtime: the fuzzers (libFuzzer) and the sanitizer builds; clang-format: the format
+  # check of scripts/test.sh; ccache: repeat builds;
   # chromium: the test that renders `vkgraph bench --plot`'s SVG.
   local backports=(mesa-vulkan-drivers catch2)
   say "installing build tools and libraries"

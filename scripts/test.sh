@@ -10,6 +10,8 @@ cd "$project_dir"
 started=$(date +%s)
 bash scripts/setup.sh
 setup_done=$(date +%s)
+# Formatting first: it takes seconds and names every file that differs from .clang-format.
+bash scripts/check-format.sh
 
 build_dir=${VKGRAPH_BUILD_DIR:-build}
 options=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DVKGRAPH_WERROR=ON)

@@ -8,7 +8,7 @@
 namespace vkgraph::shaders {
 
 struct EmbeddedShader {
-  std::string_view name;           // variant name, e.g. "elementwise/add_f32"
+  std::string_view name;            // variant name, e.g. "elementwise/add_f32"
   std::span<const uint32_t> spirv;  // SPIR-V words
   bool needs_coopmat;               // uses GL_KHR_cooperative_matrix
 };

@@ -1,11 +1,11 @@
 #pragma once
 // Runs the built `vkgraph` program with arguments and captures its exit code, stdout and stderr.
 
+#include <sys/wait.h>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <sys/wait.h>
 
 #include "temp_dir.h"
 
@@ -22,7 +22,8 @@ inline CommandResult run_vkgraph(const std::string& args, const std::string& std
   TempDir dir;
   const std::string in = dir.file("stdin"), out = dir.file("stdout"), err = dir.file("stderr");
   std::ofstream(in) << stdin_text;
-  const std::string command = std::string("'") + VKGRAPH_CLI_PATH + "' " + args + " <'" + in + "' >'" + out + "' 2>'" + err + "'";
+  const std::string command =
+      std::string("'") + VKGRAPH_CLI_PATH + "' " + args + " <'" + in + "' >'" + out + "' 2>'" + err + "'";
   const int status = std::system(command.c_str());
   CommandResult result;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;

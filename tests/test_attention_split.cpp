@@ -55,8 +55,10 @@ DecodeRun run_decode(VulkanBackend& backend, int64_t n_slots, int64_t n_kv_head,
   const int64_t d = 64, n_head = 8;
   const TensorId q = testing::add_float_input(g, "q", DType::F32, {1, n_head, d}, rng.floats(size_t(n_head * d)));
   const Shape cache{n_slots, n_kv_head, d};
-  const TensorId k = testing::add_state(g, backend, "k", DType::F16, cache, rng.floats(size_t(n_slots * n_kv_head * d)));
-  const TensorId v = testing::add_state(g, backend, "v", DType::F16, cache, rng.floats(size_t(n_slots * n_kv_head * d)));
+  const TensorId k =
+      testing::add_state(g, backend, "k", DType::F16, cache, rng.floats(size_t(n_slots * n_kv_head * d)));
+  const TensorId v =
+      testing::add_state(g, backend, "v", DType::F16, cache, rng.floats(size_t(n_slots * n_kv_head * d)));
   std::vector<int32_t> kv_pos(static_cast<size_t>(n_slots));
   std::iota(kv_pos.begin(), kv_pos.end(), 0);
   const TensorId y = g.graph.attention(q, k, v, testing::add_i32_input(g, "q_pos", {int32_t(n_slots - 1)}),
@@ -123,7 +125,8 @@ TEST_CASE("split-K decode: chunks follow the cache length and the device", "[att
   CHECK(choose_decode_split(1, 14, 2, 4096, gpu).heads_per_group == 7);
 }
 
-TEST_CASE("split-K decode on this device: a long cache runs the split and reduce passes", "[vulkan][attention][split]") {
+TEST_CASE("split-K decode on this device: a long cache runs the split and reduce passes",
+          "[vulkan][attention][split]") {
   auto ctx = test::vulkan_context();
   test::ValidationGuard guard;
   VulkanBackend backend(ctx);

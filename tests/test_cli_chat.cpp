@@ -70,7 +70,8 @@ TEST_CASE("chat: a streamed reply then /stats /save /reset /load and Ctrl-D", "[
 }
 
 TEST_CASE("chat: Ctrl-C stops a streaming reply and a second Ctrl-C exits cleanly", "[cli][chat]") {
-  TmuxSession tmux("vkgraph-chat-interrupt", chat_command("--temp 0 -n 100000 --ignore-eos -c 4096 --system \"You tell long stories.\""));
+  TmuxSession tmux("vkgraph-chat-interrupt",
+                   chat_command("--temp 0 -n 100000 --ignore-eos -c 4096 --system \"You tell long stories.\""));
   REQUIRE(tmux.available());
   REQUIRE(tmux.wait_for_text("/help for commands", 120));
   tmux.send_line("Once upon a time");
@@ -101,7 +102,8 @@ TEST_CASE("chat: an empty line and invalid UTF-8 and a 100000-character paste ar
   // checks the program's own refusal of invalid UTF-8.)
   tmux.paste("caf\xc3 \xff\xfe broken");
   tmux.press("Enter");
-  REQUIRE(tmux.wait_for([](const std::string& s) { return count_of(s, " t/s") >= 1 || s.find("UTF-8") != std::string::npos; }, 60));
+  REQUIRE(tmux.wait_for(
+      [](const std::string& s) { return count_of(s, " t/s") >= 1 || s.find("UTF-8") != std::string::npos; }, 60));
 
   tmux.paste(std::string(100000, 'a'));
   tmux.press("Enter");
@@ -110,7 +112,8 @@ TEST_CASE("chat: an empty line and invalid UTF-8 and a 100000-character paste ar
   // Still alive and answering.
   tmux.send_line("Hello");
   REQUIRE(tmux.wait_for_text("> Hello", 60));
-  REQUIRE(tmux.wait_for([](const std::string& s) { return s.find(" t/s", s.rfind("> Hello")) != std::string::npos; }, 60));
+  REQUIRE(
+      tmux.wait_for([](const std::string& s) { return s.find(" t/s", s.rfind("> Hello")) != std::string::npos; }, 60));
   tmux.press("C-d");
   CHECK(tmux.wait_for_text("[exit 0]", 30));
 }

@@ -55,6 +55,7 @@ TEST_CASE("vkgraph plan prints the steps and the arena against the sum of interm
   CHECK_THAT(r.out, ContainsSubstring("dispatches on vulkan"));
   // A 4-token prefill of q8_0 weights: on a CPU-class device (lavapipe) the row-parallel kernel
   // with several tokens per invocation; on GPUs the tiled mat-mat.
-  CHECK_THAT(r.out, ContainsSubstring("matmul/rows_q8_0_f32 groups") || ContainsSubstring("matmul/tiled_q8_0_f32 groups"));
+  CHECK_THAT(r.out,
+             ContainsSubstring("matmul/rows_q8_0_f32 groups") || ContainsSubstring("matmul/tiled_q8_0_f32 groups"));
   CHECK_THAT(r.out, ContainsSubstring("binding 0: token_embd"));
 }

@@ -35,7 +35,8 @@ TEST_CASE("vkgraph run tells the same story as llama.cpp on the default model", 
   const std::string story = reference_story();
   for (const char* backend : {"vulkan", "cpu"}) {
     DYNAMIC_SECTION(backend) {
-      const auto r = testing::run_vkgraph(std::string("run -p \"Once upon a time\" -n 64 --temp 0 --backend ") + backend);
+      const auto r =
+          testing::run_vkgraph(std::string("run -p \"Once upon a time\" -n 64 --temp 0 --backend ") + backend);
       INFO(r.err);
       REQUIRE(r.exit_code == 0);
       CHECK(r.out == story + "\n");
@@ -54,7 +55,8 @@ TEST_CASE("vkgraph run --dump-logits writes the reference format within the boun
   const auto ref = models::read_logits_json(testing::shared_file("reference/logits/stories260K-1.json"));
   testing::TempDir dir;
   const std::string dump = dir.file("logits.json");
-  const auto r = testing::run_vkgraph("run -p \"Once upon a time\" -n 0 --temp 0 --dump-logits " + testing::shell_quote(dump));
+  const auto r =
+      testing::run_vkgraph("run -p \"Once upon a time\" -n 0 --temp 0 --dump-logits " + testing::shell_quote(dump));
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   const auto ours = models::read_logits_json(dump);
@@ -63,7 +65,8 @@ TEST_CASE("vkgraph run --dump-logits writes the reference format within the boun
 }
 
 TEST_CASE("vkgraph run without the ring refuses a prompt longer than the context", "[cli][run]") {
-  const auto r = testing::run_vkgraph("run -c 4 --sinks 0 -p \"Once upon a time there was a little girl\" --backend cpu");
+  const auto r =
+      testing::run_vkgraph("run -c 4 --sinks 0 -p \"Once upon a time there was a little girl\" --backend cpu");
   CHECK(r.exit_code != 0);
   CHECK_THAT(r.err, ContainsSubstring("the context holds 4"));
 }

@@ -33,10 +33,14 @@ TEST_CASE("conversation: the ChatML prompt of a two-turn chat with a system prom
   CHECK(conversation.prompt_text(true) ==
         "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
         "<|im_start|>user\nHi there!<|im_end|>\n"
-        "<|im_start|>assistant\n" + first_reply + "<|im_end|>\n"
-        "<|im_start|>user\nWhat is 2+2?<|im_end|>\n"
-        "<|im_start|>assistant\n" + conversation.messages().back().content + "<|im_end|>\n"
-        "<|im_start|>assistant\n");
+        "<|im_start|>assistant\n" +
+            first_reply +
+            "<|im_end|>\n"
+            "<|im_start|>user\nWhat is 2+2?<|im_end|>\n"
+            "<|im_start|>assistant\n" +
+            conversation.messages().back().content +
+            "<|im_end|>\n"
+            "<|im_start|>assistant\n");
   REQUIRE(conversation.messages().size() == 4);
   // The second turn re-used at least the whole first prompt from the cache. (The reply's tokens
   // are reused too when re-tokenizing its text gives the same ids, which a random model's odd

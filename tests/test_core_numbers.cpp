@@ -27,11 +27,11 @@ TEST_CASE("every half converts to float and back unchanged", "[core]") {
 TEST_CASE("float to half rounds to nearest even", "[core]") {
   CHECK(float_to_half(1.0f) == 0x3c00);
   CHECK(float_to_half(65504.0f) == 0x7bff);
-  CHECK(float_to_half(65520.0f) == 0x7c00);                    // overflows to inf
-  CHECK(float_to_half(1.0f + 1.0f / 2048.0f) == 0x3c00);       // halfway: even (down)
-  CHECK(float_to_half(1.0f + 3.0f / 2048.0f) == 0x3c02);       // halfway: even (up)
-  CHECK(float_to_half(5.960464477539063e-08f) == 0x0001);      // smallest subnormal
-  CHECK(float_to_half(2.98e-08f) == 0x0000);                   // below half of it
+  CHECK(float_to_half(65520.0f) == 0x7c00);                // overflows to inf
+  CHECK(float_to_half(1.0f + 1.0f / 2048.0f) == 0x3c00);   // halfway: even (down)
+  CHECK(float_to_half(1.0f + 3.0f / 2048.0f) == 0x3c02);   // halfway: even (up)
+  CHECK(float_to_half(5.960464477539063e-08f) == 0x0001);  // smallest subnormal
+  CHECK(float_to_half(2.98e-08f) == 0x0000);               // below half of it
 }
 
 TEST_CASE("Q8_0 and Q4_0 round trips stay within their quantization step", "[core]") {

@@ -9,8 +9,8 @@
 #include "engine/backend/cpu/cpu_backend.h"
 #include "engine/backend/vulkan/backend_vulkan.h"
 #include "engine/graph/plan.h"
-#include "tests/op_case_support.h"
 #include "engine/testing/case_data.h"
+#include "tests/op_case_support.h"
 #include "tests/vulkan_test_support.h"
 
 using namespace vkgraph;
@@ -73,7 +73,8 @@ TEST_CASE("fusion turns a one-token matmul + residual into matmul_add", "[graph]
     const TensorId p = g.matmul(w, x);
     g.mark_output(g.add(p, p));
     g.mark_output(g.add(g.matmul(w, x), g.input("b", DType::F32, {32})));
-    CHECK(test::step_ops(Plan::build(g)) == std::vector<OpKind>{OpKind::matmul, OpKind::add, OpKind::matmul, OpKind::add});
+    CHECK(test::step_ops(Plan::build(g)) ==
+          std::vector<OpKind>{OpKind::matmul, OpKind::add, OpKind::matmul, OpKind::add});
   }
 }
 

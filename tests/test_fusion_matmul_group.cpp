@@ -14,13 +14,13 @@
 #include "engine/backend/vulkan/backend_vulkan.h"
 #include "engine/backend/vulkan/kernel_table.h"
 #include "engine/graph/plan.h"
-#include "tests/op_case_support.h"
 #include "engine/testing/case_data.h"
 #include "engine/testing/op_cases.h"
 #include "models/arch/step_graph.h"
 #include "models/model.h"
 #include "models/synth/presets.h"
 #include "models/synth/synth_model.h"
+#include "tests/op_case_support.h"
 #include "tests/test_models_shared.h"
 #include "tests/vulkan_test_support.h"
 
@@ -89,7 +89,7 @@ void check_fused_cases(const std::vector<std::string>& force, const char* varian
   CHECK(ran >= 80);  // 4 weight types x 2 activation types x (cat and swiglu shapes)
 }
 
-const char* const kWeightActivation[] = {"f32_f32", "f32_f16", "f16_f32", "f16_f16",
+const char* const kWeightActivation[] = {"f32_f32",  "f32_f16",  "f16_f32",  "f16_f16",
                                          "q8_0_f32", "q8_0_f16", "q4_0_f32", "q4_0_f16"};
 
 }  // namespace
@@ -140,8 +140,8 @@ TEST_CASE("fusion turns one-token q k v matmuls into matmul_cat and gate up swig
     const TensorId b = g.matmul(w(DType::Q4_0, 32, 64), x);   // another type
     const TensorId c = g.matmul(w(DType::Q8_0, 32, 64), x2);  // another x
     for (TensorId t : {a, b, c}) g.mark_output(g.scale(t, 2.0f));
-    CHECK(test::step_ops(Plan::build(g)) == std::vector<OpKind>{OpKind::matmul, OpKind::matmul, OpKind::matmul, OpKind::scale,
-                                                          OpKind::scale, OpKind::scale});
+    CHECK(test::step_ops(Plan::build(g)) == std::vector<OpKind>{OpKind::matmul, OpKind::matmul, OpKind::matmul,
+                                                                OpKind::scale, OpKind::scale, OpKind::scale});
   }
   SECTION("gate and up of different shapes, or a product read twice, stay separate") {
     Graph g;

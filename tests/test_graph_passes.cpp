@@ -8,8 +8,8 @@
 
 #include "engine/backend/cpu/cpu_backend.h"
 #include "engine/graph/plan.h"
-#include "tests/op_case_support.h"
 #include "engine/testing/llama_step.h"
+#include "tests/op_case_support.h"
 
 using namespace vkgraph;
 

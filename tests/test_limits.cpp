@@ -108,7 +108,8 @@ TEST_CASE("limits: sizes parse with K M G suffixes and bad values are refused na
   CHECK_FALSE(vk::parse_size("99999999999999999999"));
   CHECK_FALSE(vk::parse_size("17179869184G"));  // 2^34 GiB overflows 64 bits
   ScopedEnv bad("VKGRAPH_LIMIT_STORAGE_RANGE", "lots");
-  CHECK_THROWS_WITH(vk::limit_overrides(), ContainsSubstring("VKGRAPH_LIMIT_STORAGE_RANGE") && ContainsSubstring("lots"));
+  CHECK_THROWS_WITH(vk::limit_overrides(),
+                    ContainsSubstring("VKGRAPH_LIMIT_STORAGE_RANGE") && ContainsSubstring("lots"));
 }
 
 TEST_CASE("limits: the overrides lower the probed device limits and the allocator follows", "[limits][vulkan]") {

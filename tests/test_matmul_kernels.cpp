@@ -15,8 +15,8 @@
 #include "engine/backend/vulkan/backend_vulkan.h"
 #include "engine/backend/vulkan/kernel_table.h"
 #include "engine/core/fp16.h"
-#include "shaders/embedded.h"
 #include "engine/testing/op_cases.h"
+#include "shaders/embedded.h"
 #include "tests/op_case_support.h"
 #include "tests/vulkan_test_support.h"
 
@@ -26,9 +26,8 @@ using Catch::Matchers::ContainsSubstring;
 
 namespace {
 
-constexpr VkSubgroupFeatureFlags kSubgroupOps =
-    VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_SHUFFLE_BIT | VK_SUBGROUP_FEATURE_BALLOT_BIT |
-    VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
+constexpr VkSubgroupFeatureFlags kSubgroupOps = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_SHUFFLE_BIT |
+                                                VK_SUBGROUP_FEATURE_BALLOT_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
 
 DeviceInfo base_device(const char* name, VkPhysicalDeviceType type, uint32_t subgroup) {
   DeviceInfo d;
@@ -264,10 +263,12 @@ TEST_CASE("matmul kernels: the integer-dot mat-vec is chosen only where 4x8-bit 
   // Supported but not accelerated (lavapipe): the subgroup kernels.
   DeviceInfo slow = fast;
   slow.int8_dot_accelerated = false;
-  CHECK(std::string(row_for(slow, DType::Q8_0, DType::F32, KernelForm::vector).variant.shader) == "matmul/rows_q8_0_f32");
+  CHECK(std::string(row_for(slow, DType::Q8_0, DType::F32, KernelForm::vector).variant.shader) ==
+        "matmul/rows_q8_0_f32");
   DeviceInfo cpu = cpu_device();
   cpu.integer_dot_product = true;
-  CHECK(std::string(row_for(cpu, DType::Q4_0, DType::F32, KernelForm::vector).variant.shader) == "matmul/rows_q4_0_f32");
+  CHECK(std::string(row_for(cpu, DType::Q4_0, DType::F32, KernelForm::vector).variant.shader) ==
+        "matmul/rows_q4_0_f32");
   // Forced onto a device without shaderIntegerDotProduct, the row is refused and the next one runs.
   ForcedKernels forced({"matmul/dot8_q8_0_f32"});
   CHECK(std::string(row_for(gpu_device(), DType::Q8_0, DType::F32, KernelForm::vector).variant.shader) ==
@@ -278,12 +279,13 @@ TEST_CASE("matmul kernels: the integer-dot mat-vec matches the CPU reference on 
           "[vulkan][matmul]") {
   auto ctx = test::vulkan_context();
   if (!ctx->info().integer_dot_product) SKIP("the test device has no shaderIntegerDotProduct");
-  ForcedKernels forced({"matmul/dot8_q8_0_f32", "matmul/dot8_q8_0_f16", "matmul/dot8_q4_0_f32", "matmul/dot8_q4_0_f16"});
+  ForcedKernels forced(
+      {"matmul/dot8_q8_0_f32", "matmul/dot8_q8_0_f16", "matmul/dot8_q4_0_f32", "matmul/dot8_q4_0_f16"});
   for (const char* x : {"f32", "f16"}) {
-    CHECK(std::string(select_kernel_row(ctx->info(), {OpKind::matmul, DType::Q4_0,
-                                                      std::string(x) == "f32" ? DType::F32 : DType::F16,
-                                                      KernelForm::vector})
-                          .variant.shader) == std::string("matmul/dot8_q4_0_") + x);
+    CHECK(std::string(
+              select_kernel_row(ctx->info(), {OpKind::matmul, DType::Q4_0,
+                                              std::string(x) == "f32" ? DType::F32 : DType::F16, KernelForm::vector})
+                  .variant.shader) == std::string("matmul/dot8_q4_0_") + x);
   }
   VulkanBackend vulkan(ctx);
   cpu::CpuBackend cpu;
@@ -369,7 +371,8 @@ TEST_CASE("matmul kernels: the cooperative-matrix mat-mat is selected only with 
     }
   }
   // F32 weights have no f16 path.
-  CHECK(std::string(row_for(with, DType::F32, DType::F32, KernelForm::matrix).variant.shader) == "matmul/tiled_f32_f32");
+  CHECK(std::string(row_for(with, DType::F32, DType::F32, KernelForm::matrix).variant.shader) ==
+        "matmul/tiled_f32_f32");
   // Without shaderFloat16 the shape alone is not enough.
   DeviceInfo no_fp16 = with;
   no_fp16.shader_float16 = false;

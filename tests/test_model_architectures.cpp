@@ -4,8 +4,8 @@
 
 #include <catch2/catch_test_macros.hpp>
 
-#include <cmath>
 #include <fmt/format.h>
+#include <cmath>
 #include <numeric>
 
 #include "engine/backend/registry.h"
@@ -49,7 +49,7 @@ TEST_CASE("synthetic models of every architecture match between Vulkan and the C
     const char* preset;
     DType type;
   } variants[] = {
-      {"test-llama", DType::F16}, {"test-qwen2", DType::F16},  {"test-qwen3", DType::F16},
+      {"test-llama", DType::F16},   {"test-qwen2", DType::F16},  {"test-qwen3", DType::F16},
       {"test-mistral", DType::F16}, {"test-qwen2", DType::Q8_0}, {"test-llama", DType::Q4_0},
   };
   for (const auto& v : variants) {

@@ -22,7 +22,9 @@ namespace {
 // Rewrites stories260K.gguf with metadata and tensors passed through the edit functions.
 // A metadata edit returns false to drop the key; a tensor edit may change the shape or drop it.
 struct Edit {
-  std::function<bool(const std::string& key, gguf::Value& value)> metadata = [](const std::string&, gguf::Value&) { return true; };
+  std::function<bool(const std::string& key, gguf::Value& value)> metadata = [](const std::string&, gguf::Value&) {
+    return true;
+  };
   std::function<bool(const std::string& name, std::vector<int64_t>& shape, std::vector<std::byte>& bytes)> tensor =
       [](const std::string&, std::vector<int64_t>&, std::vector<std::byte>&) { return true; };
 };

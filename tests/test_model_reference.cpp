@@ -39,7 +39,8 @@ const ReferenceCase cases[] = {
 };
 
 void check_against_reference(const std::string& backend_name, const ReferenceCase& c) {
-  const models::LogitsFile ref = models::read_logits_json(testing::shared_file(std::string("reference/logits/") + c.reference));
+  const models::LogitsFile ref =
+      models::read_logits_json(testing::shared_file(std::string("reference/logits/") + c.reference));
   auto backend = create_backend(backend_name, "");
   auto model = models::Model::load(testing::shared_file(std::string("models/") + c.model), *backend);
   const Tokenizer& tok = model->tokenizer();
@@ -51,7 +52,8 @@ void check_against_reference(const std::string& backend_name, const ReferenceCas
   models::Session session(*model, *backend);
   const std::vector<float> flat = session.eval(ref.tokens, true);
   std::vector<std::vector<float>> ours(ref.tokens.size());
-  for (size_t i = 0; i < ours.size(); ++i) ours[i].assign(flat.begin() + std::ptrdiff_t(i * n_vocab), flat.begin() + std::ptrdiff_t((i + 1) * n_vocab));
+  for (size_t i = 0; i < ours.size(); ++i)
+    ours[i].assign(flat.begin() + std::ptrdiff_t(i * n_vocab), flat.begin() + std::ptrdiff_t((i + 1) * n_vocab));
   const double err = models::nmse(ours, ref.logits);
   INFO(fmt::format("{} on {}: NMSE {:.3g} (bound {:.3g})", c.reference, backend_name, err, c.nmse_bound));
   CHECK(err <= c.nmse_bound);

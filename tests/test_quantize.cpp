@@ -26,10 +26,10 @@ namespace {
 struct TypeCase {
   const char* name;
   DType type;
-  uint32_t file_type;   // llama_ftype: 7 mostly q8_0, 2 mostly q4_0
-  const char* model;    // llama.cpp's file of that type, under ../shared/models
+  uint32_t file_type;     // llama_ftype: 7 mostly q8_0, 2 mostly q4_0
+  const char* model;      // llama.cpp's file of that type, under ../shared/models
   const char* reference;  // its logits, under ../shared/reference/logits
-  double nmse_bound;    // reference/README.md: llama.cpp's own Vulkan backend against its CPU
+  double nmse_bound;      // reference/README.md: llama.cpp's own Vulkan backend against its CPU
 };
 
 const TypeCase type_cases[] = {
@@ -58,7 +58,8 @@ TEST_CASE("why_kept converts f32/f16 matrices whose rows fill blocks and keeps t
   CHECK_THAT(*models::why_kept(t, DType::Q4_0), ContainsSubstring("already quantized"));
   CHECK(models::gguf_file_type(DType::Q8_0) == 7);
   CHECK(models::gguf_file_type(DType::Q4_0) == 2);
-  CHECK_THROWS_WITH(models::parse_weight_type("q5_1", "--weights"), ContainsSubstring("--weights must be q8_0 or q4_0"));
+  CHECK_THROWS_WITH(models::parse_weight_type("q5_1", "--weights"),
+                    ContainsSubstring("--weights must be q8_0 or q4_0"));
 }
 
 TEST_CASE("vkgraph quantize converts tiny-gqa-f16: types, sizes, metadata, untouched vectors", "[quantize][cli]") {
@@ -68,8 +69,8 @@ TEST_CASE("vkgraph quantize converts tiny-gqa-f16: types, sizes, metadata, untou
     DYNAMIC_SECTION(c.name) {
       testing::TempDir dir;
       const std::string output = dir.file("out.gguf");
-      const auto r = testing::run_vkgraph(fmt::format("quantize {} {} --type {}", testing::shell_quote(input),
-                                                      testing::shell_quote(output), c.name));
+      const auto r = testing::run_vkgraph(
+          fmt::format("quantize {} {} --type {}", testing::shell_quote(input), testing::shell_quote(output), c.name));
       INFO(r.err);
       REQUIRE(r.exit_code == 0);
       // 4 layers x 7 matrices + embedding + output convert; 4 x 2 layer norms + output norm stay.
@@ -118,11 +119,12 @@ TEST_CASE("vkgraph quantize names the matrices it keeps and refuses a bad type",
   for (size_t i = 0; i < values.size(); ++i) values[i] = std::sin(float(i));
   std::vector<std::byte> bytes(values.size() * 4);
   std::memcpy(bytes.data(), values.data(), bytes.size());
-  w.add_tensor("odd.weight", DType::F32, {4, 40}, bytes);     // 40 is not a multiple of 32
-  w.add_tensor("even.weight", DType::F32, {5, 32}, bytes);    // 160 values as 5 rows of 32
+  w.add_tensor("odd.weight", DType::F32, {4, 40}, bytes);   // 40 is not a multiple of 32
+  w.add_tensor("even.weight", DType::F32, {5, 32}, bytes);  // 160 values as 5 rows of 32
   w.write(dir.file("in.gguf"));
 
-  const auto r = testing::run_vkgraph(fmt::format("quantize {} {} --type q4_0", dir.file("in.gguf"), dir.file("out.gguf")));
+  const auto r =
+      testing::run_vkgraph(fmt::format("quantize {} {} --type q4_0", dir.file("in.gguf"), dir.file("out.gguf")));
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.out, ContainsSubstring("kept odd.weight: rows of 40 are not a multiple of the 32-element q4_0 block"));
@@ -133,7 +135,8 @@ TEST_CASE("vkgraph quantize names the matrices it keeps and refuses a bad type",
   CHECK(out.tensor("even.weight").type == DType::Q4_0);
   CHECK(out.tensor("even.weight").bytes == 5 * 18);
 
-  const auto bad = testing::run_vkgraph(fmt::format("quantize {} {} --type q5_1", dir.file("in.gguf"), dir.file("x.gguf")));
+  const auto bad =
+      testing::run_vkgraph(fmt::format("quantize {} {} --type q5_1", dir.file("in.gguf"), dir.file("x.gguf")));
   CHECK(bad.exit_code != 0);
   CHECK_THAT(bad.err, ContainsSubstring("--type must be q8_0 or q4_0 (got 'q5_1')"));
 }
@@ -168,8 +171,8 @@ TEST_CASE("vkgraph quantize returns llama.cpp's q8_0 and q4_0 blocks bit for bit
       testing::TempDir dir;
       const std::string original = testing::shared_file(std::string("models/") + c.model);
       testing::write_f32_copy(original, dir.file("f32.gguf"));
-      const auto r = testing::run_vkgraph(fmt::format("quantize {} {} --type {}", dir.file("f32.gguf"),
-                                                      dir.file("requantized.gguf"), c.name));
+      const auto r = testing::run_vkgraph(
+          fmt::format("quantize {} {} --type {}", dir.file("f32.gguf"), dir.file("requantized.gguf"), c.name));
       INFO(r.err);
       REQUIRE(r.exit_code == 0);
       const gguf::GgufFile ref = gguf::GgufFile::open(original);
@@ -193,7 +196,8 @@ TEST_CASE("vkgraph quantize returns llama.cpp's q8_0 and q4_0 blocks bit for bit
           if (same_bytes(theirs, mine)) identical++;
         }
       }
-      INFO(fmt::format("{}: {} of {} blocks are quantizer outputs, {} identical", c.name, fixed_blocks, all_blocks, identical));
+      INFO(fmt::format("{}: {} of {} blocks are quantizer outputs, {} identical", c.name, fixed_blocks, all_blocks,
+                       identical));
       // Measured: 31210 of 157696 Q8_0 blocks, 137538 of 157696 Q4_0 blocks.
       CHECK(fixed_blocks > all_blocks / 10);
       CHECK(identical == fixed_blocks);
@@ -207,7 +211,8 @@ TEST_CASE("vkgraph quantize returns llama.cpp's q8_0 and q4_0 blocks bit for bit
             models::read_logits_json(testing::shared_file(std::string("reference/logits/") + c.reference));
         auto backend = create_backend("cpu", "");
         const auto model = models::Model::load(dir.file("requantized.gguf"), *backend);
-        const double err = models::nmse(testing::logits_per_position(*model, *backend, expected.tokens), expected.logits);
+        const double err =
+            models::nmse(testing::logits_per_position(*model, *backend, expected.tokens), expected.logits);
         INFO(fmt::format("{}: NMSE {:.3g} (bound {:.3g})", c.reference, err, c.nmse_bound));
         CHECK(err <= c.nmse_bound);
       }
@@ -217,7 +222,8 @@ TEST_CASE("vkgraph quantize returns llama.cpp's q8_0 and q4_0 blocks bit for bit
 
 TEST_CASE("quantize on load gives exactly the logits of the file quantized offline", "[quantize][model]") {
   const std::string input = testing::shared_file("models/tiny-gqa-f16.gguf");
-  const models::LogitsFile prompt = models::read_logits_json(testing::shared_file("reference/logits/tiny-gqa-f16.json"));
+  const models::LogitsFile prompt =
+      models::read_logits_json(testing::shared_file("reference/logits/tiny-gqa-f16.json"));
   for (const TypeCase& c : type_cases) {
     DYNAMIC_SECTION(c.name) {
       testing::TempDir dir;
@@ -244,15 +250,17 @@ TEST_CASE("quantize on load gives exactly the logits of the file quantized offli
 
 TEST_CASE("vkgraph run --weights q4_0 --verbose reports packed and stored weight bytes", "[quantize][cli]") {
   const std::string input = testing::shared_file("models/tiny-gqa-f16.gguf");
-  const auto r = testing::run_vkgraph(fmt::format("run -m {} --backend cpu --weights q4_0 -p hello -n 2 --verbose",
-                                                  testing::shell_quote(input)));
+  const auto r = testing::run_vkgraph(
+      fmt::format("run -m {} --backend cpu --weights q4_0 -p hello -n 2 --verbose", testing::shell_quote(input)));
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   // The tiny-gqa-f16 figures of the test above: q4_0 matrices plus 9 f32 norms of 256.
   const uint64_t weights = 2ull * 4096 * 256 + 4ull * (2 * 256 * 256 + 2 * 128 * 256 + 3 * 704 * 256);
   const uint64_t packed = weights / 32 * 18 + 9 * 256 * 4;
-  CHECK_THAT(r.err, ContainsSubstring(fmt::format("weights: {} bytes packed (q4_0), {} bytes in backend storage", packed, packed)));
-  CHECK_THAT(r.err, ContainsSubstring("converted 30 of 39 tensors to q4_0 while loading; 9 norm and bias vectors stay f32"));
+  CHECK_THAT(r.err, ContainsSubstring(
+                        fmt::format("weights: {} bytes packed (q4_0), {} bytes in backend storage", packed, packed)));
+  CHECK_THAT(r.err,
+             ContainsSubstring("converted 30 of 39 tensors to q4_0 while loading; 9 norm and bias vectors stay f32"));
 
   const auto bad = testing::run_vkgraph("run --backend cpu --weights int3 -p hello -n 1");
   CHECK(bad.exit_code != 0);
@@ -265,10 +273,13 @@ TEST_CASE("quantize on load keeps stories260K's 172-wide ffn_down rows in f32 an
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   for (int il = 0; il < 5; ++il) {
-    CHECK_THAT(r.err, ContainsSubstring(fmt::format(
-                          "'blk.{}.ffn_down.weight' stays f32: rows of 172 are not a multiple of the 32-element q8_0 block", il)));
+    CHECK_THAT(
+        r.err,
+        ContainsSubstring(fmt::format(
+            "'blk.{}.ffn_down.weight' stays f32: rows of 172 are not a multiple of the 32-element q8_0 block", il)));
   }
-  CHECK_THAT(r.err, ContainsSubstring("converted 32 of 48 tensors to q8_0 while loading; 11 norm and bias vectors stay f32"));
+  CHECK_THAT(r.err,
+             ContainsSubstring("converted 32 of 48 tensors to q8_0 while loading; 11 norm and bias vectors stay f32"));
   // 237056 q8_0 weights (2 x 512 x 64 + 5 x 34304) / 32 x 34 = 251872, plus 5 f32 ffn_down of
   // 64 x 172 (220160 bytes) and 11 f32 norms of 64 (2816 bytes).
   CHECK_THAT(r.err, ContainsSubstring("weights: 474848 bytes packed (q8_0), 474848 bytes in backend storage"));

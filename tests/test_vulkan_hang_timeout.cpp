@@ -80,8 +80,8 @@ TEST_CASE("vulkan: a submission past the hang timeout fails cleanly and frees no
   {
     // 1 ms: a 1024-token prefill (5 layers, causal attention over 1024 keys) takes far longer.
     ScopedEnv timeout("VKGRAPH_GPU_TIMEOUT_MS", "1");
-    CHECK_THROWS_WITH(session->eval(tokens), ContainsSubstring("did not finish") &&
-                                                 ContainsSubstring("VKGRAPH_GPU_TIMEOUT_MS"));
+    CHECK_THROWS_WITH(session->eval(tokens),
+                      ContainsSubstring("did not finish") && ContainsSubstring("VKGRAPH_GPU_TIMEOUT_MS"));
   }
   CHECK(context->hung());
   // The timed-out work may still be running: more work is refused instead of queued behind it

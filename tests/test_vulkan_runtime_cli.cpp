@@ -12,8 +12,8 @@
 #include <sstream>
 #include <string>
 
-#include "engine/core/version.h"
 #include "engine/backend/vulkan/context.h"
+#include "engine/core/version.h"
 #include "tests/vulkan_test_support.h"
 
 using Catch::Matchers::ContainsSubstring;

@@ -64,16 +64,18 @@ TEST_CASE("vulkan coopmat kernel is selected only with the extension and its sha
   std::string why;
 
   // Extension and the exact shape (among others): selected.
-  vk::DeviceInfo with_shape = fake_gpu(true, {shape(16, 8, 16, VK_COMPONENT_TYPE_FLOAT16_KHR, VK_COMPONENT_TYPE_FLOAT16_KHR), wanted});
+  vk::DeviceInfo with_shape =
+      fake_gpu(true, {shape(16, 8, 16, VK_COMPONENT_TYPE_FLOAT16_KHR, VK_COMPONENT_TYPE_FLOAT16_KHR), wanted});
   const vk::KernelVariant* chosen = vk::select_kernel(with_shape, candidates, &why);
   REQUIRE(chosen != nullptr);
   CHECK(chosen->shader == vk::kCoopMatTileShader);
   CHECK(vk::device_has_coopmat_shape(with_shape, wanted));
 
   // Extension, but only other shapes (right sizes with f16 accumulation, other sizes): not.
-  vk::DeviceInfo other_shapes = fake_gpu(true, {shape(16, 16, 16, VK_COMPONENT_TYPE_FLOAT16_KHR, VK_COMPONENT_TYPE_FLOAT16_KHR),
-                                                shape(16, 8, 16, VK_COMPONENT_TYPE_FLOAT16_KHR, VK_COMPONENT_TYPE_FLOAT32_KHR),
-                                                shape(16, 16, 32, VK_COMPONENT_TYPE_SINT8_KHR, VK_COMPONENT_TYPE_SINT32_KHR)});
+  vk::DeviceInfo other_shapes =
+      fake_gpu(true, {shape(16, 16, 16, VK_COMPONENT_TYPE_FLOAT16_KHR, VK_COMPONENT_TYPE_FLOAT16_KHR),
+                      shape(16, 8, 16, VK_COMPONENT_TYPE_FLOAT16_KHR, VK_COMPONENT_TYPE_FLOAT32_KHR),
+                      shape(16, 16, 32, VK_COMPONENT_TYPE_SINT8_KHR, VK_COMPONENT_TYPE_SINT32_KHR)});
   CHECK(vk::select_kernel(other_shapes, candidates, &why) == nullptr);
   CHECK_THAT(why, ContainsSubstring("no cooperative-matrix shape 16x16x16 f16*f16+f32->f32"));
 

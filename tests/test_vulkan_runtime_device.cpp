@@ -72,24 +72,26 @@ TEST_CASE("vulkan probe reports the device's compute capabilities", "[vulkan][ru
 }
 
 TEST_CASE("vulkan device selection prefers a GPU and accepts a named or lone CPU device", "[vulkan][runtime]") {
-  const std::vector<vk::DeviceInfo> mixed = {fake("llvmpipe (LLVM 15.0.6, 256 bits)", VK_PHYSICAL_DEVICE_TYPE_CPU, "llvmpipe"),
-                                             fake("Intel(R) UHD Graphics 630", VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU),
-                                             fake("NVIDIA GeForce RTX 4090", VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU)};
+  const std::vector<vk::DeviceInfo> mixed = {
+      fake("llvmpipe (LLVM 15.0.6, 256 bits)", VK_PHYSICAL_DEVICE_TYPE_CPU, "llvmpipe"),
+      fake("Intel(R) UHD Graphics 630", VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU),
+      fake("NVIDIA GeForce RTX 4090", VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU)};
   CHECK(vk::select_device(mixed, "") == 2);  // discrete over integrated over CPU
   const std::vector<vk::DeviceInfo> cpu_and_igpu = {mixed[0], mixed[1]};
   CHECK(vk::select_device(cpu_and_igpu, "") == 1);
   const std::vector<vk::DeviceInfo> cpu_only = {mixed[0]};
   CHECK(vk::select_device(cpu_only, "") == 0);
 
-  CHECK(vk::select_device(mixed, "0") == 0);       // by index, even the CPU
+  CHECK(vk::select_device(mixed, "0") == 0);         // by index, even the CPU
   CHECK(vk::select_device(mixed, "LLVMPIPE") == 0);  // case-insensitive substring
   CHECK(vk::select_device(mixed, "rtx") == 2);
   CHECK(vk::select_device(mixed, "uhd") == 1);
 
-  CHECK_THROWS_WITH(vk::select_device(mixed, "3"), ContainsSubstring("index 3 does not exist") &&
-                                                        ContainsSubstring("NVIDIA GeForce RTX 4090"));
-  CHECK_THROWS_WITH(vk::select_device(mixed, "radeon"),
-                    ContainsSubstring("'radeon'") && ContainsSubstring("0: llvmpipe") && ContainsSubstring("2: NVIDIA"));
+  CHECK_THROWS_WITH(vk::select_device(mixed, "3"),
+                    ContainsSubstring("index 3 does not exist") && ContainsSubstring("NVIDIA GeForce RTX 4090"));
+  CHECK_THROWS_WITH(vk::select_device(mixed, "radeon"), ContainsSubstring("'radeon'") &&
+                                                            ContainsSubstring("0: llvmpipe") &&
+                                                            ContainsSubstring("2: NVIDIA"));
   const std::vector<vk::DeviceInfo> twins = {mixed[2], mixed[2]};
   CHECK_THROWS_WITH(vk::select_device(twins, "nvidia"), ContainsSubstring("ambiguous"));
   CHECK_THROWS_WITH(vk::select_device({}, ""), ContainsSubstring("no Vulkan device"));
@@ -108,8 +110,8 @@ TEST_CASE("vulkan context errors name the missing device or feature", "[vulkan][
   vk::DeviceRequest missing;
   missing.device = "no-such-gpu-xyz";
   missing.validation = true;
-  CHECK_THROWS_WITH(vk::Context::create(missing), ContainsSubstring("no-such-gpu-xyz") &&
-                                                      ContainsSubstring("available devices"));
+  CHECK_THROWS_WITH(vk::Context::create(missing),
+                    ContainsSubstring("no-such-gpu-xyz") && ContainsSubstring("available devices"));
   vk::DeviceRequest bad_index;
   bad_index.device = "99";
   CHECK_THROWS_WITH(vk::Context::create(bad_index), ContainsSubstring("index 99 does not exist"));
@@ -132,7 +134,6 @@ TEST_CASE("vulkan context errors name the missing device or feature", "[vulkan][
     vk::DeviceRequest need_coopmat;
     need_coopmat.required = {vk::Feature::cooperative_matrix};
     CHECK_THROWS_WITH(vk::Context::create(need_coopmat),
-                      ContainsSubstring("lacks the feature cooperative_matrix") &&
-                          ContainsSubstring(ctx->info().name));
+                      ContainsSubstring("lacks the feature cooperative_matrix") && ContainsSubstring(ctx->info().name));
   }
 }

@@ -95,9 +95,9 @@ TEST_CASE("vulkan buffers beyond the device limits are clear errors", "[vulkan][
   test::ValidationGuard guard;
   vk::MemoryAllocator& mem = ctx->memory();
   const uint64_t range = ctx->info().max_storage_buffer_range;
-  CHECK_THROWS_WITH(mem.allocate(range + 1, "huge tensor"),
-                    ContainsSubstring("huge tensor") && ContainsSubstring("maxStorageBufferRange") &&
-                        ContainsSubstring(std::to_string(range + 1)));
+  CHECK_THROWS_WITH(mem.allocate(range + 1, "huge tensor"), ContainsSubstring("huge tensor") &&
+                                                                ContainsSubstring("maxStorageBufferRange") &&
+                                                                ContainsSubstring(std::to_string(range + 1)));
   CHECK_THROWS_WITH(mem.allocate(0, "nothing"), ContainsSubstring("empty"));
   // A buffer larger than a block but within the limits gets its own allocation.
   if (mem.block_size() < mem.max_buffer_bytes()) {

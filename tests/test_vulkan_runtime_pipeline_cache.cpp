@@ -1,9 +1,9 @@
 // The on-disk VkPipelineCache: saved on Context destruction, loaded by the next Context of the
 // same device and driver, and ignored (never handed to the driver) when corrupt or foreign.
-#include <catch2/catch_test_macros.hpp>
-#include <catch2/matchers/catch_matchers_string.hpp>
 #include <fmt/format.h>
 #include <unistd.h>
+#include <catch2/catch_test_macros.hpp>
+#include <catch2/matchers/catch_matchers_string.hpp>
 
 #include <cstdlib>
 #include <cstring>
@@ -26,7 +26,8 @@ namespace {
 // Points VKGRAPH_CACHE_DIR at a fresh directory for the test's lifetime.
 class ScopedCacheDir {
  public:
-  explicit ScopedCacheDir(const char* name) : dir_(fs::temp_directory_path() / fmt::format("vkgraph-{}-{}", name, ::getpid())) {
+  explicit ScopedCacheDir(const char* name)
+      : dir_(fs::temp_directory_path() / fmt::format("vkgraph-{}-{}", name, ::getpid())) {
     fs::remove_all(dir_);
     if (const char* old = std::getenv("VKGRAPH_CACHE_DIR")) old_ = old;
     ::setenv("VKGRAPH_CACHE_DIR", dir_.c_str(), 1);
@@ -146,8 +147,8 @@ TEST_CASE("vulkan pipeline cache is saved, reloaded, and survives corrupt or for
   }
 
   // Truncated, garbage and empty files are ignored too.
-  for (const std::vector<char>& junk : {std::vector<char>(saved.begin(), saved.begin() + 30),
-                                        std::vector<char>(4096, 'x'), std::vector<char>()}) {
+  for (const std::vector<char>& junk :
+       {std::vector<char>(saved.begin(), saved.begin() + 30), std::vector<char>(4096, 'x'), std::vector<char>()}) {
     write_all(file, junk);
     auto ctx = new_context();
     CHECK_FALSE(ctx->pipelines().loaded_from_disk());

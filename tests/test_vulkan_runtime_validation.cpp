@@ -16,7 +16,8 @@ TEST_CASE("vulkan validation messages are counted", "[vulkan][runtime]") {
   info.size = 256;
   info.usage = 0;
   VkBuffer buffer = VK_NULL_HANDLE;
-  if (vkCreateBuffer(ctx->device(), &info, nullptr, &buffer) == VK_SUCCESS) vkDestroyBuffer(ctx->device(), buffer, nullptr);
+  if (vkCreateBuffer(ctx->device(), &info, nullptr, &buffer) == VK_SUCCESS)
+    vkDestroyBuffer(ctx->device(), buffer, nullptr);
   CHECK(vk::validation_error_count() > before);
   CHECK(vk::last_validation_message().find("usage") != std::string::npos);
 

@@ -17,7 +17,8 @@ class TmuxSession {
   // Starts `command` in a new session; `name` must be unique among concurrently running tests.
   TmuxSession(std::string name, const std::string& command) : name_(std::move(name)) {
     std::system(("tmux kill-session -t " + name_ + " 2>/dev/null").c_str());
-    const std::string start = "tmux new-session -d -s " + name_ + " -x 160 -y 50 " + shell_quote(command + "; echo \"[exit $?]\"; sleep 600");
+    const std::string start =
+        "tmux new-session -d -s " + name_ + " -x 160 -y 50 " + shell_quote(command + "; echo \"[exit $?]\"; sleep 600");
     available_ = std::system(start.c_str()) == 0;
   }
   ~TmuxSession() { std::system(("tmux kill-session -t " + name_ + " 2>/dev/null").c_str()); }
@@ -34,7 +35,8 @@ class TmuxSession {
   void paste(const std::string& bytes) {
     const std::string file = "/tmp/vkgraph-tmux-paste-" + name_;
     std::ofstream(file, std::ios::binary) << bytes;
-    std::system(("tmux load-buffer -b " + name_ + " " + file + " && tmux paste-buffer -d -b " + name_ + " -t " + name_).c_str());
+    std::system(("tmux load-buffer -b " + name_ + " " + file + " && tmux paste-buffer -d -b " + name_ + " -t " + name_)
+                    .c_str());
     std::remove(file.c_str());
   }
 

@@ -17,8 +17,8 @@ namespace vkgraph {
 
 struct DispatchTiming {
   TensorId node;
-  std::string kernel;  // the kernel (shader variant) that ran it
-  double gpu_ms = 0.0; // from timestamp queries where the device has them, else 0
+  std::string kernel;   // the kernel (shader variant) that ran it
+  double gpu_ms = 0.0;  // from timestamp queries where the device has them, else 0
 };
 
 // Host time of one Executable::run(), for `vkgraph bench`: what the host spends before the

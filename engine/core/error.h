@@ -21,8 +21,8 @@ template <typename... Args>
 }
 
 // Checks a condition that depends on input (files, arguments, devices), never on our own logic.
-#define VKGRAPH_CHECK(cond, ...)            \
-  do {                                      \
+#define VKGRAPH_CHECK(cond, ...)               \
+  do {                                         \
     if (!(cond)) ::vkgraph::fail(__VA_ARGS__); \
   } while (0)
 

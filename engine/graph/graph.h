@@ -38,36 +38,36 @@ enum class TensorKind : uint8_t {
 };
 
 enum class OpKind : uint8_t {
-  leaf,          // input, weight or state: no op
-  view,          // reshape or row range of its input, sharing its storage (params.view_offset, in
-                 // elements); never a step of a plan
-  get_rows,      // table [n_rows, n], ids [m] (i32) -> [m, n] f32; table may be quantized
-  rms_norm,      // x [..., n] -> x / sqrt(mean(x^2) + eps) over the last dimension
-  rms_norm_mul,  // fused by a pass: rms_norm(x) * w, w [n]
-  mul,           // a * b, b broadcast over a's leading dimensions (b's shape is a suffix of a's)
-  add,           // a + b, same broadcasting
-  scale,         // x * params.scale
-  matmul,        // w [n_out, n_in] (f32/f16/q8_0/q4_0), x [..., n_in] (f32/f16) -> [..., n_out] f32:
-                 // y[i][o] = sum_k x[i][k] * w[o][k]; quantized n_in is a multiple of 32
-  matmul_add,    // fused by a pass: matmul(w, x) + r, r f32 of the result's shape (a residual);
-                 // inputs w, x, r. Only for one token (the mat-vec epilogue of the Vulkan kernel)
-  matmul_cat,    // fused by a pass: matmuls of one x by 2 or 3 weights w_i [n_i, n_in] of one type, inputs
-                 // w_0.., x (last) -> [..., n_0 + n_1 + ...] f32, the products side by side; the original
-                 // results become views of it. One token only (each product is one contiguous range)
-  matmul_swiglu, // fused by a pass: swiglu(matmul(w_gate, x), matmul(w_up, x)), inputs w_gate, w_up, x; both
-                 // weights [n_ff, n_in] of one type. One token only
-  rope,          // x [m, n_head, head_dim], pos [m] (i32) -> rotated x (params.rope)
-  softmax,       // over the last dimension, of x * params.scale (max-subtracted)
-  silu,          // x * sigmoid(x)
-  swiglu,        // silu(gate) * up: built directly or fused by a pass from silu + mul
-  attention,     // q [m, n_head, d] f32, k/v [n_slots, n_kv_head, d] (f32 or f16, the same), q_pos [m],
-                 // kv_pos [n_slots] -> [m, n_head, d] f32. Slot j is visible to query i iff kv_pos[j] >= 0,
-                 // kv_pos[j] <= q_pos[i] and (window == 0 || q_pos[i] - kv_pos[j] < window); query head h
-                 // reads kv head h / (n_head / n_kv_head); no visible slot gives zeros
-  kv_write,      // cache [n_slots, n_kv_head, d] (state, f32/f16), src [m, n_kv_head, d] f32, slots [m]:
-                 // cache[slots[i]] = src[i] converted to the cache type; the result is the cache itself
-  argmax,        // x [..., n] -> [...] i32 ([1] for a vector), the first index of the maximum
-  convert,       // x -> x in params.dtype (f32 <-> f16, round to nearest even; same type: a copy)
+  leaf,           // input, weight or state: no op
+  view,           // reshape or row range of its input, sharing its storage (params.view_offset, in
+                  // elements); never a step of a plan
+  get_rows,       // table [n_rows, n], ids [m] (i32) -> [m, n] f32; table may be quantized
+  rms_norm,       // x [..., n] -> x / sqrt(mean(x^2) + eps) over the last dimension
+  rms_norm_mul,   // fused by a pass: rms_norm(x) * w, w [n]
+  mul,            // a * b, b broadcast over a's leading dimensions (b's shape is a suffix of a's)
+  add,            // a + b, same broadcasting
+  scale,          // x * params.scale
+  matmul,         // w [n_out, n_in] (f32/f16/q8_0/q4_0), x [..., n_in] (f32/f16) -> [..., n_out] f32:
+                  // y[i][o] = sum_k x[i][k] * w[o][k]; quantized n_in is a multiple of 32
+  matmul_add,     // fused by a pass: matmul(w, x) + r, r f32 of the result's shape (a residual);
+                  // inputs w, x, r. Only for one token (the mat-vec epilogue of the Vulkan kernel)
+  matmul_cat,     // fused by a pass: matmuls of one x by 2 or 3 weights w_i [n_i, n_in] of one type, inputs
+                  // w_0.., x (last) -> [..., n_0 + n_1 + ...] f32, the products side by side; the original
+                  // results become views of it. One token only (each product is one contiguous range)
+  matmul_swiglu,  // fused by a pass: swiglu(matmul(w_gate, x), matmul(w_up, x)), inputs w_gate, w_up, x; both
+                  // weights [n_ff, n_in] of one type. One token only
+  rope,           // x [m, n_head, head_dim], pos [m] (i32) -> rotated x (params.rope)
+  softmax,        // over the last dimension, of x * params.scale (max-subtracted)
+  silu,           // x * sigmoid(x)
+  swiglu,         // silu(gate) * up: built directly or fused by a pass from silu + mul
+  attention,      // q [m, n_head, d] f32, k/v [n_slots, n_kv_head, d] (f32 or f16, the same), q_pos [m],
+                  // kv_pos [n_slots] -> [m, n_head, d] f32. Slot j is visible to query i iff kv_pos[j] >= 0,
+                  // kv_pos[j] <= q_pos[i] and (window == 0 || q_pos[i] - kv_pos[j] < window); query head h
+                  // reads kv head h / (n_head / n_kv_head); no visible slot gives zeros
+  kv_write,       // cache [n_slots, n_kv_head, d] (state, f32/f16), src [m, n_kv_head, d] f32, slots [m]:
+                  // cache[slots[i]] = src[i] converted to the cache type; the result is the cache itself
+  argmax,         // x [..., n] -> [...] i32 ([1] for a vector), the first index of the maximum
+  convert,        // x -> x in params.dtype (f32 <-> f16, round to nearest even; same type: a copy)
 };
 const char* op_name(OpKind op);
 
@@ -78,24 +78,24 @@ enum class RopeMode : uint8_t {
 
 struct RopeParams {
   RopeMode mode = RopeMode::normal;
-  int32_t n_rot = 0;         // rotated dimensions (<= head_dim, even); the rest pass through
+  int32_t n_rot = 0;  // rotated dimensions (<= head_dim, even); the rest pass through
   float freq_base = 10000.0f;
-  float freq_scale = 1.0f;   // linear position scaling: theta = pos * freq_scale * base^(-2i/n_rot)
+  float freq_scale = 1.0f;  // linear position scaling: theta = pos * freq_scale * base^(-2i/n_rot)
 };
 
 struct AttentionParams {
-  float scale = 1.0f;        // applied to q.k, usually 1/sqrt(head_dim)
-  int32_t window = 0;        // sliding window in positions (0: none): key visible iff q_pos - k_pos < window
+  float scale = 1.0f;  // applied to q.k, usually 1/sqrt(head_dim)
+  int32_t window = 0;  // sliding window in positions (0: none): key visible iff q_pos - k_pos < window
   // The KV cache ring stores keys unrotated: key j is rotated by RoPE (key_rope) at position
   // kv_pos[j] when attention reads it, so positions are positions inside the cache and evicting
   // a token rewrites nothing. q arrives already rotated at q_pos.
   bool rotate_keys = false;
-  RopeParams key_rope;       // used when rotate_keys
+  RopeParams key_rope;  // used when rotate_keys
 };
 
 struct OpParams {
-  float eps = 0.0f;          // rms_norm, rms_norm_mul
-  float scale = 1.0f;        // scale, softmax
+  float eps = 0.0f;    // rms_norm, rms_norm_mul
+  float scale = 1.0f;  // scale, softmax
   RopeParams rope;
   AttentionParams attention;
   DType dtype = DType::F32;  // convert
@@ -137,8 +137,8 @@ class Graph {
   TensorId kv_write(TensorId cache, TensorId src, TensorId slots);
   TensorId argmax(TensorId x);
   TensorId convert(TensorId x, DType dtype);
-  TensorId reshape(TensorId x, Shape shape);                  // same element count, contiguous
-  TensorId rows(TensorId x, int64_t first, int64_t count);    // rows [first, first+count) of the outermost dim
+  TensorId reshape(TensorId x, Shape shape);                // same element count, contiguous
+  TensorId rows(TensorId x, int64_t first, int64_t count);  // rows [first, first+count) of the outermost dim
 
   // Marks a tensor to be read back after a run; it gets storage of its own outside the arena.
   void mark_output(TensorId id);

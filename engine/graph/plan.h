@@ -39,12 +39,12 @@ struct Location {
   // PlanOptions::arena_alignment, but a view's offset can be any multiple of its element size.
   size_t offset = 0;
   size_t bytes = 0;
-  TensorId base;      // the node that owns the bytes (itself unless it is a view or kv_write)
+  TensorId base;  // the node that owns the bytes (itself unless it is a view or kv_write)
 };
 
 struct Step {
-  TensorId node;               // the op to run; its inputs are node(node).inputs
-  bool barrier_before = false; // a dependency on an earlier step that has not been waited for
+  TensorId node;                // the op to run; its inputs are node(node).inputs
+  bool barrier_before = false;  // a dependency on an earlier step that has not been waited for
 };
 
 // Estimated memory traffic of one step (for `vkgraph plan` and bandwidth figures).
@@ -54,7 +54,7 @@ struct StepTraffic {
 };
 
 struct PlanOptions {
-  bool fuse = true;            // rms_norm*weight -> rms_norm_mul, silu*up -> swiglu
+  bool fuse = true;              // rms_norm*weight -> rms_norm_mul, silu*up -> swiglu
   size_t arena_alignment = 256;  // covers minStorageBufferOffsetAlignment of every known device
 };
 
@@ -67,7 +67,7 @@ class Plan {
   // Defined for every node a step reads or writes and for every leaf; throws for a dead node.
   const Location& location(TensorId id) const;
   bool has_location(TensorId id) const;
-  size_t arena_bytes() const { return arena_bytes_; }          // peak of the arena
+  size_t arena_bytes() const { return arena_bytes_; }         // peak of the arena
   size_t intermediate_bytes() const { return naive_bytes_; }  // sum of intermediates, unshared
   size_t barrier_count() const;
   const std::vector<TensorId>& inputs() const { return inputs_; }    // kind input leaves

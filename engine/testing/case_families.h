@@ -7,10 +7,10 @@
 
 namespace vkgraph::testing {
 
-void add_matmul_cases(std::vector<OpCase>& cases);       // matmul, get_rows
-void add_position_cases(std::vector<OpCase>& cases);     // rope, attention, kv_write
+void add_matmul_cases(std::vector<OpCase>& cases);           // matmul, get_rows
+void add_position_cases(std::vector<OpCase>& cases);         // rope, attention, kv_write
 void add_attention_sweep_cases(std::vector<OpCase>& cases);  // attention: head dims, GQA, lengths
-void add_elementwise_cases(std::vector<OpCase>& cases);  // norms, activations, arithmetic, softmax,
-                                                         // argmax, convert, views
+void add_elementwise_cases(std::vector<OpCase>& cases);      // norms, activations, arithmetic, softmax,
+                                                             // argmax, convert, views
 
 }  // namespace vkgraph::testing

@@ -144,7 +144,8 @@ void add_matmul_cases(std::vector<OpCase>& cases) {
       CaseRng rng(name);
       CaseGraph g;
       const TensorId x = add_float_input(g, "x", x_type, {1, s.n_in}, rng.floats(size_t(s.n_in)));
-      const TensorId wg = add_weight(g, backend, "w_gate", w_type, {s.n_ff, s.n_in}, rng.floats(size_t(s.n_ff * s.n_in)));
+      const TensorId wg =
+          add_weight(g, backend, "w_gate", w_type, {s.n_ff, s.n_in}, rng.floats(size_t(s.n_ff * s.n_in)));
       const TensorId wu = add_weight(g, backend, "w_up", w_type, {s.n_ff, s.n_in}, rng.floats(size_t(s.n_ff * s.n_in)));
       const TensorId gate = g.graph.matmul(wg, x);
       const TensorId up = g.graph.matmul(wu, x);

@@ -81,7 +81,7 @@ struct AttentionShape {
   int64_t m, n_head, n_kv_head, head_dim, n_slots, n_filled;
   int32_t window;
   DType cache;
-  bool write_first;  // kv_write the step's own rows into the cache before attending (a model step)
+  bool write_first;          // kv_write the step's own rows into the cache before attending (a model step)
   int32_t rotate_n_rot = 0;  // > 0: rotate_keys with this many rotated dimensions
   RopeMode rotate_mode = RopeMode::normal;
 };
@@ -106,9 +106,11 @@ void add_attention_cases(std::vector<OpCase>& cases) {
       {1, 4, 2, 64, 512, 511, 128, DType::F16, false},  // sliding window decode
       {7, 4, 2, 64, 65, 30, 0, DType::F32, false},      // causal prefill
       {7, 4, 4, 32, 16, 16, 4, DType::F16, false},      // prefill with a window shorter than the batch
-      {33, 8, 2, 64, 257, 100, 0, DType::F16, false},  {33, 6, 3, 16, 65, 65, 8, DType::F32, false},
+      {33, 8, 2, 64, 257, 100, 0, DType::F16, false},
+      {33, 6, 3, 16, 65, 65, 8, DType::F32, false},
       {64, 8, 2, 128, 512, 300, 0, DType::F16, false},  // large prefill
-      {7, 4, 2, 64, 65, 30, 0, DType::F16, true},      {1, 8, 4, 8, 64, 40, 0, DType::F32, true},
+      {7, 4, 2, 64, 65, 30, 0, DType::F16, true},
+      {1, 8, 4, 8, 64, 40, 0, DType::F32, true},
       // rotate_keys (the KV ring's unrotated cache): full and partial rotation, both layouts.
       {1, 8, 4, 8, 64, 40, 0, DType::F32, false, 8, RopeMode::normal},
       {7, 4, 2, 64, 65, 30, 0, DType::F16, true, 64, RopeMode::normal},

@@ -1,7 +1,7 @@
 #include "models/arch/hparams.h"
 
-#include <cmath>
 #include <fmt/format.h>
+#include <cmath>
 
 #include "engine/core/error.h"
 #include "models/gguf/gguf_reader.h"
@@ -56,8 +56,8 @@ Hparams read_hparams(const GgufFile& f, const std::string& path) {
   VKGRAPH_CHECK(hp.rms_eps > 0.0f && hp.rms_eps < 1.0f, "{}: RMSNorm epsilon {} is out of range", path, hp.rms_eps);
   VKGRAPH_CHECK(hp.n_head % hp.n_head_kv == 0, "{}: {} attention heads cannot share {} KV heads evenly", path,
                 hp.n_head, hp.n_head_kv);
-  hp.head_dim = f.has(a + "attention.key_length") ? positive(f, a + "attention.key_length", path)
-                                                   : hp.n_embd / hp.n_head;
+  hp.head_dim =
+      f.has(a + "attention.key_length") ? positive(f, a + "attention.key_length", path) : hp.n_embd / hp.n_head;
   VKGRAPH_CHECK(f.has(a + "attention.key_length") || hp.n_embd % hp.n_head == 0,
                 "{}: embedding length {} is not a multiple of {} heads", path, hp.n_embd, hp.n_head);
   if (const auto v = f.find_u64(a + "attention.value_length")) {
@@ -89,8 +89,8 @@ Hparams read_hparams(const GgufFile& f, const std::string& path) {
   hp.tied_output = f.find_tensor("output.weight") == nullptr;
   const auto& embd = f.tensor("token_embd.weight");
   VKGRAPH_CHECK(embd.shape.size() == 2 && embd.shape[1] == hp.n_embd,
-                "{}: token_embd.weight has shape {} but the embedding length is {}", path,
-                fmt::join(embd.shape, "x"), hp.n_embd);
+                "{}: token_embd.weight has shape {} but the embedding length is {}", path, fmt::join(embd.shape, "x"),
+                hp.n_embd);
   hp.n_vocab = embd.shape[0];
   return hp;
 }

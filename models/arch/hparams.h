@@ -6,9 +6,7 @@
 
 #include "engine/graph/graph.h"
 
-namespace vkgraph::models {
-
-}  // namespace vkgraph::models
+namespace vkgraph::models {}  // namespace vkgraph::models
 namespace vkgraph::gguf {
 class GgufFile;
 }
@@ -16,22 +14,22 @@ namespace vkgraph::models {
 using gguf::GgufFile;
 
 struct Hparams {
-  std::string arch;           // general.architecture: llama, mistral, qwen2, qwen3
-  std::string name;           // general.name, for logs and bench rows
+  std::string arch;  // general.architecture: llama, mistral, qwen2, qwen3
+  std::string name;  // general.name, for logs and bench rows
   int64_t n_vocab = 0;
   int64_t n_ctx_train = 0;
   int64_t n_embd = 0;
   int64_t n_layer = 0;
   int64_t n_head = 0;
   int64_t n_head_kv = 0;
-  int64_t head_dim = 0;       // {arch}.attention.key_length, else n_embd / n_head
+  int64_t head_dim = 0;  // {arch}.attention.key_length, else n_embd / n_head
   int64_t n_ff = 0;
   float rms_eps = 1e-5f;
-  RopeParams rope;            // mode from the architecture, base/scale/n_rot from the file
-  int32_t sliding_window = 0; // mistral: keys older than this many positions are not seen
-  bool qkv_bias = false;      // qwen2: q, k and v projections have biases
-  bool qk_norm = false;       // qwen3: RMSNorm over each head of q and k before RoPE
-  bool tied_output = false;   // no output.weight: the token embedding doubles as the output
+  RopeParams rope;             // mode from the architecture, base/scale/n_rot from the file
+  int32_t sliding_window = 0;  // mistral: keys older than this many positions are not seen
+  bool qkv_bias = false;       // qwen2: q, k and v projections have biases
+  bool qk_norm = false;        // qwen3: RMSNorm over each head of q and k before RoPE
+  bool tied_output = false;    // no output.weight: the token embedding doubles as the output
 };
 
 // Reads and checks the hyperparameters; unknown architectures are refused with their name.

@@ -1,7 +1,7 @@
 #include "models/arch/step_graph.h"
 
-#include <cmath>
 #include <fmt/format.h>
+#include <cmath>
 
 namespace vkgraph::models {
 namespace {

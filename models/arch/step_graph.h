@@ -30,7 +30,6 @@ struct StepGraph {
   TensorId logits;     // [n_tokens or 1, n_vocab] f32
 };
 
-StepGraph build_step_graph(const Hparams& hp, const ModelWeights& weights, const KvStorage& kv,
-                           const StepShape& shape);
+StepGraph build_step_graph(const Hparams& hp, const ModelWeights& weights, const KvStorage& kv, const StepShape& shape);
 
 }  // namespace vkgraph::models

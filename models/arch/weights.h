@@ -12,19 +12,19 @@ namespace vkgraph::models {
 struct WeightTensor {
   std::string name;  // the GGUF tensor name
   DType dtype = DType::F32;
-  Shape shape;       // outermost first: a projection is [n_out, n_in]
+  Shape shape;  // outermost first: a projection is [n_out, n_in]
   std::shared_ptr<Storage> storage;
   bool present() const { return storage != nullptr; }
 };
 
 struct LayerWeights {
-  WeightTensor attn_norm;          // [n_embd]
-  WeightTensor wq, wk, wv, wo;     // [n_head*d, n_embd], [n_kv*d, n_embd] x2, [n_embd, n_head*d]
-  WeightTensor bq, bk, bv;         // qwen2: [n_head*d], [n_kv*d], [n_kv*d]
-  WeightTensor q_norm, k_norm;     // qwen3: [head_dim]
-  WeightTensor ffn_norm;           // [n_embd]
-  WeightTensor w_gate, w_up;       // [n_ff, n_embd]
-  WeightTensor w_down;             // [n_embd, n_ff]
+  WeightTensor attn_norm;       // [n_embd]
+  WeightTensor wq, wk, wv, wo;  // [n_head*d, n_embd], [n_kv*d, n_embd] x2, [n_embd, n_head*d]
+  WeightTensor bq, bk, bv;      // qwen2: [n_head*d], [n_kv*d], [n_kv*d]
+  WeightTensor q_norm, k_norm;  // qwen3: [head_dim]
+  WeightTensor ffn_norm;        // [n_embd]
+  WeightTensor w_gate, w_up;    // [n_ff, n_embd]
+  WeightTensor w_down;          // [n_embd, n_ff]
 };
 
 struct ModelWeights {

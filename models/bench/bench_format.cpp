@@ -87,7 +87,8 @@ std::string decode_costs_md(const std::vector<BenchRow>& rows) {
   std::map<std::tuple<std::string, std::string, std::string, int64_t>, bool> seen;
   for (const BenchRow& r : rows) {
     if (!r.decode) continue;
-    if (!seen.emplace(std::make_tuple(r.model.path, r.device.backend, r.device.selector, r.depth), true).second) continue;
+    if (!seen.emplace(std::make_tuple(r.model.path, r.device.backend, r.device.selector, r.depth), true).second)
+      continue;
     const DecodeStepCosts& c = *r.decode;
     if (out.empty()) {
       out =

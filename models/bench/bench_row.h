@@ -97,7 +97,7 @@ struct BenchRow {
   std::optional<double> flops_per_token;  // pp: matmul 2 x params plus attention, averaged
   std::optional<double> flops_per_second;
 
-  std::optional<OpProfile> ops;  // with --ops
+  std::optional<OpProfile> ops;           // with --ops
   std::optional<DecodeStepCosts> decode;  // tg rows
 
   // "tg128 @ d4096" as llama-bench names it; just the test at depth 0.

@@ -43,8 +43,8 @@ class TensorMaker {
 
   // A matrix [rows, cols] of random values in `type` (cols must fill whole blocks).
   void matrix(const std::string& name, DType type, int64_t rows, int64_t cols, float stddev) {
-    VKGRAPH_CHECK(cols % int64_t(dtype_info(type).block_elements) == 0,
-                  "tensor '{}': rows of {} do not fill {} blocks", name, cols, dtype_name(type));
+    VKGRAPH_CHECK(cols % int64_t(dtype_info(type).block_elements) == 0, "tensor '{}': rows of {} do not fill {} blocks",
+                  name, cols, dtype_name(type));
     const uint64_t stream = splitmix64(seed_ ^ hash_name(name));
     writer_.add_tensor(name, type, {rows, cols}, [=](std::span<std::byte> out) {
       std::vector<float> row(static_cast<size_t>(cols));
@@ -73,14 +73,16 @@ class TensorMaker {
 
 void write_synthetic_model(const Preset& p, const SynthOptions& o, const std::string& path) {
   const int64_t n_layer = o.n_layer > 0 ? o.n_layer : p.n_layer;
-  const SynthVocab vocab = o.tokenizer_json.empty() ? placeholder_vocab(p.n_vocab)
-                                                    : vocab_from_tokenizer_json(o.tokenizer_json, p.n_vocab);
+  const SynthVocab vocab =
+      o.tokenizer_json.empty() ? placeholder_vocab(p.n_vocab) : vocab_from_tokenizer_json(o.tokenizer_json, p.n_vocab);
   gguf::GgufWriter w;
   const std::string a = p.arch + ".";
   w.set_string("general.architecture", p.arch);
   w.set_string("general.name", fmt::format("{} (synthetic, {})", p.name, dtype_name(o.weight_type)));
-  w.set_u32("general.file_type", o.weight_type == DType::F32 ? 0 : o.weight_type == DType::F16 ? 1
-                                  : o.weight_type == DType::Q4_0 ? 2 : 7);
+  w.set_u32("general.file_type", o.weight_type == DType::F32    ? 0
+                                 : o.weight_type == DType::F16  ? 1
+                                 : o.weight_type == DType::Q4_0 ? 2
+                                                                : 7);
   w.set_u32(a + "context_length", uint32_t(p.n_ctx));
   w.set_u32(a + "embedding_length", uint32_t(p.n_embd));
   w.set_u32(a + "block_count", uint32_t(n_layer));

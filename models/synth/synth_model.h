@@ -13,7 +13,7 @@ struct SynthOptions {
   DType weight_type = DType::F16;  // projections and embeddings; norms stay f32
   std::string tokenizer_json;      // a Hugging Face tokenizer.json for a real vocabulary (byte-level BPE)
   uint64_t seed = 1;
-  int64_t n_layer = 0;             // 0: the preset's
+  int64_t n_layer = 0;  // 0: the preset's
 };
 
 void write_synthetic_model(const Preset& preset, const SynthOptions& options, const std::string& path);

@@ -16,7 +16,8 @@ constexpr int32_t type_normal = 1, type_unknown = 2, type_control = 3, type_unus
 // The pre-tokenizer a tokenizer.json describes, by the shape of its pre_tokenizer section.
 std::string detect_pre(const nlohmann::json& pre, const std::string& path) {
   const std::string dumped = pre.dump();
-  if (dumped.find("\"Digits\"") != std::string::npos && dumped.find("\"individual_digits\":true") != std::string::npos) {
+  if (dumped.find("\"Digits\"") != std::string::npos &&
+      dumped.find("\"individual_digits\":true") != std::string::npos) {
     return "smollm";
   }
   if (dumped.find("\\\\p{N}{1,3}") != std::string::npos) return "llama-bpe";

@@ -16,9 +16,9 @@ struct SynthVocab {
   std::string model;  // tokenizer.ggml.model: "llama" or "gpt2"
   std::string pre;    // tokenizer.ggml.pre (gpt2 only)
   std::vector<std::string> tokens;
-  std::vector<float> scores;       // llama only
-  std::vector<int32_t> types;      // llama_token_type values
-  std::vector<std::string> merges; // gpt2 only
+  std::vector<float> scores;        // llama only
+  std::vector<int32_t> types;       // llama_token_type values
+  std::vector<std::string> merges;  // gpt2 only
   int32_t bos = -1, eos = -1, eot = -1;
   bool add_bos = false;
   std::string chat_template;

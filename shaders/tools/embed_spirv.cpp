@@ -33,8 +33,8 @@ int main(int argc, char** argv) {
   out << "// Generated from " << argv[2] << "\n#include \"shaders/embedded.h\"\n"
       << "namespace vkgraph::shaders {\nnamespace {\nconst uint32_t words[] = {";
   for (size_t i = 0; i < bytes.size(); i += 4) {
-    const uint32_t word = uint32_t(bytes[i]) | uint32_t(bytes[i + 1]) << 8 | uint32_t(bytes[i + 2]) << 16 |
-                          uint32_t(bytes[i + 3]) << 24;
+    const uint32_t word =
+        uint32_t(bytes[i]) | uint32_t(bytes[i + 1]) << 8 | uint32_t(bytes[i + 2]) << 16 | uint32_t(bytes[i + 3]) << 24;
     out << (i % 32 == 0 ? "\n  " : " ") << word << "u,";
   }
   out << "};\n}  // namespace\nextern const EmbeddedShader shader_" << id << ";\nconst EmbeddedShader shader_" << id

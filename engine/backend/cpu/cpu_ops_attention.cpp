@@ -75,7 +75,7 @@ void op_attention(const OpArgs& a) {
       }
     }
   }
-  auto* out = reinterpret_cast<float*>(a.out);                      // out: [m, n_head, d]
+  auto* out = reinterpret_cast<float*>(a.out);  // out: [m, n_head, d]
 
   parallel_for(m * n_head, n_slots * d * 2, [&](size_t begin, size_t end) {
     std::vector<double> scores(n_slots), acc(d);

@@ -130,10 +130,10 @@ void launch_matmul_group(const Launch& l, const MatmulGroupArgs& a) {
   if (a.swiglu) n_total = a.rows[0];
   const unsigned grid = grid_for(a.m * n_total, kWarpsPerBlock);
   const auto* xb = static_cast<const uint8_t*>(a.x);
-#define VKGRAPH_MATMUL_GROUP(W)                                                                                  \
-  if (a.x_type == DType::F16) {                                                                                  \
+#define VKGRAPH_MATMUL_GROUP(W)                                                                                    \
+  if (a.x_type == DType::F16) {                                                                                    \
     matmul_group_kernel<W, DType::F16><<<grid, kBlock, 0, l.stream>>>(g, xb, a.y, a.m, a.n_in, n_total, a.swiglu); \
-  } else {                                                                                                       \
+  } else {                                                                                                         \
     matmul_group_kernel<W, DType::F32><<<grid, kBlock, 0, l.stream>>>(g, xb, a.y, a.m, a.n_in, n_total, a.swiglu); \
   }
   VKGRAPH_CUDA_WEIGHT_SWITCH(a.w_type, VKGRAPH_MATMUL_GROUP)

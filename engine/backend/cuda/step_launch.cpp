@@ -94,7 +94,7 @@ void launch_step(const StepLaunch& s) {
                     w.shape[0]);
       return;
     }
-    case OpKind::matmul_add: {  // inputs w, x, r: the product, then the residual added in place
+    case OpKind::matmul_add: {   // inputs w, x, r: the product, then the residual added in place
       const Node& w = *s.in[0];  // [n_out, n_in]
       const Node& x = *s.in[1];  // [..., n_in]
       launch_matmul(l, w.dtype, s.src[0], x.dtype, s.src[1], as<float>(s.out), count(x) / w.shape[1], w.shape[1],
@@ -102,8 +102,8 @@ void launch_step(const StepLaunch& s) {
       launch_binary(l, Binary::add, as<float>(s.out), as<float>(s.src[2]), as<float>(s.out), count(n), count(n));
       return;
     }
-    case OpKind::matmul_cat:      // inputs w_0.., x
-    case OpKind::matmul_swiglu: {  // inputs w_gate, w_up, x
+    case OpKind::matmul_cat:         // inputs w_0.., x
+    case OpKind::matmul_swiglu: {    // inputs w_gate, w_up, x
       const Node& x = *s.in.back();  // [..., n_in]
       MatmulGroupArgs a;
       a.count = int(s.in.size()) - 1;

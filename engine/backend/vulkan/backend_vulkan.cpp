@@ -53,17 +53,19 @@ void VulkanBackend::check_weights_fit(std::span<const WeightSize> weights) const
            w.name, format_bytes(bytes), bytes, info.name, format_bytes(info.max_memory_allocation_size),
            info.max_memory_allocation_size);
     }
-    VKGRAPH_CHECK(bytes <= memory.max_buffer_bytes(), "tensor '{}' is {} ({} bytes); device '{}' allows buffers of at most {}",
-                  w.name, format_bytes(bytes), bytes, info.name, format_bytes(memory.max_buffer_bytes()));
+    VKGRAPH_CHECK(bytes <= memory.max_buffer_bytes(),
+                  "tensor '{}' is {} ({} bytes); device '{}' allows buffers of at most {}", w.name, format_bytes(bytes),
+                  bytes, info.name, format_bytes(memory.max_buffer_bytes()));
     total += bytes;
   }
   const uint64_t heap = memory.heap_bytes();
   const uint64_t held = memory.stats().bytes_reserved;
   if (heap != 0 && total + held > heap) {
-    fail("the weights need {} ({} bytes) of device memory; device '{}' has {} ({} bytes){}: use a smaller or more "
-         "quantized model (--weights q4_0) or another device",
-         format_bytes(total), total, info.name, format_bytes(heap), heap,
-         held ? fmt::format(", {} of it already held", format_bytes(held)) : std::string());
+    fail(
+        "the weights need {} ({} bytes) of device memory; device '{}' has {} ({} bytes){}: use a smaller or more "
+        "quantized model (--weights q4_0) or another device",
+        format_bytes(total), total, info.name, format_bytes(heap), heap,
+        held ? fmt::format(", {} of it already held", format_bytes(held)) : std::string());
   }
 }
 

@@ -60,9 +60,10 @@ void submit(Context& context, VkCommandBuffer cmd, VkFence fence) {
   VkSubmitInfo info{VK_STRUCTURE_TYPE_SUBMIT_INFO};
   info.commandBufferCount = 1;
   info.pCommandBuffers = &cmd;
-  VKGRAPH_CHECK(!context.hung(),
-                "device '{}' is still running a submission that timed out (see the earlier error); it takes no more work",
-                context.info().name);
+  VKGRAPH_CHECK(
+      !context.hung(),
+      "device '{}' is still running a submission that timed out (see the earlier error); it takes no more work",
+      context.info().name);
   std::lock_guard lock(context.queue_mutex());
   // An injected failure (vk_check.h) replaces the call: a submission it pretends failed must not run.
   VkResult r = injected_result("vkQueueSubmit", VK_SUCCESS);
@@ -229,10 +230,10 @@ void Sequence::push_constants(const void* data, uint32_t bytes) {
 void Sequence::dispatch(uint32_t x, uint32_t y, uint32_t z) {
   VKGRAPH_CHECK(recording_ && bound_, "Sequence::dispatch needs a bound pipeline");
   const DeviceInfo& info = context_->info();
-  VKGRAPH_CHECK(x <= info.max_workgroup_count[0] && y <= info.max_workgroup_count[1] && z <= info.max_workgroup_count[2],
-                "shader '{}': dispatch {}x{}x{} exceeds device '{}' maxComputeWorkGroupCount {}x{}x{}", bound_->shader,
-                x, y, z, info.name, info.max_workgroup_count[0], info.max_workgroup_count[1],
-                info.max_workgroup_count[2]);
+  VKGRAPH_CHECK(
+      x <= info.max_workgroup_count[0] && y <= info.max_workgroup_count[1] && z <= info.max_workgroup_count[2],
+      "shader '{}': dispatch {}x{}x{} exceeds device '{}' maxComputeWorkGroupCount {}x{}x{}", bound_->shader, x, y, z,
+      info.name, info.max_workgroup_count[0], info.max_workgroup_count[1], info.max_workgroup_count[2]);
   if (x == 0 || y == 0 || z == 0) return;
   vkCmdDispatch(cmd_, x, y, z);
 }
@@ -304,8 +305,8 @@ std::vector<RegionTiming> Sequence::timings() const {
   if (!queries_ || region_labels_.empty() || submits_ == 0) return out;
   const uint32_t n = static_cast<uint32_t>(region_labels_.size());
   std::vector<uint64_t> ticks(2 * n);
-  vk_check(vkGetQueryPoolResults(context_->device(), queries_, 0, 2 * n, ticks.size() * sizeof(uint64_t),
-                                 ticks.data(), sizeof(uint64_t), VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT),
+  vk_check(vkGetQueryPoolResults(context_->device(), queries_, 0, 2 * n, ticks.size() * sizeof(uint64_t), ticks.data(),
+                                 sizeof(uint64_t), VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT),
            "vkGetQueryPoolResults");
   const DeviceInfo& info = context_->info();
   const uint64_t mask = info.timestamp_valid_bits >= 64 ? ~0ull : ((1ull << info.timestamp_valid_bits) - 1);

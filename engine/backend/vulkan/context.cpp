@@ -29,14 +29,22 @@ constexpr Feature kAllFeatures[] = {Feature::fp16,
 
 const char* feature_name(Feature feature) {
   switch (feature) {
-    case Feature::fp16: return "fp16";
-    case Feature::int8: return "int8";
-    case Feature::storage_8bit: return "storage_8bit";
-    case Feature::storage_16bit: return "storage_16bit";
-    case Feature::integer_dot_product: return "integer_dot_product";
-    case Feature::subgroup_size_control: return "subgroup_size_control";
-    case Feature::cooperative_matrix: return "cooperative_matrix";
-    case Feature::timestamps: return "timestamps";
+    case Feature::fp16:
+      return "fp16";
+    case Feature::int8:
+      return "int8";
+    case Feature::storage_8bit:
+      return "storage_8bit";
+    case Feature::storage_16bit:
+      return "storage_16bit";
+    case Feature::integer_dot_product:
+      return "integer_dot_product";
+    case Feature::subgroup_size_control:
+      return "subgroup_size_control";
+    case Feature::cooperative_matrix:
+      return "cooperative_matrix";
+    case Feature::timestamps:
+      return "timestamps";
   }
   return "unknown";
 }
@@ -53,15 +61,22 @@ Feature parse_feature(std::string_view name) {
 
 bool device_has(const DeviceInfo& info, Feature feature) {
   switch (feature) {
-    case Feature::fp16: return info.shader_float16;
-    case Feature::int8: return info.shader_int8;
-    case Feature::storage_8bit: return info.storage_buffer_8bit;
-    case Feature::storage_16bit: return info.storage_buffer_16bit;
-    case Feature::integer_dot_product: return info.integer_dot_product;
-    case Feature::subgroup_size_control: return info.subgroup_size_control && info.compute_full_subgroups;
+    case Feature::fp16:
+      return info.shader_float16;
+    case Feature::int8:
+      return info.shader_int8;
+    case Feature::storage_8bit:
+      return info.storage_buffer_8bit;
+    case Feature::storage_16bit:
+      return info.storage_buffer_16bit;
+    case Feature::integer_dot_product:
+      return info.integer_dot_product;
+    case Feature::subgroup_size_control:
+      return info.subgroup_size_control && info.compute_full_subgroups;
     case Feature::cooperative_matrix:
       return info.has_cooperative_matrix && info.has_extension(VK_KHR_COOPERATIVE_MATRIX_EXTENSION_NAME);
-    case Feature::timestamps: return info.timestamps_usable();
+    case Feature::timestamps:
+      return info.timestamps_usable();
   }
   return false;
 }
@@ -123,13 +138,15 @@ std::shared_ptr<Context> Context::create(const DeviceRequest& request) {
   f13.subgroupSizeControl = on.subgroup_size_control;
   f13.computeFullSubgroups = on.compute_full_subgroups;
   f13.shaderIntegerDotProduct = on.integer_dot_product;
-  VkPhysicalDeviceSubgroupSizeControlFeaturesEXT f_size{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_FEATURES_EXT};
+  VkPhysicalDeviceSubgroupSizeControlFeaturesEXT f_size{
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_FEATURES_EXT};
   f_size.subgroupSizeControl = on.subgroup_size_control;
   f_size.computeFullSubgroups = on.compute_full_subgroups;
   VkPhysicalDeviceShaderIntegerDotProductFeaturesKHR f_dot{
       VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES_KHR};
   f_dot.shaderIntegerDotProduct = on.integer_dot_product;
-  VkPhysicalDeviceCooperativeMatrixFeaturesKHR f_coop{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_KHR};
+  VkPhysicalDeviceCooperativeMatrixFeaturesKHR f_coop{
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_KHR};
   f_coop.cooperativeMatrix = VK_TRUE;
 
   void** tail = &features.pNext;
@@ -196,14 +213,22 @@ Context::~Context() {
 
 bool Context::has(Feature feature) const {
   switch (feature) {
-    case Feature::fp16: return enabled_.fp16;
-    case Feature::int8: return enabled_.int8;
-    case Feature::storage_8bit: return enabled_.storage_8bit;
-    case Feature::storage_16bit: return enabled_.storage_16bit;
-    case Feature::integer_dot_product: return enabled_.integer_dot_product;
-    case Feature::subgroup_size_control: return enabled_.subgroup_size_control && enabled_.compute_full_subgroups;
-    case Feature::cooperative_matrix: return enabled_.cooperative_matrix;
-    case Feature::timestamps: return info_.timestamps_usable();
+    case Feature::fp16:
+      return enabled_.fp16;
+    case Feature::int8:
+      return enabled_.int8;
+    case Feature::storage_8bit:
+      return enabled_.storage_8bit;
+    case Feature::storage_16bit:
+      return enabled_.storage_16bit;
+    case Feature::integer_dot_product:
+      return enabled_.integer_dot_product;
+    case Feature::subgroup_size_control:
+      return enabled_.subgroup_size_control && enabled_.compute_full_subgroups;
+    case Feature::cooperative_matrix:
+      return enabled_.cooperative_matrix;
+    case Feature::timestamps:
+      return info_.timestamps_usable();
   }
   return false;
 }

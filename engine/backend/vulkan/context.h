@@ -39,9 +39,9 @@ Feature parse_feature(std::string_view name);
 bool device_has(const DeviceInfo& info, Feature feature);
 
 struct DeviceRequest {
-  std::string device;               // index or name substring; "" = VKGRAPH_DEVICE, else default
-  bool validation = false;          // also on with VKGRAPH_VALIDATION=1
-  std::vector<Feature> required;    // checked at creation (Error naming device and feature)
+  std::string device;             // index or name substring; "" = VKGRAPH_DEVICE, else default
+  bool validation = false;        // also on with VKGRAPH_VALIDATION=1
+  std::vector<Feature> required;  // checked at creation (Error naming device and feature)
   // Uploads and downloads through a staging buffer even where device memory is host-visible,
   // as on discrete GPUs (tests exercise that path on lavapipe with it; also env
   // VKGRAPH_FORCE_STAGING=1).

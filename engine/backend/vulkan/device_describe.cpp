@@ -8,42 +8,68 @@ namespace vkgraph::vk {
 
 const char* device_type_name(VkPhysicalDeviceType type) {
   switch (type) {
-    case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: return "integrated-gpu";
-    case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: return "discrete-gpu";
-    case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: return "virtual-gpu";
-    case VK_PHYSICAL_DEVICE_TYPE_CPU: return "cpu";
-    default: return "other";
+    case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU:
+      return "integrated-gpu";
+    case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU:
+      return "discrete-gpu";
+    case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU:
+      return "virtual-gpu";
+    case VK_PHYSICAL_DEVICE_TYPE_CPU:
+      return "cpu";
+    default:
+      return "other";
   }
 }
 
 const char* component_type_name(VkComponentTypeKHR type) {
   switch (type) {
-    case VK_COMPONENT_TYPE_FLOAT16_KHR: return "f16";
-    case VK_COMPONENT_TYPE_FLOAT32_KHR: return "f32";
-    case VK_COMPONENT_TYPE_FLOAT64_KHR: return "f64";
-    case VK_COMPONENT_TYPE_SINT8_KHR: return "i8";
-    case VK_COMPONENT_TYPE_SINT16_KHR: return "i16";
-    case VK_COMPONENT_TYPE_SINT32_KHR: return "i32";
-    case VK_COMPONENT_TYPE_SINT64_KHR: return "i64";
-    case VK_COMPONENT_TYPE_UINT8_KHR: return "u8";
-    case VK_COMPONENT_TYPE_UINT16_KHR: return "u16";
-    case VK_COMPONENT_TYPE_UINT32_KHR: return "u32";
-    case VK_COMPONENT_TYPE_UINT64_KHR: return "u64";
-    case VK_COMPONENT_TYPE_SINT8_PACKED_NV: return "i8-packed";
-    case VK_COMPONENT_TYPE_UINT8_PACKED_NV: return "u8-packed";
-    case VK_COMPONENT_TYPE_FLOAT_E4M3_NV: return "e4m3";
-    case VK_COMPONENT_TYPE_FLOAT_E5M2_NV: return "e5m2";
-    default: return "unknown";
+    case VK_COMPONENT_TYPE_FLOAT16_KHR:
+      return "f16";
+    case VK_COMPONENT_TYPE_FLOAT32_KHR:
+      return "f32";
+    case VK_COMPONENT_TYPE_FLOAT64_KHR:
+      return "f64";
+    case VK_COMPONENT_TYPE_SINT8_KHR:
+      return "i8";
+    case VK_COMPONENT_TYPE_SINT16_KHR:
+      return "i16";
+    case VK_COMPONENT_TYPE_SINT32_KHR:
+      return "i32";
+    case VK_COMPONENT_TYPE_SINT64_KHR:
+      return "i64";
+    case VK_COMPONENT_TYPE_UINT8_KHR:
+      return "u8";
+    case VK_COMPONENT_TYPE_UINT16_KHR:
+      return "u16";
+    case VK_COMPONENT_TYPE_UINT32_KHR:
+      return "u32";
+    case VK_COMPONENT_TYPE_UINT64_KHR:
+      return "u64";
+    case VK_COMPONENT_TYPE_SINT8_PACKED_NV:
+      return "i8-packed";
+    case VK_COMPONENT_TYPE_UINT8_PACKED_NV:
+      return "u8-packed";
+    case VK_COMPONENT_TYPE_FLOAT_E4M3_NV:
+      return "e4m3";
+    case VK_COMPONENT_TYPE_FLOAT_E5M2_NV:
+      return "e5m2";
+    default:
+      return "unknown";
   }
 }
 
 const char* scope_name(VkScopeKHR scope) {
   switch (scope) {
-    case VK_SCOPE_DEVICE_KHR: return "device";
-    case VK_SCOPE_WORKGROUP_KHR: return "workgroup";
-    case VK_SCOPE_SUBGROUP_KHR: return "subgroup";
-    case VK_SCOPE_QUEUE_FAMILY_KHR: return "queue-family";
-    default: return "unknown";
+    case VK_SCOPE_DEVICE_KHR:
+      return "device";
+    case VK_SCOPE_WORKGROUP_KHR:
+      return "workgroup";
+    case VK_SCOPE_SUBGROUP_KHR:
+      return "subgroup";
+    case VK_SCOPE_QUEUE_FAMILY_KHR:
+      return "queue-family";
+    default:
+      return "unknown";
   }
 }
 
@@ -77,19 +103,32 @@ std::string api_version_string(uint32_t version) {
 
 std::string vendor_name_of(uint32_t vendor_id) {
   switch (vendor_id) {
-    case 0x1002: return "AMD";
-    case 0x1010: return "ImgTec";
-    case 0x10DE: return "NVIDIA";
-    case 0x13B5: return "ARM";
-    case 0x5143: return "Qualcomm";
-    case 0x8086: return "Intel";
-    case 0x106B: return "Apple";
-    case 0x14E4: return "Broadcom";
-    case 0x1AE0: return "Google";
-    case 0x19E5: return "Huawei";
-    case VK_VENDOR_ID_MESA: return "Mesa";
-    case VK_VENDOR_ID_POCL: return "PoCL";
-    default: return fmt::format("0x{:04x}", vendor_id);
+    case 0x1002:
+      return "AMD";
+    case 0x1010:
+      return "ImgTec";
+    case 0x10DE:
+      return "NVIDIA";
+    case 0x13B5:
+      return "ARM";
+    case 0x5143:
+      return "Qualcomm";
+    case 0x8086:
+      return "Intel";
+    case 0x106B:
+      return "Apple";
+    case 0x14E4:
+      return "Broadcom";
+    case 0x1AE0:
+      return "Google";
+    case 0x19E5:
+      return "Huawei";
+    case VK_VENDOR_ID_MESA:
+      return "Mesa";
+    case VK_VENDOR_ID_POCL:
+      return "PoCL";
+    default:
+      return fmt::format("0x{:04x}", vendor_id);
   }
 }
 
@@ -151,8 +190,8 @@ std::string describe(const DeviceInfo& d) {
   out += fmt::format("device {}: {}\n", d.index, d.name);
   line("type", device_type_name(d.type));
   line("vendor", fmt::format("{} (0x{:04x}), device id 0x{:04x}", d.vendor_name, d.vendor_id, d.device_id));
-  line("driver", fmt::format("{} {} ({})", d.driver_name.empty() ? "unknown" : d.driver_name, d.driver_version,
-                             d.driver_info));
+  line("driver",
+       fmt::format("{} {} ({})", d.driver_name.empty() ? "unknown" : d.driver_name, d.driver_version, d.driver_info));
   line("vulkan api", api_version_string(d.api_version));
   if (d.has_pci_bus_info) line("pci bus", d.pci_bus_id);
   line("subgroup size", d.subgroup_size_control
@@ -162,18 +201,19 @@ std::string describe(const DeviceInfo& d) {
   line("subgroup ops", d.subgroup_ops_in_compute ? fmt::format("{}", fmt::join(subgroup_op_names(d.subgroup_ops), " "))
                                                  : std::string("none in compute"));
   line("shared memory", format_bytes(d.max_shared_memory));
-  line("max workgroup size", fmt::format("{} x {} x {} ({} invocations)", d.max_workgroup_size[0],
-                                         d.max_workgroup_size[1], d.max_workgroup_size[2], d.max_workgroup_invocations));
-  line("max workgroup count", fmt::format("{} x {} x {}", d.max_workgroup_count[0], d.max_workgroup_count[1],
-                                          d.max_workgroup_count[2]));
+  line("max workgroup size",
+       fmt::format("{} x {} x {} ({} invocations)", d.max_workgroup_size[0], d.max_workgroup_size[1],
+                   d.max_workgroup_size[2], d.max_workgroup_invocations));
+  line("max workgroup count",
+       fmt::format("{} x {} x {}", d.max_workgroup_count[0], d.max_workgroup_count[1], d.max_workgroup_count[2]));
   line("maxStorageBufferRange", format_bytes(d.max_storage_buffer_range));
   line("maxMemoryAllocationSize", format_bytes(d.max_memory_allocation_size));
   if (d.max_buffer_size) line("maxBufferSize", format_bytes(d.max_buffer_size));
   line("push constants", format_bytes(d.max_push_constants_size));
   line("storage offset alignment", fmt::format("{} B", d.min_storage_buffer_offset_alignment));
   for (size_t i = 0; i < d.memory_heaps.size(); ++i) {
-    line(fmt::format("memory heap {}", i),
-         fmt::format("{}{}", format_bytes(d.memory_heaps[i].size), d.memory_heaps[i].device_local ? " device-local" : ""));
+    line(fmt::format("memory heap {}", i), fmt::format("{}{}", format_bytes(d.memory_heaps[i].size),
+                                                       d.memory_heaps[i].device_local ? " device-local" : ""));
   }
   for (size_t i = 0; i < d.memory_types.size(); ++i) {
     line(fmt::format("memory type {}", i),
@@ -193,14 +233,13 @@ std::string describe(const DeviceInfo& d) {
                          scope_name(s.scope), s.saturating_accumulation ? ", saturating" : "");
     }
   } else {
-    line("cooperative matrix", d.has_extension(VK_KHR_COOPERATIVE_MATRIX_EXTENSION_NAME) ? "extension without feature"
-                                                                                         : "no");
+    line("cooperative matrix",
+         d.has_extension(VK_KHR_COOPERATIVE_MATRIX_EXTENSION_NAME) ? "extension without feature" : "no");
   }
-  line("timestamps", d.timestamps_usable()
-                         ? fmt::format("yes ({} valid bits, period {} ns, compute+graphics: {})",
-                                       d.timestamp_valid_bits, d.timestamp_period_ns,
-                                       yes_no(d.timestamp_compute_and_graphics))
-                         : std::string("no"));
+  line("timestamps", d.timestamps_usable() ? fmt::format("yes ({} valid bits, period {} ns, compute+graphics: {})",
+                                                         d.timestamp_valid_bits, d.timestamp_period_ns,
+                                                         yes_no(d.timestamp_compute_and_graphics))
+                                           : std::string("no"));
   line("compute queue family", fmt::format("{}", d.compute_queue_family));
   return out;
 }

@@ -13,7 +13,8 @@ namespace {
 
 std::vector<std::string> device_extensions(VkPhysicalDevice device) {
   uint32_t count = 0;
-  vk_check(vkEnumerateDeviceExtensionProperties(device, nullptr, &count, nullptr), "vkEnumerateDeviceExtensionProperties");
+  vk_check(vkEnumerateDeviceExtensionProperties(device, nullptr, &count, nullptr),
+           "vkEnumerateDeviceExtensionProperties");
   std::vector<VkExtensionProperties> props(count);
   vk_check(vkEnumerateDeviceExtensionProperties(device, nullptr, &count, props.data()),
            "vkEnumerateDeviceExtensionProperties");
@@ -175,8 +176,8 @@ DeviceInfo probe_device(const Instance& instance, VkPhysicalDevice device, uint3
   }
   if (ext_pci) {
     info.has_pci_bus_info = true;
-    info.pci_bus_id = fmt::format("{:04x}:{:02x}:{:02x}.{:x}", p_pci.pciDomain, p_pci.pciBus, p_pci.pciDevice,
-                                  p_pci.pciFunction);
+    info.pci_bus_id =
+        fmt::format("{:04x}:{:02x}:{:02x}.{:x}", p_pci.pciDomain, p_pci.pciBus, p_pci.pciDevice, p_pci.pciFunction);
   }
 
   // Features.
@@ -184,10 +185,12 @@ DeviceInfo probe_device(const Instance& instance, VkPhysicalDevice device, uint3
   VkPhysicalDeviceVulkan11Features f11{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES};
   VkPhysicalDeviceVulkan12Features f12{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};
   VkPhysicalDeviceVulkan13Features f13{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES};
-  VkPhysicalDeviceSubgroupSizeControlFeaturesEXT f_size{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_FEATURES_EXT};
+  VkPhysicalDeviceSubgroupSizeControlFeaturesEXT f_size{
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_FEATURES_EXT};
   VkPhysicalDeviceShaderIntegerDotProductFeaturesKHR f_dot{
       VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES_KHR};
-  VkPhysicalDeviceCooperativeMatrixFeaturesKHR f_coop{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_KHR};
+  VkPhysicalDeviceCooperativeMatrixFeaturesKHR f_coop{
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_KHR};
   tail = &features.pNext;
   if (v12) {
     chain(f11);

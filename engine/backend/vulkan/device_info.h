@@ -41,8 +41,8 @@ struct DeviceInfo {
   std::string vendor_name;  // "NVIDIA", "AMD", "Intel", "Mesa" (lavapipe) ...
   uint32_t device_id = 0;
   VkPhysicalDeviceType type = VK_PHYSICAL_DEVICE_TYPE_OTHER;
-  std::string driver_name;     // VkPhysicalDeviceDriverProperties::driverName
-  std::string driver_info;     // VkPhysicalDeviceDriverProperties::driverInfo
+  std::string driver_name;  // VkPhysicalDeviceDriverProperties::driverName
+  std::string driver_info;  // VkPhysicalDeviceDriverProperties::driverInfo
   VkDriverId driver_id = VkDriverId(0);
   uint32_t driver_version_raw = 0;
   std::string driver_version;  // decoded per vendor (NVIDIA 10.8.8.6, Intel Windows 14.18, else Vulkan-style)
@@ -57,17 +57,17 @@ struct DeviceInfo {
   uint32_t min_subgroup_size = 0;
   uint32_t max_subgroup_size = 0;
   bool compute_full_subgroups = false;
-  VkSubgroupFeatureFlags subgroup_ops = 0;     // in compute shaders (VK_SUBGROUP_FEATURE_*)
-  bool subgroup_ops_in_compute = false;        // supportedStages includes COMPUTE
+  VkSubgroupFeatureFlags subgroup_ops = 0;  // in compute shaders (VK_SUBGROUP_FEATURE_*)
+  bool subgroup_ops_in_compute = false;     // supportedStages includes COMPUTE
 
   // Limits.
-  uint32_t max_shared_memory = 0;                  // maxComputeSharedMemorySize
-  uint32_t max_workgroup_size[3] = {};             // maxComputeWorkGroupSize
-  uint32_t max_workgroup_count[3] = {};            // maxComputeWorkGroupCount
-  uint32_t max_workgroup_invocations = 0;          // maxComputeWorkGroupInvocations
-  uint64_t max_storage_buffer_range = 0;           // maxStorageBufferRange
-  uint64_t max_memory_allocation_size = 0;         // maxMemoryAllocationSize (1.1)
-  uint64_t max_buffer_size = 0;                    // maxBufferSize (1.3 maintenance4), 0 if unknown
+  uint32_t max_shared_memory = 0;           // maxComputeSharedMemorySize
+  uint32_t max_workgroup_size[3] = {};      // maxComputeWorkGroupSize
+  uint32_t max_workgroup_count[3] = {};     // maxComputeWorkGroupCount
+  uint32_t max_workgroup_invocations = 0;   // maxComputeWorkGroupInvocations
+  uint64_t max_storage_buffer_range = 0;    // maxStorageBufferRange
+  uint64_t max_memory_allocation_size = 0;  // maxMemoryAllocationSize (1.1)
+  uint64_t max_buffer_size = 0;             // maxBufferSize (1.3 maintenance4), 0 if unknown
   uint32_t max_push_constants_size = 0;
   uint64_t min_storage_buffer_offset_alignment = 0;
   uint32_t max_bound_descriptor_sets = 0;
@@ -112,16 +112,16 @@ std::vector<DeviceInfo> probe_devices(const Instance& instance);
 DeviceInfo probe_device(const Instance& instance, VkPhysicalDevice device, uint32_t index);
 
 // Names for reports and JSON.
-const char* device_type_name(VkPhysicalDeviceType type);  // "discrete-gpu", "cpu", ...
-const char* component_type_name(VkComponentTypeKHR type);   // "f16", "f32", "i8", ...
-const char* scope_name(VkScopeKHR scope);                    // "subgroup", "workgroup", ...
+const char* device_type_name(VkPhysicalDeviceType type);                 // "discrete-gpu", "cpu", ...
+const char* component_type_name(VkComponentTypeKHR type);                // "f16", "f32", "i8", ...
+const char* scope_name(VkScopeKHR scope);                                // "subgroup", "workgroup", ...
 std::vector<std::string> subgroup_op_names(VkSubgroupFeatureFlags ops);  // "basic", "arithmetic", ...
-std::string api_version_string(uint32_t version);             // "1.3.275"
+std::string api_version_string(uint32_t version);                        // "1.3.275"
 std::string vendor_name_of(uint32_t vendor_id);
 std::string decode_driver_version(uint32_t vendor_id, uint32_t raw);
 // Same, knowing the driver (Intel's Windows driver packs its version differently from Mesa).
 std::string decode_driver_version(uint32_t vendor_id, VkDriverId driver, uint32_t raw);
-std::string format_bytes(uint64_t bytes);                     // "32 KiB", "1.5 GiB"
+std::string format_bytes(uint64_t bytes);  // "32 KiB", "1.5 GiB"
 
 // A block of text for a person (`vkgraph devices`), one "key: value" line each.
 std::string describe(const DeviceInfo& info);

@@ -34,10 +34,20 @@ std::optional<uint64_t> parse_size(std::string_view text) {
   unsigned shift = 0;
   if (i < text.size()) {
     switch (text[i]) {
-      case 'K': case 'k': shift = 10; break;
-      case 'M': case 'm': shift = 20; break;
-      case 'G': case 'g': shift = 30; break;
-      default: return std::nullopt;
+      case 'K':
+      case 'k':
+        shift = 10;
+        break;
+      case 'M':
+      case 'm':
+        shift = 20;
+        break;
+      case 'G':
+      case 'g':
+        shift = 30;
+        break;
+      default:
+        return std::nullopt;
     }
     ++i;
     if (i < text.size() && (text[i] == 'i' || text[i] == 'B')) ++i;  // "MiB", "MB"

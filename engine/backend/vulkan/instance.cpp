@@ -20,8 +20,7 @@ std::string g_last_message;
 
 VKAPI_ATTR VkBool32 VKAPI_CALL on_debug_message(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
                                                 VkDebugUtilsMessageTypeFlagsEXT /*types*/,
-                                                const VkDebugUtilsMessengerCallbackDataEXT* data,
-                                                void* /*user*/) {
+                                                const VkDebugUtilsMessengerCallbackDataEXT* data, void* /*user*/) {
   // The messenger is created for warnings and errors only, so every call is one to count.
   const char* kind = (severity & VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT) ? "error" : "warning";
   const char* id = data->pMessageIdName ? data->pMessageIdName : "";
@@ -38,7 +37,8 @@ VKAPI_ATTR VkBool32 VKAPI_CALL on_debug_message(VkDebugUtilsMessageSeverityFlagB
 
 VkDebugUtilsMessengerCreateInfoEXT messenger_info() {
   VkDebugUtilsMessengerCreateInfoEXT info{VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT};
-  info.messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT;
+  info.messageSeverity =
+      VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT;
   info.messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT |
                      VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT;
   info.pfnUserCallback = on_debug_message;
@@ -147,7 +147,9 @@ Instance::Instance(const InstanceOptions& options) {
   const bool sync = validation_ && env && std::strcmp(env, "sync") == 0;
   features.pNext = &debug_info;
   VkInstanceCreateInfo info{VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO};
-  info.pNext = sync ? static_cast<const void*>(&features) : validation_ ? static_cast<const void*>(&debug_info) : nullptr;
+  info.pNext = sync          ? static_cast<const void*>(&features)
+               : validation_ ? static_cast<const void*>(&debug_info)
+                             : nullptr;
   info.flags = flags;
   info.pApplicationInfo = &app;
   info.enabledLayerCount = static_cast<uint32_t>(layers.size());

@@ -52,7 +52,9 @@ bool device_supports(const DeviceInfo& info, const KernelRequirements& req, std:
   if (req.subgroup_ops != 0) {
     const VkSubgroupFeatureFlags have = info.subgroup_ops_in_compute ? info.subgroup_ops : 0;
     const VkSubgroupFeatureFlags lacking = req.subgroup_ops & ~have;
-    if (lacking) missing(fmt::format("subgroup operations [{}] unsupported in compute", fmt::join(subgroup_op_names(lacking), " ")));
+    if (lacking)
+      missing(
+          fmt::format("subgroup operations [{}] unsupported in compute", fmt::join(subgroup_op_names(lacking), " ")));
   }
   if (req.min_subgroup_size && info.subgroup_size < req.min_subgroup_size &&
       !(info.subgroup_size_control && info.max_subgroup_size >= req.min_subgroup_size)) {

@@ -18,17 +18,17 @@ struct KernelRequirements {
   // Cooperative-matrix tile the shader uses (m, n, k, component types, scope). Set exactly
   // when the shader is a COOPMAT variant.
   std::optional<CoopMatShape> coopmat;
-  bool needs_fp16 = false;            // shaderFloat16 arithmetic
-  bool needs_int8 = false;            // shaderInt8 arithmetic
-  bool needs_int8_dot = false;        // shaderIntegerDotProduct (any speed)
-  bool needs_int8_dot_fast = false;   // ... and 4x8-bit packed signed dot is accelerated
-  bool needs_storage_8bit = false;    // storageBuffer8BitAccess
-  bool needs_storage_16bit = false;   // storageBuffer16BitAccess
+  bool needs_fp16 = false;                  // shaderFloat16 arithmetic
+  bool needs_int8 = false;                  // shaderInt8 arithmetic
+  bool needs_int8_dot = false;              // shaderIntegerDotProduct (any speed)
+  bool needs_int8_dot_fast = false;         // ... and 4x8-bit packed signed dot is accelerated
+  bool needs_storage_8bit = false;          // storageBuffer8BitAccess
+  bool needs_storage_16bit = false;         // storageBuffer16BitAccess
   VkSubgroupFeatureFlags subgroup_ops = 0;  // VK_SUBGROUP_FEATURE_* used in compute
-  uint32_t min_subgroup_size = 0;     // the kernel's logic assumes subgroups at least this big
-  uint32_t required_subgroup_size = 0;  // pinned via subgroup size control (0: any)
-  uint32_t shared_memory_bytes = 0;   // shared memory per workgroup
-  uint32_t workgroup_invocations = 0; // local_size_x*y*z
+  uint32_t min_subgroup_size = 0;           // the kernel's logic assumes subgroups at least this big
+  uint32_t required_subgroup_size = 0;      // pinned via subgroup size control (0: any)
+  uint32_t shared_memory_bytes = 0;         // shared memory per workgroup
+  uint32_t workgroup_invocations = 0;       // local_size_x*y*z
 };
 
 // True when `info` can run a kernel with `req`. Otherwise false, and *why_not (if given) says

@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 
 #include <deque>
-#include <utility>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 #include "engine/core/error.h"
@@ -127,9 +127,9 @@ void add_matmul(std::vector<KernelRow>& rows, DType w, DType x, const std::strin
   // activations feeds RPI rows and one decoded weight block TOKENS tokens. 8 x 4 measured best
   // of nine tiles from 1 x 8 to 8 x 8 and 4 x 16 with vkgraph_bench_matvec --tokens 128 (q4_0
   // smollm2 shapes, process CPU time: gate/up 31 -> 18 ms, down 30 -> 19 ms against the row
-  // kernel below); larger tiles spill the driver's registers. 16 invocations x 8 rows = 128 rows a workgroup, so a 192-row
-  // matrix at 128 tokens still makes 64 workgroups for the cores. No shared memory, no barrier.
-  // GPUs keep the tiled rows below.
+  // kernel below); larger tiles spill the driver's registers. 16 invocations x 8 rows = 128 rows a workgroup, so a
+  // 192-row matrix at 128 tokens still makes 64 workgroups for the cores. No shared memory, no barrier. GPUs keep the
+  // tiled rows below.
   rows.push_back({{OpKind::matmul, w, x, KernelForm::matrix},
                   {intern("matmul/rows_tokens_" + wx), rows_requirements(w, x, 16, 1)},
                   16,
@@ -391,7 +391,7 @@ KernelKey kernel_key(const Graph& graph, const Node& node) {
       key.form = element_count(x) == x.back() ? KernelForm::vector : KernelForm::matrix;
       break;
     }
-    case OpKind::matmul_cat:      // inputs w_0.., x
+    case OpKind::matmul_cat:       // inputs w_0.., x
     case OpKind::matmul_swiglu: {  // inputs w_gate, w_up, x
       key.a = in(0);
       key.b = graph.node(node.inputs.back()).dtype;

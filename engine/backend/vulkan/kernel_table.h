@@ -18,13 +18,13 @@ namespace vkgraph::vk {
 // What distinguishes kernels of one op beyond its types.
 enum class KernelForm : uint8_t {
   any,
-  vector,       // matmul with one token (decode): mat-vec
-  matrix,       // matmul with several tokens (prefill): tiled mat-mat
-  rope_normal,  // RopeMode::normal
-  rope_neox,    // RopeMode::neox
-  attention_decode,   // attention with one query row
-  attention_tiled,    // attention with several query rows (prefill), head_dim not a multiple of 16
-  attention_tiled16,  // ... head_dim a multiple of 16: cooperative-matrix tiles can apply
+  vector,                  // matmul with one token (decode): mat-vec
+  matrix,                  // matmul with several tokens (prefill): tiled mat-mat
+  rope_normal,             // RopeMode::normal
+  rope_neox,               // RopeMode::neox
+  attention_decode,        // attention with one query row
+  attention_tiled,         // attention with several query rows (prefill), head_dim not a multiple of 16
+  attention_tiled16,       // ... head_dim a multiple of 16: cooperative-matrix tiles can apply
   attention_split_reduce,  // the reduce pass of split-K decode (no node has it: the lowering asks)
 };
 const char* kernel_form_name(KernelForm form);

@@ -70,8 +70,8 @@ struct LoweredStep {
   uint64_t scratch_bytes = 0;
 };
 LoweredStep lower_step_dispatches(const LoweringInput& in);  // lower_step unless the step needs more
-LoweredStep lower_attention_split(const LoweringInput& in);   // lowering_attention_split.cpp
-bool is_split_decode_row(const KernelRow& row);               // the split-K decode attention rows
+LoweredStep lower_attention_split(const LoweringInput& in);  // lowering_attention_split.cpp
+bool is_split_decode_row(const KernelRow& row);              // the split-K decode attention rows
 
 Dispatch lower_elementwise(const LoweringInput& in);  // add mul scale silu swiglu convert
 Dispatch lower_row_op(const LoweringInput& in);       // rms_norm rms_norm_mul softmax argmax

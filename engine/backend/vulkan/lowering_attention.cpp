@@ -91,8 +91,9 @@ uint32_t rope_mode_constant(const AttentionParams& a) {
 
 Dispatch lower_attention(const LoweringInput& in) {
   const Node& node = in.node();
-  VKGRAPH_CHECK(!is_split_decode_row(in.kernel), "attention '{}': the split-K row {} lowers through lower_attention_split",
-                node.name, in.kernel.variant.shader);
+  VKGRAPH_CHECK(!is_split_decode_row(in.kernel),
+                "attention '{}': the split-K row {} lowers through lower_attention_split", node.name,
+                in.kernel.variant.shader);
   AttentionPush p = attention_push(in);
   const Node& q = in.input(0);  // q: [m, n_head, d]
   const Node& k = in.input(1);  // k: [n_slots, n_kv_head, d]

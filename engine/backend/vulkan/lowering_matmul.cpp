@@ -56,11 +56,10 @@ Dispatch lower_matmul_group(const LoweringInput& in) {
   VKGRAPH_CHECK(kind == MatmulShader::rows || kind == MatmulShader::matvec,
                 "{} '{}': kernel '{}' is neither the row kernel nor the mat-vec", op_name(node.op), node.name,
                 k.variant.shader);
-  VKGRAPH_CHECK(cat ? (n_weights == 2 || n_weights == 3) : n_weights == 2,
-                "{} '{}': {} weights, the kernel takes {}", op_name(node.op), node.name, n_weights,
-                cat ? "2 or 3" : "2");
-  const Node& w0 = in.input(0);                               // w_i: [n_i, n_in]
-  const Node& x = in.graph().node(node.inputs.back());        // x: [m, n_in]
+  VKGRAPH_CHECK(cat ? (n_weights == 2 || n_weights == 3) : n_weights == 2, "{} '{}': {} weights, the kernel takes {}",
+                op_name(node.op), node.name, n_weights, cat ? "2 or 3" : "2");
+  const Node& w0 = in.input(0);                         // w_i: [n_i, n_in]
+  const Node& x = in.graph().node(node.inputs.back());  // x: [m, n_in]
   // Rows: ROWS, LANES, TOKENS (constant_id 1-3); mat-vec: rows per workgroup (constant_id 1).
   Dispatch d = kind == MatmulShader::rows ? begin_dispatch(in, {k.tile[0], k.tile[1], k.tile[2]})
                                           : begin_dispatch(in, {k.tile[0]});

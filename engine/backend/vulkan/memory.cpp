@@ -129,8 +129,8 @@ VkBuffer Buffer::handle() const { return block_ ? block_->buffer : VK_NULL_HANDL
 std::byte* Buffer::mapped() const { return block_ && block_->mapped ? block_->mapped + offset_ : nullptr; }
 
 BufferRange Buffer::range(VkDeviceSize offset, VkDeviceSize size) const {
-  VKGRAPH_CHECK(offset <= size_ && size <= size_ - offset,
-                "range [{}, +{}) is outside buffer '{}' of {} bytes", offset, size, label_, size_);
+  VKGRAPH_CHECK(offset <= size_ && size <= size_ - offset, "range [{}, +{}) is outside buffer '{}' of {} bytes", offset,
+                size, label_, size_);
   return {handle(), offset_ + offset, size};
 }
 
@@ -152,8 +152,8 @@ MemoryAllocator::MemoryAllocator(Context& context) : context_(context) {
   }
   // Host-visible device-local memory only when it is on the main device-local heap: on discrete
   // GPUs without resizable BAR that type lives on a small 256 MiB heap and would run out.
-  const VkMemoryPropertyFlags direct = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT | VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
-                                       VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+  const VkMemoryPropertyFlags direct =
+      VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT | VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
   int type = find_type(info, req.memoryTypeBits, direct, main_heap);
   if (type >= 0 && info.memory_types[static_cast<uint32_t>(type)].heap == static_cast<uint32_t>(main_heap)) {
     host_visible_ = true;
@@ -161,13 +161,14 @@ MemoryAllocator::MemoryAllocator(Context& context) : context_(context) {
     type = find_type(info, req.memoryTypeBits, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, main_heap);
     if (type < 0) {
       // No device-local type at all (unusual software drivers): plain host memory, mapped.
-      type = find_type(info, req.memoryTypeBits, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT, -1);
+      type = find_type(info, req.memoryTypeBits,
+                       VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT, -1);
       host_visible_ = true;
     }
   }
   VKGRAPH_CHECK(type >= 0, "device '{}' offers no memory type usable for storage buffers", info.name);
-  if (context.request().force_staging && (info.memory_types[static_cast<uint32_t>(type)].flags &
-                                          VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT)) {
+  if (context.request().force_staging &&
+      (info.memory_types[static_cast<uint32_t>(type)].flags & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT)) {
     host_visible_ = false;  // keep the blocks unmapped; copies go through staging
   }
   memory_type_ = static_cast<uint32_t>(type);
@@ -176,7 +177,8 @@ MemoryAllocator::MemoryAllocator(Context& context) : context_(context) {
   max_buffer_bytes_ = std::min(info.max_storage_buffer_range, info.max_memory_allocation_size);
   if (info.max_buffer_size) max_buffer_bytes_ = std::min(max_buffer_bytes_, info.max_buffer_size);
   const uint64_t heap_size = info.memory_heaps[info.memory_types[memory_type_].heap].size;
-  block_size_ = std::min({kDefaultBlockSize, info.max_memory_allocation_size, std::max<uint64_t>(heap_size / 4, 1 << 20)});
+  block_size_ =
+      std::min({kDefaultBlockSize, info.max_memory_allocation_size, std::max<uint64_t>(heap_size / 4, 1 << 20)});
   if (info.max_buffer_size) block_size_ = std::min(block_size_, info.max_buffer_size);
   block_size_ = block_size_ / alignment_ * alignment_;
   heap_bytes_ = heap_size;
@@ -213,10 +215,11 @@ MemoryBlock* MemoryAllocator::new_block(uint64_t bytes, const std::string& label
   if (r != VK_SUCCESS) {
     vkDestroyBuffer(context_.device(), block->buffer, nullptr);
     const DeviceInfo& info = context_.info();
-    fail("out of device memory on '{}': vkAllocateMemory of a {} block for '{}' failed ({}); in use {}, held {}, "
-         "heap {}",
-         info.name, format_bytes(bytes), label.empty() ? "buffer" : label, result_name(r), format_bytes(in_use_),
-         format_bytes(held), format_bytes(info.memory_heaps[info.memory_types[memory_type_].heap].size));
+    fail(
+        "out of device memory on '{}': vkAllocateMemory of a {} block for '{}' failed ({}); in use {}, held {}, "
+        "heap {}",
+        info.name, format_bytes(bytes), label.empty() ? "buffer" : label, result_name(r), format_bytes(in_use_),
+        format_bytes(held), format_bytes(info.memory_heaps[info.memory_types[memory_type_].heap].size));
   }
   vk_check(vkBindBufferMemory(context_.device(), block->buffer, block->memory, 0), "vkBindBufferMemory");
   if (host_visible_) {
@@ -414,8 +417,8 @@ void MemoryAllocator::copy_via_staging(const Buffer& buffer, uint64_t offset, st
         barrier.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
         barrier.dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_READ_BIT |
                                 VK_ACCESS_TRANSFER_WRITE_BIT;
-        vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, 0, 1, &barrier,
-                             0, nullptr, 0, nullptr);
+        vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, 0, 1, &barrier, 0,
+                             nullptr, 0, nullptr);
       });
     } else {
       region.srcOffset = buffer.offset() + offset + done;

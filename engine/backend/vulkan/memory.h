@@ -61,12 +61,12 @@ class Buffer {
 };
 
 struct MemoryStats {
-  uint64_t bytes_in_use = 0;     // sum of live Buffer sizes (rounded to alignment)
-  uint64_t peak_bytes = 0;       // high-water mark of bytes_in_use
-  uint64_t bytes_reserved = 0;   // device memory held in blocks
+  uint64_t bytes_in_use = 0;    // sum of live Buffer sizes (rounded to alignment)
+  uint64_t peak_bytes = 0;      // high-water mark of bytes_in_use
+  uint64_t bytes_reserved = 0;  // device memory held in blocks
   uint32_t block_count = 0;
   uint32_t live_buffers = 0;
-  bool host_visible = false;     // buffers are mapped directly (no staging)
+  bool host_visible = false;  // buffers are mapped directly (no staging)
 };
 
 class MemoryAllocator {

@@ -206,10 +206,10 @@ const Pipeline& PipelineCache::get(const PipelineDesc& desc) {
                 info.name, info.max_storage_buffers_per_stage);
   if (desc.required_subgroup_size) {
     context_.require(Feature::subgroup_size_control, desc.shader);
-    VKGRAPH_CHECK(desc.required_subgroup_size >= info.min_subgroup_size &&
-                      desc.required_subgroup_size <= info.max_subgroup_size,
-                  "shader '{}': subgroup size {} outside device '{}' range {}..{}", desc.shader,
-                  desc.required_subgroup_size, info.name, info.min_subgroup_size, info.max_subgroup_size);
+    VKGRAPH_CHECK(
+        desc.required_subgroup_size >= info.min_subgroup_size && desc.required_subgroup_size <= info.max_subgroup_size,
+        "shader '{}': subgroup size {} outside device '{}' range {}..{}", desc.shader, desc.required_subgroup_size,
+        info.name, info.min_subgroup_size, info.max_subgroup_size);
   }
 
   const auto start = std::chrono::steady_clock::now();

@@ -23,11 +23,11 @@ namespace vkgraph::vk {
 class Context;
 
 struct PipelineDesc {
-  std::string shader;                   // embedded variant name, e.g. "probe/vector_add_f32"
+  std::string shader;                    // embedded variant name, e.g. "probe/vector_add_f32"
   std::vector<uint32_t> spec_constants;  // constant_id 0..n-1, each 4 bytes
-  uint32_t binding_count = 0;           // storage buffers at set 0, bindings 0..n-1
-  uint32_t push_constant_bytes = 0;     // multiple of 4, <= maxPushConstantsSize
-  uint32_t required_subgroup_size = 0;  // 0: the driver's choice; else needs subgroup size control
+  uint32_t binding_count = 0;            // storage buffers at set 0, bindings 0..n-1
+  uint32_t push_constant_bytes = 0;      // multiple of 4, <= maxPushConstantsSize
+  uint32_t required_subgroup_size = 0;   // 0: the driver's choice; else needs subgroup size control
 };
 
 struct Pipeline {
@@ -58,7 +58,7 @@ class PipelineCache {
   // Writes the VkPipelineCache data to file() (temp file + rename). Errors are warnings only.
   void save();
 
-  double total_compile_ms() const;     // sum over pipelines created by this process
+  double total_compile_ms() const;  // sum over pipelines created by this process
   size_t pipeline_count() const;
   const std::filesystem::path& file() const { return file_; }
   // Whether a cache file was found and accepted at start (false if absent, corrupt or foreign).

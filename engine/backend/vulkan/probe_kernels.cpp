@@ -68,8 +68,8 @@ CopyBandwidth measure_copy_bandwidth(const std::shared_ptr<Context>& context, ui
   const Pipeline& pipeline = context->pipelines().get({kCopyShader, {workgroup}, 2, 4});
   // Enough workgroups to fill any device, capped by the dispatch limit; the shader's grid-stride
   // loop covers the rest.
-  const uint32_t groups = uint32_t(std::min<uint64_t>({(uint64_t(words) + workgroup - 1) / workgroup, 65535,
-                                                       info.max_workgroup_count[0]}));
+  const uint32_t groups =
+      uint32_t(std::min<uint64_t>({(uint64_t(words) + workgroup - 1) / workgroup, 65535, info.max_workgroup_count[0]}));
 
   Sequence seq(context, 1);
   seq.begin();

@@ -38,7 +38,6 @@ struct CopyBandwidth {
 // Copies one device buffer into another `runs` times after a warm-up and reports the best rate.
 // `buffer_bytes` 0 picks 64 MiB (well above the last-level caches of CPUs and GPUs, so the copy
 // streams from memory), capped by the device's buffer limits and an eighth of its local memory.
-CopyBandwidth measure_copy_bandwidth(const std::shared_ptr<Context>& context, uint64_t buffer_bytes = 0,
-                                     int runs = 5);
+CopyBandwidth measure_copy_bandwidth(const std::shared_ptr<Context>& context, uint64_t buffer_bytes = 0, int runs = 5);
 
 }  // namespace vkgraph::vk
