@@ -13,6 +13,12 @@ class GgufFile;
 namespace vkgraph::models {
 using gguf::GgufFile;
 
+// How an embedding pools a sequence's final hidden states: GGUF `{arch}.pooling_type`, with
+// llama.cpp's values.
+enum class Pooling : int32_t { none = 0, mean = 1, cls = 2, last = 3, rank = 4 };
+
+const char* pooling_name(Pooling pooling);  // "none", "mean", "cls", "last", "rank"
+
 struct Hparams {
   std::string arch;  // general.architecture: llama, mistral, qwen2, qwen3
   std::string name;  // general.name, for logs and bench rows
@@ -30,6 +36,7 @@ struct Hparams {
   bool qkv_bias = false;       // qwen2: q, k and v projections have biases
   bool qk_norm = false;        // qwen3: RMSNorm over each head of q and k before RoPE
   bool tied_output = false;    // no output.weight: the token embedding doubles as the output
+  Pooling pooling = Pooling::none;  // {arch}.pooling_type; none when absent (as llama.cpp)
 };
 
 // Reads and checks the hyperparameters; unknown architectures are refused with their name.
