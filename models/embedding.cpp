@@ -107,7 +107,7 @@ std::vector<float> Embedder::embed(std::span<const int32_t> tokens, Pooling pool
     const int64_t m = std::min(n - done, n_batch_);
     Prepared& p = prepared(m);
     std::vector<int32_t> ids(tokens.begin() + done, tokens.begin() + done + m);
-    std::vector<int32_t> positions(size_t(m));
+    std::vector<int32_t> positions(static_cast<size_t>(m));
     for (int64_t i = 0; i < m; ++i) positions[size_t(i)] = int32_t(done + i);
     std::vector<int32_t> kv_pos(size_t(kv_.n_slots), -1);
     for (int64_t s = 0; s < done + m; ++s) kv_pos[size_t(s)] = int32_t(s);

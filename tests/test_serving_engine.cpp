@@ -3,6 +3,7 @@
 // should, drain finishes everything, and the metrics return to zero.
 
 #include <catch2/catch_test_macros.hpp>
+#include <catch2/matchers/catch_matchers_string.hpp>
 
 #include <chrono>
 #include <future>

@@ -76,7 +76,8 @@ void HttpServer::install_routes() {
 
   // Responses httplib makes itself (413, 404 of unknown routes, 400 of bad HTTP) get an
   // OpenAI-style body too.
-  http.set_error_handler([&state](const httplib::Request& req, httplib::Response& res) {
+  http.set_error_handler(httplib::Server::HandlerWithResponse([&state](const httplib::Request& req,
+                                                                        httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
     if (res.status == 413) {
       send_error(res, ApiError(413, fmt::format("The request body exceeds {} bytes", state.options.max_body_bytes),
@@ -91,7 +92,7 @@ void HttpServer::install_routes() {
       send_error(res, ApiError(res.status, fmt::format("HTTP error {}", res.status), "invalid_request_error"));
     }
     return httplib::Server::HandlerResponse::Handled;
-  });
+  }));
 
   http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
     std::string message = "unknown error";

@@ -192,7 +192,10 @@ GenerationFields generation_fields(const Fields& f, int64_t max_tokens_limit) {
     g.include_usage = Fields(*options, "stream_options.").boolean("include_usage").value_or(false);
   }
   g.ignore_eos = f.boolean("ignore_eos").value_or(false);
-  f.integer("n", 1, 1);  // one choice per request
+  if (const auto n = f.integer("n", 1, 128); n && *n != 1) {
+    throw invalid_field("n", fmt::format("'n' is {}; this server generates one choice per request (n = 1)", *n),
+                        "invalid_value");
+  }
   f.unsupported_unless("frequency_penalty", 0, "use repeat_penalty");
   f.unsupported_unless("presence_penalty", 0, "use repeat_penalty");
   f.unsupported_unless("logit_bias", json::object(), "logit biases are not implemented");
