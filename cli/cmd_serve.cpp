@@ -2,13 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <pthread.h>
+#include <unistd.h>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
-#include <pthread.h>
 #include <thread>
-#include <unistd.h>
 
 #include "cli/command.h"
 #include "cli/model_options.h"
@@ -33,7 +33,8 @@ struct ServeOptions {
 };
 
 models::Pooling parse_pooling(const std::string& name) {
-  for (models::Pooling p : {models::Pooling::none, models::Pooling::mean, models::Pooling::cls, models::Pooling::last}) {
+  for (models::Pooling p :
+       {models::Pooling::none, models::Pooling::mean, models::Pooling::cls, models::Pooling::last}) {
     if (name == models::pooling_name(p)) return p;
   }
   fail("--pooling '{}' is not one of none, mean, cls, last", name);
@@ -76,12 +77,12 @@ int serve_main(ServeOptions& o) {
   if (o.server.threads == 0) o.server.threads = int(o.n_parallel + o.max_queue + 8);
   serve::HttpServer server(*model, *engine, tmpl, o.server);
   const int port = server.bind();
-  std::fprintf(stderr,
-               "serve: %s on http://%s:%d/v1 (model '%s', %lld parallel, context %lld, queue %lld, chat template %s%s)\n",
-               path.c_str(), o.server.host.c_str(), port, o.server.model_id.c_str(),
-               static_cast<long long>(o.n_parallel), static_cast<long long>(engine->n_ctx()),
-               static_cast<long long>(o.max_queue), std::string(tmpl.name()).c_str(),
-               o.server.api_key.empty() ? "" : ", API key required");
+  std::fprintf(
+      stderr,
+      "serve: %s on http://%s:%d/v1 (model '%s', %lld parallel, context %lld, queue %lld, chat template %s%s)\n",
+      path.c_str(), o.server.host.c_str(), port, o.server.model_id.c_str(), static_cast<long long>(o.n_parallel),
+      static_cast<long long>(engine->n_ctx()), static_cast<long long>(o.max_queue), std::string(tmpl.name()).c_str(),
+      o.server.api_key.empty() ? "" : ", API key required");
 
   std::atomic<bool> finished{false};
   std::thread signal_thread([&server, &finished, signals] {

@@ -29,7 +29,8 @@ inline bool valid_utf8(std::string_view s) { return unicode::utf8_first_invalid(
 inline void check_generation(const serve::GenerationFields& g) {
   require(!g.max_tokens || *g.max_tokens > 0, "an accepted max_tokens is positive");
   require(g.stop.size() <= 4, "at most 4 stop sequences are accepted");
-  for (const auto& s : g.stop) require(!s.empty() && serve_detail::valid_utf8(s), "accepted stop sequences are non-empty UTF-8");
+  for (const auto& s : g.stop)
+    require(!s.empty() && serve_detail::valid_utf8(s), "accepted stop sequences are non-empty UTF-8");
   require(g.temperature >= 0 && g.temperature <= 2, "an accepted temperature is in [0, 2]");
   require(g.top_p > 0 && g.top_p <= 1, "an accepted top_p is in (0, 1]");
   require(!g.include_usage || g.stream, "include_usage only with stream");
@@ -50,9 +51,9 @@ inline void serve_request_fuzz_one(const Tokenizer& tokenizer, const uint8_t* da
           require(serve_detail::valid_utf8(m.content), "accepted content is UTF-8");
         }
         serve_detail::check_generation(r.gen);
-        for (const auto family : {chat::TemplateFamily::ChatML, chat::TemplateFamily::Llama3,
-                                  chat::TemplateFamily::Llama2, chat::TemplateFamily::Mistral,
-                                  chat::TemplateFamily::Zephyr}) {
+        for (const auto family :
+             {chat::TemplateFamily::ChatML, chat::TemplateFamily::Llama3, chat::TemplateFamily::Llama2,
+              chat::TemplateFamily::Mistral, chat::TemplateFamily::Zephyr}) {
           const chat::ChatTemplate tmpl(family);
           require(serve_detail::valid_utf8(serve::render_chat(tmpl, r.messages)), "a rendered chat is UTF-8");
           for (int32_t id : serve::chat_prompt_tokens(tokenizer, tmpl, r.messages)) {

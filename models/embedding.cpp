@@ -38,7 +38,8 @@ std::vector<float> pool_hidden_states(std::span<const float> hidden, int64_t n_t
   switch (pooling) {
     case Pooling::none: {
       out.assign(hidden.begin(), hidden.end());
-      for (int64_t t = 0; t < n_tokens; ++t) l2_normalize(std::span<float>(out).subspan(size_t(t * n_embd), size_t(n_embd)));
+      for (int64_t t = 0; t < n_tokens; ++t)
+        l2_normalize(std::span<float>(out).subspan(size_t(t * n_embd), size_t(n_embd)));
       return out;
     }
     case Pooling::mean: {
@@ -72,8 +73,7 @@ Embedder::Embedder(const Model& model, Backend& backend, int64_t n_ctx, int64_t 
     : model_(model), backend_(backend), n_batch_(n_batch) {
   const Hparams& hp = model.hparams();
   if (n_ctx == 0) n_ctx = std::min<int64_t>(hp.n_ctx_train > 0 ? hp.n_ctx_train : 4096, 4096);
-  VKGRAPH_CHECK(n_ctx > 0 && n_ctx <= (int64_t(1) << 24), "embedding context must be in [1, 16777216] (got {})",
-                n_ctx);
+  VKGRAPH_CHECK(n_ctx > 0 && n_ctx <= (int64_t(1) << 24), "embedding context must be in [1, 16777216] (got {})", n_ctx);
   VKGRAPH_CHECK(n_batch > 0, "n_batch must be > 0 (got {})", n_batch);
   kv_ = allocate_kv(hp, backend, n_ctx);
 }
@@ -116,8 +116,8 @@ std::vector<float> Embedder::embed(std::span<const int32_t> tokens, Pooling pool
     p.executable->set_input(p.step.slots, bytes_of(positions));
     p.executable->set_input(p.step.kv_pos, bytes_of(kv_pos));
     p.executable->run();
-    p.executable->read_output(p.step.hidden,
-                              std::as_writable_bytes(std::span<float>(hidden).subspan(size_t(done * n_embd), size_t(m * n_embd))));
+    p.executable->read_output(p.step.hidden, std::as_writable_bytes(std::span<float>(hidden).subspan(
+                                                 size_t(done * n_embd), size_t(m * n_embd))));
     done += m;
   }
   return pool_hidden_states(hidden, n, n_embd, pooling);

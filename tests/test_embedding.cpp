@@ -82,8 +82,7 @@ TEST_CASE("embedding: pooled hidden states match llama.cpp's llama-embedding (cp
   check_against_llama_cpp("cpu");
 }
 
-TEST_CASE("embedding: pooled hidden states match llama.cpp's llama-embedding (vulkan)",
-          "[embedding][model][vulkan]") {
+TEST_CASE("embedding: pooled hidden states match llama.cpp's llama-embedding (vulkan)", "[embedding][model][vulkan]") {
   check_against_llama_cpp("vulkan");
 }
 
@@ -143,8 +142,7 @@ TEST_CASE("embedding: vkgraph_embed in the C API", "[embedding][capi]") {
   CHECK(n == 64);
   std::vector<float> v(n);
   // The file names no pooling, so the default is mean.
-  REQUIRE(vkgraph_embed(model, ids.data(), ids.size(), VKGRAPH_POOLING_DEFAULT, v.data(), v.size(), &n) ==
-          VKGRAPH_OK);
+  REQUIRE(vkgraph_embed(model, ids.data(), ids.size(), VKGRAPH_POOLING_DEFAULT, v.data(), v.size(), &n) == VKGRAPH_OK);
   CHECK(cosine(v, ref["mean"][1].get<std::vector<float>>()) >= 0.99999);  // the bound of the tests above
   REQUIRE(vkgraph_embed(model, ids.data(), ids.size(), VKGRAPH_POOLING_NONE, nullptr, 0, &n) ==
           VKGRAPH_ERR_INVALID_ARGUMENT);

@@ -74,9 +74,9 @@ std::vector<int32_t> alone(const models::Model& model, Backend& backend, const s
 std::vector<std::vector<int32_t>> prompts(const models::Model& model) {
   const Tokenizer& tok = model.tokenizer();
   std::vector<std::vector<int32_t>> out;
-  for (const char* text : {"Once upon a time", "The dog", "Lily and Tom went to the park. They saw a big",
-                           "One day, a little girl named Sue", "The sun was", "Tim had a red ball. He liked to",
-                           "A bird", "Mom said"}) {
+  for (const char* text :
+       {"Once upon a time", "The dog", "Lily and Tom went to the park. They saw a big",
+        "One day, a little girl named Sue", "The sun was", "Tim had a red ball. He liked to", "A bird", "Mom said"}) {
     out.push_back(tok.encode(text, tok.add_bos(), true));
   }
   return out;
@@ -110,8 +110,8 @@ void check_interleaved_equals_alone(const std::string& backend_name) {
     CHECK(collectors[i]->tokens == expected);
     CHECK(c.prompt_tokens == int64_t(ps[i].size()));
     CHECK(c.generated_tokens == int64_t(expected.size()));
-    CHECK((c.reason == (int64_t(expected.size()) == max_tokens ? serving::FinishReason::length
-                                                               : serving::FinishReason::eog)));
+    CHECK((c.reason ==
+           (int64_t(expected.size()) == max_tokens ? serving::FinishReason::length : serving::FinishReason::eog)));
     CHECK(c.first_token_seconds > 0);
     CHECK(c.total_seconds >= c.first_token_seconds);
   }

@@ -14,12 +14,15 @@ struct ApiError : std::exception {
   int status = 400;
   std::string message;
   std::string type = "invalid_request_error";
-  std::string param;  // "" is null
-  std::string code;   // "" is null
+  std::string param;               // "" is null
+  std::string code;                // "" is null
   double retry_after_seconds = 0;  // > 0: sent as Retry-After (429, 503)
 
   ApiError(int status_, std::string message_, std::string type_, std::string param_ = {}, std::string code_ = {})
-      : status(status_), message(std::move(message_)), type(std::move(type_)), param(std::move(param_)),
+      : status(status_),
+        message(std::move(message_)),
+        type(std::move(type_)),
+        param(std::move(param_)),
         code(std::move(code_)) {}
   const char* what() const noexcept override { return message.c_str(); }
 };

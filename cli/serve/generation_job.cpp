@@ -59,11 +59,14 @@ std::string GenerationJob::finish_reason() const {
   std::lock_guard lock(mutex_);
   if (stop_matched_) return "stop";
   switch (completion_.reason) {
-    case serving::FinishReason::eog: return "stop";
+    case serving::FinishReason::eog:
+      return "stop";
     case serving::FinishReason::length:
-    case serving::FinishReason::context_full: return "length";
+    case serving::FinishReason::context_full:
+      return "length";
     case serving::FinishReason::cancelled:
-    case serving::FinishReason::error: return "";
+    case serving::FinishReason::error:
+      return "";
   }
   return "";
 }

@@ -34,7 +34,8 @@ void send_error(httplib::Response& res, const ApiError& error) {
 
 void check_model(const HttpServer::State& state, const std::string& model) {
   if (!model.empty() && model != state.options.model_id) {
-    throw ApiError(404, fmt::format("The model '{}' does not exist; this server serves '{}'", model, state.options.model_id),
+    throw ApiError(404,
+                   fmt::format("The model '{}' does not exist; this server serves '{}'", model, state.options.model_id),
                    "invalid_request_error", "model", "model_not_found");
   }
 }
@@ -42,9 +43,8 @@ void check_model(const HttpServer::State& state, const std::string& model) {
 HttpServer::HttpServer(const models::Model& model, serving::Engine& engine, chat::ChatTemplate chat_template,
                        ServerOptions options)
     : state_(new State{model, engine, chat_template, std::move(options)}), http_(std::make_unique<httplib::Server>()) {
-  state_->created = std::chrono::duration_cast<std::chrono::seconds>(
-                        std::chrono::system_clock::now().time_since_epoch())
-                        .count();
+  state_->created =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   install_routes();
 }
 
@@ -76,23 +76,23 @@ void HttpServer::install_routes() {
 
   // Responses httplib makes itself (413, 404 of unknown routes, 400 of bad HTTP) get an
   // OpenAI-style body too.
-  http.set_error_handler(httplib::Server::HandlerWithResponse([&state](const httplib::Request& req,
-                                                                        httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    if (res.status == 413) {
-      send_error(res, ApiError(413, fmt::format("The request body exceeds {} bytes", state.options.max_body_bytes),
-                               "invalid_request_error", {}, "request_too_large"));
-    } else if (res.status == 404) {
-      send_error(res, ApiError(404, fmt::format("No route {} {}", req.method, req.path), "invalid_request_error", {},
-                               "unknown_url"));
-    } else if (res.status == 405) {
-      send_error(res, ApiError(405, fmt::format("{} is not allowed on {}", req.method, req.path),
-                               "invalid_request_error", {}, "method_not_allowed"));
-    } else {
-      send_error(res, ApiError(res.status, fmt::format("HTTP error {}", res.status), "invalid_request_error"));
-    }
-    return httplib::Server::HandlerResponse::Handled;
-  }));
+  http.set_error_handler(
+      httplib::Server::HandlerWithResponse([&state](const httplib::Request& req, httplib::Response& res) {
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        if (res.status == 413) {
+          send_error(res, ApiError(413, fmt::format("The request body exceeds {} bytes", state.options.max_body_bytes),
+                                   "invalid_request_error", {}, "request_too_large"));
+        } else if (res.status == 404) {
+          send_error(res, ApiError(404, fmt::format("No route {} {}", req.method, req.path), "invalid_request_error",
+                                   {}, "unknown_url"));
+        } else if (res.status == 405) {
+          send_error(res, ApiError(405, fmt::format("{} is not allowed on {}", req.method, req.path),
+                                   "invalid_request_error", {}, "method_not_allowed"));
+        } else {
+          send_error(res, ApiError(res.status, fmt::format("HTTP error {}", res.status), "invalid_request_error"));
+        }
+        return httplib::Server::HandlerResponse::Handled;
+      }));
 
   http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
     std::string message = "unknown error";
@@ -122,10 +122,9 @@ void HttpServer::install_routes() {
 }
 
 int HttpServer::bind() {
-  const int port = state_->options.port == 0 ? http_->bind_to_any_port(state_->options.host)
-                                             : (http_->bind_to_port(state_->options.host, state_->options.port)
-                                                    ? state_->options.port
-                                                    : -1);
+  const int port = state_->options.port == 0
+                       ? http_->bind_to_any_port(state_->options.host)
+                       : (http_->bind_to_port(state_->options.host, state_->options.port) ? state_->options.port : -1);
   VKGRAPH_CHECK(port > 0, "cannot listen on {}:{} (in use, or not an address of this machine)", state_->options.host,
                 state_->options.port);
   return port;

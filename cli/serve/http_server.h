@@ -25,11 +25,11 @@ namespace vkgraph::serve {
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
-  int port = 8080;                   // 0: any free port (bound_port() tells)
-  std::string api_key;               // "": no authentication
-  std::string model_id;              // the name /v1/models lists and requests may give
-  size_t max_body_bytes = 8u << 20;  // larger bodies get 413
-  int threads = 0;                   // connection threads; 0: enough for the engine's queue
+  int port = 8080;                         // 0: any free port (bound_port() tells)
+  std::string api_key;                     // "": no authentication
+  std::string model_id;                    // the name /v1/models lists and requests may give
+  size_t max_body_bytes = 8u << 20;        // larger bodies get 413
+  int threads = 0;                         // connection threads; 0: enough for the engine's queue
   std::optional<models::Pooling> pooling;  // embeddings; absent: the file's, mean when it says none
 };
 

@@ -15,15 +15,23 @@ using nlohmann::json;
 
 const char* type_name(const json& v) {
   switch (v.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::boolean: return "a boolean";
-    case json::value_t::string: return "a string";
-    case json::value_t::array: return "an array";
-    case json::value_t::object: return "an object";
-    case json::value_t::number_float: return "a number";
+    case json::value_t::null:
+      return "null";
+    case json::value_t::boolean:
+      return "a boolean";
+    case json::value_t::string:
+      return "a string";
+    case json::value_t::array:
+      return "an array";
+    case json::value_t::object:
+      return "an object";
+    case json::value_t::number_float:
+      return "a number";
     case json::value_t::number_integer:
-    case json::value_t::number_unsigned: return "an integer";
-    default: return "a value";
+    case json::value_t::number_unsigned:
+      return "an integer";
+    default:
+      return "a value";
   }
 }
 
@@ -140,8 +148,8 @@ TextOrTokens text_or_tokens(const json& v, const std::string& param, bool allow_
       return text_or_tokens(v[0], param, false);
     }
     if (allow_list_of_one && v.size() > 1) {
-      throw invalid_field(param, fmt::format("'{}' holds {} prompts; this server completes one per request", param,
-                                             v.size()),
+      throw invalid_field(param,
+                          fmt::format("'{}' holds {} prompts; this server completes one per request", param, v.size()),
                           "unsupported_value");
     }
     if (v.empty()) throw invalid_field(param, fmt::format("'{}' is empty", param), "invalid_value");
@@ -217,7 +225,8 @@ std::string message_content(const json& content, size_t index) {
     for (size_t i = 0; i < content.size(); ++i) {
       const json& part = content[i];
       const std::string part_param = fmt::format("{}[{}]", param, i);
-      if (!part.is_object()) throw invalid_field(part_param, fmt::format("'{}' must be an object", part_param), "invalid_type");
+      if (!part.is_object())
+        throw invalid_field(part_param, fmt::format("'{}' must be an object", part_param), "invalid_type");
       const Fields pf(part, part_param + ".");
       const std::string type = pf.string("type").value_or("");
       if (type != "text") {
@@ -226,12 +235,15 @@ std::string message_content(const json& content, size_t index) {
                             "unsupported_value");
       }
       const auto t = pf.string("text");
-      if (!t) throw invalid_field(part_param + ".text", fmt::format("'{}.text' is missing", part_param), "missing_required_parameter");
+      if (!t)
+        throw invalid_field(part_param + ".text", fmt::format("'{}.text' is missing", part_param),
+                            "missing_required_parameter");
       text += *t;
     }
     return text;
   }
-  throw invalid_field(param, fmt::format("'{}' must be a string or a list of text parts, not {}", param, type_name(content)),
+  throw invalid_field(param,
+                      fmt::format("'{}' must be a string or a list of text parts, not {}", param, type_name(content)),
                       "invalid_type");
 }
 
@@ -249,10 +261,12 @@ ChatRequest parse_chat_request(std::string_view body) {
   for (size_t i = 0; i < messages->size(); ++i) {
     const json& m = (*messages)[i];
     const std::string param = fmt::format("messages[{}]", i);
-    if (!m.is_object()) throw invalid_field(param, fmt::format("'{}' must be an object, not {}", param, type_name(m)), "invalid_type");
+    if (!m.is_object())
+      throw invalid_field(param, fmt::format("'{}' must be an object, not {}", param, type_name(m)), "invalid_type");
     const Fields mf(m, param + ".");
     const auto role = mf.string("role");
-    if (!role) throw invalid_field(param + ".role", fmt::format("'{}.role' is required", param), "missing_required_parameter");
+    if (!role)
+      throw invalid_field(param + ".role", fmt::format("'{}.role' is required", param), "missing_required_parameter");
     chat::Message message;
     // OpenAI's newer "developer" role is the system prompt under another name.
     if (*role == "system" || *role == "developer") {
@@ -266,7 +280,8 @@ ChatRequest parse_chat_request(std::string_view body) {
     }
     const json* content = mf.find("content");
     if (content == nullptr) {
-      throw invalid_field(param + ".content", fmt::format("'{}.content' is required", param), "missing_required_parameter");
+      throw invalid_field(param + ".content", fmt::format("'{}.content' is required", param),
+                          "missing_required_parameter");
     }
     message.content = message_content(*content, i);
     mf.unsupported_unless("tool_calls", json::array(), "tools are not supported");
@@ -306,7 +321,8 @@ EmbeddingRequest parse_embedding_request(std::string_view body) {
   } else if (input->is_array()) {
     if (input->empty()) throw invalid_field("input", "'input' is empty", "invalid_value");
     if (input->size() > max_embedding_inputs) {
-      throw invalid_field("input", fmt::format("'input' holds {} items; at most {}", input->size(), max_embedding_inputs),
+      throw invalid_field("input",
+                          fmt::format("'input' holds {} items; at most {}", input->size(), max_embedding_inputs),
                           "invalid_value");
     }
     for (size_t i = 0; i < input->size(); ++i) {

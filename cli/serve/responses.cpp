@@ -57,16 +57,16 @@ json chat_usage_chunk(const ResponseHeader& h, const Usage& usage) {
 json text_completion(const ResponseHeader& h, const std::string& text, const std::string& finish_reason,
                      const Usage& usage) {
   json r = base(h, "text_completion");
-  r["choices"] = json::array(
-      {{{"index", 0}, {"text", text}, {"logprobs", nullptr}, {"finish_reason", nullable(finish_reason)}}});
+  r["choices"] =
+      json::array({{{"index", 0}, {"text", text}, {"logprobs", nullptr}, {"finish_reason", nullable(finish_reason)}}});
   r["usage"] = usage_json(usage);
   return r;
 }
 
 json text_chunk(const ResponseHeader& h, const std::string& text, const std::string& finish_reason) {
   json r = base(h, "text_completion");
-  r["choices"] = json::array(
-      {{{"index", 0}, {"text", text}, {"logprobs", nullptr}, {"finish_reason", nullable(finish_reason)}}});
+  r["choices"] =
+      json::array({{{"index", 0}, {"text", text}, {"logprobs", nullptr}, {"finish_reason", nullable(finish_reason)}}});
   return r;
 }
 
@@ -78,8 +78,9 @@ json text_usage_chunk(const ResponseHeader& h, const Usage& usage) {
 }
 
 json model_list(const std::string& model_id, int64_t created) {
-  return {{"object", "list"},
-          {"data", json::array({{{"id", model_id}, {"object", "model"}, {"created", created}, {"owned_by", "vkgraph"}}})}};
+  return {
+      {"object", "list"},
+      {"data", json::array({{{"id", model_id}, {"object", "model"}, {"created", created}, {"owned_by", "vkgraph"}}})}};
 }
 
 std::string base64_encode(std::span<const uint8_t> bytes) {

@@ -50,8 +50,7 @@ serving::Request make_request(const HttpServer::State& state, std::vector<int32_
                         "invalid_value");
   }
   if (n > n_ctx) {
-    throw ApiError(400,
-                   fmt::format("The prompt is {} tokens long, more than the context of {} tokens", n, n_ctx),
+    throw ApiError(400, fmt::format("The prompt is {} tokens long, more than the context of {} tokens", n, n_ctx),
                    "invalid_request_error", prompt_param, "context_length_exceeded");
   }
   const int64_t n_vocab = state.model.hparams().n_vocab;
@@ -137,7 +136,8 @@ bool pump(Stream& s, httplib::DataSink& sink) {
   }
   const GenerationJob::Update u = s.job->wait(stream_poll);
   if (!u.text.empty()) {
-    const json chunk = s.kind == Kind::chat ? chat_chunk(s.header, &u.text, false, "") : text_chunk(s.header, u.text, "");
+    const json chunk =
+        s.kind == Kind::chat ? chat_chunk(s.header, &u.text, false, "") : text_chunk(s.header, u.text, "");
     if (!write(sink, s, sse_event(chunk))) return false;
   }
   if (u.done) {
@@ -170,11 +170,10 @@ void generate(HttpServer::State& state, httplib::Response& res, Kind kind, servi
   const char* prompt_param = kind == Kind::chat ? "messages" : "prompt";
   auto job = std::make_shared<GenerationJob>(state.model.tokenizer(), gen.stop);
   const serving::RequestId id = submit(state, std::move(request), *job, prompt_param);
-  ResponseHeader header{new_response_id(kind == Kind::chat ? "chatcmpl" : "cmpl"),
-                        std::chrono::duration_cast<std::chrono::seconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count(),
-                        model_id};
+  ResponseHeader header{
+      new_response_id(kind == Kind::chat ? "chatcmpl" : "cmpl"),
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count(),
+      model_id};
 
   if (!gen.stream) {
     const std::string text = job->wait_all();
@@ -225,8 +224,8 @@ void install_generation_routes(httplib::Server& http, HttpServer::State& state) 
   http.Post("/v1/completions", [&state](const httplib::Request& req, httplib::Response& res) {
     CompletionRequest r = parse_completion_request(req.body);
     check_model(state, r.model);
-    std::vector<int32_t> prompt = r.prompt.is_tokens ? std::move(r.prompt.tokens)
-                                                     : text_prompt_tokens(state.model.tokenizer(), r.prompt.text);
+    std::vector<int32_t> prompt =
+        r.prompt.is_tokens ? std::move(r.prompt.tokens) : text_prompt_tokens(state.model.tokenizer(), r.prompt.text);
     generate(state, res, Kind::text, make_request(state, std::move(prompt), r.gen, "prompt"), r.gen,
              state.options.model_id);
   });

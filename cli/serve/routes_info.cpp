@@ -23,11 +23,13 @@ std::vector<int32_t> embedding_tokens(const HttpServer::State& state, const Text
   const std::string param = single ? "input" : fmt::format("input[{}]", index);
   const Tokenizer& tok = state.model.tokenizer();
   std::vector<int32_t> tokens = input.is_tokens ? input.tokens : tok.encode(input.text, tok.add_bos(), true);
-  if (tokens.empty()) throw invalid_field(param, fmt::format("'{}' is empty: nothing to embed", param), "invalid_value");
+  if (tokens.empty())
+    throw invalid_field(param, fmt::format("'{}' is empty: nothing to embed", param), "invalid_value");
   const int64_t n_ctx = state.engine.n_ctx();
   if (int64_t(tokens.size()) > n_ctx) {
-    throw ApiError(400, fmt::format("'{}' is {} tokens long, more than the context of {} tokens", param, tokens.size(), n_ctx),
-                   "invalid_request_error", param, "context_length_exceeded");
+    throw ApiError(
+        400, fmt::format("'{}' is {} tokens long, more than the context of {} tokens", param, tokens.size(), n_ctx),
+        "invalid_request_error", param, "context_length_exceeded");
   }
   const int64_t n_vocab = state.model.hparams().n_vocab;
   for (int32_t id : tokens) {

@@ -41,15 +41,27 @@ vkgraph_status vkgraph_embed(vkgraph_model* model, const vkgraph_token* tokens, 
     const auto& hp = model->model->hparams();
     vkgraph::models::Pooling p;
     switch (pooling) {
-      case VKGRAPH_POOLING_DEFAULT: p = vkgraph::models::default_pooling(hp); break;
-      case VKGRAPH_POOLING_NONE: p = vkgraph::models::Pooling::none; break;
-      case VKGRAPH_POOLING_MEAN: p = vkgraph::models::Pooling::mean; break;
-      case VKGRAPH_POOLING_CLS: p = vkgraph::models::Pooling::cls; break;
-      case VKGRAPH_POOLING_LAST: p = vkgraph::models::Pooling::last; break;
-      default: raise(VKGRAPH_ERR_INVALID_ARGUMENT, "pooling is " + std::to_string(int(pooling)) + ", expected -1 to 3");
+      case VKGRAPH_POOLING_DEFAULT:
+        p = vkgraph::models::default_pooling(hp);
+        break;
+      case VKGRAPH_POOLING_NONE:
+        p = vkgraph::models::Pooling::none;
+        break;
+      case VKGRAPH_POOLING_MEAN:
+        p = vkgraph::models::Pooling::mean;
+        break;
+      case VKGRAPH_POOLING_CLS:
+        p = vkgraph::models::Pooling::cls;
+        break;
+      case VKGRAPH_POOLING_LAST:
+        p = vkgraph::models::Pooling::last;
+        break;
+      default:
+        raise(VKGRAPH_ERR_INVALID_ARGUMENT, "pooling is " + std::to_string(int(pooling)) + ", expected -1 to 3");
     }
     if (p == vkgraph::models::Pooling::rank) {
-      raise(VKGRAPH_ERR_UNSUPPORTED, "the model's pooling is rank, which needs a classifier head vkgraph does not load");
+      raise(VKGRAPH_ERR_UNSUPPORTED,
+            "the model's pooling is rank, which needs a classifier head vkgraph does not load");
     }
     const auto n_vocab = int64_t(hp.n_vocab);
     for (size_t i = 0; i < n_tokens; ++i) {
@@ -68,7 +80,7 @@ vkgraph_status vkgraph_embed(vkgraph_model* model, const vkgraph_token* tokens, 
     if (!model->embedder || model->embedder->n_ctx() < int64_t(n_tokens)) {
       model->embedder.reset();  // free the smaller cache first
       model->embedder = std::make_unique<vkgraph::models::Embedder>(*model->model, *model->backend,
-                                                                     embedder_capacity(hp, int64_t(n_tokens)));
+                                                                    embedder_capacity(hp, int64_t(n_tokens)));
     }
     const std::vector<float> v = model->embedder->embed(std::span<const int32_t>(tokens, n_tokens), p);
     std::memcpy(out, v.data(), v.size() * sizeof(float));

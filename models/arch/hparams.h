@@ -31,11 +31,11 @@ struct Hparams {
   int64_t head_dim = 0;  // {arch}.attention.key_length, else n_embd / n_head
   int64_t n_ff = 0;
   float rms_eps = 1e-5f;
-  RopeParams rope;             // mode from the architecture, base/scale/n_rot from the file
-  int32_t sliding_window = 0;  // mistral: keys older than this many positions are not seen
-  bool qkv_bias = false;       // qwen2: q, k and v projections have biases
-  bool qk_norm = false;        // qwen3: RMSNorm over each head of q and k before RoPE
-  bool tied_output = false;    // no output.weight: the token embedding doubles as the output
+  RopeParams rope;                  // mode from the architecture, base/scale/n_rot from the file
+  int32_t sliding_window = 0;       // mistral: keys older than this many positions are not seen
+  bool qkv_bias = false;            // qwen2: q, k and v projections have biases
+  bool qk_norm = false;             // qwen3: RMSNorm over each head of q and k before RoPE
+  bool tied_output = false;         // no output.weight: the token embedding doubles as the output
   Pooling pooling = Pooling::none;  // {arch}.pooling_type; none when absent (as llama.cpp)
 };
 

@@ -8,11 +8,16 @@ Engine::~Engine() = default;
 
 const char* finish_reason_name(FinishReason reason) {
   switch (reason) {
-    case FinishReason::length: return "length";
-    case FinishReason::eog: return "eog";
-    case FinishReason::cancelled: return "cancelled";
-    case FinishReason::context_full: return "context_full";
-    case FinishReason::error: return "error";
+    case FinishReason::length:
+      return "length";
+    case FinishReason::eog:
+      return "eog";
+    case FinishReason::cancelled:
+      return "cancelled";
+    case FinishReason::context_full:
+      return "context_full";
+    case FinishReason::error:
+      return "error";
   }
   return "?";
 }

@@ -49,13 +49,13 @@ const char* finish_reason_name(FinishReason reason);  // "length", "eog", ...
 
 struct Completion {  // passed to on_done exactly once per submitted request
   FinishReason reason = FinishReason::length;
-  std::string error;                  // the message when reason == error
-  int64_t prompt_tokens = 0;          // the request's prompt length
-  int64_t cached_prompt_tokens = 0;   // prompt tokens whose KV came from a prefix cache (0 without one)
-  int64_t generated_tokens = 0;       // tokens passed to on_token
-  double queue_seconds = 0;           // submit() to the start of the prompt's evaluation
-  double first_token_seconds = 0;     // submit() to the first token (0 when none came)
-  double total_seconds = 0;           // submit() to on_done
+  std::string error;                 // the message when reason == error
+  int64_t prompt_tokens = 0;         // the request's prompt length
+  int64_t cached_prompt_tokens = 0;  // prompt tokens whose KV came from a prefix cache (0 without one)
+  int64_t generated_tokens = 0;      // tokens passed to on_token
+  double queue_seconds = 0;          // submit() to the start of the prompt's evaluation
+  double first_token_seconds = 0;    // submit() to the first token (0 when none came)
+  double total_seconds = 0;          // submit() to on_done
 };
 
 using RequestId = uint64_t;

@@ -82,7 +82,7 @@ class SessionEngine final : public Engine {
   std::mutex device_mutex_;
   std::unique_ptr<models::Embedder> embedder_;  // made on the first embed()
 
-  mutable std::mutex mutex_;  // everything below
+  mutable std::mutex mutex_;         // everything below
   std::condition_variable work_cv_;  // new work, a cancel, or stopping
   std::condition_variable idle_cv_;  // a request ended
   std::deque<Waiting> queue_;

@@ -44,10 +44,11 @@ test(`scale-out: ${TOTAL} requests over two replicas behind nginx, one killed mi
     const port = await freePort();
     const source = path.join(__dirname, '..', '..', 'deploy', 'nginx', 'vkgraph.conf');
     const conf = fs.readFileSync(source, 'utf8')
-      .replace('127.0.0.1:8080', `127.0.0.1:${port}`)
-      .replace('127.0.0.1:8081', `127.0.0.1:${a.port}`)
-      .replace('127.0.0.1:8082', `127.0.0.1:${b.port}`);
-    assert.ok(conf.includes(`:${a.port} `) && conf.includes(`:${b.port} `), 'the config names its replicas');
+      .replaceAll('127.0.0.1:8080', `127.0.0.1:${port}`)
+      .replaceAll('127.0.0.1:8081', `127.0.0.1:${a.port}`)
+      .replaceAll('127.0.0.1:8082', `127.0.0.1:${b.port}`);
+    assert.ok(conf.includes(`server 127.0.0.1:${a.port} `) && conf.includes(`server 127.0.0.1:${b.port} `) &&
+              conf.includes(`listen 127.0.0.1:${port};`), 'the config names its replicas and port');
     fs.mkdirSync(path.join(prefix, 'logs'));
     fs.mkdirSync(path.join(prefix, 'tmp'));
     fs.chmodSync(path.join(prefix, 'tmp'), 0o777);  // nginx's workers run as another user under root
@@ -60,7 +61,10 @@ test(`scale-out: ${TOTAL} requests over two replicas behind nginx, one killed mi
     const url = `http://127.0.0.1:${port}`;
     for (let i = 0; ; i++) {
       try { if ((await fetch(`${url}/health`)).ok) break; } catch {}
-      assert.ok(i < 100, `nginx did not start: ${nginxErr}`);
+      if (i >= 100) {
+        const log = path.join(prefix, 'logs', 'error.log');
+        assert.fail(`nginx did not start: ${nginxErr}${fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : ''}`);
+      }
       await h.sleep(100);
     }
 
