@@ -38,9 +38,13 @@ struct Collector {
   std::vector<int32_t> tokens;
   std::promise<serving::Completion> done;
   int64_t stop_after = -1;  // on_token returns false once this many tokens came
+  // When valid, the first token waits for it: the engine's thread stops there, which holds the
+  // engine still while a test looks at its queue.
+  std::shared_future<void> gate;
 
   serving::OnToken on_token() {
     return [this](int32_t t) {
+      if (gate.valid()) gate.wait();
       std::lock_guard lock(mutex);
       tokens.push_back(t);
       return stop_after < 0 || int64_t(tokens.size()) < stop_after;
@@ -154,9 +158,12 @@ TEST_CASE("serving engine: cancel, stop from the callback, queue limit, drain", 
   long_request.ignore_eos = true;
   long_request.sampling = greedy();
 
-  // A: stops itself after 5 tokens (a matched stop string, a client gone).
+  // A: stops itself after 5 tokens (a matched stop string, a client gone), but only once the
+  // gate opens, so it is still running or waiting while B and C come.
   Collector a, b, c;
   a.stop_after = 5;
+  std::promise<void> open_gate;
+  a.gate = open_gate.get_future().share();
   engine->submit(long_request, a.on_token(), a.on_done());
   // B waits behind A; C finds the queue full (one slot running or about to, one waiting).
   const serving::RequestId b_id = engine->submit(long_request, b.on_token(), b.on_done());
@@ -167,6 +174,7 @@ TEST_CASE("serving engine: cancel, stop from the callback, queue limit, drain", 
     CHECK(e.retry_after_seconds >= 1);
   }
   engine->cancel(b_id);
+  open_gate.set_value();
 
   const serving::Completion ca = wait(a);
   CHECK(ca.reason == serving::FinishReason::cancelled);

@@ -45,6 +45,8 @@ json parse_object(std::string_view body) {
       throw invalid_body("the request body is not valid UTF-8", "invalid_utf8");
     }
     throw invalid_body(fmt::format("the request body is not valid JSON: {}", e.what()));
+  } catch (const json::exception& e) {  // a number too large for a double (1E999)
+    throw invalid_body(fmt::format("the request body holds a value out of range: {}", e.what()), "invalid_value");
   }
   if (!j.is_object()) throw invalid_body(fmt::format("the request body must be a JSON object, not {}", type_name(j)));
   return j;
