@@ -256,6 +256,15 @@ void SessionEngine::finish(Slot& slot, FinishReason reason, std::string error) {
   s.completion.generated_tokens = s.generated;
   s.completion.total_seconds = seconds_since(s.w.submitted);
   if (s.prompt_done == 0) s.completion.queue_seconds = s.completion.total_seconds;  // never started
+  // The slot counts as free before on_done runs, so whoever on_done wakes finds room for a new
+  // request; drain() still waits for the callback.
+  {
+    std::lock_guard lock(mutex_);
+    running_--;
+    callbacks_pending_++;
+    finished_seconds_ += s.completion.total_seconds;
+    finished_count_++;
+  }
   try {
     s.w.on_done(s.completion);
   } catch (const std::exception& e) {
@@ -263,9 +272,7 @@ void SessionEngine::finish(Slot& slot, FinishReason reason, std::string error) {
   }
   {
     std::lock_guard lock(mutex_);
-    running_--;
-    finished_seconds_ += s.completion.total_seconds;
-    finished_count_++;
+    callbacks_pending_--;
   }
   idle_cv_.notify_all();
 }

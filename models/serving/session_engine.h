@@ -89,7 +89,7 @@ class SessionEngine final : public Engine {
   std::unordered_set<RequestId> cancel_requests_;
   std::vector<Slot> slots_;  // touched only by the scheduler thread (admit_locked runs there too)
   int64_t running_ = 0;
-  int64_t callbacks_pending_ = 0;  // cancelled waiting requests whose on_done has not run yet
+  int64_t callbacks_pending_ = 0;  // ended requests whose on_done has not returned yet
   double finished_seconds_ = 0;    // total time of finished requests, for Retry-After
   uint64_t finished_count_ = 0;
   RequestId next_id_ = 1;
