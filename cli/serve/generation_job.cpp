@@ -3,7 +3,7 @@
 namespace vkgraph::serve {
 
 GenerationJob::GenerationJob(const Tokenizer& tokenizer, std::vector<std::string> stops)
-    : tokenizer_(tokenizer), decoder_(tokenizer, false, false), stop_(std::move(stops)) {}
+    : decoder_(tokenizer, false, false), stop_(std::move(stops)) {}
 
 serving::OnToken GenerationJob::on_token() {
   return [self = shared_from_this()](int32_t token) {

@@ -44,7 +44,6 @@ class GenerationJob : public std::enable_shared_from_this<GenerationJob> {
   std::string finish_reason() const;
 
  private:
-  const Tokenizer& tokenizer_;
   StreamingDecoder decoder_;  // engine thread only
   StopMatcher stop_;          // engine thread only
   bool stop_matched_ = false;
