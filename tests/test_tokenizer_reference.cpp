@@ -58,6 +58,14 @@ TEST_CASE("byte-level BPE tokenizer reproduces llama.cpp on SmolLM2's vocabulary
   check_reference("models/tiny-bpe-vocab-q8_0.gguf", "reference/tokenizer-tiny-bpe-vocab.jsonl", 20);
 }
 
+TEST_CASE("byte-level BPE tokenizer reproduces llama.cpp on Llama 3's vocabulary (pre = llama-bpe)", "[tokenizer]") {
+  check_reference("models/llama3-vocab-q8_0.gguf", "reference/tokenizer-llama3-vocab.jsonl", 20);
+}
+
+TEST_CASE("byte-level BPE tokenizer reproduces llama.cpp on Qwen3's vocabulary (pre = qwen2)", "[tokenizer]") {
+  check_reference("models/qwen3-vocab-q8_0.gguf", "reference/tokenizer-qwen3-vocab.jsonl", 20);
+}
+
 TEST_CASE("tokenizer metadata of the reference models", "[tokenizer]") {
   {
     const gguf::GgufFile file = gguf::GgufFile::open(testing::shared_file("models/stories260K.gguf"));
