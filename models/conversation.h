@@ -9,6 +9,7 @@
 #include "models/chat/chat_template.h"
 #include "models/sampler.h"
 #include "models/session.h"
+#include "models/tokenizer/tokenizer.h"
 
 namespace vkgraph::models {
 
@@ -22,6 +23,10 @@ struct TurnStats {
   bool stopped_at_eog = false;
 };
 
+// Token ids of a rendered chat prompt: special tokens parsed, and the vocabulary's BOS in front
+// unless the template already wrote it (Llama 3, Gemma).
+std::vector<int32_t> encode_chat_prompt(const Tokenizer& tokenizer, std::string_view text);
+
 class Conversation {
  public:
   Conversation(Session& session, chat::ChatTemplate chat_template, std::string system_prompt = "");
@@ -33,6 +38,9 @@ class Conversation {
   // slide out of the window.
   TurnStats reply(const std::string& user_text, Sampler& sampler, int64_t max_tokens,
                   const std::function<void(const std::string&)>& emit, const std::function<bool()>& should_stop = {});
+  // Extra template variables and switches (enable_thinking, --chat-template-kwargs) for every
+  // rendering; add_generation_prompt is set per rendering.
+  void set_format_options(chat::FormatOptions options) { format_options_ = std::move(options); }
   // Keep generating past end-of-generation tokens (benchmarks, tests of long replies).
   void set_ignore_eos(bool ignore) { ignore_eos_ = ignore; }
 
@@ -59,6 +67,7 @@ class Conversation {
 
   Session& session_;
   chat::ChatTemplate template_;
+  chat::FormatOptions format_options_;
   std::string system_;
   std::vector<chat::Message> messages_;
   std::vector<int32_t> cached_;  // the tokens the session evaluated since its reset, in order (with
