@@ -66,6 +66,23 @@ TEST_CASE("byte-level BPE tokenizer reproduces llama.cpp on Qwen3's vocabulary (
   check_reference("models/qwen3-vocab-q8_0.gguf", "reference/tokenizer-qwen3-vocab.jsonl", 20);
 }
 
+TEST_CASE("a prompt gets BOS where llama.cpp adds it: Llama 3 yes, Qwen3 and SmolLM2 no", "[tokenizer]") {
+  // llama.cpp's prompt ids for its reference logits (BOS first when the vocabulary asks for one;
+  // neither file sets tokenizer.ggml.add_bos_token, so the default of each pre-tokenizer decides).
+  for (const char* name : {"llama3-vocab-q8_0", "qwen3-vocab-q8_0"}) {
+    INFO(name);
+    std::ifstream in(testing::shared_file(std::string("reference/logits/") + name + ".json"));
+    const nlohmann::json reference = nlohmann::json::parse(in);
+    REQUIRE(reference.at("add_bos").get<bool>());
+    const gguf::GgufFile file = gguf::GgufFile::open(testing::shared_file(std::string("models/") + name + ".gguf"));
+    const Tokenizer t = Tokenizer::from_gguf(file);
+    CHECK(t.encode(reference.at("prompt").get<std::string>(), t.add_bos(), true) ==
+          reference.at("tokens").get<std::vector<int32_t>>());
+  }
+  const gguf::GgufFile smollm = gguf::GgufFile::open(testing::shared_file("models/tiny-bpe-vocab-q8_0.gguf"));
+  CHECK_FALSE(Tokenizer::from_gguf(smollm).add_bos());
+}
+
 TEST_CASE("tokenizer metadata of the reference models", "[tokenizer]") {
   {
     const gguf::GgufFile file = gguf::GgufFile::open(testing::shared_file("models/stories260K.gguf"));

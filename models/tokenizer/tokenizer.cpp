@@ -117,7 +117,10 @@ Tokenizer Tokenizer::from_gguf(const gguf::GgufFile& file) {
       }
     }
   }
-  impl->add_bos = file.find_bool("tokenizer.ggml.add_bos_token").value_or(spm);
+  // Without the key, llama.cpp adds BOS for SentencePiece vocabularies and for byte-level ones
+  // of the Llama 3 pre-tokenizer group (llama-bpe, falcon3, pixtral...), not for the others.
+  const bool llama3_bpe = impl->kind == TokenizerKind::Bpe && impl->pre_tokenizer == PreTokenizer::Llama3;
+  impl->add_bos = file.find_bool("tokenizer.ggml.add_bos_token").value_or(spm || llama3_bpe);
   impl->add_space_prefix = file.find_bool("tokenizer.ggml.add_space_prefix").value_or(spm);
 
   for (int32_t id : {impl->eos, impl->eot}) {
