@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <initializer_list>
@@ -540,8 +541,15 @@ Value f_round(Evaluator&, const Value& v, CallArgs& args) {
   if (method == "floor") return std::floor(x * scale) / scale;
   if (method != "common") runtime_error("method must be common, ceil or floor");
   if (v.is_integral() && precision >= 0) return v.integer();  // Python's round() keeps an int an int
-  // Python rounds half to even; rounding the scaled value half to even (the default rounding
-  // mode) agrees for the values templates meet.
+  // No fraction to round at this size (a double has 53 bits), and %f of it would be long.
+  if (!std::isfinite(x) || (std::fabs(x) >= 1e17 && precision >= 0)) return x;
+  // Python rounds the exact binary value to `precision` decimals, ties to even (2.675 is
+  // 2.67499999..., so 2.67), which is what printf's %.*f does; scaling by 100 first would not.
+  if (precision >= 0 && precision <= 340) {
+    char buf[512];
+    std::snprintf(buf, sizeof(buf), "%.*f", int(precision), x);
+    return std::strtod(buf, nullptr);
+  }
   return std::nearbyint(x * scale) / scale;
 }
 

@@ -9,10 +9,11 @@
 namespace vkgraph::jinja {
 
 enum class ErrorKind {
-  Syntax,   // the text is not a template (or uses a tag, filter or test that does not exist)
-  Runtime,  // a type error, an undefined value used, a division by zero...
-  Raised,   // the template called raise_exception(message)
-  Limit,    // a bound on work, output, nesting or size was reached
+  Syntax,    // the text is not a template (or uses a tag, filter or test that does not exist)
+  Runtime,   // a type error, an undefined value used, a division by zero...
+  Raised,    // the template called raise_exception(message)
+  Limit,     // a bound on work, output, nesting or size was reached
+  Internal,  // anything else that went wrong inside the renderer: a defect, reported, never a crash
 };
 
 class Error : public vkgraph::Error {

@@ -449,8 +449,12 @@ class Lexer {
 
 std::vector<Token> tokenize(std::string_view source) {
   if (const size_t bad = unicode::utf8_first_invalid(source); bad != std::string_view::npos) {
+    const std::string_view before = source.substr(0, bad);
+    const size_t newline = before.rfind('\n');
+    const size_t line_start = newline == std::string_view::npos ? 0 : newline + 1;
     throw Error(ErrorKind::Syntax,
-                fmt::format("the template is not valid UTF-8 (byte 0x{:02X} at offset {})", uint8_t(source[bad]), bad));
+                fmt::format("the template is not valid UTF-8 (byte 0x{:02X} at offset {})", uint8_t(source[bad]), bad),
+                int(std::count(before.begin(), before.end(), '\n')) + 1, int(bad - line_start) + 1);
   }
   return Lexer(normalize_newlines(source)).run();
 }

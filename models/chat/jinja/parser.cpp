@@ -168,15 +168,17 @@ class Parser {
     return body;
   }
 
-  Body parse_statements(std::initializer_list<std::string_view> end_names, bool drop_needle) {
+  // The body of the tag `opener` up to one of `end_names`; an error at the opener when the
+  // template ends first.
+  Body parse_statements(const Token& opener, std::initializer_list<std::string_view> end_names, bool drop_needle) {
     skip_op(":");
     expect(TokenType::BlockEnd, "'%}'");
-    const Token& start = cur();
     Body body = subparse(end_names);
     if (cur().type == TokenType::End) {
       std::string names;
       for (std::string_view n : end_names) names += (names.empty() ? "'" : " or '") + std::string(n) + "'";
-      fail(start, "unexpected end of template: a tag opened here was never closed (expected " + names + ")");
+      fail(opener,
+           "unexpected end of template: the '" + opener.text + "' tag here was never closed (expected " + names + ")");
     }
     if (drop_needle) next();
     return body;
@@ -203,9 +205,16 @@ class Parser {
     if (name == "filter") return parse_filter_block();
     if (name == "with") return parse_with();
     if (name == "print") {
+      // `print a, b` writes each expression in turn; they go in a With without assignments, whose
+      // scope no output can notice.
       next();
-      auto s = new_stmt(StmtType::Output, tok);
-      s->expr = parse_tuple(true, {}, false);
+      auto s = new_stmt(StmtType::With, tok);
+      while (cur().type != TokenType::BlockEnd) {
+        if (!s->body.empty()) expect_op(",");
+        auto out = new_stmt(StmtType::Output, cur());
+        out->expr = parse_expression(true);
+        s->body.push_back(std::move(out));
+      }
       return s;
     }
     if (name == "break" || name == "continue") {
@@ -219,7 +228,7 @@ class Parser {
       next();
       auto s = new_stmt(StmtType::With, tok);
       const Frame frame(*this, false);
-      s->body = parse_statements({"endgeneration"}, true);
+      s->body = parse_statements(tok, {"endgeneration"}, true);
       return s;
     }
     if (name == "include" || name == "import" || name == "from" || name == "extends" || name == "block") {
@@ -239,14 +248,14 @@ class Parser {
       const Frame frame(*this, false);
       if (skip_name("if")) s->condition = parse_expression(true);
       s->recursive = skip_name("recursive");
-      s->body = parse_statements({"endfor", "else"}, false);
+      s->body = parse_statements(tok, {"endfor", "else"}, false);
     }
     --loop_depth_;
     if (next().text == "else") {
       const Frame frame(*this, false);
       const int loops = loop_depth_;
       loop_depth_ = 0;  // `break` in the else branch is outside the loop
-      s->else_body = parse_statements({"endfor"}, true);
+      s->else_body = parse_statements(tok, {"endfor"}, true);
       loop_depth_ = loops;
     }
     return s;
@@ -258,11 +267,11 @@ class Parser {
     const Frame frame(*this, true);
     while (true) {
       ExprPtr test = parse_tuple(false, {}, false);
-      Body body = parse_statements({"elif", "else", "endif"}, false);
+      Body body = parse_statements(tok, {"elif", "else", "endif"}, false);
       s->branches.emplace_back(std::move(test), std::move(body));
       const Token& end = next();
       if (end.text == "elif") continue;
-      if (end.text == "else") s->else_body = parse_statements({"endif"}, true);
+      if (end.text == "else") s->else_body = parse_statements(tok, {"endif"}, true);
       break;
     }
     return s;
@@ -289,7 +298,7 @@ class Parser {
     s->target = std::move(target);
     if (cur().is_op("|")) s->expr = parse_filter(nullptr, false);
     const Frame frame(*this, false);
-    s->body = parse_statements({"endset"}, true);
+    s->body = parse_statements(tok, {"endset"}, true);
     return s;
   }
 
@@ -317,7 +326,7 @@ class Parser {
     const int loops = loop_depth_;
     loop_depth_ = 0;  // a macro is a function: `break` inside it is outside any loop
     parse_signature(s->signature);
-    s->body = parse_statements({"endmacro"}, true);
+    s->body = parse_statements(tok, {"endmacro"}, true);
     loop_depth_ = loops;
     return s;
   }
@@ -331,7 +340,7 @@ class Parser {
     if (s->expr->type != ExprType::Call) fail(tok, "expected a call after 'call'");
     const int loops = loop_depth_;
     loop_depth_ = 0;
-    s->body = parse_statements({"endcall"}, true);
+    s->body = parse_statements(tok, {"endcall"}, true);
     loop_depth_ = loops;
     return s;
   }
@@ -341,7 +350,7 @@ class Parser {
     auto s = new_stmt(StmtType::FilterBlock, tok);
     const Frame frame(*this, false);
     s->expr = parse_filter(nullptr, true);
-    s->body = parse_statements({"endfilter"}, true);
+    s->body = parse_statements(tok, {"endfilter"}, true);
     return s;
   }
 
@@ -355,7 +364,7 @@ class Parser {
       expect_op("=");
       s->assignments.emplace_back(std::move(target), parse_expression(true));
     }
-    s->body = parse_statements({"endwith"}, true);
+    s->body = parse_statements(tok, {"endwith"}, true);
     return s;
   }
 

@@ -14,8 +14,16 @@ Template Template::parse(std::string_view source, const Limits& limits) {
     throw Error(ErrorKind::Limit, fmt::format("the template is {} bytes long, more than the limit of {}", source.size(),
                                               kMaxSourceBytes));
   }
-  const std::vector<Token> tokens = tokenize(source);
-  return Template(std::make_shared<const Body>(jinja::parse(tokens, limits.max_parse_depth)), limits);
+  try {
+    const std::vector<Token> tokens = tokenize(source);
+    return Template(std::make_shared<const Body>(jinja::parse(tokens, limits.max_parse_depth)), limits);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::bad_alloc&) {
+    throw Error(ErrorKind::Limit, "the template ran out of memory while parsing");
+  } catch (const std::exception& e) {
+    throw Error(ErrorKind::Internal, fmt::format("internal error while parsing: {}", e.what()));
+  }
 }
 
 std::string Template::render(const Dict& variables, std::time_t now) const {
@@ -29,7 +37,7 @@ std::string Template::render(const Dict& variables, std::time_t now) const {
   } catch (const std::exception& e) {
     // Nothing below should throw anything else; if it does, it is still the template's failure
     // to report, never a reason to bring the program down.
-    throw Error(ErrorKind::Runtime, fmt::format("internal error while rendering: {}", e.what()));
+    throw Error(ErrorKind::Internal, fmt::format("internal error while rendering: {}", e.what()));
   }
 }
 
