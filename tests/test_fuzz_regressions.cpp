@@ -12,6 +12,7 @@
 
 #include "fuzz/chat_fuzz_body.h"
 #include "fuzz/gguf_fuzz_body.h"
+#include "fuzz/jinja_fuzz_body.h"
 #include "fuzz/tokenizer_fuzz_body.h"
 #include "models/gguf/gguf_reader.h"
 #include "models/tokenizer/tokenizer.h"
@@ -76,5 +77,12 @@ TEST_CASE("fuzz regressions: chat template inputs keep their properties", "[fuzz
   for (const Input& in : inputs("chat_template")) {
     INFO(in.name);
     CHECK_NOTHROW(fuzz::chat_fuzz_one(tok, in.bytes.data(), in.bytes.size()));
+  }
+}
+
+TEST_CASE("fuzz regressions: Jinja inputs keep their properties", "[fuzz][jinja]") {
+  for (const Input& in : inputs("jinja")) {
+    INFO(in.name);
+    CHECK_NOTHROW(fuzz::jinja_fuzz_one(in.bytes.data(), in.bytes.size()));
   }
 }
