@@ -38,12 +38,15 @@ void chat_uses_own_template(const std::string& session, const std::string& model
   TmuxSession tmux(session, std::string(VKGRAPH_CLI_PATH) + " chat --backend cpu --temp 0 -n 4 -c 512 -m " + model);
   REQUIRE(tmux.available());
   REQUIRE(tmux.wait_for(
-      [](const std::string& s) { return s.find("/help for commands") != std::string::npos || s.find("[exit") != std::string::npos; },
+      [](const std::string& s) {
+        return s.find("/help for commands") != std::string::npos || s.find("[exit") != std::string::npos;
+      },
       120));
   const std::string screen = tmux.screen();
   if (screen.find("rope_freqs.weight") != std::string::npos) {
-    SKIP("pending: " << model << " does not load yet (rope_freqs.weight, Llama 3.1 RoPE factors: the architectures "
-                     "part of issue 18); the template itself is tested in-process");
+    SKIP("pending: " << model
+                     << " does not load yet (rope_freqs.weight, Llama 3.1 RoPE factors: the architectures "
+                        "part of issue 18); the template itself is tested in-process");
   }
   CHECK(screen.find("chat template: the model's tokenizer.chat_template (Jinja)") != std::string::npos);
   tmux.send_line("Hi there");
@@ -74,8 +77,9 @@ TEST_CASE("vkgraph run --chat prints the prompt the model's own template renders
 
   const auto builtin = run_vkgraph("run --backend cpu -n 0 --chat-template llama3 -p Hi -m " + qwen3());
   REQUIRE(builtin.exit_code == 0);
-  CHECK(builtin.out == "<|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|><|start_header_id|>assistant"
-                       "<|end_header_id|>\n\n\n");
+  CHECK(builtin.out ==
+        "<|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|><|start_header_id|>assistant"
+        "<|end_header_id|>\n\n\n");
 }
 
 TEST_CASE("vkgraph refuses unknown chat templates and malformed template variables", "[cli][chat]") {

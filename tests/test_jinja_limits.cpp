@@ -40,7 +40,8 @@ TEST_CASE("jinja: syntax errors name the line and column", "[jinja]") {
   CHECK(unknown.kind() == ErrorKind::Syntax);
   CHECK(unknown.line() == 2);
   CHECK(unknown.column() == 11);  // the filter's name
-  CHECK_THAT(std::string(unknown.what()), ContainsSubstring("line 2, column 11") && ContainsSubstring("no_such_filter"));
+  CHECK_THAT(std::string(unknown.what()),
+             ContainsSubstring("line 2, column 11") && ContainsSubstring("no_such_filter"));
 
   const Error unclosed = error_of("{% for x in xs %}\n{{ x }}\n");
   CHECK(unclosed.kind() == ErrorKind::Syntax);
@@ -82,9 +83,9 @@ TEST_CASE("jinja: hostile templates stop at their limits", "[jinja]") {
         ErrorKind::Limit);
   // Size: checked before the bytes are built.
   CHECK(error_of("{{ 'x' * 1000000000000 }}", small).kind() == ErrorKind::Limit);
-  CHECK(error_of("{% set ns = namespace(s='x') %}{% for i in range(64) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}",
-                 small)
-            .kind() == ErrorKind::Limit);
+  CHECK(
+      error_of("{% set ns = namespace(s='x') %}{% for i in range(64) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}", small)
+          .kind() == ErrorKind::Limit);
   CHECK(error_of("{% for i in range(90000) %}{{ 'abcdefghijklmnop' }}{% endfor %}", small).kind() == ErrorKind::Limit);
   CHECK(error_of("{{ '{:>100000000}'.format(1) }}", small).kind() == ErrorKind::Limit);
   CHECK(error_of("{{ [[[[1]]]]|tojson(indent=100000000) }}", small).kind() == ErrorKind::Limit);
@@ -95,8 +96,9 @@ TEST_CASE("jinja: hostile templates stop at their limits", "[jinja]") {
   for (int i = 0; i < 20000; ++i) chain += " ~ 1 + 1";
   CHECK(error_of(chain + " }}").kind() == ErrorKind::Syntax);
   CHECK(error_of(std::string(3000, '-').insert(0, "{{ ") + "1 }}").kind() == ErrorKind::Syntax);
-  CHECK(error_of("{% set ns = namespace(x=[]) %}{% for i in range(1000) %}{% set ns.x = [ns.x] %}{% endfor %}")
-            .kind() == ErrorKind::Limit);
+  CHECK(
+      error_of("{% set ns = namespace(x=[]) %}{% for i in range(1000) %}{% set ns.x = [ns.x] %}{% endfor %}").kind() ==
+      ErrorKind::Limit);
   // A namespace that holds itself prints as a limit, not as endless recursion.
   CHECK(error_of("{% set ns = namespace() %}{% set ns.me = ns %}{{ ns }}").kind() == ErrorKind::Limit);
   // Python's integers grow; these are 64-bit and say so.
