@@ -140,7 +140,22 @@ void Evaluator::check_size(size_t bytes) const {
   }
 }
 
-void Evaluator::track_namespace(const Value& ns) { namespaces_.push_back(ns.namespace_handle()); }
+namespace {
+
+// Appends to a list of weak references, first dropping the expired ones when it has doubled: a
+// macro defined in a loop registers every iteration's scope, and an expired weak reference still
+// holds its object's memory.
+template <typename T>
+void track(std::vector<std::weak_ptr<T>>& list, std::weak_ptr<T> item) {
+  if (list.size() >= 1024 && (list.size() & (list.size() - 1)) == 0) {
+    std::erase_if(list, [](const std::weak_ptr<T>& w) { return w.expired(); });
+  }
+  list.push_back(std::move(item));
+}
+
+}  // namespace
+
+void Evaluator::track_namespace(const Value& ns) { track(namespaces_, ns.namespace_handle()); }
 
 std::string Evaluator::run(const Body& body, const Dict& context) {
   auto root = std::make_shared<Scope>(nullptr);
@@ -284,7 +299,7 @@ void Evaluator::exec_for(const Stmt& s, const std::shared_ptr<Scope>& scope, con
   }
   const auto shared_items = std::make_shared<const ValueList>(std::move(items));
   const auto changed = std::make_shared<LoopObject::Changed>();
-  if (s.recursive) captured_scopes_.push_back(scope);
+  if (s.recursive) track(captured_scopes_, std::weak_ptr<Scope>(scope));
   for (size_t i = 0; i < shared_items->size(); ++i) {
     auto iteration = std::make_shared<Scope>(scope);
     assign(s.target, (*shared_items)[i], *iteration);
@@ -338,7 +353,7 @@ void Evaluator::assign(const Target& target, const Value& value, Scope& scope) {
 // position, then by name, then defaults evaluated in the macro's scope; a parameter given none
 // of these is undefined; extra ones land in `varargs` and `kwargs`.
 Value Evaluator::make_macro(const Stmt& s, const std::shared_ptr<Scope>& scope) {
-  captured_scopes_.push_back(scope);
+  track(captured_scopes_, std::weak_ptr<Scope>(scope));
   std::weak_ptr<Scope> defining = scope;
   const Stmt* stmt = &s;
   const std::string name = s.type == StmtType::Macro ? s.name : "caller";
