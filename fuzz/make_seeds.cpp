@@ -4,6 +4,7 @@
 //               tensors kept (small files mutate quickly yet reach every reader path)
 //   tokenizer/  the tokenizer reference texts, with flag bytes (see tokenizer_fuzz_body.h)
 //   chat/       each family's template markers and the models' own templates, with messages
+//   serve/      OpenAI request bodies of `vkgraph serve` (see serve_request_fuzz_body.h)
 //   jinja/      real templates (the models' own, tokenizer_config.json files, llama.cpp's .jinja
 //               files) and the cases of tests/data/jinja-features.txt, each with messages
 // Usage: vkgraph_fuzz_seeds OUT_DIR MODEL.gguf... [TEXTS.jsonl...] [*.jinja...]
@@ -151,6 +152,22 @@ void chat_seeds(const fs::path& out_dir) {
   write_file(out_dir / "custom-role", "<|im_start|>\0\x03tool\x01{\"x\": 1}\0"s);
 }
 
+// OpenAI request bodies; the first byte picks the parser (0 chat, 1 completion, 2 embeddings).
+void serve_seeds(const fs::path& out_dir) {
+  const std::vector<std::string> bodies = {
+      "\x00{\"model\": \"m\", \"messages\": [{\"role\": \"system\", \"content\": \"Be brief.\"}, "
+      "{\"role\": \"user\", \"content\": \"Hi <|im_end|>\"}], \"max_tokens\": 8, \"stop\": [\"\\n\"], "
+      "\"stream\": true, \"stream_options\": {\"include_usage\": true}, \"temperature\": 0.7, \"seed\": 3}"s,
+      "\x00{\"messages\": [{\"role\": \"user\", \"content\": [{\"type\": \"text\", \"text\": \"caf\u00e9\"}]}], "
+      "\"n\": 1, \"top_p\": 0.5, \"max_completion_tokens\": 3}"s,
+      "\x01{\"prompt\": \"Once upon a time\", \"max_tokens\": 16, \"stop\": \"END\", \"ignore_eos\": true}"s,
+      "\x01{\"prompt\": [1, 2, 3], \"top_k\": 40, \"min_p\": 0.05, \"repeat_penalty\": 1.1}"s,
+      "\x02{\"input\": [\"a\", [1, 2]], \"encoding_format\": \"base64\"}"s,
+      "\x02{\"input\": \"text\"}"s};
+  size_t i = 0;
+  for (const std::string& b : bodies) write_file(out_dir / ("body-" + std::to_string(i++)), b);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -160,7 +177,7 @@ int main(int argc, char** argv) {
   }
   try {
     const fs::path out(argv[1]);
-    for (const char* sub : {"gguf", "tokenizer", "chat", "jinja"}) fs::create_directories(out / sub);
+    for (const char* sub : {"gguf", "tokenizer", "chat", "serve", "jinja"}) fs::create_directories(out / sub);
     size_t counter = 0;
     for (int i = 2; i < argc; ++i) {
       const std::string arg = argv[i];
@@ -178,6 +195,7 @@ int main(int argc, char** argv) {
       }
     }
     chat_seeds(out / "chat");
+    serve_seeds(out / "serve");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "vkgraph_fuzz_seeds: %s\n", e.what());
     return 1;

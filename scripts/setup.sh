@@ -58,20 +58,44 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg"
   local base=(build-essential cmake ninja-build pkg-config git dpkg-dev xz-utils python3
               libvulkan-dev vulkan-validationlayers vulkan-tools libfmt-dev libcli11-dev
               glslang-tools spirv-tools nlohmann-json3-dev libedit-dev tmux
-              clang clang-format libclang-rt-14-dev ccache chromium python3-jinja2)
+              clang clang-format libclang-rt-14-dev ccache chromium
+              libcpp-httplib-dev nginx-light curl python3-jinja2)
   # clang + its runtime: the fuzzers (libFuzzer) and the sanitizer builds; clang-format: the format
   # check of scripts/test.sh; ccache: repeat builds;
   # chromium: the test that renders `vkgraph bench --plot`'s SVG;
+  # cpp-httplib: `vkgraph serve`'s HTTP; nginx and curl: the server's scale-out and curl tests;
   # python3-jinja2: the reference renderer of the chat-template tests.
   local backports=(mesa-vulkan-drivers catch2)
-  # npm fetches llama.cpp's chat templates (fetch_llamacpp_templates); NodeSource's nodejs
-  # carries its own npm, Debian's nodejs does not.
-  command -v npm >/dev/null || base+=(npm)
   say "installing build tools and libraries"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${base[@]}" >/dev/null
   say "installing Mesa 25 (lavapipe) and Catch2 3 from bookworm-backports"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     -t bookworm-backports "${backports[@]}" >/dev/null
+  # Node.js runs the official OpenAI client against `vkgraph serve` in the tests. A node that is
+  # already installed (another vendor's package) is used as it is: Debian's npm would conflict.
+  if ! command -v npm >/dev/null; then
+    say "installing Node.js and npm"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+  fi
+}
+
+# --- npm packages of the server tests ------------------------------------------------------------
+# The official OpenAI client (tests/serve/), installed into the per-user cache, never committed;
+# `.deps/node_modules` links to it.
+install_node_packages() {
+  local openai_ver=4.104.0
+  local prefix="$cache_dir/node-openai-$openai_ver"
+  command -v npm >/dev/null || die "npm is missing: install Node.js (>= 18) and npm (the server tests need them)"
+  if [ -f "$prefix/node_modules/openai/package.json" ]; then
+    say "using cached openai $openai_ver for node ($prefix)"
+  else
+    say "installing the openai $openai_ver npm package (the server tests' client)"
+    rm -rf "$prefix.tmp"
+    mkdir -p "$prefix.tmp"
+    npm install --prefix "$prefix.tmp" --no-audit --no-fund --silent "openai@$openai_ver" >/dev/null
+    rm -rf "$prefix"; mv "$prefix.tmp" "$prefix"
+  fi
+  link_dep node_modules "$prefix/node_modules"
 }
 
 # --- glslang with cooperative matrices ------------------------------------------------------------
@@ -174,11 +198,7 @@ fetch_llamacpp_templates() {
   local version=3.22.1
   local dest="$cache_dir/llama.cpp-templates-node-llama-cpp-$version"
   if [ ! -f "$dest/.complete" ]; then
-    if ! command -v npm >/dev/null; then
-      is_bookworm && die "npm is needed to fetch llama.cpp's chat templates"
-      say "npm not found: llama.cpp's chat templates are not fetched (the chat-template test will name them missing)"
-      return 0
-    fi
+    command -v npm >/dev/null || die "npm is missing: install Node.js and npm (llama.cpp's chat templates come with it)"
     say "fetching llama.cpp's chat templates (npm package node-llama-cpp $version, 35 MB, once)"
     local work; work=$(mktemp -d)
     ( cd "$work" && npm pack --silent "node-llama-cpp@$version" >/dev/null ) ||
@@ -216,6 +236,7 @@ main() {
   else
     build_shader_tools
   fi
+  install_node_packages
   fetch_llamacpp_templates
   say "ready. Build with: cmake -S . -B build -G Ninja && cmake --build build"
 }
