@@ -14,20 +14,19 @@ void add_chat_template_options(CLI::App& app, ChatTemplateOptions& o) {
 }
 
 chat::ChatTemplate resolve_chat_template(const ChatTemplateOptions& o, const models::Model& model) {
-  return chat::ChatTemplate::for_model(o.chat_template, model.chat_template(),
-                                       chat::TemplateTokens::from_tokenizer(model.tokenizer()));
-}
-
-chat::FormatOptions resolve_format_options(const ChatTemplateOptions& o) {
-  chat::FormatOptions options;
-  if (o.kwargs.empty()) return options;
-  try {
-    options.variables = nlohmann::ordered_json::parse(o.kwargs);
-  } catch (const nlohmann::json::exception& e) {
-    fail("--chat-template-kwargs is not JSON: {}", e.what());
+  nlohmann::ordered_json variables = nlohmann::ordered_json::object();
+  if (!o.kwargs.empty()) {
+    try {
+      variables = nlohmann::ordered_json::parse(o.kwargs);
+    } catch (const nlohmann::json::exception& e) {
+      fail("--chat-template-kwargs is not JSON: {}", e.what());
+    }
+    VKGRAPH_CHECK(variables.is_object(), "--chat-template-kwargs must be a JSON object, got '{}'", o.kwargs);
   }
-  VKGRAPH_CHECK(options.variables.is_object(), "--chat-template-kwargs must be a JSON object, got '{}'", o.kwargs);
-  return options;
+  chat::ChatTemplate tmpl = chat::ChatTemplate::for_model(o.chat_template, model.chat_template(),
+                                                          chat::TemplateTokens::from_tokenizer(model.tokenizer()));
+  tmpl.set_variables(std::move(variables));
+  return tmpl;
 }
 
 }  // namespace vkgraph::cli

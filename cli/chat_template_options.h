@@ -1,7 +1,7 @@
 #pragma once
 // The chat-template options of every command that formats conversations (`chat`, `run --chat`,
-// and any later server): --chat-template NAME|FILE and --chat-template-kwargs JSON, and the
-// template they resolve to for a loaded model.
+// `serve`): --chat-template NAME|FILE and --chat-template-kwargs JSON, and the template they
+// resolve to for a loaded model.
 
 #include <CLI/CLI.hpp>
 
@@ -19,9 +19,8 @@ struct ChatTemplateOptions {
 
 void add_chat_template_options(CLI::App& app, ChatTemplateOptions& options);
 
-// The model's own template unless --chat-template names another.
+// The model's own template unless --chat-template names another, with --chat-template-kwargs as
+// variables of every rendering.
 chat::ChatTemplate resolve_chat_template(const ChatTemplateOptions& options, const models::Model& model);
-// FormatOptions carrying --chat-template-kwargs as template variables.
-chat::FormatOptions resolve_format_options(const ChatTemplateOptions& options);
 
 }  // namespace vkgraph::cli

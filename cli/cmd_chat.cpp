@@ -130,7 +130,6 @@ int chat(const ChatOptions& o) {
 
   const chat::ChatTemplate tmpl = resolve_chat_template(o.chat_template, *model);
   models::Conversation conversation(session, tmpl, o.system);
-  conversation.set_format_options(resolve_format_options(o.chat_template));
   conversation.set_ignore_eos(o.ignore_eos);
   const models::SamplerParams sampling = resolve_sampling(o.sampling);
   models::Sampler sampler(sampling);

@@ -60,9 +60,7 @@ int run(const RunOptions& o) {
     std::vector<chat::Message> messages;
     if (!o.system.empty()) messages.push_back({"system", o.system});
     messages.push_back({"user", prompt});
-    chat::FormatOptions format = resolve_format_options(o.chat_template);
-    format.add_generation_prompt = true;
-    prompt = resolve_chat_template(o.chat_template, *model).format(messages, format);
+    prompt = resolve_chat_template(o.chat_template, *model).format(messages, true);
   }
   const std::vector<int32_t> tokens =
       chat ? models::encode_chat_prompt(tokenizer, prompt) : tokenizer.encode(prompt, tokenizer.add_bos(), true);

@@ -32,9 +32,7 @@ std::vector<chat::Message> Conversation::with_system() const {
 }
 
 std::string Conversation::prompt_text(bool add_generation_prompt) const {
-  chat::FormatOptions options = format_options_;
-  options.add_generation_prompt = add_generation_prompt;
-  return template_.format(with_system(), options);
+  return template_.format(with_system(), add_generation_prompt);
 }
 
 std::vector<int32_t> Conversation::render(bool add_generation_prompt) const {

@@ -38,9 +38,6 @@ class Conversation {
   // slide out of the window.
   TurnStats reply(const std::string& user_text, Sampler& sampler, int64_t max_tokens,
                   const std::function<void(const std::string&)>& emit, const std::function<bool()>& should_stop = {});
-  // Extra template variables and switches (enable_thinking, --chat-template-kwargs) for every
-  // rendering; add_generation_prompt is set per rendering.
-  void set_format_options(chat::FormatOptions options) { format_options_ = std::move(options); }
   // Keep generating past end-of-generation tokens (benchmarks, tests of long replies).
   void set_ignore_eos(bool ignore) { ignore_eos_ = ignore; }
 
@@ -67,7 +64,6 @@ class Conversation {
 
   Session& session_;
   chat::ChatTemplate template_;
-  chat::FormatOptions format_options_;
   std::string system_;
   std::vector<chat::Message> messages_;
   std::vector<int32_t> cached_;  // the tokens the session evaluated since its reset, in order (with

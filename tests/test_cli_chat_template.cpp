@@ -89,6 +89,10 @@ TEST_CASE("vkgraph refuses unknown chat templates and malformed template variabl
   const auto kwargs = run_vkgraph("run --backend cpu -n 0 --chat-template-kwargs '[1]' -p Hi -m " + qwen3());
   CHECK(kwargs.exit_code == 1);
   CHECK_THAT(kwargs.err, ContainsSubstring("--chat-template-kwargs must be a JSON object"));
+  // serve shares the options (cli/chat_template_options.h) and refuses before listening.
+  const auto serve = run_vkgraph("serve --backend cpu --port 0 -c 256 --chat-template vicuna -m " + qwen3());
+  CHECK(serve.exit_code == 1);
+  CHECK_THAT(serve.err, ContainsSubstring("'vicuna' is neither a built-in format"));
 }
 
 TEST_CASE("chat in a terminal uses Qwen3's own template", "[cli][chat]") {

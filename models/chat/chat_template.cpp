@@ -167,8 +167,9 @@ std::string ChatTemplate::render_jinja(std::span<const Message> messages, const 
   if (!tokens_.bos.empty()) vars.set(jinja::Value("bos_token"), jinja::Value(tokens_.bos));
   if (!tokens_.eos.empty()) vars.set(jinja::Value("eos_token"), jinja::Value(tokens_.eos));
   if (options.enable_thinking) vars.set(jinja::Value("enable_thinking"), jinja::Value(*options.enable_thinking));
-  if (options.variables.is_object()) {
-    for (const auto& [key, value] : options.variables.items()) vars.set(jinja::Value(key), jinja::from_json(value));
+  for (const nlohmann::ordered_json* extra : {&variables_, &options.variables}) {
+    if (!extra->is_object()) continue;
+    for (const auto& [key, value] : extra->items()) vars.set(jinja::Value(key), jinja::from_json(value));
   }
   return jinja_->render(vars, options.now.value_or(std::time(nullptr)));
 }

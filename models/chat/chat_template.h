@@ -93,6 +93,10 @@ class ChatTemplate {
   // The Jinja rendering alone: throws the template's error instead of falling back.
   std::string render_jinja(std::span<const Message> messages, const FormatOptions& options) const;
 
+  // Variables (a JSON object) every rendering passes, under those of FormatOptions: what
+  // --chat-template-kwargs sets for a whole chat or server.
+  void set_variables(nlohmann::ordered_json variables) { variables_ = std::move(variables); }
+
  private:
   void warn_once(const std::string& message) const;
 
@@ -100,6 +104,7 @@ class ChatTemplate {
   bool recognized_;
   std::shared_ptr<const jinja::Template> jinja_;
   TemplateTokens tokens_;
+  nlohmann::ordered_json variables_ = nlohmann::ordered_json::object();
   std::string origin_;
   std::shared_ptr<std::atomic<bool>> warned_ = std::make_shared<std::atomic<bool>>(false);
 };
