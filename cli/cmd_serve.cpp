@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "cli/chat_template_options.h"
 #include "cli/command.h"
 #include "cli/model_options.h"
 #include "cli/serve/http_server.h"
@@ -27,8 +28,8 @@ struct ServeOptions {
   serve::ServerOptions server;
   int64_t n_parallel = 4;
   int64_t max_queue = 64;
-  std::string chat_template;  // "" = the model's
-  std::string pooling;        // "" = the model's
+  ChatTemplateOptions chat_template;
+  std::string pooling;  // "" = the model's
   bool verbose = false;
 };
 
@@ -70,8 +71,7 @@ int serve_main(ServeOptions& o) {
   engine_options.max_queue = o.max_queue;
   std::unique_ptr<serving::Engine> engine = serving::Engine::create(*model, *backend, engine_options);
 
-  chat::ChatTemplate tmpl = o.chat_template.empty() ? chat::ChatTemplate::detect(model->chat_template())
-                                                    : chat::ChatTemplate::from_name(o.chat_template);
+  chat::ChatTemplate tmpl = resolve_chat_template(o.chat_template, *model);
   if (o.server.model_id.empty()) o.server.model_id = std::filesystem::path(path).stem().string();
   if (!o.pooling.empty()) o.server.pooling = parse_pooling(o.pooling);
   if (o.server.threads == 0) o.server.threads = int(o.n_parallel + o.max_queue + 8);
@@ -81,7 +81,7 @@ int serve_main(ServeOptions& o) {
       stderr,
       "serve: %s on http://%s:%d/v1 (model '%s', %lld parallel, context %lld, queue %lld, chat template %s%s)\n",
       path.c_str(), o.server.host.c_str(), port, o.server.model_id.c_str(), static_cast<long long>(o.n_parallel),
-      static_cast<long long>(engine->n_ctx()), static_cast<long long>(o.max_queue), std::string(tmpl.name()).c_str(),
+      static_cast<long long>(engine->n_ctx()), static_cast<long long>(o.max_queue), tmpl.describe().c_str(),
       o.server.api_key.empty() ? "" : ", API key required");
 
   std::atomic<bool> finished{false};
@@ -128,8 +128,7 @@ const CommandRegistration registration{
                      "require 'Authorization: Bearer KEY' on every route but /health (also VKGRAPH_API_KEY)")
           ->envname("VKGRAPH_API_KEY");
       app.add_option("--alias", o->server.model_id, "the model's name in the API (default: the file's name)");
-      app.add_option("--chat-template", o->chat_template,
-                     "chat template family: chatml, llama3, llama2, mistral, zephyr (default: the model's)");
+      add_chat_template_options(app, o->chat_template);
       app.add_option("--pooling", o->pooling,
                      "embedding pooling: mean, cls, last, none (default: the model's; mean when it names none)");
       app.add_option("--max-body", o->server.max_body_bytes, "largest request body in bytes; larger get 413")

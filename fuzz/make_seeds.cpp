@@ -5,7 +5,10 @@
 //   tokenizer/  the tokenizer reference texts, with flag bytes (see tokenizer_fuzz_body.h)
 //   chat/       each family's template markers and the models' own templates, with messages
 //   serve/      OpenAI request bodies of `vkgraph serve` (see serve_request_fuzz_body.h)
-// Usage: vkgraph_fuzz_seeds OUT_DIR MODEL.gguf... [TEXTS.jsonl...]
+//   jinja/      real templates (the models' own, tokenizer_config.json files, llama.cpp's .jinja
+//               files) and the cases of tests/data/jinja-features.txt, each with messages
+// Usage: vkgraph_fuzz_seeds OUT_DIR MODEL.gguf... [TEXTS.jsonl...] [*.jinja...]
+//                           [*.tokenizer_config.json...] [jinja-features.txt]
 
 #include <nlohmann/json.hpp>
 
@@ -13,6 +16,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -67,13 +72,47 @@ void gguf_seed(const std::string& model, const fs::path& out_dir) {
   }
   writer.write((out_dir / (fs::path(model).stem().string() + ".gguf")).string());
 
-  // The chat template of the model, as a chat seed.
+  // The chat template of the model, as a chat seed and a jinja seed.
   if (const auto text = file.find_string("tokenizer.chat_template")) {
     std::string seed = *text;
     seed +=
         "\0\x00You are kind.\0\x01Hello there\0\x02Hi!\0\x01"
         "Bye\x01"s;
     write_file(out_dir.parent_path() / "chat" / (fs::path(model).stem().string() + ".txt"), seed);
+    write_file(out_dir.parent_path() / "jinja" / (fs::path(model).stem().string() + ".txt"), seed);
+  }
+}
+
+// A conversation after the template (jinja_fuzz_body.h): system, user, assistant, user; the
+// last byte asks for the generation prompt.
+const std::string kJinjaMessages = "\0\x00You are kind.\0\x01Hello there\0\x02Hi!\0\x01Bye\x01"s;
+
+void jinja_file_seed(const std::string& path, const fs::path& out_dir, size_t& counter) {
+  std::ifstream in(path, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const fs::path name = fs::path(path).filename();
+  if (path.ends_with(".tokenizer_config.json")) {
+    const auto config = nlohmann::json::parse(text);
+    if (config.contains("chat_template") && config["chat_template"].is_string()) {
+      write_file(out_dir / name, config["chat_template"].get<std::string>() + kJinjaMessages);
+    }
+  } else if (path.ends_with(".jinja")) {
+    write_file(out_dir / name, text + kJinjaMessages);
+  } else {  // the feature cases: "#### name" lines separate the templates
+    std::string current;
+    const auto flush = [&] {
+      if (!current.empty()) write_file(out_dir / ("feature-" + std::to_string(counter++)), current + kJinjaMessages);
+      current.clear();
+    };
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind("#### ", 0) == 0) {
+        flush();
+      } else {
+        current += line + "\n";
+      }
+    }
+    flush();
   }
 }
 
@@ -138,14 +177,21 @@ int main(int argc, char** argv) {
   }
   try {
     const fs::path out(argv[1]);
-    for (const char* sub : {"gguf", "tokenizer", "chat", "serve"}) fs::create_directories(out / sub);
+    for (const char* sub : {"gguf", "tokenizer", "chat", "serve", "jinja"}) fs::create_directories(out / sub);
     size_t counter = 0;
     for (int i = 2; i < argc; ++i) {
       const std::string arg = argv[i];
       if (arg.ends_with(".gguf")) {
-        gguf_seed(arg, out / "gguf");
-      } else {
+        // A model this build cannot read (a weight type it does not know yet) seeds nothing.
+        try {
+          gguf_seed(arg, out / "gguf");
+        } catch (const Error& e) {
+          std::fprintf(stderr, "vkgraph_fuzz_seeds: skipping %s: %s\n", arg.c_str(), e.what());
+        }
+      } else if (arg.ends_with(".jsonl")) {
         tokenizer_seeds(arg, out / "tokenizer", counter);
+      } else {
+        jinja_file_seed(arg, out / "jinja", counter);
       }
     }
     chat_seeds(out / "chat");

@@ -125,8 +125,13 @@ typedef struct vkgraph_chat_message {
   const char* content;
 } vkgraph_chat_message;
 
-/* Renders messages through the model's chat template (or the family `template_name` when not
- * NULL: "chatml", "llama3", "llama2", "mistral", "zephyr"). Output as vkgraph_detokenize. */
+/* Renders messages through the model's own chat template (its Jinja `tokenizer.chat_template`,
+ * rendered as Hugging Face renders it; a built-in format when it has none or it fails, with a
+ * warning in the log), or through `template_name` when not NULL: a built-in format ("chatml",
+ * "llama3", "llama2", "mistral", "zephyr", "gemma", "phi3") or the path of a Jinja template or
+ * tokenizer_config.json. The text may begin with the BOS token's text when the template writes
+ * it (Llama 3): tokenize it with parse_special and without add_bos in that case. Output as
+ * vkgraph_detokenize. */
 VKGRAPH_API vkgraph_status vkgraph_apply_chat_template(const vkgraph_model* model, const char* template_name,
                                                        const vkgraph_chat_message* messages, size_t n_messages,
                                                        int add_generation_prompt, char* text, size_t capacity,

@@ -12,6 +12,7 @@
 
 #include "fuzz/chat_fuzz_body.h"
 #include "fuzz/gguf_fuzz_body.h"
+#include "fuzz/jinja_fuzz_body.h"
 #include "fuzz/serve_request_fuzz_body.h"
 #include "fuzz/tokenizer_fuzz_body.h"
 #include "models/gguf/gguf_reader.h"
@@ -85,5 +86,12 @@ TEST_CASE("fuzz regressions: server request inputs keep their properties", "[fuz
   for (const Input& in : inputs("serve_request")) {
     INFO(in.name);
     CHECK_NOTHROW(fuzz::serve_request_fuzz_one(tok, in.bytes.data(), in.bytes.size()));
+  }
+}
+
+TEST_CASE("fuzz regressions: Jinja inputs keep their properties", "[fuzz][jinja]") {
+  for (const Input& in : inputs("jinja")) {
+    INFO(in.name);
+    CHECK_NOTHROW(fuzz::jinja_fuzz_one(in.bytes.data(), in.bytes.size()));
   }
 }
