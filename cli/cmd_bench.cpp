@@ -26,6 +26,7 @@
 #include "models/bench/bench_targets.h"
 #include "models/bench/device_report.h"
 #include "models/bundled/default_model.h"
+#include "models/quant_scheme.h"
 #include "models/synth/synth_model.h"
 
 namespace vkgraph::cli {
@@ -103,8 +104,7 @@ class ScratchDir {
 
 struct SynthSpec {
   const models::Preset* preset = nullptr;
-  DType type = DType::F16;
-  std::string type_name;
+  std::string type_name;  // a quantization scheme (models/quant_scheme.h)
 };
 
 SynthSpec parse_synth(const std::string& spec) {
@@ -112,10 +112,7 @@ SynthSpec parse_synth(const std::string& spec) {
   SynthSpec s;
   s.preset = &models::find_preset(spec.substr(0, colon));  // throws listing the presets
   s.type_name = colon == std::string::npos ? "f16" : spec.substr(colon + 1);
-  const auto type = dtype_from_name(s.type_name);
-  VKGRAPH_CHECK(type && (*type == DType::F32 || *type == DType::F16 || *type == DType::Q8_0 || *type == DType::Q4_0),
-                "--synth {}: the weight type must be f32, f16, q8_0 or q4_0 (got '{}')", spec, s.type_name);
-  s.type = *type;
+  models::find_quant_scheme(s.type_name, fmt::format("--synth {}: the weights", spec));  // throws listing them
   return s;
 }
 
@@ -176,7 +173,7 @@ int bench_command(const BenchArgs& a) {
     const std::string path = scratch->file(fmt::format("{}-{}.gguf", s.preset->name, s.type_name));
     status.show("", fmt::format("writing synthetic {} ({})", s.preset->name, s.type_name));
     models::SynthOptions options;
-    options.weight_type = s.type;
+    options.weights = s.type_name;
     options.seed = a.seed;
     options.n_layer = a.synth_layers;
     models::write_synthetic_model(*s.preset, options, path);
@@ -231,9 +228,9 @@ const CommandRegistration registration{
       std::string presets;
       for (const auto& p : models::presets()) presets += (presets.empty() ? "" : ", ") + p.name;
       app.add_option("-m,--model", a->models, "GGUF model file(s) (default: the bundled stories260K)");
-      app.add_option(
-          "--synth", a->synth,
-          "generate a synthetic model PRESET:TYPE for the run (TYPE f32, f16, q8_0, q4_0); presets: " + presets);
+      app.add_option("--synth", a->synth,
+                     "generate a synthetic model PRESET:TYPE for the run (TYPE a quantization scheme: " +
+                         models::quant_scheme_names() + "); presets: " + presets);
       app.add_option("--synth-layers", a->synth_layers, "override the layer count of --synth models (0: the preset's)")
           ->check(CLI::NonNegativeNumber);
       app.add_option("-p,--n-prompt", a->n_prompt, "prompt lengths to test as pp<N>, comma list (0: none)")

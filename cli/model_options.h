@@ -22,7 +22,7 @@ struct ModelOptions {
   bool sinks_given = false;
   std::string backend = "vulkan";
   std::string device;
-  std::string weights;  // "" = as stored; q8_0 or q4_0 converts while loading
+  std::string weights;  // "" = as stored; a quantization scheme (q4_k_m, q8_0, ...) converts while loading
 };
 
 void add_model_options(CLI::App& app, ModelOptions& options);

@@ -1,7 +1,9 @@
 // Writes the seed corpora of the fuzz targets from the test models, so no binary corpus is
 // committed: fuzz/CMakeLists.txt runs it at build time.
 //   gguf/       each model's header with its arrays cut to kArrayKeep elements and its smallest
-//               tensors kept (small files mutate quickly yet reach every reader path)
+//               tensors kept (small files mutate quickly yet reach every reader path), plus the
+//               first rows of one tensor of each weight type the model holds; and
+//               weight-types.gguf: a few rows of every weight type of engine/core/weight_types.def
 //   tokenizer/  the tokenizer reference texts, with flag bytes (see tokenizer_fuzz_body.h)
 //   chat/       each family's template markers and the models' own templates, with messages
 //   serve/      OpenAI request bodies of `vkgraph serve` (see serve_request_fuzz_body.h)
@@ -23,6 +25,7 @@
 #include <vector>
 
 #include "engine/core/error.h"
+#include "engine/core/quant.h"
 #include "models/gguf/gguf_reader.h"
 #include "models/gguf/gguf_writer.h"
 
@@ -34,6 +37,7 @@ namespace fs = std::filesystem;
 
 constexpr size_t kArrayKeep = 300;  // tokens: enough for the byte tokens' neighbourhood
 constexpr size_t kTensorsKeep = 3;  // the smallest tensors (norm weights)
+constexpr int64_t kRowsKeep = 2;    // rows kept of one matrix per weight type
 
 void write_file(const fs::path& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary);
@@ -69,6 +73,16 @@ void gguf_seed(const std::string& model, const fs::path& out_dir) {
   for (const gguf::TensorInfo* t : tensors) {
     const auto bytes = file.data(*t);
     writer.add_tensor(t->name, t->type, t->shape, std::vector<std::byte>(bytes.begin(), bytes.end()));
+  }
+  // The first rows of the first matrix of each weight type, so every block decoder is reached.
+  std::vector<DType> types_kept;
+  for (const gguf::TensorInfo& t : file.tensors()) {
+    if (t.shape.size() != 2 || std::find(types_kept.begin(), types_kept.end(), t.type) != types_kept.end()) continue;
+    if (std::find(tensors.begin(), tensors.end(), &t) != tensors.end()) continue;
+    types_kept.push_back(t.type);
+    const int64_t rows = std::min(t.shape[0], kRowsKeep);
+    const auto bytes = file.data(t).first(size_t(rows) * row_bytes(t.type, size_t(t.shape[1])));
+    writer.add_tensor(t.name, t.type, {rows, t.shape[1]}, std::vector<std::byte>(bytes.begin(), bytes.end()));
   }
   writer.write((out_dir / (fs::path(model).stem().string() + ".gguf")).string());
 
@@ -114,6 +128,25 @@ void jinja_file_seed(const std::string& path, const fs::path& out_dir, size_t& c
     }
     flush();
   }
+}
+
+// Two rows of every weight type, encoded from a ramp: every decoder from a valid block.
+void weight_types_seed(const fs::path& out_dir) {
+  gguf::GgufWriter writer;
+  writer.set_string("general.architecture", "llama");
+  for (size_t i = 0; i < kDTypeCount; ++i) {
+    const auto type = DType(i);
+    if (!is_weight_type(type)) continue;
+    const size_t cols = std::max<size_t>(dtype_info(type).block_elements, 32);
+    std::vector<float> values(2 * cols);
+    for (size_t v = 0; v < values.size(); ++v) values[v] = float(int(v % 61) - 30) / 16.0f;
+    std::vector<std::byte> bytes(2 * row_bytes(type, cols));
+    for (size_t r = 0; r < 2; ++r) {
+      quantize_row(type, values.data() + r * cols, bytes.data() + r * row_bytes(type, cols), cols);
+    }
+    writer.add_tensor(std::string(dtype_name(type)) + ".weight", type, {2, int64_t(cols)}, std::move(bytes));
+  }
+  writer.write((out_dir / "weight-types.gguf").string());
 }
 
 void tokenizer_seeds(const std::string& jsonl, const fs::path& out_dir, size_t& counter) {
@@ -196,6 +229,7 @@ int main(int argc, char** argv) {
     }
     chat_seeds(out / "chat");
     serve_seeds(out / "serve");
+    weight_types_seed(out / "gguf");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "vkgraph_fuzz_seeds: %s\n", e.what());
     return 1;

@@ -110,11 +110,13 @@ CaseResult run_op_case(const OpCase& c, Backend& under_test, Backend& reference,
   result.op = c.op;
   result.max_nmse = c.max_nmse;
   try {
-    const Outputs ref = run_on(c, reference, PrepareOptions{}, nullptr, nullptr);
+    // The backend under test first: one that cannot run the case (no kernel for a type) fails
+    // before the reference spends any time on it.
     PrepareOptions guarded;
     guarded.guard_bytes = options.guard_bytes;
     guarded.profile = options.timed_runs > 0;
     const Outputs got = run_on(c, under_test, guarded, &options, &result.timing);
+    const Outputs ref = run_on(c, reference, PrepareOptions{}, nullptr, nullptr);
     double err = 0.0, norm = 0.0;
     bool integer_mismatch = false, non_finite = false;
     for (size_t o = 0; o < ref.bytes.size(); ++o) {

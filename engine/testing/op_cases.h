@@ -35,6 +35,9 @@ struct OpCase {
   std::string name;  // unique, e.g. "matmul w=q4_0 x=f32 m=7 n_in=64 n_out=33"
   std::string op;    // the op under test, as op_name() spells it ("matmul"); --op filters on it
   double max_nmse = 0.0;
+  // The weight (matmul) or table (get_rows) type the case exercises; F32 for other ops. A
+  // backend without kernels for it fails the case naming the type (tests assert that message).
+  DType weight = DType::F32;
   // Builds the case on `backend` (uploads weights, allocates state). Deterministic: the same
   // data for every backend and every call.
   std::function<CaseGraph(Backend& backend)> build;

@@ -15,8 +15,17 @@ namespace {
 constexpr DType F32 = DType::F32;
 constexpr DType F16 = DType::F16;
 constexpr DType I32 = DType::I32;
-constexpr DType Q8 = DType::Q8_0;
-constexpr DType Q4 = DType::Q4_0;
+
+// The weight types whose Vulkan shaders include `family` (the vulkan column of
+// engine/core/weight_types.def, which also decides which variants shaders/*/shaders.cmake builds).
+std::vector<DType> vulkan_weight_types(VulkanKernels family) {
+  std::vector<DType> types;
+  for (size_t i = 0; i < kDTypeCount; ++i) {
+    const auto t = static_cast<DType>(i);
+    if (dtype_info(t).vulkan & family) types.push_back(t);
+  }
+  return types;
+}
 
 // F16 tensors and quantized blocks (read as uint16_t words) need 16-bit storage access.
 bool needs_16bit(DType t) { return t != F32 && t != I32; }
@@ -31,7 +40,7 @@ KernelRequirements requirements(DType a, DType b, uint32_t invocations, uint32_t
 
 // A one-invocation-per-element kernel: 256 wide, and a 128-wide fallback because Vulkan only
 // guarantees maxComputeWorkGroupInvocations >= 128 and some mobile GPUs stop there.
-void add_elementwise(std::vector<KernelRow>& rows, KernelKey key, const char* shader,
+void add_elementwise(std::vector<KernelRow>& rows, KernelKey key, std::string_view shader,
                      KernelFamily family = KernelFamily::elementwise) {
   rows.push_back({key, family, {shader, requirements(key.a, key.b, 256, 0)}, 256, {}, "element-wise, 256 invocations"});
   rows.push_back({key,
@@ -83,7 +92,7 @@ void add_matmul(std::vector<KernelRow>& rows, DType w, DType x, const std::strin
   // weights. 16 rows x 4 lanes = 64 invocations (at least the 32 that quantize a chunk of
   // activation blocks); shared memory: the chunk (32 blocks x (8 words + scale + sum)) and the
   // per-invocation partial sums.
-  if (w == Q8 || w == Q4) {
+  if (dtype_info(w).vulkan & vk_dot8) {
     KernelRequirements dot = requirements(w, x, 64, 32 * (8 + 2) * 4 + kReduceBytes);
     dot.needs_int8_dot = true;  // runs wherever supported (forced in tests); chosen only where fast
     rows.push_back({{OpKind::matmul, w, x, KernelForm::vector},
@@ -159,7 +168,7 @@ void add_matmul(std::vector<KernelRow>& rows, DType w, DType x, const std::strin
   // the 16x16x16 f16 x f16 + f32 -> f32 subgroup shape: 64 tokens x 64 output rows x 32 of n_in
   // per step, staged as f16 (8 KiB) with the f32 accumulators in shared memory (16 KiB); 128
   // invocations = 4 subgroups of 32 or 2 of 64 share the 16 tile products.
-  if (w != F32) {
+  if (dtype_info(w).vulkan & vk_coopmat) {
     KernelRequirements coop = requirements(w, x, 128, (64 * 32 + 64 * 32) * 2 + 64 * 64 * 4);
     coop.coopmat = CoopMatShape{16, 16, 16};
     coop.needs_fp16 = true;
@@ -327,15 +336,11 @@ std::vector<KernelRow> build_table() {
   add_elementwise(r, {OpKind::rope, F32, I32, KernelForm::rope_normal}, "rope/rope_normal_f32", KernelFamily::rope);
   add_elementwise(r, {OpKind::rope, F32, I32, KernelForm::rope_neox}, "rope/rope_neox_f32", KernelFamily::rope);
 
-  add_matmul(r, F32, F32, "f32_f32");
-  add_matmul(r, F32, F16, "f32_f16");
-  add_matmul(r, F16, F32, "f16_f32");
-  add_matmul(r, F16, F16, "f16_f16");
-  add_matmul(r, Q8, F32, "q8_0_f32");
-  add_matmul(r, Q8, F16, "q8_0_f16");
-  add_matmul(r, Q4, F32, "q4_0_f32");
-  add_matmul(r, Q4, F16, "q4_0_f16");
-  for (DType w : {F32, F16, Q8, Q4}) {
+  // Weight types with Vulkan kernels: the vk_matmul rows of engine/core/weight_types.def.
+  for (DType w : vulkan_weight_types(vk_matmul)) {
+    for (DType x : {F32, F16}) add_matmul(r, w, x, fmt::format("{}_{}", dtype_name(w), dtype_name(x)));
+  }
+  for (DType w : vulkan_weight_types(vk_matmul)) {
     for (DType x : {F32, F16}) {
       const std::string wx = fmt::format("{}_{}", dtype_name(w), dtype_name(x));
       add_matmul_add(r, w, x, wx);
@@ -344,10 +349,10 @@ std::vector<KernelRow> build_table() {
     }
   }
 
-  add_elementwise(r, {OpKind::get_rows, F32, I32}, "get_rows/get_rows_f32", KernelFamily::get_rows);
-  add_elementwise(r, {OpKind::get_rows, F16, I32}, "get_rows/get_rows_f16", KernelFamily::get_rows);
-  add_elementwise(r, {OpKind::get_rows, Q8, I32}, "get_rows/get_rows_q8_0", KernelFamily::get_rows);
-  add_elementwise(r, {OpKind::get_rows, Q4, I32}, "get_rows/get_rows_q4_0", KernelFamily::get_rows);
+  for (DType t : vulkan_weight_types(vk_matmul)) {
+    add_elementwise(r, {OpKind::get_rows, t, I32}, intern(fmt::format("get_rows/get_rows_{}", dtype_name(t))),
+                    KernelFamily::get_rows);
+  }
 
   add_elementwise(r, {OpKind::kv_write, F32, F32}, "kv/kv_write_f32_f32", KernelFamily::kv_write);
   add_elementwise(r, {OpKind::kv_write, F32, F16}, "kv/kv_write_f32_f16", KernelFamily::kv_write);
@@ -613,7 +618,14 @@ const KernelRow& select_kernel_row(const DeviceInfo& device, const KernelKey& ke
     }
   }
   if (!any) {
-    fail("no Vulkan kernel for {}: the kernel table has no row with these types", kernel_key_string(key));
+    // A weight type the table lists with no Vulkan shaders (engine/core/weight_types.def).
+    const std::string no_shaders =
+        (key.op == OpKind::matmul || key.op == OpKind::matmul_add || key.op == OpKind::matmul_cat ||
+         key.op == OpKind::matmul_swiglu || key.op == OpKind::get_rows) &&
+                dtype_info(key.a).vulkan == vk_none && is_weight_type(key.a)
+            ? fmt::format(" ({} weights have no Vulkan kernels yet; the cpu backend runs them)", dtype_name(key.a))
+            : "";
+    fail("no Vulkan kernel for {}: the kernel table has no row with these types{}", kernel_key_string(key), no_shaders);
   }
   std::string why_not;
   const KernelVariant* chosen = select_kernel(device, candidates, &why_not);

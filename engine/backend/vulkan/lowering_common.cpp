@@ -6,18 +6,9 @@
 
 namespace vkgraph::vk {
 
-uint32_t unit_bytes(DType type) {
-  switch (type) {
-    case DType::F32:
-    case DType::I32:
-      return 4;
-    case DType::F16:
-    case DType::Q8_0:
-    case DType::Q4_0:
-      return 2;
-  }
-  return 4;
-}
+// F32 and I32 bind as 32-bit elements; F16 and every block type (all of whose blocks are a whole
+// number of 16-bit words, none of 32-bit ones) as uint16_t words.
+uint32_t unit_bytes(DType type) { return type == DType::F32 || type == DType::I32 ? 4 : 2; }
 
 uint32_t checked_u32(uint64_t value, const Node& node, const char* what) {
   VKGRAPH_CHECK(value <= UINT32_MAX, "tensor '{}' ({}): {} = {} exceeds the 32-bit indices of the Vulkan kernels",
