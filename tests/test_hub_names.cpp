@@ -65,7 +65,7 @@ class EnvGuard {
 
 }  // namespace
 
-TEST_CASE("-hf names: ORG/REPO, ORG/REPO:QUANT and ORG/REPO/FILE.gguf", "[hub]") {
+TEST_CASE("Hub model names: ORG/REPO, ORG/REPO:QUANT and ORG/REPO/FILE.gguf", "[hub]") {
   const ModelName plain = parse_model_name("bartowski/Llama-3.2-1B-Instruct-GGUF");
   CHECK(plain.repo == "bartowski/Llama-3.2-1B-Instruct-GGUF");
   CHECK(plain.quant.empty());
