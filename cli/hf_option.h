@@ -1,6 +1,6 @@
 #pragma once
 // `-hf ORG/REPO[:QUANT][/FILE.gguf]`: a model from the Hugging Face Hub, for every command that
-// loads one (run, chat, bench, pull; a server can take the same option), and what resolves it:
+// loads one (run, chat, serve through ModelOptions; bench; pull), and what resolves it:
 // the shared Hugging Face cache first, else a download with a progress bar on a terminal.
 // Ctrl-C during a download stops it and keeps the partial file, which the next run resumes.
 // The CLI11 option is --hf (also --hf-repo); main.cpp rewrites llama.cpp's spelling -hf to it,

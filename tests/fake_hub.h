@@ -193,12 +193,18 @@ class FakeHub {
 // Runs the vkgraph program with the Hub variables set for a test: this endpoint, a cache and
 // HF_HOME under `home`, no token from the environment, no proxy for loopback. `extra_env` adds
 // more ("HF_HUB_OFFLINE=1 HF_TOKEN=...").
+// The shell words that give a command the Hub settings of a test: `endpoint`, the cache under
+// `home`, and none of the user's own (token, offline mode, cache, proxy).
+inline std::string hub_test_env(const std::string& endpoint, const std::filesystem::path& home,
+                                const std::string& extra_env = "") {
+  return "env -u HF_TOKEN -u HUGGING_FACE_HUB_TOKEN -u HF_HUB_OFFLINE -u HF_TOKEN_PATH "
+         "-u HUGGINGFACE_HUB_CACHE -u HF_HUB_CACHE NO_PROXY=127.0.0.1 no_proxy=127.0.0.1 HF_ENDPOINT=" +
+         shell_quote(endpoint) + " HF_HOME=" + shell_quote(home.string()) + " " + extra_env + " ";
+}
+
 inline CommandResult run_vkgraph_hub(const std::string& endpoint, const std::filesystem::path& home,
                                      const std::string& args, const std::string& extra_env = "") {
-  const std::string env =
-      "env -u HF_TOKEN -u HUGGING_FACE_HUB_TOKEN -u HF_HUB_OFFLINE -u HF_TOKEN_PATH "
-      "-u HUGGINGFACE_HUB_CACHE -u HF_HUB_CACHE NO_PROXY=127.0.0.1 no_proxy=127.0.0.1 HF_ENDPOINT=" +
-      shell_quote(endpoint) + " HF_HOME=" + shell_quote(home.string()) + " " + extra_env + " ";
+  const std::string env = hub_test_env(endpoint, home, extra_env);
   TempDir dir;
   const std::string out = dir.file("stdout"), err = dir.file("stderr");
   const std::string command = env + "'" + VKGRAPH_CLI_PATH + "' " + args + " </dev/null >'" + out + "' 2>'" + err + "'";

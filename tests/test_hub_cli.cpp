@@ -5,13 +5,21 @@
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
+#include <thread>
 
 #include "fake_hub.h"
 #include "models/hub/content_digest.h"
+#include "models/hub/http_client.h"
 #include "models/hub/hub_cache.h"
 #include "run_command.h"
 #include "tmux_session.h"
@@ -23,11 +31,6 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::string kQ8 = "test-org/tiny-GGUF/tiny-Q8_0.gguf";
-
-std::string hub_env(const testing::FakeHub& server, const fs::path& home) {
-  return "env -u HF_TOKEN -u HF_HUB_OFFLINE -u HF_HUB_CACHE -u HF_TOKEN_PATH NO_PROXY=127.0.0.1 HF_ENDPOINT=" +
-         server.endpoint() + " HF_HOME=" + testing::shell_quote(home.string()) + " ";
-}
 
 }  // namespace
 
@@ -85,7 +88,7 @@ TEST_CASE("Two pulls of one file at once: one download, both get the file", "[hu
   const testing::FakeHub server(repos, options);
   const testing::TempDir home, out;
   const std::string vkgraph = std::string("'") + VKGRAPH_CLI_PATH + "'";
-  const std::string env = hub_env(server, home.path());
+  const std::string env = testing::hub_test_env(server.endpoint(), home.path());
   const std::string command = "(" + env + vkgraph + " pull test-org/tiny-GGUF:Q8_0 >" + out.file("o1") + " 2>" +
                               out.file("e1") + "; echo $? >" + out.file("r1") + ") & (" + env + vkgraph +
                               " pull test-org/tiny-GGUF:Q8_0 >" + out.file("o2") + " 2>" + out.file("e2") +
@@ -129,8 +132,8 @@ TEST_CASE("On a terminal: a progress bar with speed and time left; Ctrl-C keeps 
     testing::FakeHubOptions options;
     options.throttle = 512 << 10;  // 512 KiB/s: ten seconds for the file, time to see the bar and stop it
     const testing::FakeHub server(repos, options);
-    testing::TmuxSession tmux("vkgraph-hub-pull",
-                              hub_env(server, home.path()) + "'" + VKGRAPH_CLI_PATH + "' pull test-org/tiny-GGUF:Q8_0");
+    testing::TmuxSession tmux("vkgraph-hub-pull", testing::hub_test_env(server.endpoint(), home.path()) + "'" +
+                                                      VKGRAPH_CLI_PATH + "' pull test-org/tiny-GGUF:Q8_0");
     REQUIRE(tmux.available());
     REQUIRE(tmux.wait_for(
         [](const std::string& s) {
@@ -210,4 +213,63 @@ TEST_CASE("The bundled default model runs with no network and leaves the Hub's c
   REQUIRE(r.exit_code == 0);
   CHECK(r.out.starts_with("Once upon a time"));
   CHECK(fs::is_empty(home.path()));
+}
+
+TEST_CASE("vkgraph serve -hf serves the model the name means", "[hub][cli]") {
+  const testing::FakeRepos repos;
+  const testing::FakeHub hub_server(repos);
+  const testing::TempDir home, out;
+  const std::string err = out.file("stderr");
+  // Built before fork: the child only execs (this process has threads; the child may not allocate).
+  // `exec` keeps the pid, so SIGTERM below reaches the server itself.
+  const std::string command =
+      "exec " + testing::hub_test_env(hub_server.endpoint(), home.path()) + "'" + VKGRAPH_CLI_PATH +
+      "' serve -hf test-org/stories-GGUF --port 0 --backend cpu --parallel 1 </dev/null 2>'" + err + "'";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  REQUIRE(pid > 0);
+  // The port it chose, from its "serve: ... on http://127.0.0.1:PORT/v1" line; 60 s covers the
+  // download and the model load on a busy machine (a second or two on an idle one).
+  std::string port;
+  bool exited = false;
+  int status = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (port.empty() && std::chrono::steady_clock::now() < deadline) {
+    std::ifstream in(err);
+    std::stringstream text;
+    text << in.rdbuf();
+    std::smatch m;
+    const std::string s = text.str();
+    if (std::regex_search(s, m, std::regex("http://127\\.0\\.0\\.1:([0-9]+)/v1"))) port = m[1];
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      exited = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::string body;
+  if (!port.empty()) {
+    hub::HttpRequest request;
+    request.url = "http://127.0.0.1:" + port + "/v1/models";
+    request.on_body = [&body](const char* data, size_t n) {
+      body.append(data, n);
+      return true;
+    };
+    hub::http_get(request);
+  }
+  if (!exited) {
+    kill(pid, SIGTERM);
+    waitpid(pid, &status, 0);
+  }
+  std::ifstream in(err);
+  std::stringstream log;
+  log << in.rdbuf();
+  INFO(log.str());
+  REQUIRE_FALSE(port.empty());
+  CHECK_THAT(body, ContainsSubstring("\"stories260K-F32-00001-of-00002\""));
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);  // SIGTERM drains and exits 0
 }

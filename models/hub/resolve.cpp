@@ -94,10 +94,10 @@ std::optional<ResolvedModel> from_cache(const ModelName& name, const HubCache& c
 [[noreturn]] void fail_offline(const ModelName& name, const HubCache& cache) {
   const std::optional<std::string> commit = cache.read_ref(name.repo);
   const std::vector<std::string> files = commit ? cache.snapshot_files(name.repo, *commit) : std::vector<std::string>{};
-  const std::string cached = files.empty() ? fmt::format("nothing of {} is cached", name.repo)
-                                           : "of " + name.repo + " the cache holds " + what_is_there(name, files);
+  const std::string cached =
+      files.empty() ? fmt::format("nothing of {} is cached", name.repo) : "in the cache, " + what_is_there(name, files);
   hub_fail(HubErrorKind::not_found,
-           "offline (HF_HUB_OFFLINE is set), and the cache {} has no {}: {}. Download it once with the network on "
+           "offline (HF_HUB_OFFLINE is set), and the cache {} has no {}; {}. Download it once with the network on "
            "(without HF_HUB_OFFLINE)",
            cache.root().string(), name.text(), cached);
 }
