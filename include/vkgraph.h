@@ -160,12 +160,14 @@ VKGRAPH_API vkgraph_hub_params vkgraph_hub_default_params(void);
  *   "ORG/REPO/FILE.gguf"  that file
  * When the cache holds the file the name means (fetched by vkgraph, huggingface_hub, llama.cpp,
  * ...; for a name without a quant, a Q4_K_M file) no request is made. Otherwise the Hub is asked
- * (and when it cannot be reached, a file the cache holds is used) and the file is downloaded (every part of a split
- * model; the path is the first part's, which vkgraph_model_load opens with the others), resumed if a partial download
- * is there, checked against the Hub's SHA-256 and only then put in place. The path is written as vkgraph_detokenize
- * writes text (4096 bytes hold any path). Errors: VKGRAPH_ERR_NOT_FOUND, VKGRAPH_ERR_ACCESS (vkgraph_last_error() says
- * how to give a token), VKGRAPH_ERR_NETWORK, VKGRAPH_ERR_FILE (disk full, cache not writable), VKGRAPH_ERR_CANCELLED
- * (the partial file stays and the next call resumes it), VKGRAPH_ERR_INVALID_ARGUMENT (a malformed name). */
+ * (and when it cannot be reached, a file the cache holds is used) and the file is downloaded
+ * (every part of a split model; the path is the first part's, which vkgraph_model_load opens with
+ * the others), resumed if a partial download is there, checked against the Hub's SHA-256 and
+ * only then put in place. The path is written as vkgraph_detokenize writes text (4096 bytes hold
+ * any path). Errors: VKGRAPH_ERR_NOT_FOUND, VKGRAPH_ERR_ACCESS (vkgraph_last_error() says how to
+ * give a token), VKGRAPH_ERR_NETWORK, VKGRAPH_ERR_FILE (disk full, cache not writable),
+ * VKGRAPH_ERR_CANCELLED (the partial file stays and the next call resumes it),
+ * VKGRAPH_ERR_INVALID_ARGUMENT (a malformed name). */
 VKGRAPH_API vkgraph_status vkgraph_hub_resolve(const char* name, const vkgraph_hub_params* params, char* path,
                                                size_t capacity, size_t* length);
 
