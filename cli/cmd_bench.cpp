@@ -17,6 +17,7 @@
 
 #include "cli/bench_kernel.h"
 #include "cli/command.h"
+#include "cli/hf_option.h"
 #include "cli/progress_bar.h"
 #include "engine/core/dtype.h"
 #include "engine/core/error.h"
@@ -34,6 +35,7 @@ namespace {
 
 struct BenchArgs {
   std::vector<std::string> models;
+  std::vector<std::string> hf;     // -hf ORG/REPO[:QUANT], resolved through the Hugging Face cache
   std::vector<std::string> synth;  // PRESET:TYPE
   int64_t synth_layers = 0;        // 0: the preset's
   std::vector<int64_t> n_prompt{512};
@@ -167,6 +169,7 @@ int bench_command(const BenchArgs& a) {
   for (const std::string& note : targets.notes) status.note(note);
 
   std::vector<std::string> paths = a.models;
+  for (const std::string& name : a.hf) paths.push_back(hf_model_path(name));
   std::unique_ptr<ScratchDir> scratch;
   for (const SynthSpec& s : synth) {
     if (!scratch) scratch = std::make_unique<ScratchDir>();
@@ -228,6 +231,7 @@ const CommandRegistration registration{
       std::string presets;
       for (const auto& p : models::presets()) presets += (presets.empty() ? "" : ", ") + p.name;
       app.add_option("-m,--model", a->models, "GGUF model file(s) (default: the bundled stories260K)");
+      add_hf_option(app, a->hf);
       app.add_option("--synth", a->synth,
                      "generate a synthetic model PRESET:TYPE for the run (TYPE a quantization scheme: " +
                          models::quant_scheme_names() + "); presets: " + presets);

@@ -53,13 +53,15 @@ sigset_t shutdown_signals() {
 
 int serve_main(ServeOptions& o) {
   if (o.verbose) log::set_level(log::Level::info);
+  // Before the signals are blocked: a -hf download stops on Ctrl-C (cli/hf_option.h), and it
+  // leaves no thread behind.
+  const std::string path = model_path(o.model);
   // Blocked before any thread starts, so every thread inherits the mask and only sigwait sees
   // the signals. A peer that closes its socket must not kill the process either.
   const sigset_t signals = shutdown_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
-  const std::string path = model_path(o.model);
   std::unique_ptr<Backend> backend = create_model_backend(o.model);
   std::fprintf(stderr, "serve: loading %s on %s (%s)\n", path.c_str(), backend->device_name().c_str(),
                backend->name().c_str());

@@ -1,5 +1,6 @@
 #include "cli/model_options.h"
 
+#include "cli/hf_option.h"
 #include "engine/backend/registry.h"
 #include "models/bundled/default_model.h"
 #include "models/quantize.h"
@@ -7,7 +8,8 @@
 namespace vkgraph::cli {
 
 void add_model_options(CLI::App& app, ModelOptions& o) {
-  app.add_option("-m,--model", o.model, "GGUF model file (default: the bundled stories260K)");
+  CLI::Option* model = app.add_option("-m,--model", o.model, "GGUF model file (default: the bundled stories260K)");
+  add_hf_option(app, o.hf)->excludes(model);
   app.add_option("-c,--ctx-size", o.n_ctx, "context size in tokens (0: the model's, at most 4096)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--sinks", o.sinks,
@@ -24,7 +26,10 @@ void add_model_options(CLI::App& app, ModelOptions& o) {
                      models::quant_scheme_names());
 }
 
-std::string model_path(const ModelOptions& o) { return o.model.empty() ? models::default_model_path() : o.model; }
+std::string model_path(const ModelOptions& o) {
+  if (!o.hf.empty()) return hf_model_path(o.hf);
+  return o.model.empty() ? models::default_model_path() : o.model;
+}
 
 std::unique_ptr<Backend> create_model_backend(const ModelOptions& o) { return create_backend(o.backend, o.device); }
 

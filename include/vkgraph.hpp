@@ -77,6 +77,17 @@ class Model {
   std::unique_ptr<vkgraph_model, detail::ModelFree> handle_;
 };
 
+// The local path of a model from the Hugging Face Hub ("ORG/REPO:Q4_K_M"), downloaded into the
+// shared cache when it is not there (vkgraph_hub_resolve); give it to Model.
+inline std::string hub_resolve(const std::string& name,
+                               const vkgraph_hub_params& params = vkgraph_hub_default_params()) {
+  std::string path(4096, '\0');
+  size_t length = 0;
+  check(vkgraph_hub_resolve(name.c_str(), &params, path.data(), path.size(), &length));
+  path.resize(length);
+  return path;
+}
+
 class Sampler {
  public:
   explicit Sampler(const vkgraph_sampler_params& params = vkgraph_sampler_default_params()) {

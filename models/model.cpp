@@ -6,6 +6,7 @@
 #include "engine/core/error.h"
 #include "engine/core/log.h"
 #include "models/gguf/gguf_reader.h"
+#include "models/gguf/gguf_split.h"
 #include "models/quantize.h"
 #include "models/tokenizer/tokenizer.h"
 
@@ -98,7 +99,8 @@ void for_each_weight(ModelWeights& w, const std::function<void(WeightTensor&)>& 
 Model::~Model() = default;
 
 std::unique_ptr<Model> Model::load(const std::string& path, Backend& backend, const LoadOptions& options) {
-  const gguf::GgufFile file = gguf::GgufFile::open(path);
+  // A split model's first part brings its other parts (models/gguf/gguf_split.h).
+  const gguf::GgufFile file = gguf::open_split_model(path);
   std::unique_ptr<Model> model(new Model());
   model->path_ = path;
   model->hparams_ = read_hparams(file, path);

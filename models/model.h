@@ -35,8 +35,9 @@ struct LoadOptions {
 
 class Model {
  public:
-  // Reads a GGUF file, checks every tensor's presence, type and shape, and uploads the weights
-  // to `backend` once. Errors name the file and the tensor.
+  // Reads a GGUF file (or every part of a split one, given its first part), checks every
+  // tensor's presence, type and shape, and uploads the weights to `backend` once. Errors name
+  // the file and the tensor.
   static std::unique_ptr<Model> load(const std::string& path, Backend& backend, const LoadOptions& options = {});
   ~Model();
 
