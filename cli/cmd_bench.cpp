@@ -18,6 +18,7 @@
 #include "cli/bench_kernel.h"
 #include "cli/command.h"
 #include "cli/progress_bar.h"
+#include "engine/backend/registry.h"
 #include "engine/core/dtype.h"
 #include "engine/core/error.h"
 #include "models/bench/bench_format.h"
@@ -39,7 +40,7 @@ struct BenchArgs {
   std::vector<int64_t> n_gen{128};
   std::vector<int64_t> depth{0};
   int reps = 5;
-  std::vector<std::string> backends{"vulkan"};
+  std::vector<std::string> backends{default_backend_name()};
   std::vector<std::string> devices;
   bool ops = false;
   std::string output = "md";

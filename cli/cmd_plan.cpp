@@ -17,16 +17,16 @@ struct PlanOptionsCli {
   testing::LlamaDims dims;
   bool no_fuse = false;
   bool verbose = false;
-  std::string backend = "vulkan";
+  std::string backend;  // "" = the registry's default
   std::string device;
 };
 
 int run_plan(const PlanOptionsCli& o) {
   // Weights only need to exist for planning: zero-filled storage on the chosen backend, which
   // then lowers the plan to its dispatches.
-  std::unique_ptr<Backend> backend = create_backend(o.backend, o.device);
+  std::unique_ptr<Backend> backend = create_backend(o.backend.empty() ? default_backend_name() : o.backend, o.device);
   testing::LlamaStep step = testing::build_llama_step(o.dims, *backend);
-  PlanOptions options;
+  PlanOptions options = backend->plan_options();
   options.fuse = !o.no_fuse;
   const Plan plan = Plan::build(std::move(step.graph), options);
   const std::unique_ptr<Executable> executable = backend->prepare(plan);
@@ -54,7 +54,8 @@ const CommandRegistration registration{
       app.add_option("--layers", o->dims.n_layer, "transformer layers")->check(CLI::PositiveNumber);
       app.add_flag("--no-fuse", o->no_fuse, "skip the fusion pass");
       app.add_flag("-v,--verbose", o->verbose, "also the kernel table row of each dispatch and why it was chosen");
-      app.add_option("--backend", o->backend, "backend that lowers the plan: vulkan or cpu")->capture_default_str();
+      app.add_option("--backend", o->backend,
+                     "backend that lowers the plan: vulkan or cpu (default: " + default_backend_name() + ")");
       app.add_option("--device", o->device, "device index or name substring");
       return [o] { return run_plan(*o); };
     }};

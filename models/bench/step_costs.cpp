@@ -35,7 +35,7 @@ DecodeStepCosts measure_decode_step(const models::Model& model, Backend& backend
   models::StepShape shape;
   shape.n_tokens = 1;
   models::StepGraph step = models::build_step_graph(hp, model.weights(), kv, shape);
-  const Plan plan = Plan::build(step.graph);
+  const Plan plan = Plan::build(step.graph, backend.plan_options());
   const std::unique_ptr<Executable> exe = backend.prepare(plan);
 
   DecodeStepCosts costs;
