@@ -1,6 +1,6 @@
 // `vkgraph bench`: llama-bench style throughput tests (pp<N>, tg<N>, at KV depths) of one or
 // more models on every selected backend and device in one run, with the roofline figures and
-// an optional per-op profile. The measuring lives in models/bench; this file parses the flags,
+// an optional per-op profile. The measuring lives in cli/bench; this file parses the flags,
 // makes synthetic models, shows progress and writes the results.
 
 #include <unistd.h>
@@ -15,17 +15,17 @@
 #include <fstream>
 #include <random>
 
-#include "cli/bench_kernel.h"
+#include "cli/bench/bench_format.h"
+#include "cli/bench/bench_kernel.h"
+#include "cli/bench/bench_plot.h"
+#include "cli/bench/bench_runner.h"
+#include "cli/bench/bench_targets.h"
+#include "cli/bench/device_report.h"
 #include "cli/command.h"
 #include "cli/progress_bar.h"
 #include "engine/backend/registry.h"
 #include "engine/core/dtype.h"
 #include "engine/core/error.h"
-#include "models/bench/bench_format.h"
-#include "models/bench/bench_plot.h"
-#include "models/bench/bench_runner.h"
-#include "models/bench/bench_targets.h"
-#include "models/bench/device_report.h"
 #include "models/bundled/default_model.h"
 #include "models/synth/synth_model.h"
 

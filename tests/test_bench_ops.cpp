@@ -9,10 +9,10 @@
 #include <cmath>
 #include <set>
 
+#include "cli/bench/bench_runner.h"
+#include "cli/bench/roofline.h"
 #include "engine/backend/registry.h"
 #include "engine/backend/vulkan/probe_kernels.h"
-#include "models/bench/bench_runner.h"
-#include "models/bench/roofline.h"
 #include "models/model.h"
 #include "models/synth/synth_model.h"
 #include "run_command.h"

@@ -1,4 +1,4 @@
-#include "models/bench/bench_targets.h"
+#include "cli/bench/bench_targets.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>

@@ -1,4 +1,4 @@
-#include "models/bench/device_report.h"
+#include "cli/bench/device_report.h"
 
 #include <set>
 #include <vector>

@@ -1,14 +1,14 @@
-#include "models/bench/step_costs.h"
+#include "cli/bench/step_costs.h"
 
 #include <chrono>
 #include <numeric>
 #include <span>
 #include <vector>
 
+#include "cli/bench/roofline.h"
 #include "engine/core/error.h"
 #include "engine/graph/plan.h"
 #include "models/arch/step_graph.h"
-#include "models/bench/roofline.h"
 
 namespace vkgraph::bench {
 namespace {

@@ -1,4 +1,4 @@
-#include "models/bench/op_profile.h"
+#include "cli/bench/op_profile.h"
 
 #include <algorithm>
 #include <chrono>
