@@ -1,6 +1,6 @@
 // `vkgraph bench`: llama-bench style throughput tests (pp<N>, tg<N>, at KV depths) of one or
 // more models on every selected backend and device in one run, with the roofline figures and
-// an optional per-op profile. The measuring lives in models/bench; this file parses the flags,
+// an optional per-op profile. The measuring lives in cli/bench; this file parses the flags,
 // makes synthetic models, shows progress and writes the results.
 
 #include <unistd.h>
@@ -15,17 +15,18 @@
 #include <fstream>
 #include <random>
 
-#include "cli/bench_kernel.h"
+#include "cli/bench/bench_format.h"
+#include "cli/bench/bench_kernel.h"
+#include "cli/bench/bench_plot.h"
+#include "cli/bench/bench_runner.h"
+#include "cli/bench/bench_targets.h"
+#include "cli/bench/device_report.h"
 #include "cli/command.h"
 #include "cli/hf_option.h"
 #include "cli/progress_bar.h"
+#include "engine/backend/registry.h"
 #include "engine/core/dtype.h"
 #include "engine/core/error.h"
-#include "models/bench/bench_format.h"
-#include "models/bench/bench_plot.h"
-#include "models/bench/bench_runner.h"
-#include "models/bench/bench_targets.h"
-#include "models/bench/device_report.h"
 #include "models/bundled/default_model.h"
 #include "models/quant_scheme.h"
 #include "models/synth/synth_model.h"
@@ -42,7 +43,7 @@ struct BenchArgs {
   std::vector<int64_t> n_gen{128};
   std::vector<int64_t> depth{0};
   int reps = 5;
-  std::vector<std::string> backends{"vulkan"};
+  std::vector<std::string> backends{default_backend_name()};
   std::vector<std::string> devices;
   bool ops = false;
   std::string output = "md";

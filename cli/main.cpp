@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "cli/command.h"
-#include "engine/backend/vulkan/instance.h"
+#include "engine/backend/registry.h"
 #include "engine/core/error.h"
 #include "engine/core/version.h"
 
@@ -58,9 +58,9 @@ int main(int argc, char** argv) {
   // With validation on (VKGRAPH_VALIDATION=1, as in every test), any validation message makes
   // the run fail, so tests that drive the program catch them as the library tests do.
   const auto checked = [](int code) {
-    if (const uint64_t n = vkgraph::vk::validation_error_count(); n > 0) {
+    if (const vkgraph::BackendDiagnostics d = vkgraph::backend_diagnostics(); d.messages > 0) {
       std::fprintf(stderr, "vkgraph: error: %llu Vulkan validation message(s); the last: %s\n",
-                   static_cast<unsigned long long>(n), vkgraph::vk::last_validation_message().c_str());
+                   static_cast<unsigned long long>(d.messages), d.last.c_str());
       return code != 0 ? code : 4;
     }
     return code;

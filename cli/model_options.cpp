@@ -18,8 +18,9 @@ void add_model_options(CLI::App& app, ModelOptions& o) {
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber)
       ->each([&o](const std::string&) { o.sinks_given = true; });
-  app.add_option("--backend", o.backend, "vulkan, cpu or cuda (where built; `vkgraph devices` lists them)")
-      ->capture_default_str();
+  app.add_option(
+      "--backend", o.backend,
+      "vulkan, cpu or cuda (where built; `vkgraph devices` lists them; default: " + default_backend_name() + ")");
   app.add_option("--device", o.device, "device index or name substring (default: $VKGRAPH_DEVICE or the first GPU)");
   app.add_option("--weights", o.weights,
                  "convert f32/f16/bf16 weights while loading, as `vkgraph quantize --type` would: " +
@@ -31,7 +32,9 @@ std::string model_path(const ModelOptions& o) {
   return o.model.empty() ? models::default_model_path() : o.model;
 }
 
-std::unique_ptr<Backend> create_model_backend(const ModelOptions& o) { return create_backend(o.backend, o.device); }
+std::unique_ptr<Backend> create_model_backend(const ModelOptions& o) {
+  return create_backend(o.backend.empty() ? default_backend_name() : o.backend, o.device);
+}
 
 models::LoadOptions load_options(const ModelOptions& o) {
   models::LoadOptions load;

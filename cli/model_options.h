@@ -21,7 +21,7 @@ struct ModelOptions {
   // Attention sinks of the KV cache ring (models/session.h); 0 = no ring, the context is a limit.
   int64_t sinks = 4;
   bool sinks_given = false;
-  std::string backend = "vulkan";
+  std::string backend;  // "" = the registry's default backend
   std::string device;
   std::string weights;  // "" = as stored; a quantization scheme (q4_k_m, q8_0, ...) converts while loading
 };

@@ -96,7 +96,7 @@ Session::Prepared& Session::prepared(int64_t n_tokens, bool all_logits) {
   shape.ring = ring();
   Prepared p;
   p.step = build_step_graph(model_.hparams(), model_.weights(), kv_, shape);
-  const Plan plan = Plan::build(p.step.graph);
+  const Plan plan = Plan::build(p.step.graph, backend_.plan_options());
   p.executable = backend_.prepare(plan);
   return prepared_.emplace(key, std::move(p)).first->second;
 }

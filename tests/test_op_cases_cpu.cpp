@@ -65,6 +65,7 @@ class FaultyBackend final : public Backend {
     return std::make_unique<FaultyExecutable>(std::make_unique<cpu::CpuExecutable>(plan, options), plan, fault_);
   }
   size_t storage_bytes() const override { return cpu_.storage_bytes(); }
+  bool supports(OpKind op, DType type) const override { return cpu_.supports(op, type); }
 
  private:
   cpu::CpuBackend cpu_;

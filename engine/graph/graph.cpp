@@ -15,6 +15,12 @@ int64_t element_count(const Shape& shape) {
   return n;
 }
 
+const std::vector<OpKind>& fused_op_kinds() {
+  static const std::vector<OpKind> ops = {OpKind::rms_norm_mul, OpKind::swiglu, OpKind::matmul_add, OpKind::matmul_cat,
+                                          OpKind::matmul_swiglu};
+  return ops;
+}
+
 const char* op_name(OpKind op) {
   switch (op) {
     case OpKind::leaf:

@@ -71,6 +71,10 @@ enum class OpKind : uint8_t {
 };
 const char* op_name(OpKind op);
 
+// The ops the fusion pass makes from others (PlanOptions::fused_ops): a backend that lacks one
+// runs the unfused ops instead.
+const std::vector<OpKind>& fused_op_kinds();
+
 enum class RopeMode : uint8_t {
   normal,  // rotates pairs (2i, 2i+1): llama
   neox,    // rotates pairs (i, i + n_rot/2): qwen2, neox

@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "engine/graph/passes.h"
@@ -212,13 +213,14 @@ size_t merge_ropes(Graph& graph) {
 
 }  // namespace
 
-size_t fuse(Graph& graph) {
+size_t fuse(Graph& graph, const std::vector<OpKind>& allowed) {
+  const auto has = [&](OpKind op) { return std::find(allowed.begin(), allowed.end(), op) != allowed.end(); };
   std::vector<int> uses = use_counts(graph);
   size_t fused = 0;
   for (size_t i = 0; i < graph.size(); ++i) {
     Node& n = graph.nodes()[i];
     if (n.op == OpKind::add) {
-      fused += fuse_matmul_add(graph, uses, n, i) ? 1 : 0;
+      fused += has(OpKind::matmul_add) && fuse_matmul_add(graph, uses, n, i) ? 1 : 0;
       continue;
     }
     if (n.op != OpKind::mul) continue;
@@ -226,7 +228,7 @@ size_t fuse(Graph& graph) {
     const TensorId b = n.inputs[1];
 
     // rms_norm(x) * w with w [n]: one pass over x instead of a write and a re-read of the norm.
-    if (foldable(graph, uses, a, OpKind::rms_norm) && graph.node(b).shape.size() == 1 &&
+    if (has(OpKind::rms_norm_mul) && foldable(graph, uses, a, OpKind::rms_norm) && graph.node(b).shape.size() == 1 &&
         graph.node(b).shape[0] == graph.node(a).shape.back()) {
       const Node& norm = graph.node(a);
       n.op = OpKind::rms_norm_mul;
@@ -241,7 +243,7 @@ size_t fuse(Graph& graph) {
     // silu(g) * u or u * silu(g), same shapes: the gate activation never goes to memory.
     const Shape& sa = graph.node(a).shape;
     const Shape& sb = graph.node(b).shape;
-    if (sa != sb) continue;
+    if (!has(OpKind::swiglu) || sa != sb) continue;
     for (const auto& [silu, up] : {std::pair{a, b}, std::pair{b, a}}) {
       if (!foldable(graph, uses, silu, OpKind::silu)) continue;
       n.op = OpKind::swiglu;
@@ -254,12 +256,12 @@ size_t fuse(Graph& graph) {
   }
   // After the element-wise fusions, so swiglu nodes made from silu * mul are seen too, and
   // before grouping, which must not take the gate and up products.
-  for (size_t i = 0; i < graph.size(); ++i) {
+  for (size_t i = 0; i < graph.size() && has(OpKind::matmul_swiglu); ++i) {
     Node& n = graph.nodes()[i];
     if (n.op == OpKind::swiglu) fused += fuse_matmul_swiglu(graph, uses, n, i) ? 1 : 0;
   }
-  fused += group_matmuls(graph, uses);
-  fused += merge_ropes(graph);
+  if (has(OpKind::matmul_cat)) fused += group_matmuls(graph, uses);
+  fused += merge_ropes(graph);  // a wider rope over views: no new op, every backend runs it
   return fused;
 }
 

@@ -22,8 +22,9 @@ void materialize_outputs(Graph& graph);
 // the matmuls becoming views of their ranges of it; last, two one-token ropes with one positions
 // input and one set of parameters over neighbouring ranges of one tensor (q and k of a
 // matmul_cat) -> one appended rope over the joined range, the two becoming views of it.
-// Returns the fusion count.
-size_t fuse(Graph& graph);
+// Only fusions whose op is in `allowed` (the executing backend's fused ops) are made; the rope
+// merge makes no new op and always applies. Returns the fusion count.
+size_t fuse(Graph& graph, const std::vector<OpKind>& allowed);
 
 // pass_schedule.cpp: which nodes a run needs (everything outputs and kv_writes depend on), and the
 // op nodes to run in order (graph order is topological: inputs are always built first).

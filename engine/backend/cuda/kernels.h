@@ -1,6 +1,6 @@
 #pragma once
 // The CUDA kernels as host-callable launch functions (kernels_*.cu). Arguments are device
-// pointers and sizes; cuda_launch.cpp maps a plan step onto one call. Every launch is
+// pointers and sizes; step_launch.cpp maps a plan step onto one call. Every launch is
 // asynchronous on `Launch::stream`; a kernel that finds a bad index (get_rows ids, kv_write
 // slots) stores Launch::error_code into *Launch::error instead of reading or writing out of
 // bounds, and the executable turns that into an Error naming the step after the run.

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "models/bench/bench_row.h"
+#include "cli/bench/bench_row.h"
 
 namespace vkgraph::bench {
 

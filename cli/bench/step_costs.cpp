@@ -1,14 +1,14 @@
-#include "models/bench/step_costs.h"
+#include "cli/bench/step_costs.h"
 
 #include <chrono>
 #include <numeric>
 #include <span>
 #include <vector>
 
+#include "cli/bench/roofline.h"
 #include "engine/core/error.h"
 #include "engine/graph/plan.h"
 #include "models/arch/step_graph.h"
-#include "models/bench/roofline.h"
 
 namespace vkgraph::bench {
 namespace {
@@ -35,7 +35,7 @@ DecodeStepCosts measure_decode_step(const models::Model& model, Backend& backend
   models::StepShape shape;
   shape.n_tokens = 1;
   models::StepGraph step = models::build_step_graph(hp, model.weights(), kv, shape);
-  const Plan plan = Plan::build(step.graph);
+  const Plan plan = Plan::build(step.graph, backend.plan_options());
   const std::unique_ptr<Executable> exe = backend.prepare(plan);
 
   DecodeStepCosts costs;

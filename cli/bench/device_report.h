@@ -4,8 +4,8 @@
 
 #include <string>
 
+#include "cli/bench/bench_row.h"
 #include "engine/backend/backend.h"
-#include "models/bench/bench_row.h"
 #include "models/model.h"
 
 namespace vkgraph::bench {

@@ -1,4 +1,4 @@
-#include "models/bench/roofline.h"
+#include "cli/bench/roofline.h"
 
 namespace vkgraph::bench {
 namespace {

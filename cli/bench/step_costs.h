@@ -6,8 +6,8 @@
 
 #include <cstdint>
 
+#include "cli/bench/bench_row.h"
 #include "engine/backend/backend.h"
-#include "models/bench/bench_row.h"
 #include "models/model.h"
 
 namespace vkgraph::bench {

@@ -57,7 +57,7 @@ struct OpProfile {
   std::vector<OpShare> ops;  // largest time first
 };
 
-// Overheads of one replayed decode step at the row's depth (tg rows; models/bench/step_costs.h).
+// Overheads of one replayed decode step at the row's depth (tg rows; cli/bench/step_costs.h).
 struct DecodeStepCosts {
   // The dispatches' estimated reads of the step against the weights plus the K/V of the
   // positions it attends; their ratio is the "bytes read <= 1.2x" figure. Unset where

@@ -1,4 +1,4 @@
-#include "models/bench/op_profile.h"
+#include "cli/bench/op_profile.h"
 
 #include <algorithm>
 #include <chrono>
@@ -48,7 +48,7 @@ OpProfile profile_step(const models::Model& model, Backend& backend, int64_t n_s
   models::StepShape shape;
   shape.n_tokens = n_tokens;
   models::StepGraph step = models::build_step_graph(hp, model.weights(), kv, shape);
-  const Plan plan = Plan::build(step.graph);
+  const Plan plan = Plan::build(step.graph, backend.plan_options());
   // Two executables of the same plan: the timed one gives the per-op times; the plain one the
   // step time they are compared with (the timestamps themselves cost time between dispatches).
   PrepareOptions options;

@@ -1,4 +1,4 @@
-#include "models/bench/bench_format.h"
+#include "cli/bench/bench_format.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>

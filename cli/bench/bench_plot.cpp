@@ -1,4 +1,4 @@
-#include "models/bench/bench_plot.h"
+#include "cli/bench/bench_plot.h"
 
 #include <fmt/format.h>
 

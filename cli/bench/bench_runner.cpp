@@ -1,4 +1,4 @@
-#include "models/bench/bench_runner.h"
+#include "cli/bench/bench_runner.h"
 
 #include <fmt/format.h>
 
@@ -8,11 +8,11 @@
 #include <numeric>
 #include <random>
 
+#include "cli/bench/op_profile.h"
+#include "cli/bench/roofline.h"
+#include "cli/bench/step_costs.h"
 #include "engine/core/error.h"
 #include "engine/core/version.h"
-#include "models/bench/op_profile.h"
-#include "models/bench/roofline.h"
-#include "models/bench/step_costs.h"
 #include "models/session.h"
 
 namespace vkgraph::bench {

@@ -1,4 +1,4 @@
-#include "cli/device_json.h"
+#include "cli/cmd_devices_json.h"
 
 namespace vkgraph::cli {
 
@@ -81,39 +81,23 @@ nlohmann::json device_json(const vk::DeviceInfo& d) {
   return j;
 }
 
-namespace {
-
-std::string version_string(int version) {  // CUDA's 13000 -> "13.0"
-  return std::to_string(version / 1000) + "." + std::to_string(version % 1000 / 10);
-}
-
-}  // namespace
-
-nlohmann::json cuda_device_json(const cuda::CudaDeviceInfo& d, const cuda::CudaProbe& probe) {
+nlohmann::json record_json(const DeviceRecord& d) {
   using nlohmann::json;
   json j;
-  j["backend"] = "cuda";
-  j["available"] = true;
-  j["index"] = d.index;
-  j["name"] = d.name;
-  j["pci_bus_id"] = d.pci_bus_id;
-  j["compute_capability"] = std::to_string(d.compute_major) + "." + std::to_string(d.compute_minor);
-  j["sm"] = cuda::sm_name(d);
-  j["memory_bytes"] = d.memory_bytes;
-  j["multiprocessors"] = d.multiprocessors;
-  j["driver_version"] = version_string(probe.driver_version);
-  j["runtime_version"] = version_string(probe.runtime_version);
-  return j;
-}
-
-nlohmann::json cuda_unavailable_json(const cuda::CudaProbe& probe) {
-  using nlohmann::json;
-  json j;
-  j["backend"] = "cuda";
-  j["available"] = false;
-  j["built_in"] = probe.built_in;
-  j["reason"] = probe.reason;
-  j["runtime_version"] = probe.built_in ? json(version_string(probe.runtime_version)) : json(nullptr);
+  j["backend"] = d.backend;
+  j["available"] = d.available;
+  if (d.available) {
+    j["index"] = d.index;
+    j["name"] = d.name;
+    j["memory_bytes"] = d.memory_bytes;
+    j["pci_bus_id"] = d.pci_bus_id.empty() ? json(nullptr) : json(d.pci_bus_id);
+    j["default"] = d.is_default;
+  } else {
+    j["reason"] = d.reason;
+  }
+  for (const DeviceProperty& p : d.properties) {
+    j[p.key] = p.value == "yes" ? json(true) : p.value == "no" ? json(false) : json(p.value);
+  }
   return j;
 }
 

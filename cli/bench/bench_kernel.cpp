@@ -1,4 +1,4 @@
-#include "cli/bench_kernel.h"
+#include "cli/bench/bench_kernel.h"
 
 #include <fmt/format.h>
 
