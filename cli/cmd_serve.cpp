@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <unistd.h>
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -27,8 +28,9 @@ struct ServeOptions {
   serve::ServerOptions server;
   int64_t n_parallel = 4;
   int64_t max_queue = 64;
-  std::string chat_template;  // "" = the model's
-  std::string pooling;        // "" = the model's
+  serving::EngineOptions engine;  // the batched engine's KV blocks and step budget
+  std::string chat_template;      // "" = the model's
+  std::string pooling;            // "" = the model's
   bool verbose = false;
 };
 
@@ -64,11 +66,16 @@ int serve_main(ServeOptions& o) {
                backend->name().c_str());
   auto model = models::Model::load(path, *backend, load_options(o.model));
 
-  serving::EngineOptions engine_options;
+  serving::EngineOptions engine_options = o.engine;
   engine_options.n_parallel = o.n_parallel;
   engine_options.n_ctx = o.model.n_ctx;
   engine_options.max_queue = o.max_queue;
+  const auto engine_start = std::chrono::steady_clock::now();
   std::unique_ptr<serving::Engine> engine = serving::Engine::create(*model, *backend, engine_options);
+  // The engine prepares every step shape before it returns, so no request waits on that later.
+  std::fprintf(stderr, "serve: batched engine ready in %.2f s (KV blocks of %lld tokens, steps of up to %lld tokens)\n",
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - engine_start).count(),
+               static_cast<long long>(engine_options.block_size), static_cast<long long>(engine_options.step_tokens));
 
   chat::ChatTemplate tmpl = o.chat_template.empty() ? chat::ChatTemplate::detect(model->chat_template())
                                                     : chat::ChatTemplate::from_name(o.chat_template);
@@ -124,6 +131,16 @@ const CommandRegistration registration{
       app.add_option("--queue", o->max_queue, "requests that may wait beyond those; more get 429")
           ->capture_default_str()
           ->check(CLI::Range(0, 100000));
+      app.add_option("--block-size", o->engine.block_size, "KV cache block: positions per block")
+          ->capture_default_str()
+          ->check(CLI::Range(1, 1024));
+      app.add_option("--kv-blocks", o->engine.kv_blocks,
+                     "KV cache blocks in all (default: --parallel sequences of the whole context)")
+          ->check(CLI::Range(int64_t(1), int64_t(1) << 30));
+      app.add_option("--step-tokens", o->engine.step_tokens,
+                     "most tokens one batched step evaluates (generated tokens and prompt chunks together)")
+          ->capture_default_str()
+          ->check(CLI::Range(1, 8192));
       app.add_option("--api-key", o->server.api_key,
                      "require 'Authorization: Bearer KEY' on every route but /health (also VKGRAPH_API_KEY)")
           ->envname("VKGRAPH_API_KEY");

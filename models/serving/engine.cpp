@@ -1,6 +1,6 @@
 #include "models/serving/engine.h"
 
-#include "models/serving/session_engine.h"
+#include "models/serving/batch_engine.h"
 
 namespace vkgraph::serving {
 
@@ -23,7 +23,7 @@ const char* finish_reason_name(FinishReason reason) {
 }
 
 std::unique_ptr<Engine> Engine::create(const models::Model& model, Backend& backend, const EngineOptions& options) {
-  return std::make_unique<SessionEngine>(model, backend, options);
+  return std::make_unique<BatchEngine>(model, backend, options);
 }
 
 }  // namespace vkgraph::serving

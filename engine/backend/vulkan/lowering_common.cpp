@@ -85,6 +85,7 @@ Dispatch lower_step(const LoweringInput& in) {
       return lower_attention(in);
     case OpKind::kv_write:
       return lower_kv_write(in);
+    case OpKind::paged_attention:  // TODO(serve-engine): the paged kernels
     case OpKind::leaf:
     case OpKind::view:
       break;
