@@ -15,6 +15,7 @@
 #include <fstream>
 #include <random>
 
+#include "cli/bench_kernel.h"
 #include "cli/command.h"
 #include "cli/progress_bar.h"
 #include "engine/core/dtype.h"
@@ -44,6 +45,7 @@ struct BenchArgs {
   std::string output = "md";
   std::string plot;
   uint64_t seed = 1;
+  std::string kernel;  // --kernel: time one kernel-table row instead of models
 };
 
 // One status line on stderr: redrawn in place on a terminal; elsewhere (logs, pipes) a line at
@@ -140,6 +142,10 @@ std::unique_ptr<models::Model> load_model(const std::string& path, Backend& back
 }
 
 int bench_command(const BenchArgs& a) {
+  if (!a.kernel.empty()) {
+    VKGRAPH_CHECK(a.devices.size() <= 1, "--kernel runs on one device; --device names {}", a.devices.size());
+    return bench_kernel(a.kernel, a.devices.empty() ? "" : a.devices[0], a.reps);
+  }
   // Everything that can be refused is refused before any model is written or loaded.
   bench::BenchConfig config;
   config.n_prompt = a.n_prompt;
@@ -253,6 +259,9 @@ const CommandRegistration registration{
       app.add_option("--plot", a->plot, "also write a bar chart of tokens/s to this SVG file");
       app.add_option("--seed", a->seed, "seed of the random prompt tokens and synthetic weights")
           ->capture_default_str();
+      app.add_option("--kernel", a->kernel,
+                     "time one row of the Vulkan kernel table (a row name, or a shader: each of its rows) on the op "
+                     "cases it runs, each checked against the CPU reference (`vkgraph test-ops --list-kernels`)");
       return [a] { return bench_command(*a); };
     }};
 
