@@ -169,7 +169,19 @@ test('metrics: Prometheus text with the engine and HTTP counters', async () => {
   assert.equal(m.vkgraph_running_sequences, 0);
   assert.equal(m.vkgraph_queue_depth, 0);
   assert.equal(m.vkgraph_kv_blocks_used, 0);
-  assert.equal(m.vkgraph_kv_blocks_free, 4);
+  assert.equal(m.vkgraph_kv_blocks_free, 4 * 512 / 16);  // --parallel x -c in blocks of 16
+});
+
+test('prefix cache: a repeated long prompt is served from cached blocks, and /metrics counts them', async () => {
+  // 300 token ids (BOS first): 18 full blocks of 16 before the last token.
+  const prompt = [1, ...Array.from({ length: 299 }, (_, i) => 2 + (i * 37) % 500)];
+  const before = (await h.metrics(server.url)).vkgraph_prefix_cache_hit_tokens_total;
+  const first = await client.completions.create({ model: MODEL, prompt, max_tokens: 4, temperature: 0 });
+  const second = await client.completions.create({ model: MODEL, prompt, max_tokens: 4, temperature: 0 });
+  assert.equal(second.usage.prompt_tokens_details.cached_tokens, 288);
+  assert.equal(second.choices[0].text, first.choices[0].text);
+  const after = (await h.metrics(server.url)).vkgraph_prefix_cache_hit_tokens_total;
+  assert.ok(after - before >= 288, `prefix cache hits went from ${before} to ${after}`);
 });
 
 test('auth: a missing or wrong key is 401, the right one passes, /health is open', async () => {
