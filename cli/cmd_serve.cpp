@@ -31,6 +31,7 @@ struct ServeOptions {
   serving::EngineOptions engine;  // the batched engine's KV blocks and step budget
   std::string chat_template;      // "" = the model's
   std::string pooling;            // "" = the model's
+  std::string engine_kind = "batched";
   bool verbose = false;
 };
 
@@ -40,6 +41,13 @@ models::Pooling parse_pooling(const std::string& name) {
     if (name == models::pooling_name(p)) return p;
   }
   fail("--pooling '{}' is not one of none, mean, cls, last", name);
+}
+
+serving::EngineKind parse_engine_kind(const std::string& name) {
+  for (serving::EngineKind k : {serving::EngineKind::batched, serving::EngineKind::session}) {
+    if (name == serving::engine_kind_name(k)) return k;
+  }
+  fail("--engine '{}' is not one of batched, session", name);
 }
 
 // SIGTERM and SIGINT are taken by a thread of their own (sigwait): the first drains the server
@@ -70,12 +78,20 @@ int serve_main(ServeOptions& o) {
   engine_options.n_parallel = o.n_parallel;
   engine_options.n_ctx = o.model.n_ctx;
   engine_options.max_queue = o.max_queue;
+  engine_options.kind = parse_engine_kind(o.engine_kind);
   const auto engine_start = std::chrono::steady_clock::now();
   std::unique_ptr<serving::Engine> engine = serving::Engine::create(*model, *backend, engine_options);
-  // The engine prepares every step shape before it returns, so no request waits on that later.
-  std::fprintf(stderr, "serve: batched engine ready in %.2f s (KV blocks of %lld tokens, steps of up to %lld tokens)\n",
-               std::chrono::duration<double>(std::chrono::steady_clock::now() - engine_start).count(),
-               static_cast<long long>(engine_options.block_size), static_cast<long long>(engine_options.step_tokens));
+  const double engine_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - engine_start).count();
+  if (engine_options.kind == serving::EngineKind::batched) {
+    // The engine prepares every step shape before it returns, so no request waits on that later.
+    std::fprintf(stderr,
+                 "serve: batched engine ready in %.2f s (KV blocks of %lld tokens, steps of up to %lld tokens)\n",
+                 engine_seconds, static_cast<long long>(engine_options.block_size),
+                 static_cast<long long>(engine_options.step_tokens));
+  } else {
+    std::fprintf(stderr, "serve: session engine ready in %.2f s (one session per running request, in turn)\n",
+                 engine_seconds);
+  }
 
   chat::ChatTemplate tmpl = o.chat_template.empty() ? chat::ChatTemplate::detect(model->chat_template())
                                                     : chat::ChatTemplate::from_name(o.chat_template);
@@ -131,6 +147,10 @@ const CommandRegistration registration{
       app.add_option("--queue", o->max_queue, "requests that may wait beyond those; more get 429")
           ->capture_default_str()
           ->check(CLI::Range(0, 100000));
+      app.add_option("--engine", o->engine_kind,
+                     "serving engine: batched (continuous batching over a paged KV cache) or session (one "
+                     "session per request, stepped in turn)")
+          ->capture_default_str();
       app.add_option("--block-size", o->engine.block_size, "KV cache block: positions per block")
           ->capture_default_str()
           ->check(CLI::Range(1, 1024));

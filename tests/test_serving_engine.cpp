@@ -2,7 +2,8 @@
 // exactly what each gives alone (batch invariance, 32 at once), a shared prefix is prefilled
 // once, a cache too small for everyone preempts and recomputes without a wrong token,
 // cancellation and the queue limit free what they should, drain finishes everything, the
-// metrics return to zero, and no step prepares anything after the warm-up.
+// metrics return to zero, and no step prepares anything after the warm-up. The session engine
+// (`--engine session`) is held to the same request semantics and to the same tokens.
 
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
@@ -316,10 +317,13 @@ TEST_CASE("serving engine: every step is prepared at start, none after", "[servi
   CHECK(engine.prepared_steps() == serving::step_buckets(64).size());
 }
 
-TEST_CASE("serving engine: cancel, stop from the callback, queue limit, drain", "[serving][model]") {
+// Both engines (the batched default and the session engine of `--engine session`) keep the same
+// request semantics: engine.h's contract, checked on each.
+void check_cancel_queue_drain(serving::EngineKind kind) {
   auto backend = create_backend("cpu", "");
   const auto model = models::Model::load(models::default_model_path(), *backend);
   serving::EngineOptions options;
+  options.kind = kind;
   options.n_parallel = 1;
   options.n_ctx = 256;
   options.max_queue = 1;
@@ -388,6 +392,45 @@ TEST_CASE("serving engine: cancel, stop from the callback, queue limit, drain", 
   CHECK(m.running_sequences == 0);
   CHECK(m.queue_depth == 0);
   CHECK(m.kv_blocks_used == 0);
+}
+
+TEST_CASE("serving engine: cancel, stop from the callback, queue limit, drain", "[serving][model]") {
+  for (serving::EngineKind kind : {serving::EngineKind::batched, serving::EngineKind::session}) {
+    DYNAMIC_SECTION(serving::engine_kind_name(kind)) { check_cancel_queue_drain(kind); }
+  }
+}
+
+// The two engines against each other: eight requests at once through three rows, greedy. The
+// session engine evaluates each sequence alone with Session's kernels, the batched one mixes them
+// in paged steps; on the CPU backend both compute the same sums, so every token must agree.
+TEST_CASE("serving engine: the batched and the session engine give the same tokens (cpu)", "[serving][model]") {
+  auto backend = create_backend("cpu", "");
+  const auto model = models::Model::load(models::default_model_path(), *backend);
+  const auto ps = story_prompts(*model);
+  std::vector<std::vector<int32_t>> tokens[2];
+  for (serving::EngineKind kind : {serving::EngineKind::batched, serving::EngineKind::session}) {
+    serving::EngineOptions options;
+    options.kind = kind;
+    options.n_parallel = 3;
+    options.n_ctx = 128;
+    options.prefill_chunk = 4;
+    auto engine = serving::Engine::create(*model, *backend, options);
+    std::vector<std::unique_ptr<Collector>> cs;
+    for (const auto& p : ps) {
+      cs.push_back(std::make_unique<Collector>());
+      engine->submit(greedy_request(p, 24), cs.back()->on_token(), cs.back()->on_done());
+    }
+    for (auto& c : cs) {
+      CHECK(wait(*c).reason != serving::FinishReason::error);
+      tokens[int(kind)].push_back(c->tokens);
+    }
+    CHECK(engine->metrics().running_sequences == 0);
+  }
+  for (size_t i = 0; i < ps.size(); ++i) {
+    INFO("request " << i);
+    CHECK(!tokens[0][i].empty());
+    CHECK(tokens[0][i] == tokens[1][i]);
+  }
 }
 
 TEST_CASE("serving engine: bad options are refused naming the option", "[serving][model]") {

@@ -3,8 +3,10 @@
 // (cli/serve/) renders and tokenizes, submits token ids here and turns the tokens it gets back
 // into text; the engine knows sequences, KV memory and steps, nothing of HTTP or JSON.
 //
-// Engine::create makes the batched engine (batch_engine.h): continuous batching over a paged
-// KV cache, on every backend (each has paged attention).
+// Engine::create makes the engine EngineOptions::kind names: the batched engine
+// (batch_engine.h, the default: continuous batching over a paged KV cache, on every backend) or
+// the session engine (session_engine.h: one Session per running sequence, stepped in turn; the
+// simpler one, kept as a reference and for comparison, `vkgraph serve --engine session`).
 //
 // Threads: submit, cancel, embed, metrics and drain may be called from any thread. The
 // callbacks run on the engine's own thread, in order, and must be short (hand the token to the
@@ -74,7 +76,15 @@ struct ShuttingDown : Error {
   using Error::Error;
 };
 
+// Which engine Engine::create makes (`vkgraph serve --engine`).
+enum class EngineKind : uint8_t {
+  batched,  // batch_engine.h: every running sequence in one step, paged KV cache, prefix sharing
+  session,  // session_engine.h: a Session (plain KV cache of n_ctx) per sequence, one step each in turn
+};
+const char* engine_kind_name(EngineKind kind);
+
 struct EngineOptions {
+  EngineKind kind = EngineKind::batched;
   int64_t n_parallel = 4;  // sequences running at once (--parallel)
   int64_t n_ctx = 0;       // tokens per sequence (--ctx-size); 0: the model's, at most 4096
   int64_t max_queue = 64;  // requests waiting beyond the running ones; one more gets QueueFull
@@ -106,7 +116,7 @@ struct EngineMetrics {
 
 class Engine {
  public:
-  // The batched engine (batch_engine.h); it prepares its steps before it returns.
+  // The engine options.kind names; the batched one prepares its steps before it returns.
   static std::unique_ptr<Engine> create(const models::Model& model, Backend& backend, const EngineOptions& options);
   virtual ~Engine();
 
