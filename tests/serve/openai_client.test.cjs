@@ -4,7 +4,8 @@
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { execFileSync } = require('node:child_process');
+const { execFile } = require('node:child_process');
+const execFileAsync = require('node:util').promisify(execFile);
 const h = require('./harness.cjs');
 
 const OpenAI = h.openai();
@@ -31,9 +32,14 @@ test('models: the served model is listed and retrievable', async () => {
 });
 
 test('completions: greedy text equals `vkgraph run` on the same prompt', async () => {
+  // The CLI runs asynchronously: execFileSync would block the event loop, and a kept-alive
+  // connection that the server closed meanwhile (its keep-alive timeout is 2 s) would then be
+  // reused before its close is seen: a connection error on a loaded machine.
+  const run = (await execFileAsync(h.cli, ['run', '-p', PROMPT, '-n', '20', '--temp', '0', '--sinks', '0', '-c', '512'],
+                                   { timeout: 60000 })).stdout;
+  // Token ids as the prompt give the same text (`vkgraph tokenize` leaves out BOS, which is 1).
+  const ids = (await execFileAsync(h.cli, ['tokenize', PROMPT], { timeout: 30000 })).stdout.match(/\d+/g).map(Number);
   const r = await client.completions.create({ model: MODEL, prompt: PROMPT, max_tokens: 20, temperature: 0 });
-  const run = execFileSync(h.cli, ['run', '-p', PROMPT, '-n', '20', '--temp', '0', '--sinks', '0', '-c', '512'],
-                           { stdio: ['ignore', 'pipe', 'ignore'], timeout: 60000 }).toString();
   assert.equal(PROMPT + r.choices[0].text + '\n', run);
   assert.ok(r.id.startsWith('cmpl-'));
   assert.equal(r.object, 'text_completion');
@@ -41,8 +47,6 @@ test('completions: greedy text equals `vkgraph run` on the same prompt', async (
   assert.equal(r.usage.prompt_tokens, 5);  // BOS + 4 tokens of stories260K's vocabulary
   assert.equal(r.usage.total_tokens, 25);
   assert.equal(r.choices[0].finish_reason, 'length');
-  // Token ids as the prompt give the same text (`vkgraph tokenize` leaves out BOS, which is 1).
-  const ids = execFileSync(h.cli, ['tokenize', PROMPT], { timeout: 30000 }).toString().match(/\d+/g).map(Number);
   const byIds = await client.completions.create({ model: MODEL, prompt: [1, ...ids], max_tokens: 20, temperature: 0 });
   assert.equal(byIds.choices[0].text, r.choices[0].text);
 });
