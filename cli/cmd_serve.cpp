@@ -31,7 +31,10 @@ struct ServeOptions {
   serving::EngineOptions engine;  // the batched engine's KV blocks and step budget
   std::string chat_template;      // "" = the model's
   std::string pooling;            // "" = the model's
-  std::string engine_kind = "batched";
+  // The session engine is the default: on lavapipe it gave more aggregate tokens/s and a shorter
+  // time to first token than the batched engine at 1, 8 and 32 streams (docs/performance.md,
+  // scripts/bench-serve.sh). `--engine batched` gives continuous batching over the paged cache.
+  std::string engine_kind = "session";
   bool verbose = false;
 };
 

@@ -15,7 +15,9 @@ const PROMPT = 'Once upon a time';
 let server;
 let client;
 test.before(async () => {
-  server = await h.startServer(['--parallel', '4', '-c', '512']);
+  // The batched engine (the default is the session engine): its KV blocks and prefix cache are
+  // checked through /metrics and usage below.
+  server = await h.startServer(['--engine', 'batched', '--parallel', '4', '-c', '512']);
   client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 60000 });
 });
 test.after(async () => {
