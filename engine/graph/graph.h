@@ -68,6 +68,17 @@ enum class OpKind : uint8_t {
                   // cache[slots[i]] = src[i] converted to the cache type; the result is the cache itself
   argmax,         // x [..., n] -> [...] i32 ([1] for a vector), the first index of the maximum
   convert,        // x -> x in params.dtype (f32 <-> f16, round to nearest even; same type: a copy)
+  // paged_attention: attention over a paged KV cache (continuous batching). q [m, n_head, d] f32,
+  // k/v pools [n_pool, n_kv_head, d] (f32 or f16, the same; n_pool a multiple of block_size),
+  // block_table [n_rows, max_blocks] i32, seq_rows [m] i32, q_pos [m] i32 -> [m, n_head, d] f32.
+  // Query i belongs to the sequence of table row seq_rows[i], whose key at position p lives in
+  // pool slot table[row][p / block_size] * block_size + p % block_size. Key p is visible to
+  // query i iff p <= q_pos[i], (window == 0 || q_pos[i] - p < window) and its table entry is
+  // >= 0. A query of row -1 (padding) or of an empty row (all -1) sees nothing and gives zeros.
+  // Rows and entries must lie inside the table and the pool (the CPU reference throws; device
+  // kernels read nothing outside them). Each query's result depends on its own row, position
+  // and blocks only, never on the other queries of the step.
+  paged_attention,
 };
 const char* op_name(OpKind op);
 
@@ -95,6 +106,9 @@ struct AttentionParams {
   // a token rewrites nothing. q arrives already rotated at q_pos.
   bool rotate_keys = false;
   RopeParams key_rope;  // used when rotate_keys
+  // paged_attention: slots per KV block (the pool's page size). Keys are stored rotated (no
+  // rotate_keys): a sequence's positions are absolute, so its keys never move.
+  int32_t block_size = 0;
 };
 
 struct OpParams {
@@ -138,6 +152,8 @@ class Graph {
   TensorId swiglu(TensorId gate, TensorId up);
   TensorId attention(TensorId q, TensorId k, TensorId v, TensorId q_pos, TensorId kv_pos,
                      const AttentionParams& params);
+  TensorId paged_attention(TensorId q, TensorId k, TensorId v, TensorId block_table, TensorId seq_rows, TensorId q_pos,
+                           const AttentionParams& params);
   TensorId kv_write(TensorId cache, TensorId src, TensorId slots);
   TensorId argmax(TensorId x);
   TensorId convert(TensorId x, DType dtype);

@@ -24,13 +24,21 @@ StepGraph build_step_graph(const Hparams& hp, const ModelWeights& w, const KvSto
   step.tokens = g.input("tokens", DType::I32, {m});
   step.positions = g.input("positions", DType::I32, {m});
   step.slots = g.input("slots", DType::I32, {m});
-  step.kv_pos = g.input("kv_pos", DType::I32, {kv.n_slots});
+  const bool paged = shape.paged_block_size > 0;
+  if (paged) {
+    step.block_table = g.input("block_table", DType::I32, {shape.paged_table_rows, shape.paged_max_blocks});
+    step.seq_rows = g.input("seq_rows", DType::I32, {m});
+    step.logit_rows = g.input("logit_rows", DType::I32, {shape.paged_outputs});
+  } else {
+    step.kv_pos = g.input("kv_pos", DType::I32, {kv.n_slots});
+  }
 
   AttentionParams attn;
   attn.scale = 1.0f / std::sqrt(float(d));
   attn.window = hp.sliding_window;
   attn.rotate_keys = shape.ring;
   attn.key_rope = hp.rope;
+  attn.block_size = int32_t(shape.paged_block_size);
 
   // x: [m, n_embd]
   TensorId x = g.name(g.get_rows(weight(g, w.tok_embd), step.tokens), "embd");
@@ -62,7 +70,9 @@ StepGraph build_step_graph(const Hparams& hp, const ModelWeights& w, const KvSto
     const TensorId v_all = g.kv_write(v_cache, v, step.slots);
 
     // attn: [m, n_head, d] -> [m, n_head * d]
-    const TensorId attn_out = g.attention(q, k_all, v_all, step.positions, step.kv_pos, attn);
+    const TensorId attn_out =
+        paged ? g.paged_attention(q, k_all, v_all, step.block_table, step.seq_rows, step.positions, attn)
+              : g.attention(q, k_all, v_all, step.positions, step.kv_pos, attn);
     const TensorId proj = g.matmul(weight(g, L.wo), g.reshape(attn_out, {m, hp.n_head * d}));
     x = g.name(g.add(x, proj), fmt::format("attn_res.{}", il));
 
@@ -73,7 +83,11 @@ StepGraph build_step_graph(const Hparams& hp, const ModelWeights& w, const KvSto
     x = g.name(g.add(x, down), fmt::format("ffn_res.{}", il));
   }
   const bool last_row_only = !shape.all_logits && !shape.hidden_states;
-  if (last_row_only && m > 1) x = g.rows(x, m - 1, 1);  // only the last token is sampled
+  if (paged) {
+    x = g.get_rows(x, step.logit_rows);  // the last token of each sequence's chunk
+  } else if (last_row_only && m > 1) {
+    x = g.rows(x, m - 1, 1);  // only the last token is sampled
+  }
   x = g.mul(g.rms_norm(x, hp.rms_eps), weight(g, w.output_norm));
   if (shape.hidden_states) {
     step.hidden = g.name(x, "hidden");

@@ -3,9 +3,10 @@
 // (cli/serve/) renders and tokenizes, submits token ids here and turns the tokens it gets back
 // into text; the engine knows sequences, KV memory and steps, nothing of HTTP or JSON.
 //
-// One interface, several implementations chosen by Engine::create: the first
-// (session_engine.h) runs `n_parallel` independent Sessions in turn; a batched engine over a
-// paged KV cache replaces it where the backend can, behind the same calls.
+// Engine::create makes the engine EngineOptions::kind names: the batched engine
+// (batch_engine.h, the default: continuous batching over a paged KV cache, on every backend) or
+// the session engine (session_engine.h: one Session per running sequence, stepped in turn; the
+// simpler one, kept as a reference and for comparison, `vkgraph serve --engine session`).
 //
 // Threads: submit, cancel, embed, metrics and drain may be called from any thread. The
 // callbacks run on the engine's own thread, in order, and must be short (hand the token to the
@@ -75,13 +76,28 @@ struct ShuttingDown : Error {
   using Error::Error;
 };
 
+// Which engine Engine::create makes (`vkgraph serve --engine`).
+enum class EngineKind : uint8_t {
+  batched,  // batch_engine.h: every running sequence in one step, paged KV cache, prefix sharing
+  session,  // session_engine.h: a Session (plain KV cache of n_ctx) per sequence, one step each in turn
+};
+const char* engine_kind_name(EngineKind kind);
+
 struct EngineOptions {
+  EngineKind kind = EngineKind::batched;
   int64_t n_parallel = 4;  // sequences running at once (--parallel)
   int64_t n_ctx = 0;       // tokens per sequence (--ctx-size); 0: the model's, at most 4096
   int64_t max_queue = 64;  // requests waiting beyond the running ones; one more gets QueueFull
   // Most prompt tokens one sequence evaluates per step: a long prompt is fed in chunks so the
   // other sequences keep generating meanwhile.
   int64_t prefill_chunk = 512;
+  // Most tokens one step evaluates, all sequences together (generated tokens first, then prompt
+  // chunks). Steps are prepared for powers of two up to it.
+  int64_t step_tokens = 512;
+  int64_t block_size = 16;  // KV cache block: positions per block (--block-size)
+  // Blocks in the KV cache (--kv-blocks); 0: n_parallel sequences of n_ctx tokens. At least one
+  // sequence's context: fewer running sequences fit when blocks run out, never fewer than one.
+  int64_t kv_blocks = 0;
 };
 
 struct EngineMetrics {
@@ -89,17 +105,18 @@ struct EngineMetrics {
   uint64_t prompt_tokens_total = 0;
   uint64_t generated_tokens_total = 0;
   uint64_t prefix_cache_hit_tokens_total = 0;  // prompt tokens not evaluated thanks to a prefix cache
-  int64_t queue_depth = 0;                     // accepted, not yet running
+  uint64_t preemptions_total = 0;  // sequences sent back to the queue when KV blocks ran out (recomputed later)
+  int64_t queue_depth = 0;         // accepted, not yet running
   int64_t running_sequences = 0;
-  int64_t kv_blocks_used = 0;  // blocks of a paged cache; an engine without blocks counts each
-  int64_t kv_blocks_free = 0;  // sequence's cache as one block
+  int64_t kv_blocks_used = 0;  // KV cache blocks held by sequences
+  int64_t kv_blocks_free = 0;  // blocks free or kept only by the prefix cache (reusable)
   Histogram step_seconds;      // wall time of one engine step (all running sequences once)
   Histogram batch_tokens;      // tokens evaluated per step
 };
 
 class Engine {
  public:
-  // The best engine the backend supports (today: the session engine).
+  // The engine options.kind names; the batched one prepares its steps before it returns.
   static std::unique_ptr<Engine> create(const models::Model& model, Backend& backend, const EngineOptions& options);
   virtual ~Engine();
 

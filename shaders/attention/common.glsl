@@ -1,7 +1,8 @@
 // What every attention kernel that reads q, K and V shares, written once: the tensors and their
 // bindings, which cache slots a query sees, the rotation of keys read unrotated, the score and
 // the online softmax. attention_split.comp (decode) and attention_tiled.comp (prefill) differ
-// only in how they spread rows and slots over invocations.
+// only in how they spread rows and slots over invocations; paged_attention.comp (PAGED_ATTENTION,
+// the batched engine's paged cache) binds a block table instead of kv_pos and has no key rotation.
 //
 // q: [m, n_head, D] f32, k/v: [n_slots, n_kv_head, D] (KV_F16 or f32), q_pos: [m] i32,
 // kv_pos: [n_slots] i32, out: [m, n_head, D] f32. GQA/MQA: query head h reads kv head
@@ -24,7 +25,13 @@ layout(set = 0, binding = 0) readonly buffer QBuf { float q[]; };
 layout(set = 0, binding = 1) readonly buffer KBuf { KV_T k[]; };
 layout(set = 0, binding = 2) readonly buffer VBuf { KV_T v[]; };
 layout(set = 0, binding = 3) readonly buffer QPosBuf { int q_pos[]; };
+#if defined(PAGED_ATTENTION)
+// The paged cache: k/v are pools of blocks, block_table [n_rows, max_blocks] names each
+// sequence's blocks, seq_rows [m] each query's row of it (-1: padding).
+layout(set = 0, binding = 4) readonly buffer TableBuf { int block_table[]; };
+#else
 layout(set = 0, binding = 4) readonly buffer KvPosBuf { int kv_pos[]; };
+#endif
 layout(set = 0, binding = 5) writeonly buffer OutBuf { float o[]; };
 
 // --- Visibility, as graph.h defines it ---
@@ -41,6 +48,7 @@ bool key_visible_to_range(int kp, int q_min, int q_max) {
 }
 
 // --- Key rotation (rotate_keys) ---
+#if !defined(PAGED_ATTENTION)  // a paged cache holds keys rotated at their (absolute) positions
 
 // freq_scale * freq_base^(-2i / n_rot) of pair i; filled by load_key_rotation.
 shared float key_inv_freq[D / 2 + 1];
@@ -79,6 +87,7 @@ float key_element(uint kb, uint d, int kp) {
   const vec2 r = rotated_key_pair(kb, pair, kp);
   return d == rotation_pair(pair).x ? r.x : r.y;
 }
+#endif
 
 // --- Scores and the online softmax ---
 

@@ -103,6 +103,24 @@ void launch_attention(const Launch& l, const AttentionArgs& a);
 // machines without a GPU; false (and nothing written) in a build without the CUDA backend.
 bool decode_row_with_cuda_decoder(DType type, const void* blocks, float* out, int64_t n);
 
+struct PagedAttentionArgs {
+  const float* q = nullptr;  // [m, n_head, d]
+  const void* k = nullptr;   // pools [n_pool, n_kv_head, d], kv_type
+  const void* v = nullptr;
+  DType kv_type = DType::F16;
+  const int32_t* table = nullptr;     // [n_rows, max_blocks]
+  const int32_t* seq_rows = nullptr;  // [m]
+  const int32_t* q_pos = nullptr;     // [m]
+  float* out = nullptr;               // [m, n_head, d]
+  int64_t m = 0, n_head = 0, n_kv_head = 0, d = 0, n_pool = 0, n_rows = 0, max_blocks = 0, block_size = 1;
+  float scale = 1.0f;
+  int32_t window = 0;
+};
+
+// paged_attention (kernels_paged.cu): table entries and rows outside the table and the pool are
+// reported through Launch::error.
+void launch_paged_attention(const Launch& l, const PagedAttentionArgs& a);
+
 // kv_write: cache [n_slots, row] (f32/f16), src [m, row] f32, slots [m]; rows in order, so a
 // slot named twice keeps the later row.
 void launch_kv_write(const Launch& l, DType cache_type, void* cache, int64_t n_slots, const float* src,

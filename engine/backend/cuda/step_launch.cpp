@@ -27,7 +27,7 @@ size_t step_scratch_bytes(const Node& node, const std::vector<const Node*>& in) 
 }
 
 void check_step(const Node& node, const std::vector<const Node*>& in) {
-  if (node.op == OpKind::attention) {
+  if (node.op == OpKind::attention || node.op == OpKind::paged_attention) {
     VKGRAPH_CHECK(node.shape[2] <= kMaxAttentionHeadDim,
                   "cuda: attention '{}': head_dim {} is over the {} the CUDA attention kernel holds (k '{}')",
                   node.name, node.shape[2], kMaxAttentionHeadDim, in[1]->name);
@@ -47,6 +47,8 @@ std::string step_kernel(const Node& node, const std::vector<const Node*>& in) {
     case OpKind::attention:
       return fmt::format("attention_{}{}", dtype_name(in[1]->dtype),
                          node.params.attention.rotate_keys ? "+rotate_keys" : "");
+    case OpKind::paged_attention:
+      return fmt::format("paged_attention_{}", dtype_name(in[1]->dtype));
     case OpKind::kv_write:
       return fmt::format("kv_write_{}", dtype_name(node.dtype));
     case OpKind::convert:
@@ -156,6 +158,31 @@ void launch_step(const StepLaunch& s) {
         a.k_type = DType::F32;
       }
       launch_attention(l, a);
+      return;
+    }
+    case OpKind::paged_attention: {
+      const Node& k = *s.in[1];      // [n_pool, n_kv_head, d]
+      const Node& table = *s.in[3];  // [n_rows, max_blocks]
+      PagedAttentionArgs a;
+      a.q = as<float>(s.src[0]);
+      a.k = s.src[1];
+      a.v = s.src[2];
+      a.kv_type = k.dtype;
+      a.table = as<int32_t>(s.src[3]);
+      a.seq_rows = as<int32_t>(s.src[4]);
+      a.q_pos = as<int32_t>(s.src[5]);
+      a.out = as<float>(s.out);
+      a.m = n.shape[0];
+      a.n_head = n.shape[1];
+      a.d = n.shape[2];
+      a.n_pool = k.shape[0];
+      a.n_kv_head = k.shape[1];
+      a.n_rows = table.shape[0];
+      a.max_blocks = table.shape[1];
+      a.block_size = n.params.attention.block_size;
+      a.scale = n.params.attention.scale;
+      a.window = n.params.attention.window;
+      launch_paged_attention(l, a);
       return;
     }
     case OpKind::kv_write: {

@@ -256,6 +256,22 @@ void add_matmul_group(std::vector<KernelRow>& rows, OpKind op, DType w, DType x,
 void add_attention_rows(std::vector<KernelRow>& r) {
   for (DType kv : {F32, F16}) {
     const bool f16 = kv == F16;
+    // The batched engine's paged cache (shaders/attention/paged_attention.comp): every query of a
+    // step in one kernel, tiles sized to the row's shared memory (lowering_attention_paged.cpp).
+    // 64 invocations = 8 subgroups of lavapipe's 8 lanes, as the tiled prefill kernel; 32 KiB
+    // holds 30 rows (smollm2's 3 heads per kv head x 10 tokens) of 64 dimensions with key tiles
+    // of 16; the 16 KiB row is for devices at the Vulkan minimum. Portable products only: the
+    // scores and outputs of a row are then computed the same way whatever shares its tile,
+    // which batch invariance rests on (a cooperative-matrix variant would need that shown).
+    for (uint32_t shared : {32u * 1024, 16u * 1024}) {
+      r.push_back({{OpKind::paged_attention, kv, F32},
+                   KernelFamily::attention_paged,
+                   {f16 ? "attention/paged_kv_f16" : "attention/paged_kv_f32", requirements(kv, F32, 64, shared)},
+                   64,
+                   {},
+                   shared == 32 * 1024 ? "paged cache: every query of a batched step, portable tiles"
+                                       : "paged cache on devices with the Vulkan minimum of 16 KiB shared memory"});
+    }
     // 64 invocations (the shader's SPLIT_WG); shared memory: q of 8 heads x 256 dims, two
     // 8 x 64 per-head arrays (probabilities, reductions) and the key rotation's 129 frequencies
     // (attention/common.glsl). All of it inside the Vulkan minimums (128 invocations, 16 KiB),
@@ -391,6 +407,8 @@ const char* kernel_family_name(KernelFamily family) {
       return "attention_reduce";
     case KernelFamily::attention_tiled:
       return "attention_tiled";
+    case KernelFamily::attention_paged:
+      return "attention_paged";
   }
   return "?";
 }
@@ -474,6 +492,12 @@ KernelKey kernel_key(const Graph& graph, const Node& node) {
         // Cooperative-matrix tiles are 16 wide along the head dimension.
         key.form = node.shape[2] % 16 == 0 ? KernelForm::attention_tiled16 : KernelForm::attention_tiled;
       }
+      break;
+    case OpKind::paged_attention:  // inputs: q, k, v, block_table, seq_rows, q_pos
+      key.a = in(1);
+      key.b = in(0);
+      VKGRAPH_CHECK(in(1) == in(2), "paged_attention '{}': k is {} but v is {}; the kernels need one pool type",
+                    node.name, dtype_name(in(1)), dtype_name(in(2)));
       break;
     case OpKind::convert:
       key.a = in(0);

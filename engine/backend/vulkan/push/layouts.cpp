@@ -19,7 +19,7 @@ const std::vector<PushLayout>& push_layouts() {
       PushStruct<GetRowsPush>::layout(),        PushStruct<KvWritePush>::layout(),
       PushStruct<NormPush>::layout(),           PushStruct<SoftmaxPush>::layout(),
       PushStruct<ArgmaxPush>::layout(),         PushStruct<ProbeCountPush>::layout(),
-      PushStruct<ProbeTilePush>::layout(),
+      PushStruct<ProbeTilePush>::layout(),      PushStruct<PagedAttentionPush>::layout(),
   };
   return layouts;
 }
