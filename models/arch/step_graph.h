@@ -2,11 +2,13 @@
 // Builds the engine graph of one forward step of a llama-family model: n_tokens new tokens
 // against a KV cache of n_ctx slots. No backend code here: the graph is the whole description.
 
+#include <span>
 #include <vector>
 
 #include "engine/graph/graph.h"
 #include "models/arch/hparams.h"
 #include "models/arch/kv_storage.h"
+#include "models/arch/projection.h"
 #include "models/arch/weights.h"
 
 namespace vkgraph::models {
@@ -30,6 +32,8 @@ struct StepGraph {
   TensorId logits;     // [n_tokens or 1, n_vocab] f32
 };
 
-StepGraph build_step_graph(const Hparams& hp, const ModelWeights& weights, const KvStorage& kv, const StepShape& shape);
+// `lora`: the adapters applied to every matrix they adapt (models/arch/projection.h).
+StepGraph build_step_graph(const Hparams& hp, const ModelWeights& weights, const KvStorage& kv, const StepShape& shape,
+                           std::span<const AdapterUse> lora = {});
 
 }  // namespace vkgraph::models

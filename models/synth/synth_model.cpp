@@ -6,70 +6,11 @@
 #include <vector>
 
 #include "engine/core/error.h"
-#include "engine/core/quant.h"
 #include "models/gguf/gguf_writer.h"
+#include "models/synth/synth_tensors.h"
 #include "models/synth/synth_vocab.h"
 
 namespace vkgraph::models {
-namespace {
-
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
-uint64_t hash_name(const std::string& s) {
-  uint64_t h = 1469598103934665603ull;  // FNV-1a
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-  return h;
-}
-
-// Deterministic values for element i of a tensor: independent of how the tensor is split into
-// rows, so any reader can recompute them. The sum of four uniforms is close enough to a normal
-// for weights whose values do not matter, and much cheaper.
-float random_value(uint64_t stream, uint64_t i, float stddev) {
-  const uint64_t r = splitmix64(stream ^ splitmix64(i));
-  float sum = 0;
-  for (int k = 0; k < 4; ++k) sum += float((r >> (16 * k)) & 0xffff) / 65535.0f;
-  // Irwin-Hall(4) has mean 2 and variance 4/12.
-  return (sum - 2.0f) * stddev * 1.7320508f;
-}
-
-class TensorMaker {
- public:
-  TensorMaker(gguf::GgufWriter& writer, uint64_t seed) : writer_(writer), seed_(seed) {}
-
-  // A matrix [rows, cols] of random values in `type` (cols must fill whole blocks).
-  void matrix(const std::string& name, DType type, int64_t rows, int64_t cols, float stddev) {
-    VKGRAPH_CHECK(cols % int64_t(dtype_info(type).block_elements) == 0, "tensor '{}': rows of {} do not fill {} blocks",
-                  name, cols, dtype_name(type));
-    const uint64_t stream = splitmix64(seed_ ^ hash_name(name));
-    writer_.add_tensor(name, type, {rows, cols}, [=](std::span<std::byte> out) {
-      std::vector<float> row(static_cast<size_t>(cols));
-      const size_t row_size = row_bytes(type, size_t(cols));
-      for (int64_t r = 0; r < rows; ++r) {
-        for (int64_t c = 0; c < cols; ++c) row[size_t(c)] = random_value(stream, uint64_t(r * cols + c), stddev);
-        quantize_row(type, row.data(), out.data() + size_t(r) * row_size, size_t(cols));
-      }
-    });
-  }
-  // A norm weight or bias [n] in f32, around `center`.
-  void vector(const std::string& name, int64_t n, float center, float stddev) {
-    const uint64_t stream = splitmix64(seed_ ^ hash_name(name));
-    writer_.add_tensor(name, DType::F32, {n}, [=](std::span<std::byte> out) {
-      auto* f = reinterpret_cast<float*>(out.data());
-      for (int64_t i = 0; i < n; ++i) f[i] = center + random_value(stream, uint64_t(i), stddev);
-    });
-  }
-
- private:
-  gguf::GgufWriter& writer_;
-  uint64_t seed_;
-};
-
-}  // namespace
 
 void write_synthetic_model(const Preset& p, const SynthOptions& o, const std::string& path) {
   const int64_t n_layer = o.n_layer > 0 ? o.n_layer : p.n_layer;
@@ -104,7 +45,7 @@ void write_synthetic_model(const Preset& p, const SynthOptions& o, const std::st
   // Standard deviations keep activations of order one through the layers, so the logits are
   // finite and varied: 1/sqrt(fan_in) for projections.
   const auto sd = [](int64_t fan_in) { return 1.0f / std::sqrt(float(fan_in)); };
-  TensorMaker make(w, o.seed);
+  synth::TensorMaker make(w, o.seed);
   make.matrix("token_embd.weight", t, p.n_vocab, e, 1.0f);
   for (int64_t il = 0; il < n_layer; ++il) {
     const auto n = [il](const char* s) { return fmt::format("blk.{}.{}", il, s); };
