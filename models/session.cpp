@@ -70,7 +70,7 @@ void Session::set_adapters(std::vector<AdapterUse> adapters) {
   for (size_t i = 0; i < adapters.size(); ++i) {
     const AdapterUse& use = adapters[i];
     VKGRAPH_CHECK(use.adapter != nullptr, "adapter {} of {} is null", i, adapters.size());
-    VKGRAPH_CHECK(&use.adapter->model() == &model_, "adapter '{}' was loaded for another model than '{}'",
+    VKGRAPH_CHECK(use.adapter->model() == &model_, "adapter '{}' was loaded for another model than '{}'",
                   use.adapter->path(), model_.path());
     VKGRAPH_CHECK(std::isfinite(use.scale), "adapter '{}': scale {} is not a finite number", use.adapter->path(),
                   use.scale);

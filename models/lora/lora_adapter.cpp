@@ -39,6 +39,24 @@ std::shared_ptr<const LoraAdapter> LoraAdapter::load(const std::string& path, co
   return adapter;
 }
 
+std::shared_ptr<const LoraAdapter> LoraAdapter::from_pairs(std::string label, const Model* model,
+                                                           std::optional<float> alpha,
+                                                           std::map<std::string, LoraPair> pairs) {
+  std::shared_ptr<LoraAdapter> adapter(new LoraAdapter());
+  adapter->path_ = std::move(label);
+  adapter->model_ = model;
+  adapter->alpha_ = alpha;
+  for (const auto& [name, pair] : pairs) {
+    VKGRAPH_CHECK(pair.a.shape.size() == 2 && pair.b.shape.size() == 2 && pair.a.shape[0] == pair.b.shape[1],
+                  "{}: the pair of '{}' is {} and {}, expected [r, n_in] and [n_out, r]", adapter->path_, name,
+                  shape_string(pair.a.shape), shape_string(pair.b.shape));
+    adapter->bytes_ += pair.a.storage ? pair.a.storage->bytes() : 0;
+    adapter->bytes_ += pair.b.storage ? pair.b.storage->bytes() : 0;
+  }
+  adapter->pairs_ = std::move(pairs);
+  return adapter;
+}
+
 const LoraPair* LoraAdapter::find(const std::string& base) const {
   const auto it = pairs_.find(base);
   return it == pairs_.end() ? nullptr : &it->second;

@@ -28,9 +28,14 @@ class LoraAdapter {
   // `backend`, which must be the one the model's weights live on. Errors name the file and the
   // tensor.
   static std::shared_ptr<const LoraAdapter> load(const std::string& path, const Model& model, Backend& backend);
+  // An adapter from pairs already on a backend (graph tests, tools): `label` names it in
+  // messages; `model` may be null when no session will check it against its model.
+  static std::shared_ptr<const LoraAdapter> from_pairs(std::string label, const Model* model,
+                                                       std::optional<float> alpha,
+                                                       std::map<std::string, LoraPair> pairs);
 
   const std::string& path() const { return path_; }
-  const Model& model() const { return *model_; }
+  const Model* model() const { return model_; }  // the model it was checked against
   std::optional<float> alpha() const { return alpha_; }  // nullopt: alpha = r
   // The pair adapting the base tensor `base` ("blk.0.attn_q.weight"), nullptr when none.
   const LoraPair* find(const std::string& base) const;

@@ -30,6 +30,9 @@
 //   stay scalar (see main).
 // - SWIGLU (matmul_swiglu, W_COUNT 2): out = silu(x w0^T) * (x w1^T), n_out rows of each; an
 //   invocation sums its row of both matrices, so neither product goes to memory.
+// With TAIL (any of the four forms) each matrix's product gains a low-rank tail before anything
+// else (the residual, the activation): factor_i * (b_i t_i), a LoRA adapter's B (A x)
+// (matmul/tail_share.glsl), so an adapter costs no dispatch of its own here.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_shuffle : require
@@ -86,6 +89,20 @@ layout(push_constant) uniform Params {
   uint rows0;  // CAT: rows of weights 0 and 1 (weight 2 has the rest of n_out)
   uint rows1;
 #endif
+#if defined(TAIL)
+  uint tail_rank0;  // per matrix: the tail's rank, 0 for none
+  uint tail_rank1;
+  uint tail_rank2;
+  uint tail_b_off0;  // halves
+  uint tail_b_off1;
+  uint tail_b_off2;
+  uint tail_t_off0;  // floats
+  uint tail_t_off1;
+  uint tail_t_off2;
+  float tail_factor0;
+  float tail_factor1;
+  float tail_factor2;
+#endif
 } p;
 
 // ADD (matmul_add): the epilogue adds r [m, n_out] f32 (a residual) to each stored sum, read at
@@ -95,6 +112,51 @@ layout(set = 0, binding = 3) readonly buffer ResBuf { float residual[]; };
 #define EPILOGUE(sum, token, row) ((sum) + residual[p.r_off + (token) * p.n_out + (row)])
 #else
 #define EPILOGUE(sum, token, row) (sum)
+#endif
+
+#if defined(TAIL)
+layout(constant_id = 6) const uint TAIL_VEC4 = 0;  // 1: ranks multiples of 4, offsets aligned
+#if defined(ADD)
+#define TAIL_BINDING (O_BINDING + 2)  // after the residual
+#else
+#define TAIL_BINDING (O_BINDING + 1)
+#endif
+#define TAIL_INDEX 0
+#include "matmul/tail_share.glsl"
+#undef TAIL_INDEX
+#if W_COUNT > 1
+#define TAIL_INDEX 1
+#include "matmul/tail_share.glsl"
+#undef TAIL_INDEX
+#endif
+#if W_COUNT > 2
+#define TAIL_INDEX 2
+#include "matmul/tail_share.glsl"
+#undef TAIL_INDEX
+#endif
+
+// Matrix `member`'s tail at its row `row` for token `token` (0 without one). Called in uniform
+// control flow with clamped indices, like the weight reads.
+float member_tail(uint member, uint row, uint token) {
+  if (member == 0) {
+    return p.tail_rank0 == 0 ? 0.0 : p.tail_factor0 * tail_dot_0(p.tail_rank0, p.tail_b_off0, p.tail_t_off0, row, token);
+  }
+#if W_COUNT > 1
+  if (member == 1) {
+    return p.tail_rank1 == 0 ? 0.0 : p.tail_factor1 * tail_dot_1(p.tail_rank1, p.tail_b_off1, p.tail_t_off1, row, token);
+  }
+#endif
+#if W_COUNT > 2
+  if (member == 2) {
+    return p.tail_rank2 == 0 ? 0.0 : p.tail_factor2 * tail_dot_2(p.tail_rank2, p.tail_b_off2, p.tail_t_off2, row, token);
+  }
+#endif
+  return 0.0;
+}
+#define ADD_TAIL(member, row)                                                                          \
+  [[unroll]] for (uint t = 0; t < TOKENS; ++t) acc[t] += member_tail(member, row, min(t0 + t, p.m - 1));
+#else
+#define ADD_TAIL(member, row)
 #endif
 
 // Loops over tokens and over the words of a block carry [[unroll]]: with their bounds known
@@ -264,7 +326,8 @@ void main() {
   for (uint r_first = 0; r_first < ROWS; r_first += slots) {
     const uint r = r_first + inv / LANES;
     const uint row = r0 + r;
-    const uint w_row = min(row, n_rows - 1) * row_units();  // the row's first unit in its matrix
+    const uint clamped = min(row, n_rows - 1);
+    const uint w_row = clamped * row_units();  // the row's first unit in its matrix
     [[unroll]] for (uint t = 0; t < TOKENS; ++t) acc[t] = 0.0;
 #if defined(CAT)
     if (sel == 0) {
@@ -275,9 +338,11 @@ void main() {
       row_share_2(p.w_off2 + w_row, lane);
     }
     reduce_lanes();
+    ADD_TAIL(sel, clamped)
 #elif defined(SWIGLU)
     row_share_0(p.w_off0 + w_row, lane);
     reduce_lanes();
+    ADD_TAIL(0, clamped)
     float gate[MAX_TOKENS];
     [[unroll]] for (uint t = 0; t < TOKENS; ++t) {
       gate[t] = acc[t];
@@ -285,11 +350,13 @@ void main() {
     }
     row_share_1(p.w_off1 + w_row, lane);
     reduce_lanes();
+    ADD_TAIL(1, clamped)
     // silu(gate) * up, silu as elementwise/swiglu computes it.
     [[unroll]] for (uint t = 0; t < TOKENS; ++t) acc[t] = gate[t] / (1.0 + exp(-gate[t])) * acc[t];
 #else
     row_share_0(p.w_off0 + w_row, lane);
     reduce_lanes();
+    ADD_TAIL(0, clamped)
 #endif
     if (lane == 0 && r < ROWS && row < n_rows) {
       [[unroll]] for (uint t = 0; t < TOKENS; ++t) {
