@@ -65,8 +65,8 @@ TEST_CASE("vkgraph synth --lora-rank writes an adapter bench measures beside the
     CHECK(a->alpha() == 16.0f);
     CHECK(a->find("blk.1.ffn_down.weight")->a.shape == Shape{8, 1536});
   }
-  const auto bench = testing::run_vkgraph("bench --backend cpu -m " + model + " --lora " + adapter +
-                                          ":0.5 -p 0 -n 2 -r 1 -o json");
+  const auto bench =
+      testing::run_vkgraph("bench --backend cpu -m " + model + " --lora " + adapter + ":0.5 -p 0 -n 2 -r 1 -o json");
   INFO(bench.err);
   REQUIRE(bench.exit_code == 0);
   const nlohmann::json rows = nlohmann::json::parse(bench.out);

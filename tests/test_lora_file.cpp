@@ -31,8 +31,7 @@ std::vector<AdapterTensor> q_pair(int64_t rank = 4, const std::string& base = "b
 struct Fixture {
   testing::TempDir dir;
   std::unique_ptr<Backend> backend = create_backend("cpu", "");
-  std::unique_ptr<models::Model> model =
-      models::Model::load(testing::shared_file("models/stories260K.gguf"), *backend);
+  std::unique_ptr<models::Model> model = models::Model::load(testing::shared_file("models/stories260K.gguf"), *backend);
 
   // The error loading `tensors` as an adapter gives ("" when it loads).
   std::string error_of(const std::vector<AdapterTensor>& tensors, const std::string& arch = "llama",
@@ -74,7 +73,8 @@ TEST_CASE("LoRA adapters that do not fit the model are refused, naming the tenso
   }
   SECTION("a shape that differs names the tensor and both shapes") {
     // B with 32 rows for attn_q's 64 (a pair meant for attn_k).
-    const std::string e = f.error_of({{"blk.0.attn_q.weight.lora_a", {4, 64}}, {"blk.0.attn_q.weight.lora_b", {32, 4}}});
+    const std::string e =
+        f.error_of({{"blk.0.attn_q.weight.lora_a", {4, 64}}, {"blk.0.attn_q.weight.lora_b", {32, 4}}});
     CHECK_THAT(e, ContainsSubstring("'blk.0.attn_q.weight.lora_b' is [32, 4]"));
     CHECK_THAT(e, ContainsSubstring("'blk.0.attn_q.weight' is [64, 64]"));
     CHECK_THAT(e, ContainsSubstring("expected [4, 64] and [64, 4]"));

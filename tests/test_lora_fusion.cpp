@@ -7,9 +7,15 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
+#include "engine/backend/cpu/cpu_backend.h"
 #include "engine/backend/registry.h"
+#include "engine/backend/vulkan/backend_vulkan.h"
+#include "engine/backend/vulkan/kernel_table.h"
 #include "engine/graph/plan.h"
 #include "engine/testing/case_data.h"
+#include "engine/testing/op_cases.h"
 #include "models/arch/projection.h"
 #include "models/arch/step_graph.h"
 #include "models/lora/lora_adapter.h"
@@ -104,7 +110,7 @@ std::vector<testing::AdapterTensor> tiny_k_pairs(const std::vector<std::string>&
   std::vector<testing::AdapterTensor> t;
   for (int il = 0; il < 4; ++il) {
     for (const std::string& target : targets) {
-      const int64_t n_out = target == "attn_k" || target == "attn_v"   ? 128
+      const int64_t n_out = target == "attn_k" || target == "attn_v"     ? 128
                             : target == "ffn_gate" || target == "ffn_up" ? 768
                                                                          : 256;
       const int64_t n_in = target == "ffn_down" ? 768 : 256;
@@ -137,9 +143,9 @@ TEST_CASE("LoRA decode steps: one dispatch more per group of matrices of one x",
     // q/k/v, o, gate/up and down each read one x: their A products are one dispatch per group
     // (a matmul_cat or a matmul), their B products tails of the fused mat-vecs already there.
     const std::string path = dir.file("all.gguf");
-    testing::write_adapter(path, tiny_k_pairs({"attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up",
-                                               "ffn_down"}),
-                           "llama", 16.0f);
+    testing::write_adapter(
+        path, tiny_k_pairs({"attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"}), "llama",
+        16.0f);
     const auto lora = models::LoraAdapter::load(path, *model, *backend);
     const Plan plan = steps({{lora, 1.0f}}, true);
     CHECK(plan.steps().size() == base + size_t(4 * layers));
@@ -163,8 +169,7 @@ TEST_CASE("LoRA decode steps: one dispatch more per group of matrices of one x",
 TEST_CASE("LoRA tails compute exactly the unfused ops on the CPU backend", "[lora][fusion]") {
   auto backend = create_backend("cpu", "");
   const auto model = models::Model::load(testing::shared_file("models/tiny-k-f16.gguf"), *backend);
-  const auto lora =
-      models::LoraAdapter::load(testing::shared_file("models/tiny-k-lora-f16.gguf"), *model, *backend);
+  const auto lora = models::LoraAdapter::load(testing::shared_file("models/tiny-k-lora-f16.gguf"), *model, *backend);
   const std::vector<models::AdapterUse> uses{{lora, 0.5f}};
   const auto logits = [&](bool fuse) {
     const models::KvStorage kv = models::allocate_kv(model->hparams(), *backend, 4);
@@ -183,4 +188,64 @@ TEST_CASE("LoRA tails compute exactly the unfused ops on the CPU backend", "[lor
     return out;
   };
   CHECK(logits(true) == logits(false));
+}
+
+namespace {
+
+// The low-rank tail op cases (engine/testing/cases_low_rank.cpp) of `weights` on the test
+// device with the kernels `force` names (the table's choice when empty), each against the CPU
+// reference.
+void check_tail_cases(const std::vector<std::string>& force, const std::vector<std::string>& weights, size_t cases) {
+  auto ctx = test::vulkan_context();
+  vk::ForcedKernels forced(force);
+  vk::VulkanBackend vulkan(ctx);
+  cpu::CpuBackend cpu;
+  size_t ran = 0;
+  for (const testing::OpCase& c : testing::op_cases()) {
+    if (c.name.find(" tail ") == std::string::npos) continue;
+    if (std::none_of(weights.begin(), weights.end(),
+                     [&](const std::string& w) { return c.name.find(" w=" + w + " ") != std::string::npos; })) {
+      continue;
+    }
+    ++ran;
+    test::ValidationGuard guard;
+    const testing::CaseResult result = testing::run_op_case(c, vulkan, cpu);
+    INFO(testing::format_case_result(result));
+    CHECK(result.error.empty());
+    CHECK(result.passed);
+  }
+  CHECK(ran == cases);
+}
+
+// The variants forced below cover f16 and q4_0 weights only: the tail is the same code for every
+// weight type (the weight decoding is the plain kernels', tested in test_matmul_kernels.cpp), and
+// each variant costs a pipeline compiled on first use (seconds on a CPU driver), in CI's cold
+// cache too.
+const std::vector<std::string> kForcedWeights{"f16", "q4_0"};
+
+std::vector<std::string> tail_shaders(const std::string& kernel, const std::string& when) {
+  std::vector<std::string> names;
+  for (const char* form : {"", "add_", "cat_", "swiglu_"}) {
+    for (const std::string& w : kForcedWeights) {
+      names.push_back("matmul/" + kernel + "_" + form + "tail_" + w + "_f32" + when);
+    }
+  }
+  return names;
+}
+
+}  // namespace
+
+TEST_CASE("LoRA tail kernels of every device class match the CPU reference", "[lora][fusion][vulkan]") {
+  auto ctx = test::vulkan_context();
+  // 11 cases per weight type: 6 single matrices (plain and with a residual), 3 cat, 2 swiglu.
+  SECTION("the table's choice here") { check_tail_cases({}, {"f32", "f16", "q8_0", "q4_0"}, 44); }
+  SECTION("the shared-memory mat-vec (devices without subgroup shuffles)") {
+    check_tail_cases(tail_shaders("matvec", ""), kForcedWeights, 22);
+  }
+  SECTION("the GPU row kernel (8 lanes per row)") {
+    if (ctx->info().subgroup_size < 8 || !(ctx->info().subgroup_ops & VK_SUBGROUP_FEATURE_SHUFFLE_BIT)) {
+      SKIP("the test device has no subgroup shuffles over 8 invocations");
+    }
+    check_tail_cases(tail_shaders("rows", "@gpu"), kForcedWeights, 22);
+  }
 }

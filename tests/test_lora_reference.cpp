@@ -34,7 +34,7 @@ struct LoraCase {
   const char* adapter;    // under ../shared/models
   const char* reference;  // under ../shared/reference/logits and logits-vulkan
   const char* base_reference;
-  float scale;            // the scale llama.cpp's files were made at
+  float scale;  // the scale llama.cpp's files were made at
 };
 
 const LoraCase stories{"stories260K.gguf", "stories260K-lora.gguf", "stories260K-lora.json", "stories260K-1.json",
@@ -217,8 +217,7 @@ TEST_CASE("LoRA scale 0 gives exactly the base model, two adapters add up", "[lo
     const auto lora = adapter(l, stories.adapter);
     for (const bool one_at_a_time : {false, true}) {
       // Scale 0 leaves the adapter out of the step, as llama.cpp does: the very same logits.
-      CHECK(logits_with(l, {{lora, 0.0f}}, ref.tokens, one_at_a_time) ==
-            logits_with(l, {}, ref.tokens, one_at_a_time));
+      CHECK(logits_with(l, {{lora, 0.0f}}, ref.tokens, one_at_a_time) == logits_with(l, {}, ref.tokens, one_at_a_time));
     }
     // The same adapter loaded twice, at half the scale each: their products add up to the one
     // adapter at scale 1, so llama.cpp's scale-1 logits within the same bound.

@@ -24,8 +24,7 @@ constexpr DType weight_types[] = {DType::F32, DType::F16, DType::Q8_0, DType::Q4
 // w x plus factor * b (a x): the graph a LoRA adapter gives one projection.
 TensorId adapted(CaseGraph& g, Backend& backend, CaseRng& rng, const std::string& name, DType w_type, int64_t n_out,
                  int64_t n_in, int64_t rank, TensorId x) {
-  const TensorId w =
-      add_weight(g, backend, name, w_type, {n_out, n_in}, rng.floats(size_t(n_out * n_in)));
+  const TensorId w = add_weight(g, backend, name, w_type, {n_out, n_in}, rng.floats(size_t(n_out * n_in)));
   const TensorId product = g.graph.matmul(w, x);
   if (rank == 0) return product;
   const TensorId a = add_weight(g, backend, name + ".a", DType::F16, {rank, n_in}, rng.floats(size_t(rank * n_in)));
@@ -44,8 +43,8 @@ void add_low_rank_cases(std::vector<OpCase>& cases) {
   const Shape3 shapes[] = {{64, 7, 8}, {256, 65, 3}, {4096, 33, 8}};
   auto add_single = [&](DType w_type, Shape3 s, bool residual) {
     OpCase c;
-    c.name = fmt::format("{} tail w={} n_in={} n_out={} r={}", residual ? "matmul_add" : "matmul",
-                         dtype_name(w_type), s.n_in, s.n_out, s.rank);
+    c.name = fmt::format("{} tail w={} n_in={} n_out={} r={}", residual ? "matmul_add" : "matmul", dtype_name(w_type),
+                         s.n_in, s.n_out, s.rank);
     c.op = residual ? "matmul_add" : "matmul";
     c.max_nmse = tail_nmse;
     c.build = [name = c.name, w_type, s, residual](Backend& backend) {
@@ -93,8 +92,8 @@ void add_low_rank_cases(std::vector<OpCase>& cases) {
   };
   auto add_swiglu = [&](DType w_type, int64_t n_in, int64_t n_ff, int64_t rank_gate, int64_t rank_up) {
     OpCase c;
-    c.name = fmt::format("matmul_swiglu tail w={} n_in={} n_ff={} r={}+{}", dtype_name(w_type), n_in, n_ff,
-                         rank_gate, rank_up);
+    c.name = fmt::format("matmul_swiglu tail w={} n_in={} n_ff={} r={}+{}", dtype_name(w_type), n_in, n_ff, rank_gate,
+                         rank_up);
     c.op = "matmul_swiglu";
     c.max_nmse = tail_nmse;
     c.build = [name = c.name, w_type, n_in, n_ff, rank_gate, rank_up](Backend& backend) {

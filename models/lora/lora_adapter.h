@@ -35,7 +35,7 @@ class LoraAdapter {
                                                        std::map<std::string, LoraPair> pairs);
 
   const std::string& path() const { return path_; }
-  const Model* model() const { return model_; }  // the model it was checked against
+  const Model* model() const { return model_; }          // the model it was checked against
   std::optional<float> alpha() const { return alpha_; }  // nullopt: alpha = r
   // The pair adapting the base tensor `base` ("blk.0.attn_q.weight"), nullptr when none.
   const LoraPair* find(const std::string& base) const;

@@ -90,27 +90,31 @@ LoraFile LoraFile::open(const std::string& path) {
 
 void LoraFile::check_against(const Hparams& hp, const ModelWeights& weights) const {
   const std::string& arch = file_.architecture();
-  VKGRAPH_CHECK(arch == hp.arch, "{}: the adapter is for architecture '{}' but the model is '{}'", path(), arch, hp.arch);
+  VKGRAPH_CHECK(arch == hp.arch, "{}: the adapter is for architecture '{}' but the model is '{}'", path(), arch,
+                hp.arch);
   std::map<std::string, const WeightTensor*> by_name;
   for_each_weight(weights, [&](const WeightTensor& w) {
     if (!w.name.empty()) by_name.emplace(w.name, &w);
   });
   for (const LoraTensorPair& p : pairs_) {
     const auto it = by_name.find(p.base);
-    VKGRAPH_CHECK(it != by_name.end(), "{}: '{}' adapts '{}', which the model does not have (an adapter for another model?)",
-                  path(), p.a.name, p.base);
+    VKGRAPH_CHECK(it != by_name.end(),
+                  "{}: '{}' adapts '{}', which the model does not have (an adapter for another model?)", path(),
+                  p.a.name, p.base);
     const WeightTensor& w = *it->second;
-    VKGRAPH_CHECK(w.name != weights.tok_embd.name,
-                  "{}: '{}' adapts the token embedding '{}', which is looked up, not multiplied; adapters on it are not "
-                  "supported",
-                  path(), p.a.name, p.base);
-    VKGRAPH_CHECK(w.shape.size() == 2, "{}: '{}' adapts '{}', a vector of shape {}; only matrices can be adapted", path(),
-                  p.a.name, p.base, shape_string(w.shape));
+    VKGRAPH_CHECK(
+        w.name != weights.tok_embd.name,
+        "{}: '{}' adapts the token embedding '{}', which is looked up, not multiplied; adapters on it are not "
+        "supported",
+        path(), p.a.name, p.base);
+    VKGRAPH_CHECK(w.shape.size() == 2, "{}: '{}' adapts '{}', a vector of shape {}; only matrices can be adapted",
+                  path(), p.a.name, p.base, shape_string(w.shape));
     const int64_t r = p.rank(), n_out = w.shape[0], n_in = w.shape[1];
-    VKGRAPH_CHECK(p.a.shape == Shape({r, n_in}) && p.b.shape == Shape({n_out, r}),
-                  "{}: the pair of '{}' does not fit it: '{}' is {} and '{}' is {}, but '{}' is {} (expected {} and {})",
-                  path(), p.base, p.a.name, shape_string(p.a.shape), p.b.name, shape_string(p.b.shape), p.base,
-                  shape_string(w.shape), shape_string({r, n_in}), shape_string({n_out, r}));
+    VKGRAPH_CHECK(
+        p.a.shape == Shape({r, n_in}) && p.b.shape == Shape({n_out, r}),
+        "{}: the pair of '{}' does not fit it: '{}' is {} and '{}' is {}, but '{}' is {} (expected {} and {})", path(),
+        p.base, p.a.name, shape_string(p.a.shape), p.b.name, shape_string(p.b.shape), p.base, shape_string(w.shape),
+        shape_string({r, n_in}), shape_string({n_out, r}));
   }
 }
 

@@ -22,7 +22,7 @@
 namespace vkgraph::models {
 
 struct LoraTensorPair {
-  std::string base;   // the adapted tensor's name in the base model: "blk.0.attn_q.weight"
+  std::string base;    // the adapted tensor's name in the base model: "blk.0.attn_q.weight"
   gguf::TensorInfo a;  // [r, n_in]
   gguf::TensorInfo b;  // [n_out, r]
   int64_t rank() const { return a.shape[0]; }

@@ -14,8 +14,8 @@ namespace vkgraph::models {
 
 struct SynthLoraOptions {
   int64_t rank = 8;
-  float alpha = 16.0f;            // the common choice alpha = 2 r for r = 8
-  DType type = DType::F16;        // of A and B: f32, f16 or q8_0 (q8_0 needs a rank of 32's multiple)
+  float alpha = 16.0f;      // the common choice alpha = 2 r for r = 8
+  DType type = DType::F16;  // of A and B: f32, f16 or q8_0 (q8_0 needs a rank of 32's multiple)
   std::vector<std::string> targets{"attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"};
   uint64_t seed = 1;
   int64_t n_layer = 0;  // 0: the preset's (must match the model's)

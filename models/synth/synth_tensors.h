@@ -70,5 +70,4 @@ class TensorMaker {
   uint64_t seed_;
 };
 
-
 }  // namespace vkgraph::models::synth

@@ -115,44 +115,13 @@ layout(set = 0, binding = 3) readonly buffer ResBuf { float residual[]; };
 #endif
 
 #if defined(TAIL)
-layout(constant_id = 6) const uint TAIL_VEC4 = 0;  // 1: ranks multiples of 4, offsets aligned
 #if defined(ADD)
 #define TAIL_BINDING (O_BINDING + 2)  // after the residual
 #else
 #define TAIL_BINDING (O_BINDING + 1)
 #endif
-#define TAIL_INDEX 0
-#include "matmul/tail_share.glsl"
-#undef TAIL_INDEX
-#if W_COUNT > 1
-#define TAIL_INDEX 1
-#include "matmul/tail_share.glsl"
-#undef TAIL_INDEX
-#endif
-#if W_COUNT > 2
-#define TAIL_INDEX 2
-#include "matmul/tail_share.glsl"
-#undef TAIL_INDEX
-#endif
-
-// Matrix `member`'s tail at its row `row` for token `token` (0 without one). Called in uniform
-// control flow with clamped indices, like the weight reads.
-float member_tail(uint member, uint row, uint token) {
-  if (member == 0) {
-    return p.tail_rank0 == 0 ? 0.0 : p.tail_factor0 * tail_dot_0(p.tail_rank0, p.tail_b_off0, p.tail_t_off0, row, token);
-  }
-#if W_COUNT > 1
-  if (member == 1) {
-    return p.tail_rank1 == 0 ? 0.0 : p.tail_factor1 * tail_dot_1(p.tail_rank1, p.tail_b_off1, p.tail_t_off1, row, token);
-  }
-#endif
-#if W_COUNT > 2
-  if (member == 2) {
-    return p.tail_rank2 == 0 ? 0.0 : p.tail_factor2 * tail_dot_2(p.tail_rank2, p.tail_b_off2, p.tail_t_off2, row, token);
-  }
-#endif
-  return 0.0;
-}
+#define TAIL_VEC4_ID 6
+#include "matmul/tails.glsl"
 #define ADD_TAIL(member, row)                                                                          \
   [[unroll]] for (uint t = 0; t < TOKENS; ++t) acc[t] += member_tail(member, row, min(t0 + t, p.m - 1));
 #else

@@ -29,13 +29,18 @@ foreach(w F32 F16 Q8_0 Q4_0)
   endforeach()
 endforeach()
 # Low-rank tails (LoRA adapters, one token, f32 activations): the row kernel of each form with
-# TAIL, the only kernels that take them.
+# TAIL ...
 foreach(w F32 F16 Q8_0 Q4_0)
   string(TOLOWER ${w} wl)
   vkgraph_shader(NAME matmul/rows_tail_${wl}_f32 SOURCE matvec_rows.comp DEFINES W_${w}=1 TAIL=1)
   vkgraph_shader(NAME matmul/rows_add_tail_${wl}_f32 SOURCE matvec_rows.comp DEFINES W_${w}=1 ADD=1 TAIL=1)
   vkgraph_shader(NAME matmul/rows_cat_tail_${wl}_f32 SOURCE matvec_rows.comp DEFINES W_${w}=1 CAT=1 TAIL=1)
   vkgraph_shader(NAME matmul/rows_swiglu_tail_${wl}_f32 SOURCE matvec_rows.comp DEFINES W_${w}=1 SWIGLU=1 TAIL=1)
+  # ... and the shared-memory mat-vec's, for devices without subgroup shuffles.
+  vkgraph_shader(NAME matmul/matvec_tail_${wl}_f32 SOURCE matvec.comp DEFINES W_${w}=1 TAIL=1)
+  vkgraph_shader(NAME matmul/matvec_add_tail_${wl}_f32 SOURCE matvec.comp DEFINES W_${w}=1 ADD=1 TAIL=1)
+  vkgraph_shader(NAME matmul/matvec_cat_tail_${wl}_f32 SOURCE matvec.comp DEFINES W_${w}=1 CAT=1 TAIL=1)
+  vkgraph_shader(NAME matmul/matvec_swiglu_tail_${wl}_f32 SOURCE matvec.comp DEFINES W_${w}=1 SWIGLU=1 TAIL=1)
 endforeach()
 # Integer-dot-product mat-vec (activations quantized to int8 per block in the kernel).
 foreach(w Q8_0 Q4_0)

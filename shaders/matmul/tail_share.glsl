@@ -3,7 +3,7 @@
 // gains factor_i * (b_i t_i), b_i [n_i, r_i] f16 and t_i [m, r_i] f32. Included once per member
 // with TAIL_INDEX 0..W_COUNT-1, as rows_share.glsl is per weight: binding TAIL_BINDING + i holds
 // b_i and TAIL_BINDING + W_COUNT + i holds t_i; tail_dot_<i> is the sum for one row and token.
-// Needs from the includer: TAIL_BINDING, W_COUNT, TAIL_VEC4.
+// Included by matmul/tails.glsl, which gives TAIL_BINDING, W_COUNT and TAIL_VEC4.
 
 #if TAIL_INDEX == 0
 #define TS_B tail_b0

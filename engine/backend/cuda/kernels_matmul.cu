@@ -122,10 +122,10 @@ void launch_matmul(const Launch& l, DType w_type, const void* w, DType x_type, c
   const auto* wb = static_cast<const uint8_t*>(w);
   const auto* xb = static_cast<const uint8_t*>(x);
   const size_t w_row = bytes_of_row(w_type, n_in);
-#define VKGRAPH_MATMUL(W)                                                                          \
-  if (x_type == DType::F16) {                                                                      \
+#define VKGRAPH_MATMUL(W)                                                                                \
+  if (x_type == DType::F16) {                                                                            \
     matmul_kernel<W, DType::F16><<<grid, kBlock, 0, l.stream>>>(wb, w_row, xb, y, m, n_in, n_out, tail); \
-  } else {                                                                                         \
+  } else {                                                                                               \
     matmul_kernel<W, DType::F32><<<grid, kBlock, 0, l.stream>>>(wb, w_row, xb, y, m, n_in, n_out, tail); \
   }
   VKGRAPH_CUDA_WEIGHT_SWITCH(w_type, VKGRAPH_MATMUL)

@@ -111,8 +111,8 @@ void launch_step(const StepLaunch& s) {
       launch_binary(l, Binary::add, as<float>(s.out), as<float>(s.src[2]), as<float>(s.out), count(n), count(n));
       return;
     }
-    case OpKind::matmul_cat:         // inputs w_0.., x
-    case OpKind::matmul_swiglu: {    // inputs w_gate, w_up, x
+    case OpKind::matmul_cat:       // inputs w_0.., x
+    case OpKind::matmul_swiglu: {  // inputs w_gate, w_up, x
       const size_t x_index = base_input_count(n) - 1;
       const Node& x = *s.in[x_index];  // [..., n_in]
       MatmulGroupArgs a;

@@ -222,10 +222,9 @@ void add_matmul_group(std::vector<KernelRow>& rows, OpKind op, DType w, DType x,
 }
 
 // The four matmul forms with low-rank tails (one token, f32 activations; LoRA adapters fused by
-// engine/graph/pass_fusion.cpp): the row kernels compiled with TAIL, same launch shapes as the
+// engine/graph/pass_fusion.cpp): the decode kernels compiled with TAIL, same launch shapes as the
 // plain ones, so the adapter adds its B rows' reads (r halves and r activations a row) to the
-// mat-vec's and no dispatch. Only the row kernel has tails: a device without subgroup shuffles
-// cannot run a LoRA decode step fused (the shared-memory mat-vec would need a TAIL variant).
+// mat-vec's and no dispatch.
 void add_matmul_tail(std::vector<KernelRow>& rows, OpKind op, DType w) {
   const char* form = op == OpKind::matmul       ? ""
                      : op == OpKind::matmul_add ? "add_"
@@ -244,6 +243,12 @@ void add_matmul_tail(std::vector<KernelRow>& rows, OpKind op, DType w) {
                   {16, 8, 1},
                   "decode with LoRA tails, GPU: 8 lanes per row (as matmul/rows_*)",
                   RowWhen::gpu});
+  rows.push_back({{op, w, F32, KernelForm::vector_tail},
+                  {intern(fmt::format("matmul/matvec_{}tail_{}_f32", form, dtype_name(w))),
+                   requirements(w, F16, 64, kReduceBytes)},
+                  64,
+                  {4},
+                  "decode with LoRA tails without subgroup shuffles (as matmul/matvec_*)"});
 }
 
 // Attention. Decode (one query row): one workgroup per (row, head), 64 invocations, one key each

@@ -27,8 +27,8 @@ struct MatmulGroupParams {  // matvec_rows.comp built with CAT or SWIGLU (matmul
   uint32_t rows0, rows1;    // CAT: rows of weights 0 and 1 (weight 2 has the rest)
 };
 
-// The low-rank tails of matvec_rows.comp built with TAIL (matmul/tail_share.glsl), after the
-// form's own push constants: per matrix of the kernel, the rank (0: none), b's and t's offsets
+// The low-rank tails of the mat-vecs built with TAIL (matmul/tails.glsl), after the form's own
+// push constants: per matrix of the kernel, the rank (0: none), b's and t's offsets
 // (halves, floats) and the factor.
 struct TailParams {
   uint32_t rank[3];
@@ -63,7 +63,8 @@ void add_rows_constants(Dispatch& d, bool pairs_aligned, bool x_shared) {
 
 // Binds the node's low-rank tails after its other bindings, for a kernel of `matrices` weight
 // bindings: b_0.. then t_0..; a matrix without a tail binds the first tail's b and t again, with
-// rank 0. Appends TAIL_VEC4 (constant_id 6); *bytes gets the bytes the tails read.
+// rank 0. Appends TAIL_VEC4 (the next specialization constant: 6 of the row kernel, 2 of the
+// mat-vec); *bytes gets the bytes the tails read.
 TailParams bind_tails(Dispatch& d, const LoweringInput& in, size_t matrices, uint32_t m, uint64_t* bytes) {
   const Node& node = in.node();
   const LowRankTails& tails = node.params.tails;
@@ -119,7 +120,7 @@ Dispatch lower_matmul_group(const LoweringInput& in) {
                 k.variant.shader);
   VKGRAPH_CHECK(cat ? (n_weights == 2 || n_weights == 3) : n_weights == 2, "{} '{}': {} weights, the kernel takes {}",
                 op_name(node.op), node.name, n_weights, cat ? "2 or 3" : "2");
-  const Node& w0 = in.input(0);                         // w_i: [n_i, n_in]
+  const Node& w0 = in.input(0);           // w_i: [n_i, n_in]
   const Node& x = in.graph().node(x_id);  // x: [m, n_in]
   // Rows: ROWS, LANES, TOKENS (constant_id 1-3); mat-vec: rows per workgroup (constant_id 1).
   Dispatch d = kind == MatmulShader::rows ? begin_dispatch(in, {k.tile[0], k.tile[1], k.tile[2]})
@@ -179,8 +180,7 @@ Dispatch lower_matmul_group(const LoweringInput& in) {
   }
   uint64_t tail_bytes = 0;
   if (node.params.tails.mask != 0) {
-    VKGRAPH_CHECK(kind == MatmulShader::rows, "{} '{}': kernel '{}' takes no low-rank tails", op_name(node.op),
-                  node.name, k.variant.shader);
+    // The row kernel and the mat-vec (kind checked above) both have TAIL variants.
     set_push(d, WithTails<MatmulGroupParams>{p, bind_tails(d, in, cat ? 3 : 2, p.base.m, &tail_bytes)});
   } else {
     set_push(d, p);
@@ -267,8 +267,8 @@ Dispatch lower_matmul(const LoweringInput& in) {
   }
   const bool tails = node.params.tails.mask != 0;
   uint64_t tail_bytes = 0;
-  VKGRAPH_CHECK(!tails || kind == MatmulShader::rows, "{} '{}': kernel '{}' takes no low-rank tails", op_name(node.op),
-                node.name, k.variant.shader);
+  VKGRAPH_CHECK(!tails || kind == MatmulShader::rows || kind == MatmulShader::matvec,
+                "{} '{}': kernel '{}' takes no low-rank tails", op_name(node.op), node.name, k.variant.shader);
   if (node.op == OpKind::matmul_add) {
     // r: [m, n_out] f32 at binding 3, after the output's binding 2.
     VKGRAPH_CHECK(kind != MatmulShader::tiled && kind != MatmulShader::rows_tokens,
