@@ -23,7 +23,9 @@ void add_model_options(CLI::App& app, ModelOptions& o) {
   app.add_option("--backend", o.backend, "vulkan, cpu or cuda (where built; `vkgraph devices` lists them)")
       ->capture_default_str();
   app.add_option("--device", o.device, "device index or name substring (default: $VKGRAPH_DEVICE or the first GPU)");
-  app.add_option("--weights", o.weights, "convert f32/f16 weights while loading: q8_0 or q4_0");
+  app.add_option("--weights", o.weights,
+                 "convert f32/f16/bf16 weights while loading, as `vkgraph quantize --type` would: " +
+                     models::quant_scheme_names());
   app.add_option("--lora", o.lora,
                  "LoRA adapter FILE[:SCALE] in llama.cpp's GGUF adapter format, applied unmerged at SCALE (default "
                  "1); repeat for several")
@@ -52,7 +54,7 @@ std::unique_ptr<Backend> create_model_backend(const ModelOptions& o) { return cr
 
 models::LoadOptions load_options(const ModelOptions& o) {
   models::LoadOptions load;
-  if (!o.weights.empty()) load.weight_type = models::parse_weight_type(o.weights, "--weights");
+  if (!o.weights.empty()) load.weights = models::find_quant_scheme(o.weights, "--weights").name;
   VKGRAPH_CHECK(!o.lora_merge || !o.lora.empty(), "--lora-merge: no --lora adapter to merge");
   if (o.lora_merge) {
     for (const std::string& arg : o.lora) {

@@ -25,7 +25,7 @@ struct ModelOptions {
   bool sinks_given = false;
   std::string backend = "vulkan";
   std::string device;
-  std::string weights;            // "" = as stored; q8_0 or q4_0 converts while loading
+  std::string weights;            // "" = as stored; a quantization scheme (q4_k_m, q8_0, ...) converts while loading
   std::vector<std::string> lora;  // FILE[:SCALE] each, in order (a server's adapter ids 0, 1, ...)
   bool lora_merge = false;        // merge the --lora adapters into the weights while loading
 };

@@ -126,8 +126,13 @@ typedef struct vkgraph_chat_message {
   const char* content;
 } vkgraph_chat_message;
 
-/* Renders messages through the model's chat template (or the family `template_name` when not
- * NULL: "chatml", "llama3", "llama2", "mistral", "zephyr"). Output as vkgraph_detokenize. */
+/* Renders messages through the model's own chat template (its Jinja `tokenizer.chat_template`,
+ * rendered as Hugging Face renders it; a built-in format when it has none or it fails, with a
+ * warning in the log), or through `template_name` when not NULL: a built-in format ("chatml",
+ * "llama3", "llama2", "mistral", "zephyr", "gemma", "phi3") or the path of a Jinja template or
+ * tokenizer_config.json. The text may begin with the BOS token's text when the template writes
+ * it (Llama 3): tokenize it with parse_special and without add_bos in that case. Output as
+ * vkgraph_detokenize. */
 VKGRAPH_API vkgraph_status vkgraph_apply_chat_template(const vkgraph_model* model, const char* template_name,
                                                        const vkgraph_chat_message* messages, size_t n_messages,
                                                        int add_generation_prompt, char* text, size_t capacity,
@@ -261,6 +266,30 @@ typedef struct vkgraph_timings {
 
 /* Timings of the last vkgraph_generate (its prompt and its tokens). */
 VKGRAPH_API vkgraph_status vkgraph_context_timings(const vkgraph_context* context, vkgraph_timings* out);
+
+/* ---- Embeddings ---- */
+
+typedef enum vkgraph_pooling {
+  VKGRAPH_POOLING_DEFAULT = -1, /* the file's {arch}.pooling_type; mean when it names none */
+  VKGRAPH_POOLING_NONE = 0,     /* every token's vector (n_tokens * n_embd floats), each normalized */
+  VKGRAPH_POOLING_MEAN = 1,     /* the mean over the tokens */
+  VKGRAPH_POOLING_CLS = 2,      /* the first token's */
+  VKGRAPH_POOLING_LAST = 3      /* the last token's (Qwen3-Embedding) */
+} vkgraph_pooling;
+
+/* The width of the model's hidden states: the length of an embedding. */
+VKGRAPH_API vkgraph_status vkgraph_model_n_embd(const vkgraph_model* model, int32_t* out);
+
+/* Embeds a text given as tokens (vkgraph_tokenize with add_bos): the final hidden states after
+ * the output norm, pooled, then L2-normalized, so the dot product of two embeddings is their
+ * cosine similarity (llama.cpp's embeddings with --embd-normalize 2). Writes up to `capacity`
+ * floats and sets *n_floats to the number the result has (n_embd; n_tokens * n_embd with
+ * VKGRAPH_POOLING_NONE); fails with VKGRAPH_ERR_INVALID_ARGUMENT when capacity is too small
+ * (after setting *n_floats). The model keeps a KV cache of its own for this (no context's state
+ * changes), sized for the longest text so far. Like a context's evaluation, it takes the
+ * model's device in turn with its contexts. */
+VKGRAPH_API vkgraph_status vkgraph_embed(vkgraph_model* model, const vkgraph_token* tokens, size_t n_tokens,
+                                         vkgraph_pooling pooling, float* out, size_t capacity, size_t* n_floats);
 
 #ifdef __cplusplus
 }

@@ -68,6 +68,14 @@ class Model {
     text.resize(len);
     return text;
   }
+  // The pooled, L2-normalized embedding of a text's tokens (vkgraph_embed).
+  std::vector<float> embed(const std::vector<vkgraph_token>& ids, vkgraph_pooling pooling = VKGRAPH_POOLING_DEFAULT) {
+    size_t n = 0;
+    vkgraph_embed(get(), ids.data(), ids.size(), pooling, nullptr, 0, &n);
+    std::vector<float> v(n);
+    check(vkgraph_embed(get(), ids.data(), ids.size(), pooling, v.data(), v.size(), &n));
+    return v;
+  }
 
  private:
   std::unique_ptr<vkgraph_model, detail::ModelFree> handle_;

@@ -1,12 +1,13 @@
 // LoRA adapter files that must be refused, each with a message naming the file and the key or
-// tensor at fault (models/lora/lora_file.h), and the alpha rule of a file without one.
+// tensor at fault (models/lora/lora_file.h), the alpha rule of a file without one, and BF16
+// adapters converted while loading without changing a value.
 
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 
+#include <fmt/format.h>
+
 #include <cmath>
-#include <fstream>
-#include <iterator>
 #include <limits>
 
 #include "engine/backend/registry.h"
@@ -104,28 +105,43 @@ TEST_CASE("LoRA adapters that do not fit the model are refused, naming the tenso
     CHECK_THAT(f.error_of(q_pair(), "llama", std::numeric_limits<float>::infinity()),
                ContainsSubstring("adapter.lora.alpha is inf"));
   }
-  SECTION("bf16 tensors are refused with the type's name") {
-    // BF16 is not one of the engine's types yet: the reader refuses it by name. Same bytes per
-    // element as f16, so an f16 file with its type id changed to 30 (GGML_TYPE_BF16) is a
-    // well-formed bf16 adapter.
-    const std::string path = f.dir.file("bf16.gguf");
-    std::string bytes;
-    {
-      testing::write_adapter(path, {{"blk.0.attn_q.weight.lora_a", {4, 64}, DType::F16},
-                                    {"blk.0.attn_q.weight.lora_b", {64, 4}, DType::F16}});
-      std::ifstream in(path, std::ios::binary);
-      bytes.assign(std::istreambuf_iterator<char>(in), {});
-    }
-    // Tensor info: name, n_dims (u32), 2 dims (u64), type (u32), offset (u64).
-    const size_t at = bytes.find("blk.0.attn_q.weight.lora_a") + std::string("blk.0.attn_q.weight.lora_a").size();
-    REQUIRE(at < bytes.size());
-    REQUIRE(bytes[at + 4 + 16] == 1);  // GGML_TYPE_F16
-    bytes[at + 4 + 16] = 30;
-    std::ofstream(path, std::ios::binary) << bytes;
-    const std::string e = f.error_loading(path);
-    CHECK_THAT(e, ContainsSubstring("'blk.0.attn_q.weight.lora_a'"));
-    CHECK_THAT(e, ContainsSubstring("bf16"));
+  SECTION("types other than f32, f16, bf16, q8_0 and q4_0 are refused with the type's name") {
+    const std::string e = f.error_of(
+        {{"blk.0.attn_q.weight.lora_a", {4, 64}, DType::Q5_0}, {"blk.0.attn_q.weight.lora_b", {64, 4}, DType::F16}});
+    CHECK_THAT(e, ContainsSubstring("tensor 'blk.0.attn_q.weight.lora_a' is q5_0"));
   }
+}
+
+TEST_CASE("BF16 adapters load without changing a value: f16 when exact, f32 otherwise", "[lora][gguf]") {
+  Fixture f;
+  // 2^-7: a bf16 and an f16 value. 2^-20: a bf16 value below f16's normal range, where f16 keeps
+  // fewer bits (rounded to a multiple of 2^-24 it is still exact: use 2^-20 + 2^-27, which is not).
+  const float in_f16 = 0.0078125f, below_f16 = std::ldexp(1.0f, -20) + std::ldexp(1.0f, -27);
+  const auto load = [&](float b_value, DType a_type, DType b_type) {
+    const std::string path =
+        f.dir.file(fmt::format("adapter-{}-{}-{}.gguf", dtype_name(a_type), dtype_name(b_type), b_value));
+    testing::write_adapter(path, {{"blk.0.attn_q.weight.lora_a", {4, 64}, a_type, in_f16},
+                                  {"blk.0.attn_q.weight.lora_b", {64, 4}, b_type, b_value}});
+    return models::LoraAdapter::load(path, *f.model, *f.backend);
+  };
+  const auto exact = load(in_f16, DType::BF16, DType::BF16);
+  const models::LoraPair* p = exact->find("blk.0.attn_q.weight");
+  REQUIRE(p != nullptr);
+  CHECK(p->a.dtype == DType::F16);
+  CHECK(p->b.dtype == DType::F16);  // an f16 B: fused into the decode mat-vecs like any f16 adapter
+  const auto wide = load(below_f16, DType::BF16, DType::BF16);
+  CHECK(wide->find("blk.0.attn_q.weight")->a.dtype == DType::F16);
+  CHECK(wide->find("blk.0.attn_q.weight")->b.dtype == DType::F32);
+
+  // The same logits as files holding the same values in the types they were converted to.
+  const std::vector<int32_t> prompt{1, 403, 407};
+  const auto logits = [&](std::shared_ptr<const models::LoraAdapter> adapter) {
+    models::Session session(*f.model, *f.backend);
+    session.set_adapters({{std::move(adapter), 1.0f}});
+    return session.eval(prompt);
+  };
+  CHECK(logits(exact) == logits(load(in_f16, DType::F16, DType::F16)));
+  CHECK(logits(wide) == logits(load(below_f16, DType::F16, DType::F32)));
 }
 
 TEST_CASE("LoRA factor: alpha / r times the scale, the scale alone without alpha", "[lora]") {

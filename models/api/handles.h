@@ -11,6 +11,7 @@
 
 #include "engine/backend/backend.h"
 #include "include/vkgraph.h"
+#include "models/embedding.h"
 #include "models/lora/lora_adapter.h"
 #include "models/model.h"
 #include "models/sampler.h"
@@ -47,6 +48,8 @@ struct vkgraph_model {
   // Contexts of one model share its backend, which is not known to be thread-safe: their
   // device work is serialized here.
   std::mutex device_mutex;
+  // vkgraph_embed's KV cache and steps, made on its first call (under device_mutex).
+  std::unique_ptr<vkgraph::models::Embedder> embedder;
   // The adapters loaded for this model and not freed yet (freed with it); guarded by
   // device_mutex. Declared after the model and backend, so destroyed before them.
   std::vector<vkgraph_adapter*> adapters;

@@ -20,12 +20,9 @@
 
 namespace vkgraph::gguf {
 
-// GGML tensor type ids the engine can use (ggml.h `enum ggml_type`). Others are refused by name.
-inline constexpr uint32_t kGgmlTypeF32 = 0;
-inline constexpr uint32_t kGgmlTypeF16 = 1;
-inline constexpr uint32_t kGgmlTypeQ4_0 = 2;
-inline constexpr uint32_t kGgmlTypeQ8_0 = 8;
-
+// GGML tensor type ids (ggml.h `enum ggml_type`) of the weight types the engine can use: the
+// ggml_id column of engine/core/weight_types.def. Others are refused by name, with the list of
+// the supported ones.
 std::optional<DType> dtype_from_ggml_type(uint32_t ggml_type);
 uint32_t ggml_type_from_dtype(DType type);       // throws for I32, which GGUF weights never use here
 std::string ggml_type_name(uint32_t ggml_type);  // "q4_K", or "type 99" when unknown

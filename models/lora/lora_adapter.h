@@ -1,6 +1,6 @@
 #pragma once
 // A LoRA adapter loaded for one model: its pairs checked against the model's weights and
-// uploaded once to the model's backend, as they are in the file (f32, f16, q8_0 or q4_0). Any
+// uploaded once to the model's backend, as they are in the file (f32, f16, q8_0 or q4_0; bf16 as f16 or f32). Any
 // number of sessions of that model may apply it, each with its own scale (models/session.h);
 // applying, switching or dropping it uploads nothing.
 

@@ -62,6 +62,12 @@ LoraFile LoraFile::open(const std::string& path) {
     }
     VKGRAPH_CHECK(t.shape.size() == 2, "{}: tensor '{}' has {} dimensions {}, expected a matrix", path, t.name,
                   t.shape.size(), shape_string(t.shape));
+    // What convert_lora_to_gguf.py writes (--outtype f32, f16, bf16, q8_0) and q4_0; BF16 is
+    // converted while loading (lora_adapter.cpp), the others run as stored.
+    VKGRAPH_CHECK(t.type == DType::F32 || t.type == DType::F16 || t.type == DType::BF16 || t.type == DType::Q8_0 ||
+                      t.type == DType::Q4_0,
+                  "{}: tensor '{}' is {}; LoRA tensors must be f32, f16, bf16, q8_0 or q4_0", path, t.name,
+                  dtype_name(t.type));
     const std::string base = t.name.substr(0, t.name.size() - kSuffixA.size());
     auto [it, inserted] = index.emplace(base, bases.size());
     if (inserted) {
