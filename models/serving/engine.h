@@ -22,6 +22,7 @@
 #include "engine/backend/backend.h"
 #include "engine/core/error.h"
 #include "models/arch/hparams.h"
+#include "models/lora/lora_adapter.h"
 #include "models/model.h"
 #include "models/sampler.h"
 #include "models/serving/histogram.h"
@@ -33,8 +34,11 @@ struct Request {
   int64_t max_tokens = 16;         // tokens to generate at most; > 0
   models::SamplerParams sampling;  // temperature 0 = greedy; the seed makes sampling reproducible
   bool ignore_eos = false;         // end-of-generation tokens cannot be drawn (fixed-length output)
-  // Later additions (LoRA adapters by id and scale, speculative drafts) are new fields with
-  // defaults, so callers keep compiling.
+  // The LoRA adapters and scales this request applies (models::choose_adapters turns
+  // llama-server's `lora` field into them); nullopt: the engine's (EngineOptions::adapters).
+  // Only adapters of the engine's model; a scale of 0 leaves an adapter out.
+  std::optional<std::vector<models::AdapterUse>> adapters;
+  // Later additions (speculative drafts) are new fields with defaults, so callers keep compiling.
 };
 
 enum class FinishReason {
@@ -82,6 +86,9 @@ struct EngineOptions {
   // Most prompt tokens one sequence evaluates per step: a long prompt is fed in chunks so the
   // other sequences keep generating meanwhile.
   int64_t prefill_chunk = 512;
+  // LoRA adapters loaded at start-up (`--lora`), in order: a request names them by index (its
+  // `lora` field); these scales apply to requests that do not.
+  std::vector<models::AdapterUse> adapters;
 };
 
 struct EngineMetrics {
@@ -117,6 +124,8 @@ class Engine {
   virtual EngineMetrics metrics() const = 0;
   // Tokens per sequence, the limit submit() checks prompts against.
   virtual int64_t n_ctx() const = 0;
+  // EngineOptions::adapters: the adapters a request may choose among, with their default scales.
+  virtual const std::vector<models::AdapterUse>& adapters() const = 0;
   // Stops accepting (submit throws ShuttingDown), lets running and queued requests finish and
   // returns once every on_done has been called. Thread-safe; later calls return at once.
   virtual void drain() = 0;
