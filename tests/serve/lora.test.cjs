@@ -24,7 +24,7 @@ const N = 16;
 let server;
 let client;
 test.before(async () => {
-  server = await h.startServer(['-m', BASE, '--lora', `${LORA}:0.5`, '--parallel', '3', '-c', '256']);
+  server = await h.startServer(['-m', BASE, '--lora', LORA, '--parallel', '3', '-c', '256']);
   client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 60000 });
 });
 test.after(async () => {
@@ -44,21 +44,21 @@ function run(loraArgs) {
 test('lora: /lora-adapters lists the start-up adapters as llama-server does', async () => {
   const r = await fetch(`${server.url}/lora-adapters`);
   assert.equal(r.status, 200);
-  assert.deepEqual(await r.json(), [{ id: 0, path: LORA, scale: 0.5 }]);
+  assert.deepEqual(await r.json(), [{ id: 0, path: LORA, scale: 1 }]);
 });
 
 test('lora: concurrent requests with different adapter choices each get what `vkgraph run` gives', async () => {
   const complete = (extra) => client.completions.create({ model: 'stories260K', prompt: PROMPT, max_tokens: N,
                                                           temperature: 0, ignore_eos: true, ...extra });
   // All three at once on three sessions: the start-up scale, another scale, the base alone.
-  const [byDefault, full, none] = await Promise.all([
-    complete({}), complete({ lora: [{ id: 0, scale: 1.0 }] }), complete({ lora: [] })]);
-  const expected = { half: run(['--lora', `${LORA}:0.5`]), full: run(['--lora', LORA]), base: run([]) };
+  const [byDefault, doubled, none] = await Promise.all([
+    complete({}), complete({ lora: [{ id: 0, scale: 2.0 }] }), complete({ lora: [] })]);
+  const expected = { one: run(['--lora', LORA]), two: run(['--lora', `${LORA}:2`]), base: run([]) };
   // The adapter changes this prompt's greedy text at both scales, so equal texts are not an accident.
-  assert.notEqual(expected.half, expected.base);
-  assert.notEqual(expected.full, expected.half);
-  assert.equal(byDefault.choices[0].text, expected.half);
-  assert.equal(full.choices[0].text, expected.full);
+  assert.notEqual(expected.one, expected.base);
+  assert.notEqual(expected.two, expected.one);
+  assert.equal(byDefault.choices[0].text, expected.one);
+  assert.equal(doubled.choices[0].text, expected.two);
   assert.equal(none.choices[0].text, expected.base);
   // A chat request takes the field too (the same request fields after the template).
   const chat = await client.chat.completions.create({ model: 'stories260K', max_tokens: 4, temperature: 0,
