@@ -23,6 +23,7 @@
 #include "cli/bench/device_report.h"
 #include "cli/command.h"
 #include "cli/hf_option.h"
+#include "cli/model_options.h"
 #include "cli/progress_bar.h"
 #include "engine/backend/registry.h"
 #include "engine/core/dtype.h"
@@ -49,7 +50,8 @@ struct BenchArgs {
   std::string output = "md";
   std::string plot;
   uint64_t seed = 1;
-  std::string kernel;  // --kernel: time one kernel-table row instead of models
+  std::vector<std::string> lora;  // FILE[:SCALE]: each model is measured without, then with them
+  std::string kernel;             // --kernel: time one kernel-table row instead of models
 };
 
 // One status line on stderr: redrawn in place on a terminal; elsewhere (logs, pipes) a line at
@@ -141,6 +143,27 @@ std::unique_ptr<models::Model> load_model(const std::string& path, Backend& back
   return model;
 }
 
+// The --lora adapters for one loaded model (each model and backend loads its own).
+std::vector<models::AdapterUse> load_bench_adapters(const std::vector<std::string>& args, const models::Model& model,
+                                                    Backend& backend) {
+  std::vector<models::AdapterUse> uses;
+  for (const std::string& arg : args) {
+    const LoraArg l = parse_lora_arg(arg);
+    uses.push_back({models::LoraAdapter::load(l.path, model, backend), l.scale});
+  }
+  return uses;
+}
+
+// "LoRA r8.gguf:1" for the model column of the rows measured with adapters.
+std::string adapters_label(const std::vector<std::string>& args) {
+  std::vector<std::string> parts;
+  for (const std::string& arg : args) {
+    const LoraArg l = parse_lora_arg(arg);
+    parts.push_back(fmt::format("{}:{}", std::filesystem::path(l.path).filename().string(), l.scale));
+  }
+  return fmt::format("LoRA {}", fmt::join(parts, " + "));
+}
+
 int bench_command(const BenchArgs& a) {
   if (!a.kernel.empty()) {
     VKGRAPH_CHECK(a.devices.size() <= 1, "--kernel runs on one device; --device names {}", a.devices.size());
@@ -160,6 +183,10 @@ int bench_command(const BenchArgs& a) {
   for (const std::string& s : a.synth) synth.push_back(parse_synth(s));
   for (const std::string& m : a.models) {
     VKGRAPH_CHECK(std::filesystem::is_regular_file(m), "-m: model file '{}' does not exist", m);
+  }
+  for (const std::string& l : a.lora) {
+    const std::string file = parse_lora_arg(l).path;
+    VKGRAPH_CHECK(std::filesystem::is_regular_file(file), "--lora: adapter file '{}' does not exist", file);
   }
   if (!a.plot.empty()) {
     const std::filesystem::path dir = std::filesystem::absolute(a.plot).parent_path();
@@ -202,13 +229,23 @@ int bench_command(const BenchArgs& a) {
       const bench::ModelReport report = model_report(*model);
       bench::DeviceReport model_device = device;
       bench::describe_kernel_paths(*backend, *model, model_device);
-      const std::string prefix = fmt::format("{} | {} | ", report.name, where);
-      std::vector<bench::BenchRow> got = bench::run_bench(*model, *backend, report, model_device, config,
-                                                          [&](const std::string& s) { status.show(prefix, s); });
-      for (const bench::BenchRow& r : got) {
-        status.note(fmt::format("{}{}: {:.2f} ± {:.2f} t/s", prefix, r.label(), r.ts_mean, r.ts_stddev));
+      // With --lora, the model as it is and then with the adapters, in one run, so the rows
+      // compare like for like (same machine state, same build).
+      std::vector<std::vector<models::AdapterUse>> variants{{}};
+      if (!a.lora.empty()) variants.push_back(load_bench_adapters(a.lora, *model, *backend));
+      for (const std::vector<models::AdapterUse>& adapters : variants) {
+        bench::BenchConfig variant = config;
+        variant.adapters = adapters;
+        bench::ModelReport named = report;
+        if (!adapters.empty()) named.name += " + " + adapters_label(a.lora);
+        const std::string prefix = fmt::format("{} | {} | ", named.name, where);
+        std::vector<bench::BenchRow> got = bench::run_bench(*model, *backend, named, model_device, variant,
+                                                            [&](const std::string& s) { status.show(prefix, s); });
+        for (const bench::BenchRow& r : got) {
+          status.note(fmt::format("{}{}: {:.2f} ± {:.2f} t/s", prefix, r.label(), r.ts_mean, r.ts_stddev));
+        }
+        rows.insert(rows.end(), got.begin(), got.end());
       }
-      rows.insert(rows.end(), got.begin(), got.end());
     }
   }
   status.clear();
@@ -261,6 +298,10 @@ const CommandRegistration registration{
       app.add_option("--plot", a->plot, "also write a bar chart of tokens/s to this SVG file");
       app.add_option("--seed", a->seed, "seed of the random prompt tokens and synthetic weights")
           ->capture_default_str();
+      app.add_option("--lora", a->lora,
+                     "LoRA adapter FILE[:SCALE] applied unmerged (repeatable): each model is measured without, then "
+                     "with the adapters, in one run")
+          ->type_name("FILE[:SCALE]");
       app.add_option("--kernel", a->kernel,
                      "time one row of the Vulkan kernel table (a row name, or a shader: each of its rows) on the op "
                      "cases it runs, each checked against the CPU reference (`vkgraph test-ops --list-kernels`)");

@@ -84,6 +84,8 @@ int serve_main(ServeOptions& o) {
   engine_options.n_parallel = o.n_parallel;
   engine_options.n_ctx = o.model.n_ctx;
   engine_options.max_queue = o.max_queue;
+  // Unmerged --lora adapters: requests choose among them by index (their `lora` field).
+  engine_options.adapters = load_adapters(o.model, *model, *backend);
   engine_options.kind = parse_engine_kind(o.engine_kind);
   const auto engine_start = std::chrono::steady_clock::now();
   std::unique_ptr<serving::Engine> engine = serving::Engine::create(*model, *backend, engine_options);
@@ -111,6 +113,10 @@ int serve_main(ServeOptions& o) {
       path.c_str(), o.server.host.c_str(), port, o.server.model_id.c_str(), static_cast<long long>(o.n_parallel),
       static_cast<long long>(engine->n_ctx()), static_cast<long long>(o.max_queue), tmpl.describe().c_str(),
       o.server.api_key.empty() ? "" : ", API key required");
+  for (size_t i = 0; i < engine_options.adapters.size(); ++i) {
+    std::fprintf(stderr, "serve: LoRA adapter %zu: %s at scale %g (a request's \"lora\" field may change it)\n", i,
+                 engine_options.adapters[i].adapter->path().c_str(), double(engine_options.adapters[i].scale));
+  }
 
   std::atomic<bool> finished{false};
   std::thread signal_thread([&server, &finished, signals] {

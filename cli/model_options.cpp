@@ -1,7 +1,11 @@
 #include "cli/model_options.h"
 
+#include <cmath>
+#include <cstdlib>
+
 #include "cli/hf_option.h"
 #include "engine/backend/registry.h"
+#include "engine/core/error.h"
 #include "models/bundled/default_model.h"
 #include "models/quantize.h"
 
@@ -25,6 +29,26 @@ void add_model_options(CLI::App& app, ModelOptions& o) {
   app.add_option("--weights", o.weights,
                  "convert f32/f16/bf16 weights while loading, as `vkgraph quantize --type` would: " +
                      models::quant_scheme_names());
+  app.add_option("--lora", o.lora,
+                 "LoRA adapter FILE[:SCALE] in llama.cpp's GGUF adapter format, applied unmerged at SCALE (default "
+                 "1); repeat for several")
+      ->type_name("FILE[:SCALE]");
+  app.add_flag("--lora-merge", o.lora_merge,
+               "merge the --lora adapters into the weights while loading (quantized weights are quantized again)");
+}
+
+LoraArg parse_lora_arg(const std::string& arg) {
+  LoraArg out{arg, 1.0f};
+  const size_t colon = arg.rfind(':');
+  if (colon == std::string::npos || colon == 0) return out;
+  const std::string tail = arg.substr(colon + 1);
+  char* end = nullptr;
+  const float scale = std::strtof(tail.c_str(), &end);
+  if (tail.empty() || end != tail.c_str() + tail.size()) return out;  // not a number: part of the path
+  VKGRAPH_CHECK(std::isfinite(scale), "--lora {}: the scale '{}' is not a finite number", arg, tail);
+  out.path = arg.substr(0, colon);
+  out.scale = scale;
+  return out;
 }
 
 std::string model_path(const ModelOptions& o) {
@@ -39,6 +63,13 @@ std::unique_ptr<Backend> create_model_backend(const ModelOptions& o) {
 models::LoadOptions load_options(const ModelOptions& o) {
   models::LoadOptions load;
   if (!o.weights.empty()) load.weights = models::find_quant_scheme(o.weights, "--weights").name;
+  VKGRAPH_CHECK(!o.lora_merge || !o.lora.empty(), "--lora-merge: no --lora adapter to merge");
+  if (o.lora_merge) {
+    for (const std::string& arg : o.lora) {
+      const LoraArg a = parse_lora_arg(arg);
+      load.merge_adapters.push_back({a.path, a.scale});
+    }
+  }
   return load;
 }
 
@@ -50,6 +81,16 @@ models::SessionOptions session_options(const ModelOptions& o) {
   // checked against -c by the session.
   if (!o.sinks_given && o.n_ctx > 0 && session.sinks >= o.n_ctx) session.sinks = o.n_ctx - 1;
   return session;
+}
+
+std::vector<models::AdapterUse> load_adapters(const ModelOptions& o, const models::Model& model, Backend& backend) {
+  std::vector<models::AdapterUse> uses;
+  if (o.lora_merge) return uses;
+  for (const std::string& arg : o.lora) {
+    const LoraArg a = parse_lora_arg(arg);
+    uses.push_back({models::LoraAdapter::load(a.path, model, backend), a.scale});
+  }
+  return uses;
 }
 
 }  // namespace vkgraph::cli

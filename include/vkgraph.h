@@ -62,6 +62,7 @@ typedef enum vkgraph_status {
 typedef struct vkgraph_model vkgraph_model;
 typedef struct vkgraph_context vkgraph_context;
 typedef struct vkgraph_sampler vkgraph_sampler;
+typedef struct vkgraph_adapter vkgraph_adapter;
 typedef int32_t vkgraph_token;
 
 /* ---- Version and errors ---- */
@@ -209,6 +210,38 @@ VKGRAPH_API vkgraph_status vkgraph_context_n_ctx(const vkgraph_context* context,
  * changing nothing, when they do not fit. */
 VKGRAPH_API vkgraph_status vkgraph_eval(vkgraph_context* context, const vkgraph_token* tokens, size_t n_tokens,
                                         float* logits);
+
+/* ---- LoRA adapters ----
+ *
+ * A LoRA adapter in llama.cpp's GGUF adapter format (what convert_lora_to_gguf.py writes from a
+ * PEFT/QLoRA fine-tune) is loaded once per model: checked against the model's weights and
+ * uploaded to its device. Each context then applies any of the model's adapters, each at its own
+ * scale: the adapted product is W x + scale * (alpha / r) * B (A x), computed beside the base
+ * weight as it was loaded (quantized or not), as llama.cpp does. Switching or rescaling adapters
+ * between generations uploads nothing and leaves the model as it is, so two contexts of one
+ * model may apply different adapters at the same time. (To merge an adapter into the weights
+ * instead, use `vkgraph run --lora FILE --lora-merge`.) */
+
+/* Loads the adapter at `path` for `model`. Fails with VKGRAPH_ERR_FILE when the file cannot be
+ * read, VKGRAPH_ERR_MODEL when it is not a LoRA adapter or does not fit the model (another
+ * architecture, a tensor the model lacks, a shape that differs: the message names the tensor
+ * and both shapes). The adapter belongs to the model: vkgraph_model_free frees any left. */
+VKGRAPH_API vkgraph_status vkgraph_adapter_load(vkgraph_model* model, const char* path, vkgraph_adapter** out_adapter);
+/* Frees an adapter. Contexts that apply it keep using it until they set other adapters or are
+ * freed. */
+VKGRAPH_API vkgraph_status vkgraph_adapter_free(vkgraph_adapter* adapter);
+
+typedef struct vkgraph_adapter_scale {
+  vkgraph_adapter* adapter;
+  float scale; /* 1: as trained; 0: as if not applied (it is then left out, as in llama.cpp) */
+} vkgraph_adapter_scale;
+
+/* Sets the adapters `context` applies from its next evaluation on, replacing any set before
+ * (n_adapters 0: none). Every adapter must belong to the context's model, appear once and have a
+ * finite scale (else VKGRAPH_ERR_INVALID_ARGUMENT, changing nothing). The tokens the context
+ * already holds keep what they were computed with; vkgraph_context_reset starts clean. */
+VKGRAPH_API vkgraph_status vkgraph_context_set_adapters(vkgraph_context* context, const vkgraph_adapter_scale* adapters,
+                                                        size_t n_adapters);
 
 /* ---- Samplers ---- */
 

@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "vkgraph.h"
@@ -36,6 +37,9 @@ struct ContextFree {
 };
 struct SamplerFree {
   void operator()(vkgraph_sampler* s) const { vkgraph_sampler_free(s); }
+};
+struct AdapterFree {
+  void operator()(vkgraph_adapter* a) const { vkgraph_adapter_free(a); }
 };
 }  // namespace detail
 
@@ -106,6 +110,20 @@ class Sampler {
   std::unique_ptr<vkgraph_sampler, detail::SamplerFree> handle_;
 };
 
+// A LoRA adapter loaded for one model (free it before the model, or let the model free it).
+class Adapter {
+ public:
+  Adapter(const Model& model, const std::string& path) {
+    vkgraph_adapter* a = nullptr;
+    check(vkgraph_adapter_load(model.get(), path.c_str(), &a));
+    handle_.reset(a);
+  }
+  vkgraph_adapter* get() const { return handle_.get(); }
+
+ private:
+  std::unique_ptr<vkgraph_adapter, detail::AdapterFree> handle_;
+};
+
 // One conversation's KV cache. Keep its Model alive longer than the Context.
 class Context {
  public:
@@ -131,6 +149,12 @@ class Context {
     check(vkgraph_generate(get(), sampler.get(), prompt.data(), prompt.size(), &params, trampoline,
                            const_cast<std::function<bool(std::string_view)>*>(&on_piece), &stop));
     return stop;
+  }
+  // The adapters applied from the next evaluation on, each with its scale ({} for none).
+  void set_adapters(const std::vector<std::pair<const Adapter*, float>>& adapters) {
+    std::vector<vkgraph_adapter_scale> list;
+    for (const auto& [adapter, scale] : adapters) list.push_back({adapter->get(), scale});
+    check(vkgraph_context_set_adapters(get(), list.data(), list.size()));
   }
   void cancel() { vkgraph_context_cancel(get()); }  // from any thread
   void reset() { check(vkgraph_context_reset(get())); }

@@ -70,10 +70,13 @@ std::string roofline_cell(const BenchRow& r) {
 // One profile per (model, device, depth, step size): tg rows of several lengths share theirs.
 std::vector<const BenchRow*> profiled_rows(const std::vector<BenchRow>& rows) {
   std::vector<const BenchRow*> out;
+  // The name as well as the path: a model measured with and without LoRA adapters is two models.
   std::map<std::tuple<std::string, std::string, std::string, int64_t, int64_t>, bool> seen;
   for (const BenchRow& r : rows) {
     if (!r.ops) continue;
-    if (seen.emplace(std::make_tuple(r.model.path, r.device.backend, r.device.selector, r.depth, r.ops->n_tokens), true)
+    if (seen.emplace(std::make_tuple(r.model.path + "\n" + r.model.name, r.device.backend, r.device.selector, r.depth,
+                                     r.ops->n_tokens),
+                     true)
             .second) {
       out.push_back(&r);
     }
@@ -87,7 +90,9 @@ std::string decode_costs_md(const std::vector<BenchRow>& rows) {
   std::map<std::tuple<std::string, std::string, std::string, int64_t>, bool> seen;
   for (const BenchRow& r : rows) {
     if (!r.decode) continue;
-    if (!seen.emplace(std::make_tuple(r.model.path, r.device.backend, r.device.selector, r.depth), true).second)
+    if (!seen.emplace(std::make_tuple(r.model.path + "\n" + r.model.name, r.device.backend, r.device.selector, r.depth),
+                      true)
+             .second)
       continue;
     const DecodeStepCosts& c = *r.decode;
     if (out.empty()) {

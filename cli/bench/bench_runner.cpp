@@ -111,6 +111,7 @@ std::vector<BenchRow> run_bench(const models::Model& model, Backend& backend, co
   models::SessionOptions session_options;
   session_options.n_ctx = n_ctx;
   models::Session session(model, backend, session_options);
+  session.set_adapters(config.adapters);
   const TokenCost cost = token_cost(model, session_options.kv_dtype);
   TokenSource tokens(config.seed, model.hparams().n_vocab);
   const auto say = [&](const std::string& s) {
@@ -145,7 +146,8 @@ std::vector<BenchRow> run_bench(const models::Model& model, Backend& backend, co
       finish_row(row);
       if (config.ops) {
         say(fmt::format("per-op profile of a {}-token prompt step @ d{}", n_prompt, depth));
-        row.ops = profile_step(model, backend, n_ctx, depth, n_prompt, std::max(config.reps, kMinProfileRuns));
+        row.ops = profile_step(model, backend, n_ctx, depth, n_prompt, std::max(config.reps, kMinProfileRuns),
+                               config.adapters);
       }
       row.flops_per_token = pp_flops_per_token(cost, depth, n_prompt);
       row.flops_per_second = *row.flops_per_token * row.ts_mean;
@@ -180,13 +182,13 @@ std::vector<BenchRow> run_bench(const models::Model& model, Backend& backend, co
       }
       if (!decode) {
         say(fmt::format("decode step bytes and host time @ d{}", depth));
-        decode = measure_decode_step(model, backend, depth, std::max(config.reps, kMinProfileRuns));
+        decode = measure_decode_step(model, backend, depth, std::max(config.reps, kMinProfileRuns), config.adapters);
       }
       row.decode = decode;
       if (config.ops) {
         if (!ops) {
           say(fmt::format("per-op profile of a decode step @ d{}", depth));
-          ops = profile_step(model, backend, n_ctx, depth, 1, std::max(config.reps, kMinProfileRuns));
+          ops = profile_step(model, backend, n_ctx, depth, 1, std::max(config.reps, kMinProfileRuns), config.adapters);
         }
         row.ops = ops;
       }

@@ -10,6 +10,7 @@
 
 #include "cli/bench/bench_row.h"
 #include "engine/backend/backend.h"
+#include "models/lora/lora_adapter.h"
 #include "models/model.h"
 
 namespace vkgraph::bench {
@@ -21,6 +22,8 @@ struct BenchConfig {
   int reps = 5;
   bool ops = false;   // per-op profile of one step: each pp test's batch, the decode step of tg rows
   uint64_t seed = 1;  // the random prompt tokens
+  // LoRA adapters of the model applied unmerged in every step measured (Session::set_adapters).
+  std::vector<models::AdapterUse> adapters;
 };
 
 // Checks the lists and counts (Error naming the flag and the value on a bad one).

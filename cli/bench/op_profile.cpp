@@ -39,7 +39,7 @@ double step_bytes(const Plan& plan, const Step& step, int64_t visible) {
 }  // namespace
 
 OpProfile profile_step(const models::Model& model, Backend& backend, int64_t n_slots, int64_t depth, int64_t n_tokens,
-                       int runs) {
+                       int runs, std::span<const models::AdapterUse> adapters) {
   VKGRAPH_CHECK(runs > 0, "--ops needs at least one run (got {})", runs);
   VKGRAPH_CHECK(n_tokens > 0 && depth >= 0 && depth + n_tokens <= n_slots,
                 "--ops: {} tokens after depth {} do not fit a cache of {}", n_tokens, depth, n_slots);
@@ -47,7 +47,7 @@ OpProfile profile_step(const models::Model& model, Backend& backend, int64_t n_s
   const models::KvStorage kv = models::allocate_kv(hp, backend, n_slots);
   models::StepShape shape;
   shape.n_tokens = n_tokens;
-  models::StepGraph step = models::build_step_graph(hp, model.weights(), kv, shape);
+  models::StepGraph step = models::build_step_graph(hp, model.weights(), kv, shape, adapters);
   const Plan plan = Plan::build(step.graph, backend.plan_options());
   // Two executables of the same plan: the timed one gives the per-op times; the plain one the
   // step time they are compared with (the timestamps themselves cost time between dispatches).

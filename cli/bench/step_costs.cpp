@@ -26,7 +26,8 @@ std::span<const std::byte> bytes_of(const std::vector<T>& v) {
 
 }  // namespace
 
-DecodeStepCosts measure_decode_step(const models::Model& model, Backend& backend, int64_t depth, int runs) {
+DecodeStepCosts measure_decode_step(const models::Model& model, Backend& backend, int64_t depth, int runs,
+                                    std::span<const models::AdapterUse> adapters) {
   VKGRAPH_CHECK(runs > 0 && depth >= 0, "decode step costs: {} runs at depth {} (expected runs > 0, depth >= 0)", runs,
                 depth);
   const models::Hparams& hp = model.hparams();
@@ -34,7 +35,7 @@ DecodeStepCosts measure_decode_step(const models::Model& model, Backend& backend
   const models::KvStorage kv = models::allocate_kv(hp, backend, n_slots);
   models::StepShape shape;
   shape.n_tokens = 1;
-  models::StepGraph step = models::build_step_graph(hp, model.weights(), kv, shape);
+  models::StepGraph step = models::build_step_graph(hp, model.weights(), kv, shape, adapters);
   const Plan plan = Plan::build(step.graph, backend.plan_options());
   const std::unique_ptr<Executable> exe = backend.prepare(plan);
 

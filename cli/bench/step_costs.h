@@ -5,9 +5,11 @@
 // logits back) rather than waiting for the device.
 
 #include <cstdint>
+#include <span>
 
 #include "cli/bench/bench_row.h"
 #include "engine/backend/backend.h"
+#include "models/lora/lora_adapter.h"
 #include "models/model.h"
 
 namespace vkgraph::bench {
@@ -16,6 +18,8 @@ namespace vkgraph::bench {
 // kernels' read estimates, which count every slot, count just the positions the step sees),
 // prepared once and replayed `runs` times after a warm-up as Session::eval replays it. Reports
 // the fastest run. Fields the backend cannot measure stay unset (see DecodeStepCosts).
-DecodeStepCosts measure_decode_step(const models::Model& model, Backend& backend, int64_t depth, int runs);
+// `adapters`: LoRA adapters applied unmerged in the step.
+DecodeStepCosts measure_decode_step(const models::Model& model, Backend& backend, int64_t depth, int runs,
+                                    std::span<const models::AdapterUse> adapters = {});
 
 }  // namespace vkgraph::bench

@@ -69,6 +69,28 @@ const char* op_name(OpKind op) {
   return "?";
 }
 
+int LowRankTails::count() const {
+  int n = 0;
+  for (int i = 0; i < kMaxMembers; ++i) n += has(i) ? 1 : 0;
+  return n;
+}
+
+size_t base_input_count(const Node& node) {
+  const size_t tails = 2 * size_t(node.params.tails.count());
+  VKGRAPH_CHECK(node.inputs.size() >= tails, "{} '{}': {} inputs cannot hold {} low-rank tails", op_name(node.op),
+                node.name, node.inputs.size(), tails / 2);
+  return node.inputs.size() - tails;
+}
+
+size_t tail_input_index(const Node& node, int member) {
+  const LowRankTails& t = node.params.tails;
+  VKGRAPH_CHECK(member >= 0 && member < LowRankTails::kMaxMembers && t.has(member),
+                "{} '{}': member {} has no low-rank tail", op_name(node.op), node.name, member);
+  size_t index = base_input_count(node);
+  for (int i = 0; i < member; ++i) index += t.has(i) ? 2 : 0;
+  return index;
+}
+
 namespace {
 
 bool is_float(DType t) { return t == DType::F32 || t == DType::F16; }

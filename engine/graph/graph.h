@@ -10,6 +10,7 @@
 // argmax) take and give f32. Only weights are quantized; only matmul activations, caches and
 // convert use f16. Index tensors (ids, positions, slots, kv_pos) are i32 vectors.
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -56,6 +57,8 @@ enum class OpKind : uint8_t {
                   // results become views of it. One token only (each product is one contiguous range)
   matmul_swiglu,  // fused by a pass: swiglu(matmul(w_gate, x), matmul(w_up, x)), inputs w_gate, w_up, x; both
                   // weights [n_ff, n_in] of one type. One token only
+                  // The four matmul forms may carry low-rank tails (OpParams::tails): one-token LoRA products
+                  // summed in the same store, their inputs after the node's own (base_input_count)
   rope,           // x [m, n_head, head_dim], pos [m] (i32) -> rotated x (params.rope)
   softmax,        // over the last dimension, of x * params.scale (max-subtracted)
   silu,           // x * sigmoid(x)
@@ -111,6 +114,20 @@ struct AttentionParams {
   int32_t block_size = 0;
 };
 
+// Low-rank tails of a one-token matmul-family node (matmul, matmul_add, matmul_cat,
+// matmul_swiglu), fused by a pass from add(matmul(w, x), scale(matmul(b, t), factor)) (LoRA
+// adapters: models/arch/projection.h): the product of member i (weight i of the node) gains
+// factor[i] * (b_i t_i) before anything else is applied to it (matmul_add's residual,
+// matmul_swiglu's activation), with b_i [n_i, r_i] f16 and t_i [1, r_i] f32. For each member with a
+// tail, in member order, its b_i and t_i follow the node's own inputs.
+struct LowRankTails {
+  static constexpr int kMaxMembers = 3;
+  uint8_t mask = 0;  // bit i: member i has a tail
+  std::array<float, kMaxMembers> factor{1.0f, 1.0f, 1.0f};
+  bool has(int member) const { return (mask >> member) & 1u; }
+  int count() const;
+};
+
 struct OpParams {
   float eps = 0.0f;    // rms_norm, rms_norm_mul
   float scale = 1.0f;  // scale, softmax
@@ -118,6 +135,7 @@ struct OpParams {
   AttentionParams attention;
   DType dtype = DType::F32;  // convert
   int64_t view_offset = 0;   // view: first element of the view within its input
+  LowRankTails tails;        // matmul forms (one token)
 };
 
 struct Node {
@@ -131,6 +149,13 @@ struct Node {
   std::shared_ptr<Storage> storage;  // weight and state leaves
   bool output = false;               // read back by the host after a run
 };
+
+// A matmul-family node's inputs without its low-rank tails: weights, x (last of them for
+// matmul_cat and matmul_swiglu) and matmul_add's residual.
+size_t base_input_count(const Node& node);
+// Where member `member`'s tail is among the node's inputs: b at the returned index, t after it.
+// The member must have a tail.
+size_t tail_input_index(const Node& node, int member);
 
 class Graph {
  public:

@@ -96,6 +96,10 @@ vkgraph_status vkgraph_model_load(const char* path, const vkgraph_model_params* 
 vkgraph_status vkgraph_model_free(vkgraph_model* model) {
   return vkgraph::api::guarded(VKGRAPH_ERR_INTERNAL, [&] {
     vkgraph::api::checked(model, vkgraph::api::kModelTag, "model");
+    {
+      std::lock_guard lock(model->device_mutex);
+      while (!model->adapters.empty()) vkgraph::api::free_adapter_locked(model->adapters.back());
+    }
     vkgraph::api::unregister_handle(model);
     model->tag = 0;
     delete model;

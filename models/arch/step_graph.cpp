@@ -16,7 +16,8 @@ TensorId head_norm(Graph& g, TensorId x, const WeightTensor& w, int64_t m, int64
 
 }  // namespace
 
-StepGraph build_step_graph(const Hparams& hp, const ModelWeights& w, const KvStorage& kv, const StepShape& shape) {
+StepGraph build_step_graph(const Hparams& hp, const ModelWeights& w, const KvStorage& kv, const StepShape& shape,
+                           std::span<const AdapterUse> lora) {
   StepGraph step;
   Graph& g = step.graph;
   const int64_t m = shape.n_tokens;
@@ -46,9 +47,9 @@ StepGraph build_step_graph(const Hparams& hp, const ModelWeights& w, const KvSto
     const LayerWeights& L = w.layers[size_t(il)];
     const TensorId normed = g.mul(g.rms_norm(x, hp.rms_eps), weight(g, L.attn_norm));
 
-    TensorId q = g.matmul(weight(g, L.wq), normed);  // [m, n_head * d]
-    TensorId k = g.matmul(weight(g, L.wk), normed);  // [m, n_head_kv * d]
-    TensorId v = g.matmul(weight(g, L.wv), normed);
+    TensorId q = project(g, L.wq, normed, lora);  // [m, n_head * d]
+    TensorId k = project(g, L.wk, normed, lora);  // [m, n_head_kv * d]
+    TensorId v = project(g, L.wv, normed, lora);
     if (hp.qkv_bias) {
       q = g.add(q, weight(g, L.bq));
       k = g.add(k, weight(g, L.bk));
@@ -73,13 +74,13 @@ StepGraph build_step_graph(const Hparams& hp, const ModelWeights& w, const KvSto
     const TensorId attn_out =
         paged ? g.paged_attention(q, k_all, v_all, step.block_table, step.seq_rows, step.positions, attn)
               : g.attention(q, k_all, v_all, step.positions, step.kv_pos, attn);
-    const TensorId proj = g.matmul(weight(g, L.wo), g.reshape(attn_out, {m, hp.n_head * d}));
+    const TensorId proj = project(g, L.wo, g.reshape(attn_out, {m, hp.n_head * d}), lora);
     x = g.name(g.add(x, proj), fmt::format("attn_res.{}", il));
 
     const TensorId ffn_in = g.mul(g.rms_norm(x, hp.rms_eps), weight(g, L.ffn_norm));
-    const TensorId gate = g.matmul(weight(g, L.w_gate), ffn_in);  // [m, n_ff]
-    const TensorId up = g.matmul(weight(g, L.w_up), ffn_in);
-    const TensorId down = g.matmul(weight(g, L.w_down), g.swiglu(gate, up));  // [m, n_embd]
+    const TensorId gate = project(g, L.w_gate, ffn_in, lora);  // [m, n_ff]
+    const TensorId up = project(g, L.w_up, ffn_in, lora);
+    const TensorId down = project(g, L.w_down, g.swiglu(gate, up), lora);  // [m, n_embd]
     x = g.name(g.add(x, down), fmt::format("ffn_res.{}", il));
   }
   const bool last_row_only = !shape.all_logits && !shape.hidden_states;
@@ -94,7 +95,7 @@ StepGraph build_step_graph(const Hparams& hp, const ModelWeights& w, const KvSto
     g.mark_output(step.hidden);
     return step;
   }
-  step.logits = g.name(g.matmul(weight(g, w.output), x), "logits");
+  step.logits = g.name(project(g, w.output, x, lora), "logits");
   g.mark_output(step.logits);
   return step;
 }

@@ -3,11 +3,13 @@
 // against a KV cache of n_ctx slots, or (StepShape::paged) the tokens of several sequences
 // against a paged cache. No backend code here: the graph is the whole description.
 
+#include <span>
 #include <vector>
 
 #include "engine/graph/graph.h"
 #include "models/arch/hparams.h"
 #include "models/arch/kv_storage.h"
+#include "models/arch/projection.h"
 #include "models/arch/weights.h"
 
 namespace vkgraph::models {
@@ -46,6 +48,8 @@ struct StepGraph {
   TensorId hidden;  // [n_tokens, n_embd] f32, only with StepShape::hidden_states
 };
 
-StepGraph build_step_graph(const Hparams& hp, const ModelWeights& weights, const KvStorage& kv, const StepShape& shape);
+// `lora`: the adapters applied to every matrix they adapt (models/arch/projection.h).
+StepGraph build_step_graph(const Hparams& hp, const ModelWeights& weights, const KvStorage& kv, const StepShape& shape,
+                           std::span<const AdapterUse> lora = {});
 
 }  // namespace vkgraph::models

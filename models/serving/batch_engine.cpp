@@ -35,6 +35,10 @@ const EngineOptions& checked(const EngineOptions& o) {
   VKGRAPH_CHECK(o.block_size >= 1 && o.block_size <= 1024, "--block-size must be in [1, 1024] (got {})",
                 o.block_size);
   VKGRAPH_CHECK(o.kv_blocks >= 0, "--kv-blocks must be >= 0 (got {})", o.kv_blocks);
+  // The batched step graph has no per-sequence adapter choice yet: one batch mixes requests with
+  // different adapters, so LoRA is served by the session engine (--engine session).
+  VKGRAPH_CHECK(o.adapters.empty(), "LoRA adapters (--lora) are served by --engine session; the batched engine "
+                "does not apply them");
   return o;
 }
 
@@ -100,6 +104,8 @@ RequestId BatchEngine::submit(Request request, OnToken on_token, OnDone on_done)
   VKGRAPH_CHECK(n > 0, "the prompt is empty (no tokens)");
   VKGRAPH_CHECK(n <= n_ctx_, "the prompt is {} tokens long but the context holds {}", n, n_ctx_);
   VKGRAPH_CHECK(request.max_tokens > 0, "max_tokens must be > 0 (got {})", request.max_tokens);
+  VKGRAPH_CHECK(!request.adapters || request.adapters->empty(),
+                "the batched engine does not apply LoRA adapters (serve them with --engine session)");
   const int64_t n_vocab = model_.hparams().n_vocab;
   for (int32_t id : request.prompt) {
     VKGRAPH_CHECK(id >= 0 && id < n_vocab, "token id {} is outside the vocabulary of {}", id, n_vocab);

@@ -44,6 +44,7 @@ class BatchEngine final : public Engine {
   std::vector<float> embed(std::span<const int32_t> tokens, std::optional<models::Pooling> pooling) override;
   EngineMetrics metrics() const override;
   int64_t n_ctx() const override { return n_ctx_; }
+  const std::vector<models::AdapterUse>& adapters() const override { return options_.adapters; }  // always empty
   void drain() override;
 
   // The prepared step executables (constant after the warm-up) and how long the warm-up took.

@@ -23,6 +23,7 @@
 #include "engine/backend/backend.h"
 #include "engine/core/error.h"
 #include "models/arch/hparams.h"
+#include "models/lora/lora_adapter.h"
 #include "models/model.h"
 #include "models/sampler.h"
 #include "models/serving/histogram.h"
@@ -34,8 +35,11 @@ struct Request {
   int64_t max_tokens = 16;         // tokens to generate at most; > 0
   models::SamplerParams sampling;  // temperature 0 = greedy; the seed makes sampling reproducible
   bool ignore_eos = false;         // end-of-generation tokens cannot be drawn (fixed-length output)
-  // Later additions (LoRA adapters by id and scale, speculative drafts) are new fields with
-  // defaults, so callers keep compiling.
+  // The LoRA adapters and scales this request applies (models::choose_adapters turns
+  // llama-server's `lora` field into them); nullopt: the engine's (EngineOptions::adapters).
+  // Only adapters of the engine's model; a scale of 0 leaves an adapter out.
+  std::optional<std::vector<models::AdapterUse>> adapters;
+  // Later additions (speculative drafts) are new fields with defaults, so callers keep compiling.
 };
 
 enum class FinishReason {
@@ -98,6 +102,9 @@ struct EngineOptions {
   // Blocks in the KV cache (--kv-blocks); 0: n_parallel sequences of n_ctx tokens. At least one
   // sequence's context: fewer running sequences fit when blocks run out, never fewer than one.
   int64_t kv_blocks = 0;
+  // LoRA adapters loaded at start-up (`--lora`), in order: a request names them by index (its
+  // `lora` field); these scales apply to requests that do not.
+  std::vector<models::AdapterUse> adapters;
 };
 
 struct EngineMetrics {
@@ -134,6 +141,8 @@ class Engine {
   virtual EngineMetrics metrics() const = 0;
   // Tokens per sequence, the limit submit() checks prompts against.
   virtual int64_t n_ctx() const = 0;
+  // EngineOptions::adapters: the adapters a request may choose among, with their default scales.
+  virtual const std::vector<models::AdapterUse>& adapters() const = 0;
   // Stops accepting (submit throws ShuttingDown), lets running and queued requests finish and
   // returns once every on_done has been called. Thread-safe; later calls return at once.
   virtual void drain() = 0;

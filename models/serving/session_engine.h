@@ -37,6 +37,7 @@ class SessionEngine final : public Engine {
   std::vector<float> embed(std::span<const int32_t> tokens, std::optional<models::Pooling> pooling) override;
   EngineMetrics metrics() const override;
   int64_t n_ctx() const override { return n_ctx_; }
+  const std::vector<models::AdapterUse>& adapters() const override { return options_.adapters; }
   void drain() override;
 
  private:
@@ -74,6 +75,8 @@ class SessionEngine final : public Engine {
   // One step of a running sequence; returns the reason when it finished.
   std::optional<FinishReason> step(Slot& slot, int64_t& tokens_evaluated);
   void finish(Slot& slot, FinishReason reason, std::string error = {});
+  // Sets a session's adapters to a request's before its prompt runs (a no-op when they match).
+  static void apply_adapters(models::Session& session, const std::vector<models::AdapterUse>& adapters);
   void finish_waiting(Waiting& w, FinishReason reason);
 
   const models::Model& model_;

@@ -23,15 +23,27 @@ struct Launch {
 void launch_get_rows(const Launch& l, DType table_type, const void* table, int64_t n_rows, int64_t n,
                      const int32_t* ids, int64_t m, float* out);
 
-// matmul: w [n_out, n_in] (any weight type), x [m, n_in] (f32/f16) -> y [m, n_out] f32.
+// A low-rank tail of a product (OpParams::tails): row o of token i gains factor * (b t_i)[o],
+// b [n_rows, rank] f16, t [m, rank] f32. b == nullptr: none.
+struct LowRankTail {
+  const void* b = nullptr;
+  const float* t = nullptr;
+  int64_t rank = 0;
+  float factor = 1.0f;
+};
+
+// matmul: w [n_out, n_in] (any weight type), x [m, n_in] (f32/f16) -> y [m, n_out] f32, plus
+// `tail` when it has one.
 void launch_matmul(const Launch& l, DType w_type, const void* w, DType x_type, const void* x, float* y, int64_t m,
-                   int64_t n_in, int64_t n_out);
+                   int64_t n_in, int64_t n_out, const LowRankTail& tail = {});
 
 // Several products of one x, in one launch (decode): matmul_cat stores x w_i^T side by side,
 // y [m, sum of rows]; with `swiglu` (two weights of equal rows) y [m, rows[0]] =
-// silu(x w_0^T) * (x w_1^T). Weights [rows[i], n_in] all of type w_type.
+// silu(x w_0^T) * (x w_1^T). Weights [rows[i], n_in] all of type w_type; product i gains
+// tails[i] (before the activation).
 struct MatmulGroupArgs {
   const void* w[3] = {};
+  LowRankTail tails[3] = {};
   int64_t rows[3] = {};
   int count = 0;
   DType w_type = DType::F32;

@@ -19,6 +19,7 @@ namespace vkgraph::vk {
 enum class KernelForm : uint8_t {
   any,
   vector,                  // matmul with one token (decode): mat-vec
+  vector_tail,             // ... with low-rank tails (LoRA adapters: OpParams::tails)
   matrix,                  // matmul with several tokens (prefill): tiled mat-mat
   rope_normal,             // RopeMode::normal
   rope_neox,               // RopeMode::neox
