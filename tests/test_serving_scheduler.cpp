@@ -81,7 +81,7 @@ TEST_CASE("block pool: a chained hash names the whole prefix", "[serving]") {
   const std::vector<int32_t> x{5, 6, 7}, y{5, 6, 8};
   const BlockHash root = chain_hash({}, x);
   CHECK_FALSE(chain_hash({}, x) == chain_hash({}, y));
-  CHECK_FALSE(chain_hash(root, x) == chain_hash({}, x));           // same tokens after another prefix
+  CHECK_FALSE(chain_hash(root, x) == chain_hash({}, x));            // same tokens after another prefix
   CHECK_FALSE(chain_hash({}, std::vector<int32_t>{5, 6}) == root);  // a shorter block
   CHECK(chain_hash(root, y) == chain_hash(chain_hash({}, x), y));
 
@@ -133,8 +133,8 @@ TEST_CASE("scheduler: generating tokens first, then prompt chunks within the bud
 
   // The step inputs: tokens after each other, slots through the blocks, padding to the bucket.
   StepInputs in;
-  const StepLayout layout{.n_tokens = 8, .n_outputs = 3, .table_rows = 3, .max_blocks = 16, .block_size = 4,
-                          .trash_block = 63};
+  const StepLayout layout{
+      .n_tokens = 8, .n_outputs = 3, .table_rows = 3, .max_blocks = 16, .block_size = 4, .trash_block = 63};
   build_step_inputs(s, p, layout, in);
   const SeqState& q1 = s.sequence(1);
   const SeqState& q2 = s.sequence(2);

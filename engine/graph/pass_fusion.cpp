@@ -329,7 +329,9 @@ size_t fuse(Graph& graph, const std::vector<OpKind>& allowed) {
   for (size_t i = 0; i < graph.size(); ++i) {
     Node& n = graph.nodes()[i];
     if (n.op == OpKind::add) {
-      fused += fuse_low_rank_tail(graph, uses, n, i) || (has(OpKind::matmul_add) && fuse_matmul_add(graph, uses, n, i)) ? 1 : 0;
+      fused += fuse_low_rank_tail(graph, uses, n, i) || (has(OpKind::matmul_add) && fuse_matmul_add(graph, uses, n, i))
+                   ? 1
+                   : 0;
       continue;
     }
     if (n.op != OpKind::mul) continue;

@@ -36,10 +36,10 @@ struct PagedSweep {
   int64_t head_dim = 64;
   int32_t window = 0;
   DType cache = DType::F16;
-  int64_t empty_rows = 0;   // table rows with no block, each with one query
-  int64_t padding = 0;      // queries of row -1
-  bool shuffled = false;    // queries in a random order instead of sequence by sequence
-  int64_t spare_blocks = 3; // pool blocks no table names (random content: must never be read)
+  int64_t empty_rows = 0;    // table rows with no block, each with one query
+  int64_t padding = 0;       // queries of row -1
+  bool shuffled = false;     // queries in a random order instead of sequence by sequence
+  int64_t spare_blocks = 3;  // pool blocks no table names (random content: must never be read)
 };
 
 std::string sweep_name(const PagedSweep& s) {
@@ -147,14 +147,12 @@ void add_paged_attention_cases(std::vector<OpCase>& cases) {
   // with head dimensions that are not powers of two, 1 (every position its own block).
   cases.push_back(
       paged_case({.seqs = {{25, 20}, {7, 7}, {40, 1}}, .block_size = 3, .n_kv_head = 2, .cache = DType::F32}));
-  cases.push_back(paged_case({.seqs = {{30, 12}, {9, 1}, {50, 3}},
-                              .block_size = 5,
-                              .n_head = 8,
-                              .n_kv_head = 4,
-                              .head_dim = 8,
-                              .window = 9}));
-  cases.push_back(paged_case({.seqs = {{45, 9}, {12, 1}}, .block_size = 7, .n_head = 8, .n_kv_head = 2, .head_dim = 80}));
-  cases.push_back(paged_case({.seqs = {{30, 5}, {11, 1}}, .block_size = 7, .n_head = 8, .n_kv_head = 1, .head_dim = 96}));
+  cases.push_back(paged_case(
+      {.seqs = {{30, 12}, {9, 1}, {50, 3}}, .block_size = 5, .n_head = 8, .n_kv_head = 4, .head_dim = 8, .window = 9}));
+  cases.push_back(
+      paged_case({.seqs = {{45, 9}, {12, 1}}, .block_size = 7, .n_head = 8, .n_kv_head = 2, .head_dim = 80}));
+  cases.push_back(
+      paged_case({.seqs = {{30, 5}, {11, 1}}, .block_size = 7, .n_head = 8, .n_kv_head = 1, .head_dim = 96}));
   cases.push_back(paged_case(
       {.seqs = {{20, 4}, {9, 9}}, .block_size = 1, .n_head = 4, .n_kv_head = 4, .head_dim = 256, .cache = DType::F32}));
   // Shared prefix blocks: sequence 1 reads sequence 0's first two blocks and sequence 2 the first

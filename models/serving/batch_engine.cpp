@@ -26,18 +26,17 @@ int64_t resolve_n_ctx(const models::Hparams& hp, int64_t requested) {
 
 const EngineOptions& checked(const EngineOptions& o) {
   VKGRAPH_CHECK(o.n_parallel >= 1 && o.n_parallel <= 1024, "--parallel must be in [1, 1024] (got {})", o.n_parallel);
-  VKGRAPH_CHECK(o.n_ctx >= 0 && o.n_ctx <= (int64_t(1) << 24), "--ctx-size must be in [0, 16777216] (got {})",
-                o.n_ctx);
+  VKGRAPH_CHECK(o.n_ctx >= 0 && o.n_ctx <= (int64_t(1) << 24), "--ctx-size must be in [0, 16777216] (got {})", o.n_ctx);
   VKGRAPH_CHECK(o.max_queue >= 0, "the queue limit must be >= 0 (got {})", o.max_queue);
   VKGRAPH_CHECK(o.prefill_chunk >= 1, "the prefill chunk must be >= 1 token (got {})", o.prefill_chunk);
   VKGRAPH_CHECK(o.step_tokens >= 1 && o.step_tokens <= 8192, "the step budget must be in [1, 8192] tokens (got {})",
                 o.step_tokens);
-  VKGRAPH_CHECK(o.block_size >= 1 && o.block_size <= 1024, "--block-size must be in [1, 1024] (got {})",
-                o.block_size);
+  VKGRAPH_CHECK(o.block_size >= 1 && o.block_size <= 1024, "--block-size must be in [1, 1024] (got {})", o.block_size);
   VKGRAPH_CHECK(o.kv_blocks >= 0, "--kv-blocks must be >= 0 (got {})", o.kv_blocks);
   // The batched step graph has no per-sequence adapter choice yet: one batch mixes requests with
   // different adapters, so LoRA is served by the session engine (--engine session).
-  VKGRAPH_CHECK(o.adapters.empty(), "LoRA adapters (--lora) are served by --engine session; the batched engine "
+  VKGRAPH_CHECK(o.adapters.empty(),
+                "LoRA adapters (--lora) are served by --engine session; the batched engine "
                 "does not apply them");
   return o;
 }
@@ -81,8 +80,8 @@ BatchEngine::BatchEngine(const models::Model& model, Backend& backend, const Eng
   counters_.step_seconds = step_histogram();
   counters_.batch_tokens = batch_histogram();
   warm_up_seconds_ = plans_.warm_up();
-  log::info("serving: {} step buckets prepared in {:.2f} s; KV cache of {} blocks of {} tokens", plans_.buckets().size(),
-            warm_up_seconds_, pool_.n_blocks(), block_size_);
+  log::info("serving: {} step buckets prepared in {:.2f} s; KV cache of {} blocks of {} tokens",
+            plans_.buckets().size(), warm_up_seconds_, pool_.n_blocks(), block_size_);
   publish_gauges();
   thread_ = std::thread([this] { run_loop(); });
 }

@@ -106,10 +106,10 @@ class BatchEngine final : public Engine {
   std::condition_variable idle_cv_;  // a request ended
   std::deque<Incoming> incoming_;    // submitted, not yet handed to the scheduler
   std::unordered_set<RequestId> cancel_requests_;
-  int64_t waiting_ = 0;            // in the scheduler's queue (the engine thread updates it)
-  int64_t running_ = 0;            // running in the scheduler
-  int64_t live_count_ = 0;         // requests handed to the scheduler and not finished
-  int64_t blocks_held_ = 0;        // the pool's gauges after the last step
+  int64_t waiting_ = 0;      // in the scheduler's queue (the engine thread updates it)
+  int64_t running_ = 0;      // running in the scheduler
+  int64_t live_count_ = 0;   // requests handed to the scheduler and not finished
+  int64_t blocks_held_ = 0;  // the pool's gauges after the last step
   int64_t blocks_available_ = 0;
   int64_t callbacks_pending_ = 0;  // ended requests whose on_done has not returned yet
   double finished_seconds_ = 0;    // total time of finished requests, for Retry-After

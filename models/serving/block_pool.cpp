@@ -32,12 +32,9 @@ BlockHash chain_hash(const BlockHash& parent, std::span<const int32_t> tokens) {
 }
 
 BlockPool::BlockPool(int64_t n_blocks, int64_t block_size)
-    : block_size_(block_size),
-      refs_(size_t(n_blocks), 0),
-      published_(size_t(n_blocks)),
-      lru_pos_(size_t(n_blocks)) {
-  VKGRAPH_CHECK(n_blocks > 0 && block_size > 0, "a KV block pool needs blocks ({}) of at least one slot ({})",
-                n_blocks, block_size);
+    : block_size_(block_size), refs_(size_t(n_blocks), 0), published_(size_t(n_blocks)), lru_pos_(size_t(n_blocks)) {
+  VKGRAPH_CHECK(n_blocks > 0 && block_size > 0, "a KV block pool needs blocks ({}) of at least one slot ({})", n_blocks,
+                block_size);
   free_.reserve(size_t(n_blocks));
   // A stack: block 0 is given out first.
   for (int64_t b = n_blocks - 1; b >= 0; --b) free_.push_back(int32_t(b));
@@ -111,8 +108,8 @@ void BlockPool::publish(int32_t block, const BlockHash& hash, std::span<const in
   VKGRAPH_CHECK(refs_[size_t(block)] > 0, "internal: publish of block {}, which nobody holds", block);
   VKGRAPH_CHECK(int64_t(tokens.size()) == block_size_, "internal: publish of block {} with {} tokens, not {}", block,
                 tokens.size(), block_size_);
-  if (published_[size_t(block)]) return;     // already published (under this hash: its content is fixed)
-  if (by_hash_.count(hash) != 0) return;     // another block holds this content
+  if (published_[size_t(block)]) return;  // already published (under this hash: its content is fixed)
+  if (by_hash_.count(hash) != 0) return;  // another block holds this content
   published_[size_t(block)] = Published{hash, std::vector<int32_t>(tokens.begin(), tokens.end())};
   by_hash_.emplace(hash, block);
 }

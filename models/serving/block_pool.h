@@ -76,11 +76,11 @@ class BlockPool {
 
   int64_t block_size_;
   int64_t held_ = 0;
-  std::vector<int32_t> refs_;                           // per block
-  std::vector<std::optional<Published>> published_;     // per block
-  std::vector<std::list<int32_t>::iterator> lru_pos_;   // per cached block: its place in lru_
-  std::vector<int32_t> free_;                           // a stack: the most recently freed first
-  std::list<int32_t> lru_;                              // cached blocks, least recently released first
+  std::vector<int32_t> refs_;                          // per block
+  std::vector<std::optional<Published>> published_;    // per block
+  std::vector<std::list<int32_t>::iterator> lru_pos_;  // per cached block: its place in lru_
+  std::vector<int32_t> free_;                          // a stack: the most recently freed first
+  std::list<int32_t> lru_;                             // cached blocks, least recently released first
   std::unordered_map<BlockHash, int32_t, HashKey> by_hash_;
 };
 

@@ -7,8 +7,7 @@
 namespace vkgraph::serving {
 
 Scheduler::Scheduler(BlockPool& pool, const SchedulerOptions& options) : pool_(pool), options_(options) {
-  VKGRAPH_CHECK(options.max_running >= 1 && options.step_tokens >= 1 && options.chunk_tokens >= 1 &&
-                    options.n_ctx >= 1,
+  VKGRAPH_CHECK(options.max_running >= 1 && options.step_tokens >= 1 && options.chunk_tokens >= 1 && options.n_ctx >= 1,
                 "scheduler: running sequences ({}), step tokens ({}), chunk tokens ({}) and context ({}) must be >= 1",
                 options.max_running, options.step_tokens, options.chunk_tokens, options.n_ctx);
   // One sequence alone must always fit: then preempting every other one makes room for it.

@@ -34,10 +34,10 @@ namespace vkgraph::serving {
 using SeqId = uint64_t;
 
 struct SchedulerOptions {
-  int64_t max_running = 4;   // sequences running at once: rows of the block table
-  int64_t step_tokens = 512;  // tokens one step evaluates at most
-  int64_t chunk_tokens = 512; // tokens one sequence evaluates per step at most
-  int64_t n_ctx = 4096;       // tokens one sequence holds at most
+  int64_t max_running = 4;     // sequences running at once: rows of the block table
+  int64_t step_tokens = 512;   // tokens one step evaluates at most
+  int64_t chunk_tokens = 512;  // tokens one sequence evaluates per step at most
+  int64_t n_ctx = 4096;        // tokens one sequence holds at most
 };
 
 // The KV side of one sequence.
@@ -64,10 +64,10 @@ struct Chunk {
 };
 
 struct StepPlan {
-  std::vector<Chunk> chunks;       // in table-row order of their sequences' admission
-  std::vector<SeqId> admitted;     // admitted in this step (their cached_tokens are set)
-  std::vector<SeqId> preempted;    // sent back to the queue in this step
-  int64_t tokens = 0;              // sum of the chunks' counts
+  std::vector<Chunk> chunks;     // in table-row order of their sequences' admission
+  std::vector<SeqId> admitted;   // admitted in this step (their cached_tokens are set)
+  std::vector<SeqId> preempted;  // sent back to the queue in this step
+  int64_t tokens = 0;            // sum of the chunks' counts
 };
 
 class Scheduler {
@@ -109,7 +109,7 @@ class Scheduler {
   SchedulerOptions options_;
   std::map<SeqId, std::unique_ptr<SeqState>> states_;
   std::deque<SeqId> waiting_;
-  std::vector<SeqId> running_;   // oldest admission first
+  std::vector<SeqId> running_;  // oldest admission first
   std::vector<int32_t> free_rows_;
   uint64_t next_order_ = 1;
 };

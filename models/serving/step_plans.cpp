@@ -45,7 +45,8 @@ double StepPlans::warm_up() {
 }
 
 size_t StepPlans::prepared_count() const {
-  return size_t(std::count_if(prepared_.begin(), prepared_.end(), [](const Prepared& p) { return p.executable != nullptr; }));
+  return size_t(
+      std::count_if(prepared_.begin(), prepared_.end(), [](const Prepared& p) { return p.executable != nullptr; }));
 }
 
 int64_t StepPlans::bucket_for(int64_t n_tokens) const {
