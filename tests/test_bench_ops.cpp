@@ -9,6 +9,7 @@
 #include <cmath>
 #include <set>
 
+#include "closeness_checks.h"
 #include "engine/backend/registry.h"
 #include "engine/backend/vulkan/probe_kernels.h"
 #include "models/bench/bench_runner.h"
@@ -51,11 +52,11 @@ TEST_CASE("bench --ops per-op times add up to within 10% of the step time", "[be
       dispatches += op["dispatches"].get<int>();
       CHECK(op["ms"].get<double>() >= 0.0);
       CHECK(op["gb_per_s"].get<double>() >= 0.0);
-      CHECK(std::abs(op["share"].get<double>() - op["ms"].get<double>() / step_ms) <= 1e-9);
+      CHECK_CLOSE(testing::value_close(op["share"].get<double>(), op["ms"].get<double>() / step_ms, 1e-9));
       names.insert(op["op"].get<std::string>());
     }
-    CHECK(std::abs(sum - ops_ms) <= 1e-9 * ops_ms);
-    CHECK(std::abs(share - ops_ms / step_ms) <= 1e-9);
+    CHECK_CLOSE(testing::value_close(sum, ops_ms, 1e-9 * ops_ms));
+    CHECK_CLOSE(testing::value_close(share, ops_ms / step_ms, 1e-9));
     CHECK(names.count("matmul") == 1);
     CHECK(names.count("attention") == 1);
     // 30 layers of at least q/k/v (maybe fused), o, gate/up, down, plus the output.
@@ -79,7 +80,7 @@ TEST_CASE("bench statistics: mean and sample standard deviation", "[bench]") {
   CHECK(bench::stddev_of({5.0}) == 0.0);
   CHECK(bench::mean_of({1.0, 2.0, 3.0, 4.0}) == 2.5);
   // sqrt(((1.5^2 + 0.5^2) * 2) / 3)
-  CHECK(std::abs(bench::stddev_of({1.0, 2.0, 3.0, 4.0}) - std::sqrt(5.0 / 3.0)) < 1e-12);
+  CHECK_CLOSE(testing::value_close(bench::stddev_of({1.0, 2.0, 3.0, 4.0}), std::sqrt(5.0 / 3.0), 1e-12));
 }
 
 TEST_CASE("bench roofline counts the weights and KV positions read and the FLOPs of a step", "[bench]") {
