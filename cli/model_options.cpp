@@ -20,6 +20,9 @@ void add_model_options(CLI::App& app, ModelOptions& o) {
       ->capture_default_str();
   app.add_option("--device", o.device, "device index or name substring (default: $VKGRAPH_DEVICE or the first GPU)");
   app.add_option("--weights", o.weights, "convert f32/f16 weights while loading: q8_0 or q4_0");
+  app.add_flag("--check-tensors", o.check_tensors,
+               "read every weight value while loading and refuse a file holding NaN or infinities (always checked: "
+               "norms, biases and quantized block scales)");
 }
 
 std::string model_path(const ModelOptions& o) { return o.model.empty() ? models::default_model_path() : o.model; }
@@ -29,6 +32,7 @@ std::unique_ptr<Backend> create_model_backend(const ModelOptions& o) { return cr
 models::LoadOptions load_options(const ModelOptions& o) {
   models::LoadOptions load;
   if (!o.weights.empty()) load.weight_type = models::parse_weight_type(o.weights, "--weights");
+  load.check_tensors = o.check_tensors;
   return load;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 // The options every command that runs a model shares: -m, -c, --sinks, --backend, --device, --weights,
+// --check-tensors,
 // and what they resolve to (the model path, the backend, the load and session options).
 
 #include <CLI/CLI.hpp>
@@ -22,7 +23,8 @@ struct ModelOptions {
   bool sinks_given = false;
   std::string backend = "vulkan";
   std::string device;
-  std::string weights;  // "" = as stored; q8_0 or q4_0 converts while loading
+  std::string weights;         // "" = as stored; q8_0 or q4_0 converts while loading
+  bool check_tensors = false;  // scan every weight value for NaN/Inf while loading
 };
 
 void add_model_options(CLI::App& app, ModelOptions& options);

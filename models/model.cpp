@@ -8,6 +8,7 @@
 #include "models/gguf/gguf_reader.h"
 #include "models/quantize.h"
 #include "models/tokenizer/tokenizer.h"
+#include "models/weight_check.h"
 
 namespace vkgraph::models {
 namespace {
@@ -81,6 +82,17 @@ ModelWeights describe_weights(WeightLoader& loader, const Hparams& hp) {
   return w;
 }
 
+// Refuses a tensor holding NaN or infinities, naming it: see models/weight_check.h for what each
+// depth reads. Vectors (norms, biases) are a few KiB, so they are always read whole; matrices
+// by their block scales, or whole with `full` (--check-tensors).
+void check_finite(const gguf::TensorInfo& info, std::span<const std::byte> data, bool full, const std::string& path) {
+  const auto elements = size_t(info.elements);
+  const std::optional<NonFinite> found =
+      full || info.shape.size() == 1 ? scan_values(info.type, data, elements) : scan_scales(info.type, data, elements);
+  VKGRAPH_CHECK(!found, "{}: tensor '{}' ({}) {}: the file's weights are corrupt and cannot be run", path, info.name,
+                dtype_name(info.type), describe(*found));
+}
+
 void for_each_weight(ModelWeights& w, const std::function<void(WeightTensor&)>& fn) {
   fn(w.tok_embd);
   fn(w.output_norm);
@@ -137,6 +149,7 @@ std::unique_ptr<Model> Model::load(const std::string& path, Backend& backend, co
   std::map<std::string, size_t> bytes_by_type;
   size_t converted = 0, vectors_kept = 0;
   for (const gguf::TensorInfo* info : loader.wanted()) {
+    check_finite(*info, file.data(*info), options.check_tensors, path);
     DType type = info->type;
     size_t bytes = info->bytes;
     if (options.weight_type) {

@@ -30,6 +30,10 @@ struct LoadOptions {
   // upload, exactly as `vkgraph quantize` would (models/quantize.h); matrices whose rows do not
   // fill whole blocks stay in their type and the log names them. Norms and biases stay f32.
   std::optional<DType> weight_type;
+  // Every weight value is checked for NaN and infinities (`--check-tensors`). Without it only
+  // the cheap checks run: norms and biases in full, quantized matrices by their block scales;
+  // an f16/f32 matrix holding NaN is then refused at the first step instead (Session::eval).
+  bool check_tensors = false;
 };
 
 class Model {

@@ -1,0 +1,164 @@
+// GGUF files whose weights hold NaN or infinities: refused with an error naming the cause,
+// never run into garbage. Norms, biases and quantized block scales are checked at every load;
+// `--check-tensors` (LoadOptions::check_tensors) reads every value; what gets past the load (a
+// NaN inside an f16/f32 matrix) is refused at the first step whose logits it reaches, naming
+// the first op that produced a non-finite value and the weight behind it.
+
+#include <catch2/catch_test_macros.hpp>
+#include <catch2/matchers/catch_matchers_string.hpp>
+
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "engine/backend/registry.h"
+#include "engine/core/fp16.h"
+#include "models/bundled/default_model.h"
+#include "models/gguf/gguf_reader.h"
+#include "models/gguf/gguf_writer.h"
+#include "models/model.h"
+#include "models/session.h"
+#include "run_command.h"
+#include "shared_files.h"
+#include "temp_dir.h"
+#include "vulkan_test_support.h"
+
+using namespace vkgraph;
+using Catch::Matchers::ContainsSubstring;
+
+namespace {
+
+// A copy of `in` with one tensor's bytes changed by `edit`.
+std::string write_edited(const std::string& in, const std::string& out, const std::string& tensor,
+                         const std::function<void(std::vector<std::byte>&)>& edit) {
+  const gguf::GgufFile file = gguf::GgufFile::open(in);
+  gguf::GgufWriter writer(file.alignment());
+  for (const gguf::MetadataEntry& e : file.metadata()) writer.set(e.key, e.value);
+  bool found = false;
+  for (const gguf::TensorInfo& t : file.tensors()) {
+    const auto data = file.data(t);
+    std::vector<std::byte> bytes(data.begin(), data.end());
+    if (t.name == tensor) {
+      edit(bytes);
+      found = true;
+    }
+    writer.add_tensor(t.name, t.type, t.shape, std::move(bytes));
+  }
+  REQUIRE(found);
+  writer.write(out);
+  return out;
+}
+
+void set_f32(std::vector<std::byte>& bytes, size_t element, float value) {
+  std::memcpy(bytes.data() + element * sizeof(float), &value, sizeof(float));
+}
+
+constexpr float nan_value = std::numeric_limits<float>::quiet_NaN();
+constexpr float inf_value = std::numeric_limits<float>::infinity();
+
+// stories260K (all f32) with one NaN inside blk.2.ffn_up.weight ([172, 64]): row 1, column 36.
+std::string nan_in_matrix(const testing::TempDir& dir) {
+  return write_edited(models::default_model_path(), dir.file("nan-matrix.gguf"), "blk.2.ffn_up.weight",
+                      [](std::vector<std::byte>& b) { set_f32(b, 100, nan_value); });
+}
+
+}  // namespace
+
+TEST_CASE("non-finite weights: a NaN in a norm is refused at load, naming the tensor and the element",
+          "[model][nonfinite]") {
+  testing::TempDir dir;
+  const std::string path =
+      write_edited(models::default_model_path(), dir.file("nan-norm.gguf"), "blk.1.attn_norm.weight",
+                   [](std::vector<std::byte>& b) { set_f32(b, 7, nan_value); });
+  auto backend = create_backend("cpu", "");
+  CHECK_THROWS_WITH(models::Model::load(path, *backend),
+                    ContainsSubstring(path) && ContainsSubstring("tensor 'blk.1.attn_norm.weight' (f32)") &&
+                        ContainsSubstring("holds 1 non-finite value (the first, nan, at element 7)"));
+}
+
+TEST_CASE("non-finite weights: an infinite Q8_0 block scale is refused at load, naming the tensor and the block",
+          "[model][nonfinite]") {
+  testing::TempDir dir;
+  // Block 3 of blk.2.ffn_up.weight: its f16 scale d (the block's first two bytes) set to +inf.
+  const std::string path = write_edited(testing::shared_file("models/tiny-gqa-q8_0.gguf"), dir.file("inf-scale.gguf"),
+                                        "blk.2.ffn_up.weight", [](std::vector<std::byte>& b) {
+                                          const uint16_t inf_half = float_to_half(inf_value);
+                                          std::memcpy(b.data() + 3 * sizeof(BlockQ8_0), &inf_half, 2);
+                                        });
+  auto backend = create_backend("cpu", "");
+  CHECK_THROWS_WITH(models::Model::load(path, *backend),
+                    ContainsSubstring("tensor 'blk.2.ffn_up.weight' (q8_0)") &&
+                        ContainsSubstring("holds 1 non-finite block scale (the first, inf, of block 3)"));
+}
+
+TEST_CASE("non-finite weights: --check-tensors refuses a NaN inside an f32 matrix at load", "[model][nonfinite]") {
+  testing::TempDir dir;
+  const std::string path = nan_in_matrix(dir);
+  auto backend = create_backend("cpu", "");
+  models::LoadOptions options;
+  options.check_tensors = true;
+  CHECK_THROWS_WITH(models::Model::load(path, *backend, options),
+                    ContainsSubstring("tensor 'blk.2.ffn_up.weight' (f32)") &&
+                        ContainsSubstring("holds 1 non-finite value (the first, nan, at element 100)"));
+  // Without the full scan the matrix loads (only its first step will tell).
+  CHECK_NOTHROW(models::Model::load(path, *backend));
+}
+
+namespace {
+
+// A NaN in an f32 matrix gets past the cheap load checks; the first step's logits are then
+// refused, naming the op that first produced a non-finite value and the weight behind it.
+void check_first_step_refused(const std::string& backend_name) {
+  testing::TempDir dir;
+  const std::string path = nan_in_matrix(dir);
+  auto backend = create_backend(backend_name, "");
+  const auto model = models::Model::load(path, *backend);
+  models::Session session(*model, *backend, models::SessionOptions{64});
+  const int32_t tokens[] = {1, 403, 407};
+  try {
+    session.eval(tokens);
+    FAIL("non-finite logits were returned");
+  } catch (const models::NonFiniteLogits& e) {
+    const std::string message = e.what();
+    INFO(message);
+    CHECK_THAT(message, ContainsSubstring("the logits of token 2 are not finite"));
+    // The op and the weight: the ffn_up product of layer 2 is the first to go non-finite.
+    CHECK_THAT(message, ContainsSubstring("op matmul '") &&
+                            ContainsSubstring("is the first to produce a non-finite value") &&
+                            ContainsSubstring("weight 'blk.2.ffn_up.weight' [172, 64] f32 holds 1 non-finite value "
+                                              "(the first, nan, at element 100)"));
+    CHECK_THAT(message, ContainsSubstring("--check-tensors") && ContainsSubstring("the context was reset"));
+  }
+  CHECK(session.n_past() == 0);
+}
+
+}  // namespace
+
+TEST_CASE("non-finite weights: the first step's NaN logits are refused naming the op and the weight on the CPU",
+          "[model][nonfinite]") {
+  check_first_step_refused("cpu");
+}
+
+TEST_CASE("non-finite weights: the first step's NaN logits are refused naming the op and the weight on Vulkan",
+          "[model][nonfinite][vulkan]") {
+  test::ValidationGuard guard;
+  check_first_step_refused("vulkan");
+}
+
+TEST_CASE("non-finite weights: vkgraph run names the cause, with and without --check-tensors",
+          "[model][nonfinite][cli]") {
+  testing::TempDir dir;
+  const std::string path = nan_in_matrix(dir);
+  const auto run =
+      testing::run_vkgraph("run --backend cpu -n 4 -p 'Once upon a time' -m " + testing::shell_quote(path));
+  CHECK(run.exit_code != 0);
+  CHECK_THAT(run.err, ContainsSubstring("is the first to produce a non-finite value") &&
+                          ContainsSubstring("'blk.2.ffn_up.weight'"));
+  CHECK(run.out.find("Once upon a time") == std::string::npos);  // nothing generated from garbage
+  const auto checked = testing::run_vkgraph("run --backend cpu --check-tensors -n 4 -p 'Once upon a time' -m " +
+                                            testing::shell_quote(path));
+  CHECK(checked.exit_code != 0);
+  CHECK_THAT(checked.err, ContainsSubstring("tensor 'blk.2.ffn_up.weight' (f32) holds 1 non-finite value"));
+}
