@@ -15,6 +15,7 @@
 
 #include "engine/backend/registry.h"
 #include "engine/core/fp16.h"
+#include "include/vkgraph.h"
 #include "models/bundled/default_model.h"
 #include "models/gguf/gguf_reader.h"
 #include "models/gguf/gguf_writer.h"
@@ -161,4 +162,24 @@ TEST_CASE("non-finite weights: vkgraph run names the cause, with and without --c
                                             testing::shell_quote(path));
   CHECK(checked.exit_code != 0);
   CHECK_THAT(checked.err, ContainsSubstring("tensor 'blk.2.ffn_up.weight' (f32) holds 1 non-finite value"));
+}
+
+TEST_CASE("non-finite weights: the C API returns VKGRAPH_ERR_MODEL naming the op, the context reset",
+          "[model][nonfinite][capi]") {
+  testing::TempDir dir;
+  const std::string path = nan_in_matrix(dir);
+  vkgraph_model_params mp = vkgraph_model_default_params();
+  mp.backend = "cpu";
+  vkgraph_model* model = nullptr;
+  REQUIRE(vkgraph_model_load(path.c_str(), &mp, &model) == VKGRAPH_OK);
+  vkgraph_context* ctx = nullptr;
+  REQUIRE(vkgraph_context_create(model, nullptr, &ctx) == VKGRAPH_OK);
+  const vkgraph_token tokens[] = {1, 403, 407};
+  CHECK(vkgraph_eval(ctx, tokens, 3, nullptr) == VKGRAPH_ERR_MODEL);
+  CHECK_THAT(std::string(vkgraph_last_error()), ContainsSubstring("'blk.2.ffn_up.weight'"));
+  int32_t n_past = -1;
+  REQUIRE(vkgraph_context_n_past(ctx, &n_past) == VKGRAPH_OK);
+  CHECK(n_past == 0);
+  REQUIRE(vkgraph_context_free(ctx) == VKGRAPH_OK);
+  REQUIRE(vkgraph_model_free(model) == VKGRAPH_OK);
 }
