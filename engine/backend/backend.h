@@ -41,6 +41,9 @@ class Executable {
   virtual size_t record_count() const { return 0; }
   // Per-dispatch timings of the last run when profiling was asked for at prepare time.
   virtual std::vector<DispatchTiming> timings() const { return {}; }
+  // With profiling: the device time of the whole last run, from timestamps at its start and
+  // end (the per-dispatch timings add up to at most this); nullopt elsewhere.
+  virtual std::optional<double> gpu_run_ms() const { return std::nullopt; }
   // Device bytes this executable holds (arena, inputs, outputs).
   virtual size_t device_bytes() const { return 0; }
   // Estimated device bytes one run reads (the sum of its dispatches' estimates); 0 where the
