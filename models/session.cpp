@@ -166,7 +166,12 @@ std::vector<float> Session::eval_chunk(std::span<const int32_t> tokens, bool all
       bad != logits.end()) {
     const auto at = size_t(bad - logits.begin());
     const int64_t token = n_past_ + (all_logits ? int64_t(at / size_t(n_vocab)) : n - 1);
-    const std::string where = trace_first_non_finite(p.step, backend_, {ids, positions, slots, kv_pos});
+    std::string where;
+    try {
+      where = trace_first_non_finite(p.step, backend_, {ids, positions, slots, kv_pos});
+    } catch (const std::exception& e) {  // the refusal stands without the op's name
+      where = std::string("the op could not be traced: ") + e.what();
+    }
     reset();
     throw NonFiniteLogits(
         fmt::format("{}: the logits of token {} are not finite ({} at vocabulary entry {}): {}. The "

@@ -17,9 +17,12 @@
 #include "engine/core/fp16.h"
 #include "include/vkgraph.h"
 #include "models/bundled/default_model.h"
+#include "models/chat/chat_template.h"
+#include "models/conversation.h"
 #include "models/gguf/gguf_reader.h"
 #include "models/gguf/gguf_writer.h"
 #include "models/model.h"
+#include "models/sampler.h"
 #include "models/session.h"
 #include "run_command.h"
 #include "shared_files.h"
@@ -146,6 +149,27 @@ TEST_CASE("non-finite weights: the first step's NaN logits are refused naming th
           "[model][nonfinite][vulkan]") {
   test::ValidationGuard guard;
   check_first_step_refused("vulkan");
+}
+
+TEST_CASE("non-finite weights: a chat turn that fails leaves the conversation in step with the reset context",
+          "[model][nonfinite][chat]") {
+  testing::TempDir dir;
+  const std::string path = nan_in_matrix(dir);
+  auto backend = create_backend("cpu", "");
+  const auto model = models::Model::load(path, *backend);
+  models::Session session(*model, *backend, models::SessionOptions{128});
+  models::Conversation chat(session, chat::ChatTemplate(chat::TemplateFamily::ChatML));
+  models::SamplerParams greedy;
+  greedy.temperature = 0;
+  models::Sampler sampler(greedy);
+  // Every turn is refused for what it is, the failed turns stay out of the conversation, and no
+  // later turn trips over a cache the refusal emptied ("cannot keep ..." would).
+  for (const char* text : {"Hi", "Hi again"}) {
+    INFO(text);
+    CHECK_THROWS_AS(chat.reply(text, sampler, 4, [](const std::string&) {}), models::NonFiniteLogits);
+    CHECK(chat.messages().empty());
+    CHECK(session.n_past() == 0);
+  }
 }
 
 TEST_CASE("non-finite weights: vkgraph run names the cause, with and without --check-tensors",
