@@ -1,10 +1,11 @@
 // Soak: 20,000 tokens through the KV ring on the default model, on Vulkan, with device memory
-// and host RSS flat after warm-up. A chat left running for hours must not grow.
+// flat and host RSS not growing after warm-up. A chat left running for hours must not grow.
 
 #include <catch2/catch_test_macros.hpp>
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -44,13 +45,27 @@ struct Sample {
   size_t rss;
 };
 
-bool within(double value, double reference, double fraction) {
-  return value <= reference * (1 + fraction) && value >= reference * (1 - fraction);
+// Theil-Sen: the median of the slopes between every pair of samples. A leak is a steady climb,
+// which moves every pair's slope alike; the allocator's own swings (ASan's quarantine cycling,
+// pages returned to the OS) are a few jumps up and down, which move only the pairs that straddle
+// them, so the median ignores them where a band around one reference sample or a least-squares
+// fit would not.
+double median_slope(const std::vector<std::pair<double, double>>& points) {
+  std::vector<double> slopes;
+  for (size_t i = 0; i < points.size(); ++i) {
+    for (size_t j = i + 1; j < points.size(); ++j) {
+      slopes.push_back((points[j].second - points[i].second) / (points[j].first - points[i].first));
+    }
+  }
+  REQUIRE(!slopes.empty());
+  std::nth_element(slopes.begin(), slopes.begin() + std::ptrdiff_t(slopes.size() / 2), slopes.end());
+  return slopes[slopes.size() / 2];
 }
 
 }  // namespace
 
-TEST_CASE("soak: 20000 tokens through the KV ring with flat device memory and host RSS", "[soak][ring][vulkan]") {
+TEST_CASE("soak: 20000 tokens through the KV ring with flat device memory and no host RSS growth",
+          "[soak][ring][vulkan]") {
   test::ValidationGuard guard;
   auto backend = create_backend("vulkan", "");
   auto& vulkan = dynamic_cast<vk::VulkanBackend&>(*backend);
@@ -98,14 +113,24 @@ TEST_CASE("soak: 20000 tokens through the KV ring with flat device memory and ho
       "RSS {:.2f} MiB; at the end: device {} ({}), RSS {:.2f} MiB",
       generated, seconds, double(generated) / seconds, reference->device_in_use, reference->device_reserved,
       double(reference->rss) / (1 << 20), last.device_in_use, last.device_reserved, double(last.rss) / (1 << 20)));
+  std::vector<std::pair<double, double>> rss;
   for (const Sample& s : samples) {
     if (s.tokens < warm_up) continue;
-    INFO(fmt::format("after {} tokens: device {} ({} reserved), RSS {}", s.tokens, s.device_in_use, s.device_reserved,
-                     s.rss));
-    // Flat within 1% (the issue's bound); the device side does not move at all.
-    CHECK(within(double(s.device_in_use), double(reference->device_in_use), 0.01));
-    CHECK(within(double(s.device_reserved), double(reference->device_reserved), 0.01));
-    CHECK(within(double(s.rss), double(reference->rss), 0.01));
+    INFO(fmt::format("after {} tokens: device {} ({} reserved)", s.tokens, s.device_in_use, s.device_reserved));
+    // The device side does not move at all after warm-up.
     CHECK(s.device_in_use == reference->device_in_use);
+    CHECK(s.device_reserved == reference->device_reserved);
+    rss.emplace_back(double(s.tokens), double(s.rss));
   }
+  // Host RSS: no growth per token (measured 7.5 bytes a token; a logits row kept per token, put
+  // in by hand, scores 2,093). 64 B/token is 1.2 MB over the 18,000
+  // tokens after warm-up; a leak of anything per token at or above it fails: a kept logits row
+  // (2 KiB), a descriptor set or command buffer per step. The token history the test keeps
+  // (4 bytes a token) stays under it.
+  const double slope = median_slope(rss);
+  std::string trace;
+  for (const auto& [tokens, bytes] : rss) trace += fmt::format(" {:.0f}:{:.2f}", tokens, bytes / (1 << 20));
+  INFO("RSS in MiB after each number of tokens:" << trace);
+  WARN(fmt::format("soak: median RSS growth {:.1f} bytes per token", slope));
+  CHECK(slope <= 64.0);
 }
