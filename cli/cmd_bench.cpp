@@ -15,7 +15,9 @@
 #include <fstream>
 #include <random>
 
+#include "cli/bench_kernel.h"
 #include "cli/command.h"
+#include "cli/hf_option.h"
 #include "cli/progress_bar.h"
 #include "engine/core/dtype.h"
 #include "engine/core/error.h"
@@ -25,6 +27,7 @@
 #include "models/bench/bench_targets.h"
 #include "models/bench/device_report.h"
 #include "models/bundled/default_model.h"
+#include "models/quant_scheme.h"
 #include "models/synth/synth_model.h"
 
 namespace vkgraph::cli {
@@ -32,6 +35,7 @@ namespace {
 
 struct BenchArgs {
   std::vector<std::string> models;
+  std::vector<std::string> hf;     // -hf ORG/REPO[:QUANT], resolved through the Hugging Face cache
   std::vector<std::string> synth;  // PRESET:TYPE
   int64_t synth_layers = 0;        // 0: the preset's
   std::vector<int64_t> n_prompt{512};
@@ -44,6 +48,7 @@ struct BenchArgs {
   std::string output = "md";
   std::string plot;
   uint64_t seed = 1;
+  std::string kernel;  // --kernel: time one kernel-table row instead of models
 };
 
 // One status line on stderr: redrawn in place on a terminal; elsewhere (logs, pipes) a line at
@@ -101,8 +106,7 @@ class ScratchDir {
 
 struct SynthSpec {
   const models::Preset* preset = nullptr;
-  DType type = DType::F16;
-  std::string type_name;
+  std::string type_name;  // a quantization scheme (models/quant_scheme.h)
 };
 
 SynthSpec parse_synth(const std::string& spec) {
@@ -110,10 +114,7 @@ SynthSpec parse_synth(const std::string& spec) {
   SynthSpec s;
   s.preset = &models::find_preset(spec.substr(0, colon));  // throws listing the presets
   s.type_name = colon == std::string::npos ? "f16" : spec.substr(colon + 1);
-  const auto type = dtype_from_name(s.type_name);
-  VKGRAPH_CHECK(type && (*type == DType::F32 || *type == DType::F16 || *type == DType::Q8_0 || *type == DType::Q4_0),
-                "--synth {}: the weight type must be f32, f16, q8_0 or q4_0 (got '{}')", spec, s.type_name);
-  s.type = *type;
+  models::find_quant_scheme(s.type_name, fmt::format("--synth {}: the weights", spec));  // throws listing them
   return s;
 }
 
@@ -140,6 +141,10 @@ std::unique_ptr<models::Model> load_model(const std::string& path, Backend& back
 }
 
 int bench_command(const BenchArgs& a) {
+  if (!a.kernel.empty()) {
+    VKGRAPH_CHECK(a.devices.size() <= 1, "--kernel runs on one device; --device names {}", a.devices.size());
+    return bench_kernel(a.kernel, a.devices.empty() ? "" : a.devices[0], a.reps);
+  }
   // Everything that can be refused is refused before any model is written or loaded.
   bench::BenchConfig config;
   config.n_prompt = a.n_prompt;
@@ -164,13 +169,14 @@ int bench_command(const BenchArgs& a) {
   for (const std::string& note : targets.notes) status.note(note);
 
   std::vector<std::string> paths = a.models;
+  for (const std::string& name : a.hf) paths.push_back(hf_model_path(name));
   std::unique_ptr<ScratchDir> scratch;
   for (const SynthSpec& s : synth) {
     if (!scratch) scratch = std::make_unique<ScratchDir>();
     const std::string path = scratch->file(fmt::format("{}-{}.gguf", s.preset->name, s.type_name));
     status.show("", fmt::format("writing synthetic {} ({})", s.preset->name, s.type_name));
     models::SynthOptions options;
-    options.weight_type = s.type;
+    options.weights = s.type_name;
     options.seed = a.seed;
     options.n_layer = a.synth_layers;
     models::write_synthetic_model(*s.preset, options, path);
@@ -225,9 +231,10 @@ const CommandRegistration registration{
       std::string presets;
       for (const auto& p : models::presets()) presets += (presets.empty() ? "" : ", ") + p.name;
       app.add_option("-m,--model", a->models, "GGUF model file(s) (default: the bundled stories260K)");
-      app.add_option(
-          "--synth", a->synth,
-          "generate a synthetic model PRESET:TYPE for the run (TYPE f32, f16, q8_0, q4_0); presets: " + presets);
+      add_hf_option(app, a->hf);
+      app.add_option("--synth", a->synth,
+                     "generate a synthetic model PRESET:TYPE for the run (TYPE a quantization scheme: " +
+                         models::quant_scheme_names() + "); presets: " + presets);
       app.add_option("--synth-layers", a->synth_layers, "override the layer count of --synth models (0: the preset's)")
           ->check(CLI::NonNegativeNumber);
       app.add_option("-p,--n-prompt", a->n_prompt, "prompt lengths to test as pp<N>, comma list (0: none)")
@@ -253,6 +260,9 @@ const CommandRegistration registration{
       app.add_option("--plot", a->plot, "also write a bar chart of tokens/s to this SVG file");
       app.add_option("--seed", a->seed, "seed of the random prompt tokens and synthetic weights")
           ->capture_default_str();
+      app.add_option("--kernel", a->kernel,
+                     "time one row of the Vulkan kernel table (a row name, or a shader: each of its rows) on the op "
+                     "cases it runs, each checked against the CPU reference (`vkgraph test-ops --list-kernels`)");
       return [a] { return bench_command(*a); };
     }};
 

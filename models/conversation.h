@@ -9,6 +9,7 @@
 #include "models/chat/chat_template.h"
 #include "models/sampler.h"
 #include "models/session.h"
+#include "models/tokenizer/tokenizer.h"
 
 namespace vkgraph::models {
 
@@ -21,6 +22,10 @@ struct TurnStats {
   bool interrupted = false;  // stopped by should_stop
   bool stopped_at_eog = false;
 };
+
+// Token ids of a rendered chat prompt: special tokens parsed, and the vocabulary's BOS in front
+// unless the template already wrote it (Llama 3, Gemma).
+std::vector<int32_t> encode_chat_prompt(const Tokenizer& tokenizer, std::string_view text);
 
 class Conversation {
  public:

@@ -12,6 +12,7 @@
 
 #include "engine/backend/backend.h"
 #include "include/vkgraph.h"
+#include "models/embedding.h"
 #include "models/model.h"
 #include "models/sampler.h"
 #include "models/session.h"
@@ -51,6 +52,9 @@ struct LoadedModel {
   // work is serialized here. Recursive: a token callback running under it may evaluate on
   // another context of the same model (the generating context itself refuses, see ContextUse).
   std::recursive_mutex device_mutex;
+  // vkgraph_embed's KV cache and steps, made on its first call (under device_mutex); destroyed
+  // first, before the model and backend it uses.
+  std::unique_ptr<models::Embedder> embedder;
 };
 
 }  // namespace vkgraph::api

@@ -10,8 +10,11 @@
 namespace vkgraph::models {
 
 struct SynthOptions {
-  DType weight_type = DType::F16;  // projections and embeddings; norms stay f32
-  std::string tokenizer_json;      // a Hugging Face tokenizer.json for a real vocabulary (byte-level BPE)
+  // Projections and embeddings: a quantization scheme (models/quant_scheme.h), so q4_k_m gives
+  // llama.cpp's mix of types with its fallbacks for rows that do not fill 256-element blocks.
+  // Norms stay f32.
+  std::string weights = "f16";
+  std::string tokenizer_json;  // a Hugging Face tokenizer.json for a real vocabulary (byte-level BPE)
   uint64_t seed = 1;
   int64_t n_layer = 0;  // 0: the preset's
 };
