@@ -22,7 +22,8 @@
 using namespace vkgraph;
 using Catch::Matchers::ContainsSubstring;
 
-TEST_CASE("bench --ops per-op times add up to within 10% of the step's device time", "[bench][cli][ops]") {
+TEST_CASE("bench --ops per-op rows hold every dispatch of the step once and add up to at most its device time",
+          "[bench][cli][ops]") {
   // SmolLM2-135M's 64-token prompt step and its decode step (hundreds of small dispatches).
   const auto r = testing::run_vkgraph("bench --synth smollm2-135m:q4_0 -p 64 -n 1 -r 1 --ops -o json");
   INFO(r.err);
@@ -40,13 +41,13 @@ TEST_CASE("bench --ops per-op times add up to within 10% of the step's device ti
     CHECK(ops["untimed_step_ms"].get<double>() > 0.0);
     CHECK(ops["n_tokens"] == (row["test"] == "pp64" ? 64 : 1));
     // The regions tile the recording (each lasts until the next begins) between the step's own
-    // first and last timestamps, and every figure here comes from the device's clock, so load
-    // on the host moves none against another: what lies outside the regions is only the
-    // barriers before the first dispatch and after the last. A dispatch recorded outside every
-    // region, or a region counted twice, breaks one of the two bounds. (The wall time of the
-    // same run, measured by the host around the submission, only ever adds waiting.)
+    // first and last timestamps, both from the device's clock: a region counted twice, or one
+    // reaching outside the step, makes the ops' sum exceed the step. (The wall time of the same
+    // run, measured by the host around the submission, only ever adds waiting.) What the sum
+    // leaves out is the barriers before the first dispatch and after the last, whose share moves
+    // with the device's scheduling under load; a dispatch recorded outside every region is
+    // caught by count below instead, exactly.
     CHECK(ops_ms <= gpu_step_ms * (1 + 1e-9));
-    CHECK(ops_ms >= 0.90 * gpu_step_ms);
     CHECK(gpu_step_ms <= step_ms);
 
     double sum = 0.0, share = 0.0;
@@ -65,6 +66,9 @@ TEST_CASE("bench --ops per-op times add up to within 10% of the step's device ti
     CHECK_CLOSE(testing::value_close(share, ops_ms / gpu_step_ms, 1e-9));
     CHECK(names.count("matmul") == 1);
     CHECK(names.count("attention") == 1);
+    // Every dispatch the step records has its row, once: a dispatch without a timing region (or
+    // an op row counted twice) breaks the equality.
+    CHECK(dispatches == ops["step_dispatches"].get<int>());
     // 30 layers of at least q/k/v (maybe fused), o, gate/up, down, plus the output.
     CHECK(dispatches >= 30 * 4 + 1);
   }

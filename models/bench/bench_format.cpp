@@ -30,6 +30,7 @@ nlohmann::json ops_json(const OpProfile& p) {
           {"gpu_step_ms", p.gpu_step_ms},
           {"untimed_step_ms", p.untimed_step_ms},
           {"ops_ms", p.ops_ms},
+          {"step_dispatches", p.step_dispatches},
           {"runs", p.runs},
           {"ops", ops}};
 }
@@ -153,7 +154,7 @@ std::string format_md(const std::vector<BenchRow>& rows) {
     }
     const auto percent = [&p](double ms) { return p.gpu_step_ms > 0.0 ? 100.0 * ms / p.gpu_step_ms : 0.0; };
     out += fmt::format("| sum of ops | | {} | {:.3f} | {:.1f}% | |\n", dispatches, p.ops_ms, percent(p.ops_ms));
-    out += fmt::format("| step (device timestamps) | | | {:.3f} | 100.0% | |\n", p.gpu_step_ms);
+    out += fmt::format("| step (device timestamps) | | {} | {:.3f} | 100.0% | |\n", p.step_dispatches, p.gpu_step_ms);
     out += fmt::format("| step (wall) | | | {:.3f} | {:.1f}% | |\n", p.step_ms, percent(p.step_ms));
     out += fmt::format("| step without timestamps (wall) | | | {:.3f} | {:.1f}% | |\n", p.untimed_step_ms,
                        percent(p.untimed_step_ms));

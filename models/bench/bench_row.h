@@ -57,6 +57,9 @@ struct OpProfile {
   double gpu_step_ms = 0.0;
   double ops_ms = 0.0;           // sum of the per-op times of that run
   double untimed_step_ms = 0.0;  // the fastest run of the step without timestamps, for their cost
+  // Dispatches the step records (Executable::dispatch_count; 0 where the backend has none): the
+  // ops' dispatches add up to it when every dispatch got its own timing.
+  int step_dispatches = 0;
   int runs = 0;
   std::vector<OpShare> ops;  // largest time first
 };

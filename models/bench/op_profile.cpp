@@ -106,6 +106,7 @@ OpProfile profile_step(const models::Model& model, Backend& backend, int64_t n_s
   profile.step_ms = best.wall_ms;
   profile.gpu_step_ms = best.gpu_ms;
   profile.untimed_step_ms = plain_best.wall_ms;
+  profile.step_dispatches = int(timed->dispatch_count());
   profile.runs = runs;
   profile.n_tokens = n_tokens;
   for (const DispatchTiming& t : best.timings) {
