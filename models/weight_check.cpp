@@ -2,27 +2,62 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include "engine/core/blocks.h"
 #include "engine/core/fp16.h"
 #include "engine/core/quant.h"
 
 namespace vkgraph::models {
 namespace {
 
-// Where a quantized block keeps its f16 scales (bytes from the block's start): ggml's layouts.
-// Every float of these formats is listed, so scanning them finds every non-finite value a file
-// can hold; the quants themselves are integers. A type added to the engine without a line here
-// is scanned in full instead (correct, just slower).
+// Where a quantized block keeps its f16 scales (bytes from the block's start): ggml's layouts
+// (engine/core/blocks.h). Every float of these formats is listed (d, and m or dmin where the
+// format has one), so scanning them finds every non-finite value a file can hold; the quants and
+// the K-quants' sub-block scales are integers. A type added to the engine without a line here is
+// scanned in full instead (correct, but a dequantization of every weight at every load).
 std::optional<std::span<const size_t>> scale_offsets(DType type) {
-  static constexpr size_t d_first[] = {0};  // Q8_0, Q4_0: one f16 d, then the quants
+  static constexpr size_t q8_0[] = {offsetof(BlockQ8_0, d)};
+  static constexpr size_t q4_0[] = {offsetof(BlockQ4_0, d)};
+  static constexpr size_t q4_1[] = {offsetof(BlockQ4_1, d), offsetof(BlockQ4_1, m)};
+  static constexpr size_t q5_0[] = {offsetof(BlockQ5_0, d)};
+  static constexpr size_t q5_1[] = {offsetof(BlockQ5_1, d), offsetof(BlockQ5_1, m)};
+  static constexpr size_t iq4_nl[] = {offsetof(BlockIQ4_NL, d)};
+  static constexpr size_t q2_k[] = {offsetof(BlockQ2_K, d), offsetof(BlockQ2_K, dmin)};
+  static constexpr size_t q3_k[] = {offsetof(BlockQ3_K, d)};
+  static constexpr size_t q4_k[] = {offsetof(BlockQ4_K, d), offsetof(BlockQ4_K, dmin)};
+  static constexpr size_t q5_k[] = {offsetof(BlockQ5_K, d), offsetof(BlockQ5_K, dmin)};
+  static constexpr size_t q6_k[] = {offsetof(BlockQ6_K, d)};
+  static constexpr size_t iq4_xs[] = {offsetof(BlockIQ4_XS, d)};  // scales_h and scales_l are integers
   switch (type) {
     case DType::Q8_0:
+      return std::span<const size_t>(q8_0);
     case DType::Q4_0:
-      return std::span<const size_t>(d_first);
+      return std::span<const size_t>(q4_0);
+    case DType::Q4_1:
+      return std::span<const size_t>(q4_1);
+    case DType::Q5_0:
+      return std::span<const size_t>(q5_0);
+    case DType::Q5_1:
+      return std::span<const size_t>(q5_1);
+    case DType::IQ4_NL:
+      return std::span<const size_t>(iq4_nl);
+    case DType::Q2_K:
+      return std::span<const size_t>(q2_k);
+    case DType::Q3_K:
+      return std::span<const size_t>(q3_k);
+    case DType::Q4_K:
+      return std::span<const size_t>(q4_k);
+    case DType::Q5_K:
+      return std::span<const size_t>(q5_k);
+    case DType::Q6_K:
+      return std::span<const size_t>(q6_k);
+    case DType::IQ4_XS:
+      return std::span<const size_t>(iq4_xs);
     default:
       return std::nullopt;
   }

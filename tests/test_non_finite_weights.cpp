@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "engine/backend/registry.h"
+#include "engine/core/blocks.h"
 #include "engine/core/fp16.h"
 #include "include/vkgraph.h"
 #include "models/bundled/default_model.h"
@@ -24,6 +25,7 @@
 #include "models/model.h"
 #include "models/sampler.h"
 #include "models/session.h"
+#include "models/weight_check.h"
 #include "run_command.h"
 #include "shared_files.h"
 #include "temp_dir.h"
@@ -95,6 +97,44 @@ TEST_CASE("non-finite weights: an infinite Q8_0 block scale is refused at load, 
   CHECK_THROWS_WITH(models::Model::load(path, *backend),
                     ContainsSubstring("tensor 'blk.2.ffn_up.weight' (q8_0)") &&
                         ContainsSubstring("holds 1 non-finite block scale (the first, inf, of block 3)"));
+}
+
+TEST_CASE("non-finite weights: the load-time scan reads every quantized type's float scales, and only them",
+          "[model][nonfinite]") {
+  // Byte offsets of the f16 floats in one block, from ggml's block layouts (ggml-common.h), not
+  // from engine/core/blocks.h: a table entry at the wrong offset misses an infinite scale, or
+  // reads quants as a scale and refuses a valid file.
+  struct Layout {
+    DType type;
+    std::vector<size_t> floats;
+  };
+  const Layout layouts[] = {
+      {DType::Q8_0, {0}},    {DType::Q4_0, {0}},    {DType::Q4_1, {0, 2}},   {DType::Q5_0, {0}},
+      {DType::Q5_1, {0, 2}}, {DType::IQ4_NL, {0}},  {DType::Q2_K, {80, 82}}, {DType::Q3_K, {108}},
+      {DType::Q4_K, {0, 2}}, {DType::Q5_K, {0, 2}}, {DType::Q6_K, {208}},    {DType::IQ4_XS, {0}},
+  };
+  constexpr uint16_t inf_half = 0x7c00, nan_half = 0xffff;
+  for (const Layout& layout : layouts) {
+    const DTypeInfo& info = dtype_info(layout.type);
+    INFO(dtype_name(layout.type));
+    const size_t n_blocks = 3, elements = n_blocks * info.block_elements;
+    // Every byte but the floats 0xff: as an f16, that is NaN wherever a scan reads a non-float.
+    std::vector<std::byte> data(n_blocks * info.block_bytes, std::byte{0xff});
+    for (size_t b = 0; b < n_blocks; ++b) {
+      for (size_t offset : layout.floats) std::memset(data.data() + b * info.block_bytes + offset, 0, 2);
+    }
+    CHECK_FALSE(models::scan_scales(layout.type, data, elements).has_value());
+    for (size_t offset : layout.floats) {
+      std::vector<std::byte> bad = data;
+      std::memcpy(bad.data() + 1 * info.block_bytes + offset, offset == layout.floats.back() ? &nan_half : &inf_half,
+                  2);
+      const auto found = models::scan_scales(layout.type, bad, elements);
+      REQUIRE(found.has_value());
+      CHECK(found->in_scales);  // read as scales, not by the full decode
+      CHECK(found->count == 1);
+      CHECK(found->first == 1);
+    }
+  }
 }
 
 TEST_CASE("non-finite weights: --check-tensors refuses a NaN inside an f32 matrix at load", "[model][nonfinite]") {
