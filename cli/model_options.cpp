@@ -35,6 +35,9 @@ void add_model_options(CLI::App& app, ModelOptions& o) {
       ->type_name("FILE[:SCALE]");
   app.add_flag("--lora-merge", o.lora_merge,
                "merge the --lora adapters into the weights while loading (quantized weights are quantized again)");
+  app.add_flag("--check-tensors", o.check_tensors,
+               "read every weight value while loading and refuse a file holding NaN or infinities (always checked: "
+               "norms, biases and quantized block scales)");
 }
 
 LoraArg parse_lora_arg(const std::string& arg) {
@@ -70,6 +73,7 @@ models::LoadOptions load_options(const ModelOptions& o) {
       load.merge_adapters.push_back({a.path, a.scale});
     }
   }
+  load.check_tensors = o.check_tensors;
   return load;
 }
 

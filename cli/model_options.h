@@ -1,7 +1,7 @@
 #pragma once
 // The options every command that runs a model shares: -m, -hf, -c, --sinks, --backend, --device,
-// --weights, --lora, --lora-merge, and what they resolve to (the model path, the backend, the load
-// and session options, the adapters).
+// --weights, --lora, --lora-merge, --check-tensors, and what they resolve to (the model path, the
+// backend, the load and session options, the adapters).
 
 #include <CLI/CLI.hpp>
 
@@ -29,6 +29,7 @@ struct ModelOptions {
   std::string weights;            // "" = as stored; a quantization scheme (q4_k_m, q8_0, ...) converts while loading
   std::vector<std::string> lora;  // FILE[:SCALE] each, in order (a server's adapter ids 0, 1, ...)
   bool lora_merge = false;        // merge the --lora adapters into the weights while loading
+  bool check_tensors = false;     // scan every weight value for NaN/Inf while loading
 };
 
 // One --lora argument: FILE or FILE:SCALE (the scale after the last ':' when it is a number,

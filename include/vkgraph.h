@@ -9,10 +9,16 @@
  *  - A model may be used by many contexts at once, from many threads (it is read-only once loaded).
  *    The contexts of one model share its device: their evaluation steps are serialized, so two
  *    threads generating on one model take turns (use two models for parallel work).
- *  - A context is used by one thread at a time. The one exception is vkgraph_context_cancel(),
- *    which any thread may call at any time while another thread generates.
- *  - Free the contexts of a model before the model. Freeing a handle while another thread uses
- *    it is not allowed. NULL handles are rejected with VKGRAPH_ERR_INVALID_ARGUMENT.
+ *  - A context is used by one call at a time. A second call on it while one runs, from another
+ *    thread or from the token callback of its own vkgraph_generate, fails with VKGRAPH_ERR_BUSY
+ *    and changes nothing (from the callback, vkgraph_context_n_past, _n_ctx and _timings may
+ *    read it). The one exception is vkgraph_context_cancel(), which any thread may call at any
+ *    time while another thread generates. A token callback may use other contexts, also of the
+ *    same model.
+ *  - vkgraph_model_free may come before the model's contexts are freed: the handle is gone at
+ *    once, the weights and device stay until the last of its contexts is freed. Freeing a
+ *    context while another thread uses it fails with VKGRAPH_ERR_BUSY. NULL handles are rejected
+ *    with VKGRAPH_ERR_INVALID_ARGUMENT.
  *  - Every handle checks a tag on each call, so a use after free is usually reported as
  *    VKGRAPH_ERR_INVALID_HANDLE (not guaranteed: the memory may have been reused).
  */
@@ -56,7 +62,8 @@ typedef enum vkgraph_status {
   VKGRAPH_ERR_NETWORK = 11,   /* the Hub cannot be reached, answered an error, a download broke off or
                                  arrived with the wrong checksum */
   VKGRAPH_ERR_NOT_FOUND = 12, /* no such repository, quant or file on the Hub (or offline and not cached) */
-  VKGRAPH_ERR_ACCESS = 13     /* a gated or private repository: no token, or the token was refused */
+  VKGRAPH_ERR_ACCESS = 13,    /* a gated or private repository: no token, or the token was refused */
+  VKGRAPH_ERR_BUSY = 14       /* the context is in use by another call (another thread, or its own token callback) */
 } vkgraph_status;
 
 typedef struct vkgraph_model vkgraph_model;

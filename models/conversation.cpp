@@ -1,5 +1,6 @@
 #include "models/conversation.h"
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -71,16 +72,26 @@ TurnStats Conversation::reply(const std::string& user_text, Sampler& sampler, in
   stats.reused_tokens = int64_t(keep);
   const auto start = std::chrono::steady_clock::now();
   const std::vector<int32_t> fresh(prompt.begin() + std::ptrdiff_t(keep), prompt.end());
-  std::vector<float> logits = session_.eval(fresh);
-  cached_.insert(cached_.end(), fresh.begin(), fresh.end());
-  stats.prompt_tokens = int64_t(fresh.size());
-  stats.prompt_seconds = seconds_since(start);
+  GenerateResult result;
+  try {
+    std::vector<float> logits = session_.eval(fresh);
+    cached_.insert(cached_.end(), fresh.begin(), fresh.end());
+    stats.prompt_tokens = int64_t(fresh.size());
+    stats.prompt_seconds = seconds_since(start);
 
-  std::vector<int32_t> history = cached_;
-  GenerateOptions options;
-  options.max_tokens = max_tokens;
-  options.ignore_eos = ignore_eos_;
-  const GenerateResult result = generate(session_, std::move(logits), sampler, history, options, emit, should_stop);
+    std::vector<int32_t> history = cached_;
+    GenerateOptions options;
+    options.max_tokens = max_tokens;
+    options.ignore_eos = ignore_eos_;
+    result = generate(session_, std::move(logits), sampler, history, options, emit, should_stop);
+  } catch (...) {
+    // A failed step (a device error, non-finite logits, which reset the session) leaves the
+    // cache holding fewer tokens than we thought: keep our record to what it still holds, and
+    // the turn out of the conversation.
+    cached_.resize(std::min(cached_.size(), size_t(session_.n_past())));
+    messages_.pop_back();
+    throw;
+  }
   cached_.insert(cached_.end(), result.tokens.begin(), result.tokens.begin() + std::ptrdiff_t(result.evaluated));
   stats.generated_tokens = int64_t(result.tokens.size());
   stats.generation_seconds = result.seconds;

@@ -41,20 +41,4 @@ LogitsFile read_logits_json(const std::string& path) {
   }
 }
 
-double nmse(const std::vector<std::vector<float>>& ours, const std::vector<std::vector<float>>& reference) {
-  VKGRAPH_CHECK(ours.size() == reference.size(), "{} logits rows against {} reference rows", ours.size(),
-                reference.size());
-  double err = 0, norm = 0;
-  for (size_t i = 0; i < ours.size(); ++i) {
-    VKGRAPH_CHECK(ours[i].size() == reference[i].size(), "row {}: {} logits against {}", i, ours[i].size(),
-                  reference[i].size());
-    for (size_t k = 0; k < ours[i].size(); ++k) {
-      const double d = double(ours[i][k]) - double(reference[i][k]);
-      err += d * d;
-      norm += double(reference[i][k]) * double(reference[i][k]);
-    }
-  }
-  return norm > 0 ? err / norm : err;
-}
-
 }  // namespace vkgraph::models

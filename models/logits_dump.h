@@ -21,7 +21,4 @@ struct LogitsFile {
 
 LogitsFile read_logits_json(const std::string& path);
 
-// sum((ours - ref)^2) / sum(ref^2) over every position, as reference/README.md defines it.
-double nmse(const std::vector<std::vector<float>>& ours, const std::vector<std::vector<float>>& reference);
-
 }  // namespace vkgraph::models

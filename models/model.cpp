@@ -9,6 +9,7 @@
 #include "models/gguf/gguf_split.h"
 #include "models/quantize.h"
 #include "models/tokenizer/tokenizer.h"
+#include "models/weight_check.h"
 
 namespace vkgraph::models {
 namespace {
@@ -82,6 +83,29 @@ ModelWeights describe_weights(WeightLoader& loader, const Hparams& hp) {
   return w;
 }
 
+// Refuses a tensor holding NaN or infinities, naming it: see models/weight_check.h for what each
+// depth reads. Vectors (norms, biases) are a few KiB, so they are always read whole; matrices
+// by their block scales, or whole with `full` (--check-tensors).
+void check_finite(const gguf::TensorInfo& info, std::span<const std::byte> data, bool full, const std::string& path) {
+  const auto elements = size_t(info.elements);
+  const std::optional<NonFinite> found =
+      full || info.shape.size() == 1 ? scan_values(info.type, data, elements) : scan_scales(info.type, data, elements);
+  VKGRAPH_CHECK(!found, "{}: tensor '{}' ({}) {}: the file's weights are corrupt and cannot be run", path, info.name,
+                dtype_name(info.type), describe(*found));
+}
+
+void for_each_weight(ModelWeights& w, const std::function<void(WeightTensor&)>& fn) {
+  fn(w.tok_embd);
+  fn(w.output_norm);
+  fn(w.output);
+  for (LayerWeights& L : w.layers) {
+    for (WeightTensor* t : {&L.attn_norm, &L.wq, &L.wk, &L.wv, &L.wo, &L.bq, &L.bk, &L.bv, &L.q_norm, &L.k_norm,
+                            &L.ffn_norm, &L.w_gate, &L.w_up, &L.w_down}) {
+      fn(*t);
+    }
+  }
+}
+
 }  // namespace
 
 Model::~Model() = default;
@@ -139,6 +163,7 @@ std::unique_ptr<Model> Model::load(const std::string& path, Backend& backend, co
   size_t converted = 0, vectors_kept = 0, merged = 0;
   for (size_t i = 0; i < loader.wanted().size(); ++i) {
     const gguf::TensorInfo* info = loader.wanted()[i];
+    check_finite(*info, file.data(*info), options.check_tensors, path);
     DType type = info->type;
     std::vector<std::byte> packed;  // the bytes to upload when they are not the file's
     if (scheme != nullptr) {

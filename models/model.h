@@ -36,6 +36,10 @@ struct LoadOptions {
   // LoRA adapters merged into the weights they adapt (models/lora/lora_merge.h): each adapted
   // matrix is merged in f32 and stored in the type it would have had (its own, or the scheme's).
   std::vector<LoraMergeRequest> merge_adapters;
+  // Every weight value is checked for NaN and infinities (`--check-tensors`). Without it only
+  // the cheap checks run: norms and biases in full, quantized matrices by their block scales;
+  // an f16/f32 matrix holding NaN is then refused at the first step instead (Session::eval).
+  bool check_tensors = false;
 };
 
 class Model {

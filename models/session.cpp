@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "engine/core/error.h"
+#include "models/non_finite_trace.h"
 
 namespace vkgraph::models {
 namespace {
@@ -182,6 +183,23 @@ std::vector<float> Session::eval_chunk(std::span<const int32_t> tokens, bool all
   const int64_t n_vocab = model_.hparams().n_vocab;
   std::vector<float> logits(size_t((all_logits ? n : 1) * n_vocab));
   p.executable->read_output(p.step.logits, std::as_writable_bytes(std::span<float>(logits)));
+  if (const auto bad = std::find_if(logits.begin(), logits.end(), [](float x) { return !std::isfinite(x); });
+      bad != logits.end()) {
+    const auto at = size_t(bad - logits.begin());
+    const int64_t token = n_past_ + (all_logits ? int64_t(at / size_t(n_vocab)) : n - 1);
+    std::string where;
+    try {
+      where = trace_first_non_finite(p.step, backend_, {ids, positions, slots, kv_pos});
+    } catch (const std::exception& e) {  // the refusal stands without the op's name
+      where = std::string("the op could not be traced: ") + e.what();
+    }
+    reset();
+    throw NonFiniteLogits(
+        fmt::format("{}: the logits of token {} are not finite ({} at vocabulary entry {}): {}. The "
+                    "model's weights may hold NaN or infinities (`--check-tensors` scans them "
+                    "all); the context was reset",
+                    model_.path(), token, *bad, at % size_t(n_vocab), where));
+  }
   head_ = head;
   evicted_ += evict;
   n_past_ += n;

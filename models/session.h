@@ -37,11 +37,22 @@
 #include <vector>
 
 #include "engine/backend/backend.h"
+#include "engine/core/error.h"
 #include "models/arch/step_graph.h"
 #include "models/lora/lora_adapter.h"
 #include "models/model.h"
 
 namespace vkgraph::models {
+
+// Thrown by Session::eval when a step's logits hold NaN or infinities (weights holding them, or
+// an overflow): the message names the position and the first op of the step that produced a
+// non-finite value, with the weight at fault where one is (models/non_finite_trace.h). The
+// session is reset first, since its cache may now hold non-finite keys that would poison every
+// later step.
+class NonFiniteLogits : public Error {
+ public:
+  using Error::Error;
+};
 
 struct SessionOptions {
   int64_t n_ctx = 0;  // KV cache slots; 0: the model's training context, at most 4096
@@ -62,6 +73,7 @@ class Session {
   // Runs `tokens` at the next positions and returns their logits: [n_vocab] for the last token,
   // or [tokens.size() * n_vocab] with all_logits. Plain cache: throws, changing nothing, when
   // they do not fit. Ring: always fits (an overflowing batch runs in chunks, see above).
+  // Logits that are not finite are refused with NonFiniteLogits (the session is then reset).
   std::vector<float> eval(std::span<const int32_t> tokens, bool all_logits = false);
 
   const Model& model() const { return model_; }

@@ -11,10 +11,10 @@
 
 #include "engine/backend/registry.h"
 #include "models/bundled/default_model.h"
-#include "models/logits_dump.h"
 #include "models/model.h"
 #include "models/session.h"
 #include "models/tokenizer/tokenizer.h"
+#include "tests/closeness_checks.h"
 
 namespace vkgraph::test {
 
@@ -78,9 +78,9 @@ inline void check_ring_within_capacity_is_plain(const std::string& backend_name)
   const GreedyRun ring = greedy_run(*model, *backend, ring_options(256, 4), 200);
   CHECK(ring.evicted == 0);
   CHECK(ring.tokens == plain.tokens);
-  const double err = models::nmse(ring.logits, plain.logits);
-  INFO("NMSE " << err);
-  CHECK(err < 1e-5);
+  // Rounding keys to f16 before or after their rotation: NMSE 1.8e-7 over the 200 steps on
+  // either backend (measured). Keys rotated one position late score 0.33.
+  CHECK_CLOSE(testing::nmse_close(ring.logits, plain.logits, 1e-5));
 }
 
 }  // namespace vkgraph::test

@@ -18,6 +18,7 @@
 #include "engine/backend/vulkan/kernel_table.h"
 #include "engine/graph/plan.h"
 #include "engine/testing/case_data.h"
+#include "tests/closeness_checks.h"
 #include "tests/vulkan_test_support.h"
 
 using namespace vkgraph;
@@ -82,17 +83,6 @@ DecodeRun run_decode(Backend& backend, int64_t n_slots, int64_t n_kv_head) {
   return r;
 }
 
-// The largest difference; NaN (which fails every bound) when either side has a NaN.
-double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  double m = 0.0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    const double d = std::fabs(double(a[i]) - double(b[i]));
-    if (!(d <= m)) m = d;  // a NaN difference replaces m and stays
-    if (std::isnan(m)) return m;
-  }
-  return m;
-}
-
 // The bound between the Vulkan decode and the CPU reference, which read the same f16 cache: they
 // differ only by summation order and the last bits of exp (f32, ~1e-7 relative per term over
 // up to 4096 keys; outputs are averages of values in [-1, 1]). A lost or doubled chunk, a
@@ -154,7 +144,7 @@ TEST_CASE("split-K decode on this device: a long cache runs the split and reduce
   CHECK(run.groups[1] == 8);                 // one per (token, head)
   CHECK_THAT(run.described, ContainsSubstring("scratch"));
   cpu::CpuBackend cpu;
-  CHECK(max_abs_diff(run.out, run_decode(cpu, 4096, n_kv_head).out) < kDecodeBound);
+  CHECK_CLOSE(testing::elementwise_close(run.out, run_decode(cpu, 4096, n_kv_head).out, kDecodeBound));
 }
 
 TEST_CASE("split-K decode on this device: a short cache is one dispatch", "[vulkan][attention][split]") {
@@ -167,5 +157,5 @@ TEST_CASE("split-K decode on this device: a short cache is one dispatch", "[vulk
   CHECK(run.shaders[0] == "attention/split_kv_f16");
   CHECK(run.groups[0] == 2);  // one per kv head: its 4 query heads share the K/V reads
   cpu::CpuBackend cpu;
-  CHECK(max_abs_diff(run.out, run_decode(cpu, 128, 2).out) < kDecodeBound);
+  CHECK_CLOSE(testing::elementwise_close(run.out, run_decode(cpu, 128, 2).out, kDecodeBound));
 }

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "closeness_checks.h"
 #include "engine/backend/registry.h"
 #include "run_command.h"
 
@@ -51,7 +52,7 @@ void check_common_fields(const nlohmann::json& row) {
   // The mean is the mean of the samples.
   double sum = 0.0;
   for (double s : samples) sum += s;
-  CHECK(std::abs(sum / double(samples.size()) - row["ts_mean"].get<double>()) <= 1e-9 * sum);
+  CHECK_CLOSE(testing::value_close(sum / double(samples.size()), row["ts_mean"].get<double>(), 1e-9 * sum));
 }
 
 }  // namespace
@@ -93,7 +94,8 @@ TEST_CASE("bench acceptance: smollm2-135m q4_0 pp128 and tg32 rows carry every f
   const double pp_flops = pp["flops_per_token"].get<double>();
   CHECK(pp_flops > 2.0 * matmul_params);
   CHECK(pp_flops < 2.0 * matmul_params * 1.05);  // attention over 128 positions is ~2% of it
-  CHECK(std::abs(pp["flops_per_second"].get<double>() - pp_flops * pp["ts_mean"].get<double>()) <= 1e-6 * pp_flops);
+  CHECK_CLOSE(testing::value_close(pp["flops_per_second"].get<double>(), pp_flops * pp["ts_mean"].get<double>(),
+                                   1e-6 * pp_flops));
   CHECK(pp["bytes_per_token"].is_null());
 
   // tg: bytes per token are the weights (all but one embedding row's worth) plus the K/V read.
@@ -102,9 +104,10 @@ TEST_CASE("bench acceptance: smollm2-135m q4_0 pp128 and tg32 rows carry every f
   CHECK(bytes > size * 0.99);
   CHECK(bytes < size * 1.02);
   const double effective = tg["effective_bytes_per_second"].get<double>();
-  CHECK(std::abs(effective - bytes * tg["ts_mean"].get<double>()) <= 1e-6 * effective);
-  CHECK(std::abs(tg["probe_percent"].get<double>() - 100.0 * effective / tg["probe_bytes_per_second"].get<double>()) <=
-        1e-6 * tg["probe_percent"].get<double>());
+  CHECK_CLOSE(testing::value_close(effective, bytes * tg["ts_mean"].get<double>(), 1e-6 * effective));
+  CHECK_CLOSE(testing::value_close(tg["probe_percent"].get<double>(),
+                                   100.0 * effective / tg["probe_bytes_per_second"].get<double>(),
+                                   1e-6 * tg["probe_percent"].get<double>()));
   CHECK(tg["flops_per_second"].is_null());
 }
 
@@ -134,7 +137,7 @@ TEST_CASE("bench tg rows report the decode step's bytes ratio and host share", "
     CHECK(std::isfinite(ratio));
     CHECK(ratio >= 1.0);
     CHECK(ratio < 10.0);
-    CHECK(std::abs(row["decode_bytes_read"].get<double>() / needed - ratio) <= 1e-9 * ratio);
+    CHECK_CLOSE(testing::value_close(row["decode_bytes_read"].get<double>() / needed, ratio, 1e-9 * ratio));
     // Host time is part of the step.
     const double percent = row["decode_host_percent"].get<double>();
     CHECK(percent >= 0.0);
@@ -142,7 +145,7 @@ TEST_CASE("bench tg rows report the decode step's bytes ratio and host share", "
     const double host = row["decode_host_ms"].get<double>(), step = row["decode_step_ms"].get<double>();
     CHECK(host > 0.0);
     CHECK(host <= step);
-    CHECK(std::abs(100.0 * host / step - percent) <= 1e-6 * 100.0);
+    CHECK_CLOSE(testing::value_close(100.0 * host / step, percent, 1e-6 * 100.0));
   }
   CHECK(tg_rows == 2);
   // A deeper cache must be read too: more bytes needed at depth 8 than at 0.

@@ -15,6 +15,7 @@
 #include <map>
 #include <sstream>
 
+#include "closeness_checks.h"
 #include "run_command.h"
 
 using namespace vkgraph;
@@ -130,8 +131,7 @@ TEST_CASE("bench --plot writes an SVG that headless Chromium draws with one bar 
     const std::string test = row["test"];
     const auto& panel = panels[test];
     const bool found = std::any_of(panel.begin(), panel.end(), [&](const nlohmann::json* bar) {
-      return std::abs((*bar)["value"].get<double>() - row["ts_mean"].get<double>()) <=
-             1e-4 * row["ts_mean"].get<double>();
+      return testing::value_close((*bar)["value"].get<double>(), row["ts_mean"].get<double>(), 0.0, 1e-4).close;
     });
     INFO(test << " " << row["backend"]);
     CHECK(found);
@@ -143,7 +143,7 @@ TEST_CASE("bench --plot writes an SVG that headless Chromium draws with one bar 
     // of rounding allowed).
     const double expected =
         (*panel[0])["width"].get<double>() * (*panel[1])["value"].get<double>() / (*panel[0])["value"].get<double>();
-    CHECK(std::abs((*panel[1])["width"].get<double>() - expected) <= 0.5);
+    CHECK_CLOSE(testing::value_close((*panel[1])["width"].get<double>(), expected, 0.5));
     CHECK((*panel[0])["series"] != (*panel[1])["series"]);
     CHECK((*panel[0])["fill"] != (*panel[1])["fill"]);
   }

@@ -4,6 +4,7 @@
 #include <catch2/catch_test_macros.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -310,26 +311,47 @@ TEST_CASE("capi: a cancel from an unsynchronized thread lets at most one more to
   vkgraph_context* ctx = nullptr;
   REQUIRE(vkgraph_context_create(model, nullptr, &ctx) == VKGRAPH_OK);
   vkgraph_sampler* sampler = greedy();
-  std::atomic<int> tokens{0};
+  // Every wait below is bounded, so a broken cancel fails the test instead of hanging it: the
+  // callback itself stops the generation once kLeash tokens followed the cancel.
+  constexpr int kLeash = 50;
+  struct Counter {
+    std::atomic<int> tokens{0};
+    std::atomic<int> cancelled_at{-1};
+  } counter;
   const auto count = [](vkgraph_token token, const char*, size_t, void* user) {
-    if (token >= 0) static_cast<std::atomic<int>*>(user)->fetch_add(1);
-    return 0;
+    auto* c = static_cast<Counter*>(user);
+    if (token < 0) return 0;
+    const int n = c->tokens.fetch_add(1) + 1;
+    const int at = c->cancelled_at.load();
+    return at >= 0 && n > at + kLeash ? 1 : 0;
   };
   const auto prompt = tokenize(model, "Once upon a time");
   vkgraph_generate_params gp = vkgraph_generate_default_params();
-  gp.max_tokens = 100000;  // more than the context holds: only the cancel ends it early
+  gp.max_tokens = 100000;  // more than the context holds: only the cancel (or the leash) ends it
   gp.ignore_eos = 1;
   vkgraph_stop_reason stop{};
   vkgraph_status status = VKGRAPH_ERR_INTERNAL;
-  std::thread worker(
-      [&] { status = vkgraph_generate(ctx, sampler, prompt.data(), prompt.size(), &gp, count, &tokens, &stop); });
-  while (tokens.load() < 4) std::this_thread::yield();
+  std::atomic<bool> finished{false};
+  std::thread worker([&] {
+    status = vkgraph_generate(ctx, sampler, prompt.data(), prompt.size(), &gp, count, &counter, &stop);
+    finished.store(true);
+  });
+  // Four tokens, or the generation ended early (an error), within a minute.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (counter.tokens.load() < 4 && !finished.load() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  const bool started = counter.tokens.load() >= 4;
   REQUIRE(vkgraph_context_cancel(ctx) == VKGRAPH_OK);
-  const int at_cancel = tokens.load();
+  const int at_cancel = counter.tokens.load();
+  counter.cancelled_at.store(at_cancel);
   worker.join();
+  INFO("status " << vkgraph_status_name(status) << ", " << counter.tokens.load() << " tokens, " << at_cancel
+                 << " at the cancel");
+  REQUIRE(started);
   REQUIRE(status == VKGRAPH_OK);
   CHECK(stop == VKGRAPH_STOP_CANCELLED);
-  CHECK(tokens.load() - at_cancel <= 1);
+  CHECK(counter.tokens.load() - at_cancel <= 1);
   REQUIRE(vkgraph_sampler_free(sampler) == VKGRAPH_OK);
   REQUIRE(vkgraph_context_free(ctx) == VKGRAPH_OK);
   REQUIRE(vkgraph_model_free(model) == VKGRAPH_OK);

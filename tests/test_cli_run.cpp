@@ -4,6 +4,7 @@
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 
+#include "closeness_checks.h"
 #include "engine/backend/registry.h"
 #include "models/bundled/default_model.h"
 #include "models/logits_dump.h"
@@ -61,7 +62,10 @@ TEST_CASE("vkgraph run --dump-logits writes the reference format within the boun
   REQUIRE(r.exit_code == 0);
   const auto ours = models::read_logits_json(dump);
   CHECK(ours.tokens == ref.tokens);
-  CHECK(models::nmse(ours.logits, ref.logits) <= 1e-5);
+  // The Vulkan run of the default model (F32) against llama.cpp's CPU logits: the bound of
+  // test_model_reference.cpp's stories260K prefill; here it checks the file's layout (a row
+  // shifted by one position or a truncated row fails it by orders of magnitude).
+  CHECK_CLOSE(testing::nmse_close(ours.logits, ref.logits, 1e-5));
 }
 
 TEST_CASE("vkgraph run without the ring refuses a prompt longer than the context", "[cli][run]") {

@@ -10,6 +10,7 @@
 
 #include "engine/core/fp16.h"
 #include "engine/core/quant.h"
+#include "tests/closeness_checks.h"
 
 using namespace vkgraph;
 
@@ -51,9 +52,8 @@ TEST_CASE("Q8_0 and Q4_0 round trips stay within their quantization step", "[cor
       // [-8, 7] steps with the largest magnitude at -8, so the far end clamps: a whole step.
       // The f16 scale adds a relative 2^-11 per step.
       const float bound = type == DType::Q8_0 ? 0.5f * amax / 127.0f : amax / 8.0f;
-      for (size_t i = 0; i < 32; ++i) {
-        CHECK(std::fabs(y[b * 32 + i] - x[b * 32 + i]) <= bound + amax * 1e-3f);
-      }
+      CHECK_CLOSE(testing::elementwise_close(std::span(y).subspan(b * 32, 32), std::span(x).subspan(b * 32, 32),
+                                             bound + amax * 1e-3f));
     }
   }
 }

@@ -1,11 +1,12 @@
 // The CPU reference ops against values computed by hand.
 
 #include <catch2/catch_test_macros.hpp>
-#include <catch2/matchers/catch_matchers_floating_point.hpp>
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <map>
+#include <span>
 #include <vector>
 
 #include "engine/backend/cpu/cpu_backend.h"
@@ -13,10 +14,9 @@
 #include "engine/core/fp16.h"
 #include "engine/core/quant.h"
 #include "engine/graph/plan.h"
+#include "tests/closeness_checks.h"
 
 using namespace vkgraph;
-using Catch::Matchers::WithinAbs;
-using Catch::Matchers::WithinRel;
 
 namespace {
 
@@ -102,13 +102,13 @@ TEST_CASE("cpu rms_norm of [1, 2, 3] and its fused weight multiply", "[cpu]") {
   const TensorId fused = r.g.mul(r.g.rms_norm(x, 1e-3f), w);
   const auto out = r.run_all({plain, fused});
   const double inv = 1.0 / std::sqrt(14.0 / 3.0);  // mean of squares 14/3
-  CHECK_THAT(out[0][0], WithinRel(1 * inv, 1e-6));
-  CHECK_THAT(out[0][1], WithinRel(2 * inv, 1e-6));
-  CHECK_THAT(out[0][2], WithinRel(3 * inv, 1e-6));
+  CHECK_CLOSE(testing::value_close(out[0][0], 1 * inv, 0.0, 1e-6));
+  CHECK_CLOSE(testing::value_close(out[0][1], 2 * inv, 0.0, 1e-6));
+  CHECK_CLOSE(testing::value_close(out[0][2], 3 * inv, 0.0, 1e-6));
   const double inv_eps = 1.0 / std::sqrt(14.0 / 3.0 + 1e-3);
-  CHECK_THAT(out[1][0], WithinRel(2 * inv_eps, 1e-6));
-  CHECK_THAT(out[1][1], WithinRel(1 * inv_eps, 1e-6));
-  CHECK_THAT(out[1][2], WithinRel(-3 * inv_eps, 1e-6));
+  CHECK_CLOSE(testing::value_close(out[1][0], 2 * inv_eps, 0.0, 1e-6));
+  CHECK_CLOSE(testing::value_close(out[1][1], 1 * inv_eps, 0.0, 1e-6));
+  CHECK_CLOSE(testing::value_close(out[1][2], -3 * inv_eps, 0.0, 1e-6));
 }
 
 TEST_CASE("cpu rope is the identity at position 0 and rotates pairs by pos * base^(-2i/n_rot)", "[cpu]") {
@@ -127,8 +127,8 @@ TEST_CASE("cpu rope is the identity at position 0 and rotates pairs by pos * bas
       const double theta = 3.0 * scale * std::pow(double(base), -2.0 * k / n_rot);
       const int i0 = mode == RopeMode::normal ? 2 * k : k;
       const int i1 = mode == RopeMode::normal ? 2 * k + 1 : k + n_rot / 2;
-      CHECK_THAT(y1[i0], WithinAbs(x1[i0] * std::cos(theta) - x1[i1] * std::sin(theta), 1e-5));
-      CHECK_THAT(y1[i1], WithinAbs(x1[i0] * std::sin(theta) + x1[i1] * std::cos(theta), 1e-5));
+      CHECK_CLOSE(testing::value_close(y1[i0], x1[i0] * std::cos(theta) - x1[i1] * std::sin(theta), 1e-5));
+      CHECK_CLOSE(testing::value_close(y1[i1], x1[i0] * std::sin(theta) + x1[i1] * std::cos(theta), 1e-5));
     }
     CHECK(y1[4] == x1[4]);
     CHECK(y1[5] == x1[5]);
@@ -152,12 +152,12 @@ TEST_CASE("cpu attention: one key returns v, causal masking, sliding window, GQA
     const TensorId v = r.state("v", DType::F32, {3, 1, 2}, {10, 1, 1000, 1000, 20, 2});
     const auto y =
         r.run(r.g.attention(q, k, v, r.i32("qp", {0, 1}), r.i32("kp", {1, -1, 0}), AttentionParams{0.5f, 0}));
-    CHECK_THAT(y[0], WithinAbs(20.0, 1e-5));  // only slot 2 (position 0)
-    CHECK_THAT(y[1], WithinAbs(2.0, 1e-5));
+    CHECK_CLOSE(testing::value_close(y[0], 20.0, 1e-5));  // only slot 2 (position 0)
+    CHECK_CLOSE(testing::value_close(y[1], 2.0, 1e-5));
     // Query 1 sees slots 0 and 2: scores 0.5*2 = 1 and 0.5*1 = 0.5.
     const double p0 = std::exp(1.0) / (std::exp(1.0) + std::exp(0.5)), p2 = 1.0 - p0;
-    CHECK_THAT(y[2], WithinAbs(p0 * 10 + p2 * 20, 1e-4));
-    CHECK_THAT(y[3], WithinAbs(p0 * 1 + p2 * 2, 1e-5));
+    CHECK_CLOSE(testing::value_close(y[2], p0 * 10 + p2 * 20, 1e-4));
+    CHECK_CLOSE(testing::value_close(y[3], p0 * 1 + p2 * 2, 1e-5));
   }
   SECTION("a window hides keys at q_pos - window or earlier; no visible key gives zeros") {
     Runner r;
@@ -167,7 +167,7 @@ TEST_CASE("cpu attention: one key returns v, causal masking, sliding window, GQA
     // Positions 3, 4, 5; query at 5 with window 2 sees 4 and 5 (equal scores: the mean).
     // The query at position 2 sees nothing.
     const auto y = r.run(r.g.attention(q, k, v, r.i32("qp", {5, 2}), r.i32("kp", {3, 4, 5}), AttentionParams{1.0f, 2}));
-    CHECK_THAT(y[0], WithinAbs(3.0, 1e-6));
+    CHECK_CLOSE(testing::value_close(y[0], 3.0, 1e-6));
     CHECK(y[1] == 0.0f);
   }
   SECTION("GQA: query head h reads kv head h / (n_head / n_kv_head)") {
@@ -201,7 +201,7 @@ TEST_CASE("cpu Q4_0 and Q8_0 matmul equal the f32 matmul of the dequantized weig
     // And by hand for one element.
     double sum = 0;
     for (int k = 0; k < n_in; ++k) sum += double(x[size_t(n_in + k)]) * double(dequant[size_t(2 * n_in + k)]);
-    CHECK_THAT(out[0][1 * n_out + 2], WithinRel(sum, 1e-6));
+    CHECK_CLOSE(testing::value_close(out[0][1 * n_out + 2], sum, 0.0, 1e-6));
   }
 }
 
@@ -215,18 +215,45 @@ TEST_CASE("cpu softmax, silu, swiglu, broadcasting and get_rows by hand", "[cpu]
   Runner r;
   const TensorId x = r.f32("x", {2, 2}, {0, std::log(3.0f), 1, 1});
   const TensorId b = r.f32("b", {2}, {10, 20});
-  const TensorId table = r.weight("t", DType::Q8_0, {2, 32}, std::vector<float>(64, 0.5f));
+  // Two different rows, each different along its length: row 0 is (i + 1) / 64, row 1 is
+  // -(i + 1) / 32, so a wrong row index, a wrong element offset inside a row or a wrong block
+  // scale gives a different value.
+  std::vector<float> table_values(64);
+  for (size_t i = 0; i < 32; ++i) {
+    table_values[i] = float(i + 1) / 64.0f;
+    table_values[32 + i] = -float(i + 1) / 32.0f;
+  }
+  const TensorId table = r.weight("t", DType::Q8_0, {2, 32}, table_values);
   const auto out = r.run_all({r.g.softmax(x, 1.0f), r.g.silu(x), r.g.add(x, b), r.g.mul(x, b), r.g.swiglu(x, x),
                               r.g.get_rows(table, r.i32("ids", {1, 0, 1}))});
-  CHECK_THAT(out[0][0], WithinAbs(0.25, 1e-6));
-  CHECK_THAT(out[0][1], WithinAbs(0.75, 1e-6));
-  CHECK_THAT(out[0][2], WithinAbs(0.5, 1e-6));
-  CHECK_THAT(out[1][2], WithinAbs(1.0 / (1.0 + std::exp(-1.0)), 1e-6));
+  CHECK_CLOSE(testing::value_close(out[0][0], 0.25, 1e-6));
+  CHECK_CLOSE(testing::value_close(out[0][1], 0.75, 1e-6));
+  CHECK_CLOSE(testing::value_close(out[0][2], 0.5, 1e-6));
+  CHECK_CLOSE(testing::value_close(out[1][2], 1.0 / (1.0 + std::exp(-1.0)), 1e-6));
   CHECK(out[2] == std::vector<float>{10, 20 + std::log(3.0f), 11, 21});
   CHECK(out[3] == std::vector<float>{0, 20 * std::log(3.0f), 10, 20});
-  CHECK_THAT(out[4][3], WithinAbs(1.0 / (1.0 + std::exp(-1.0)), 1e-6));
+  CHECK_CLOSE(testing::value_close(out[4][3], 1.0 / (1.0 + std::exp(-1.0)), 1e-6));
   REQUIRE(out[5].size() == 96);
-  for (float v : out[5]) CHECK_THAT(v, WithinAbs(0.5, 0.5 / 127));
+  // Q8_0 keeps each value within one step of its block (amax / 127): 0.5 / 127 for row 0,
+  // 1 / 127 for row 1; neighbouring elements of a row differ by four steps and the rows by more.
+  const std::vector<int> ids = {1, 0, 1};
+  for (size_t row = 0; row < ids.size(); ++row) {
+    const auto want = std::span(table_values).subspan(size_t(ids[row]) * 32, 32);
+    const double step = ids[row] == 0 ? 0.5 / 127 : 1.0 / 127;
+    INFO("get_rows output row " << row << " (table row " << ids[row] << ")");
+    CHECK_CLOSE(testing::elementwise_close(std::span(out[5]).subspan(row * 32, 32), want, step));
+  }
+}
+
+TEST_CASE("cpu softmax of a row with no finite score is zeros", "[cpu]") {
+  // A row whose every score is masked to -inf has no distribution; every backend defines it as
+  // zeros (the attention op's "no visible key" rule), where max-subtraction alone gives
+  // -inf - (-inf) = NaN. A row with one finite score is that score's one-hot.
+  Runner r;
+  const float ninf = -std::numeric_limits<float>::infinity();
+  const TensorId x = r.f32("x", {3, 3}, {ninf, ninf, ninf, ninf, 2.0f, ninf, 1.0f, 1.0f, ninf});
+  const std::vector<float> y = r.run(r.g.softmax(x, 0.5f));
+  CHECK(y == std::vector<float>{0, 0, 0, 0, 1, 0, 0.5f, 0.5f, 0});
 }
 
 TEST_CASE("cpu kv_write converts to the cache type and writes only the named slots", "[cpu]") {

@@ -8,8 +8,8 @@
 #include <cmath>
 #include <numeric>
 
+#include "closeness_checks.h"
 #include "engine/backend/registry.h"
-#include "models/logits_dump.h"
 #include "models/model.h"
 #include "models/session.h"
 #include "models/synth/synth_model.h"
@@ -61,10 +61,10 @@ TEST_CASE("synthetic models of every architecture match between Vulkan and the C
       const auto cpu = run_model(path, "cpu");
       const auto gpu = run_model(path, "vulkan");
       // Both sides read the same weights and keep an f16 KV cache; what differs is the order of
-      // f32 accumulation, which stays far below 1e-6 relative.
-      const double err = models::nmse(gpu, cpu);
-      INFO("NMSE " << err);
-      CHECK(err < 1e-6);
+      // f32 accumulation, which stays far below 1e-6 relative. A Vulkan kernel that gets one
+      // family's feature wrong (NeoX pairs, per-head q/k norms, the bias broadcast, the sliding
+      // window) moves whole logits.
+      CHECK_CLOSE(testing::nmse_close(gpu, cpu, 1e-6));
       // The logits are not degenerate: they vary across the vocabulary.
       const auto& last = cpu.back();
       const float spread = *std::max_element(last.begin(), last.end()) - *std::min_element(last.begin(), last.end());

@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "closeness_checks.h"
 #include "engine/backend/registry.h"
 #include "models/logits_dump.h"
 #include "models/quantize.h"
@@ -221,10 +222,9 @@ TEST_CASE("vkgraph quantize returns llama.cpp's q8_0 and q4_0 blocks bit for bit
             models::read_logits_json(testing::shared_file(std::string("reference/logits/") + c.reference));
         auto backend = create_backend("cpu", "");
         const auto model = models::Model::load(dir.file("requantized.gguf"), *backend);
-        const double err =
-            models::nmse(testing::logits_per_position(*model, *backend, expected.tokens), expected.logits);
-        INFO(fmt::format("{}: NMSE {:.3g} (bound {:.3g})", c.reference, err, c.nmse_bound));
-        CHECK(err <= c.nmse_bound);
+        INFO(c.reference);
+        CHECK_CLOSE(testing::nmse_close(testing::logits_per_position(*model, *backend, expected.tokens),
+                                        expected.logits, c.nmse_bound));
       }
     }
   }

@@ -13,9 +13,9 @@
 #include "engine/backend/vulkan/context.h"
 #include "engine/backend/vulkan/memory.h"
 #include "models/bundled/default_model.h"
-#include "models/logits_dump.h"
 #include "models/model.h"
 #include "models/session.h"
+#include "tests/closeness_checks.h"
 #include "tests/ring_support.h"
 #include "tests/vulkan_test_support.h"
 
@@ -57,13 +57,11 @@ TEST_CASE("ring: 1000 tokens at -c 64 --sinks 4 on Vulkan match the CPU ring at 
   int64_t same_argmax = 0;
   constexpr int64_t n_steps = 1000;
   for (int64_t step = 0; step < n_steps; ++step) {
-    const double err = models::nmse({g}, {c});
-    if (err > worst) {
-      worst = err;
+    const testing::Closeness close = testing::nmse_close(g, c, step_nmse_bound);
+    if (!close) FAIL(fmt::format("step {}: Vulkan against the CPU: {}", step, close.describe()));
+    if (close.error > worst) {
+      worst = close.error;
       worst_step = step;
-    }
-    if (err > step_nmse_bound) {
-      FAIL(fmt::format("step {}: NMSE {:.3g} between Vulkan and CPU (bound {:.0e})", step, err, step_nmse_bound));
     }
     const int32_t next = test::argmax(g);
     same_argmax += next == test::argmax(c) ? 1 : 0;
@@ -106,8 +104,6 @@ TEST_CASE("ring: an overflowing prompt on Vulkan matches the CPU ring's chunks",
   const std::vector<int32_t> ids = test::ring_token_ids(*gpu_model, 300);
   const std::vector<float> g = gpu.eval(ids, true);
   const std::vector<float> c = cpu.eval(ids, true);
-  const double err = models::nmse({g}, {c});
-  INFO("NMSE " << err);
-  CHECK(err < step_nmse_bound);
+  CHECK_CLOSE(testing::nmse_close(g, c, step_nmse_bound));
   CHECK(gpu.evicted() == 300 - 64);
 }

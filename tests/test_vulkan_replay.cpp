@@ -15,6 +15,7 @@
 #include "engine/core/fp16.h"
 #include "engine/core/quant.h"
 #include "engine/graph/plan.h"
+#include "tests/closeness_checks.h"
 #include "tests/vulkan_test_support.h"
 
 using namespace vkgraph;
@@ -131,15 +132,6 @@ Result run_once(Executable& exe, const TestStep& s, const std::vector<int32_t>& 
   return r;
 }
 
-double nmse(const std::vector<float>& out, const std::vector<float>& ref) {
-  double err = 0.0, norm = 0.0;
-  for (size_t i = 0; i < ref.size(); ++i) {
-    err += double(out[i] - ref[i]) * double(out[i] - ref[i]);
-    norm += double(ref[i]) * double(ref[i]);
-  }
-  return err / norm;
-}
-
 }  // namespace
 
 TEST_CASE("vulkan replay: one recording, new inputs each run, CPU results each time", "[vulkan][replay]") {
@@ -162,12 +154,14 @@ TEST_CASE("vulkan replay: one recording, new inputs each run, CPU results each t
 
   // Bound: f16 K/V are rounded identically on both sides; what remains is f32 summation order
   // in the matmuls and attention (~1e-7 relative), far below 1e-5.
-  CHECK(nmse(v1.logits, c1.logits) < 1e-5);
-  CHECK(nmse(v2.logits, c2.logits) < 1e-5);
+  CHECK_CLOSE(testing::nmse_close(v1.logits, c1.logits, 1e-5));
+  CHECK_CLOSE(testing::nmse_close(v2.logits, c2.logits, 1e-5));
   CHECK(v1.next == c1.next);
   CHECK(v2.next == c2.next);
   // The two runs really differ (new inputs reached the replay).
-  CHECK(nmse(v1.logits, v2.logits) > 1e-3);
+  const testing::Closeness apart = testing::nmse_close(v1.logits, v2.logits, 1e-3);
+  CHECK(apart.mismatched == 0);
+  CHECK(apart.error > 1e-3);
   CHECK(vexe->record_count() == 1);
 
   // A third run repeating run 2's inputs gives run 2's result exactly: the replay is

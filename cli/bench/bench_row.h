@@ -50,9 +50,16 @@ struct OpShare {
 // batch), from timestamp queries.
 struct OpProfile {
   int64_t n_tokens = 1;
-  double step_ms = 0.0;          // wall time (submit to results) of the fastest timed run
+  double step_ms = 0.0;  // wall time (submit to results) of the fastest timed run
+  // Device time of that run from timestamps at its start and end: the ops' times add up to it
+  // but for the barriers before the first dispatch and after the last. Both come from the
+  // device's clock, so load on the host cannot move one against the other. Shares are of it.
+  double gpu_step_ms = 0.0;
   double ops_ms = 0.0;           // sum of the per-op times of that run
   double untimed_step_ms = 0.0;  // the fastest run of the step without timestamps, for their cost
+  // Dispatches the step records (Executable::dispatch_count; 0 where the backend has none): the
+  // ops' dispatches add up to it when every dispatch got its own timing.
+  int step_dispatches = 0;
   int runs = 0;
   std::vector<OpShare> ops;  // largest time first
 };

@@ -72,6 +72,7 @@ OpProfile profile_step(const models::Model& model, Backend& backend, int64_t n_s
 
   struct Run {
     double wall_ms = 0.0;
+    double gpu_ms = 0.0;
     double ops_ms = 0.0;
     std::vector<DispatchTiming> timings;
   };
@@ -80,6 +81,7 @@ OpProfile profile_step(const models::Model& model, Backend& backend, int64_t n_s
     exe.run();
     Run r;
     r.wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    r.gpu_ms = exe.gpu_run_ms().value_or(0.0);
     r.timings = exe.timings();
     for (const DispatchTiming& t : r.timings) r.ops_ms += t.gpu_ms;
     return r;
@@ -102,7 +104,9 @@ OpProfile profile_step(const models::Model& model, Backend& backend, int64_t n_s
   std::map<std::pair<std::string, std::string>, OpShare> groups;
   OpProfile profile;
   profile.step_ms = best.wall_ms;
+  profile.gpu_step_ms = best.gpu_ms;
   profile.untimed_step_ms = plain_best.wall_ms;
+  profile.step_dispatches = int(timed->dispatch_count());
   profile.runs = runs;
   profile.n_tokens = n_tokens;
   for (const DispatchTiming& t : best.timings) {
@@ -117,7 +121,7 @@ OpProfile profile_step(const models::Model& model, Backend& backend, int64_t n_s
     profile.ops_ms += t.gpu_ms;
   }
   for (auto& [key, g] : groups) {
-    g.share = profile.step_ms > 0.0 ? g.ms / profile.step_ms : 0.0;
+    g.share = profile.gpu_step_ms > 0.0 ? g.ms / profile.gpu_step_ms : 0.0;
     g.gb_per_s = g.ms > 0.0 ? g.bytes / (g.ms * 1e-3) / 1e9 : 0.0;
     profile.ops.push_back(g);
   }

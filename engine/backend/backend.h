@@ -42,6 +42,12 @@ class Executable {
   virtual size_t record_count() const { return 0; }
   // Per-dispatch timings of the last run when profiling was asked for at prepare time.
   virtual std::vector<DispatchTiming> timings() const { return {}; }
+  // With profiling: the device time of the whole last run, from timestamps at its start and
+  // end (the per-dispatch timings add up to at most this); nullopt elsewhere.
+  virtual std::optional<double> gpu_run_ms() const { return std::nullopt; }
+  // How many dispatches one run records (Vulkan's lowered dispatches, each with its own timing
+  // when profiling); 0 for backends that run the plan's steps directly.
+  virtual size_t dispatch_count() const { return 0; }
   // Device bytes this executable holds (arena, inputs, outputs).
   virtual size_t device_bytes() const { return 0; }
   // Estimated device bytes one run reads (the sum of its dispatches' estimates); 0 where the

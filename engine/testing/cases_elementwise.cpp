@@ -4,6 +4,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
+#include <limits>
+
 #include "engine/testing/case_data.h"
 #include "engine/testing/case_families.h"
 
@@ -89,6 +92,33 @@ void add_activation_cases(std::vector<OpCase>& cases) {
     add_unary(cases, "scale " + dims, "scale", exact_nmse, shape,
               [](CaseGraph& g, Backend&, CaseRng&, TensorId x) { return g.graph.scale(x, -0.375f); });
   }
+}
+
+// Rows with masked (-inf) scores, as attention-style masks make them: rows entirely -inf are
+// defined as zeros on every backend (max-subtraction alone gives -inf - -inf = NaN), partly
+// masked rows give their masked entries exactly 0. A backend that computes NaN for a full row
+// fails through the NaN-safe comparison whatever the bound.
+void add_masked_softmax_case(std::vector<OpCase>& cases) {
+  const Shape shape = {9, 257};
+  OpCase c;
+  c.name = "softmax masked rows " + shape_name(shape);
+  c.op = "softmax";
+  c.max_nmse = transcendental_nmse;
+  c.build = [name = c.name, shape](Backend&) {
+    CaseRng rng(name);
+    std::vector<float> x = rng.floats(count(shape), -3.0f, 3.0f);
+    const auto n = size_t(shape.back());
+    const float ninf = -std::numeric_limits<float>::infinity();
+    for (size_t row : {size_t(0), size_t(4), size_t(8)}) std::fill_n(x.begin() + std::ptrdiff_t(row * n), n, ninf);
+    for (size_t i = 0; i < n; i += 3) x[2 * n + i] = ninf;  // row 2: every third score masked
+    for (size_t i = 1; i < n; ++i) x[6 * n + i] = ninf;     // row 6: one visible score
+    CaseGraph g;
+    const TensorId y = g.graph.softmax(add_float_input(g, "x", DType::F32, shape, x), 0.125f);
+    g.graph.mark_output(y);
+    g.outputs.push_back(y);
+    return g;
+  };
+  cases.push_back(std::move(c));
 }
 
 void add_binary_cases(std::vector<OpCase>& cases) {
@@ -196,6 +226,7 @@ void add_convert_and_view_cases(std::vector<OpCase>& cases) {
 void add_elementwise_cases(std::vector<OpCase>& cases) {
   add_norm_cases(cases);
   add_activation_cases(cases);
+  add_masked_softmax_case(cases);
   add_binary_cases(cases);
   add_argmax_cases(cases);
   add_convert_and_view_cases(cases);

@@ -4,8 +4,10 @@
 // and compares every output with a normalized mean squared error bound chosen for that case.
 //
 // NMSE = sum((out - ref)^2) / sum(ref^2), over all elements of all outputs of a case (when the
-// reference is all zeros, the plain sum of squared errors is used). Integer outputs (argmax)
-// must match exactly: any difference counts as NMSE 1.
+// reference is all zeros, the plain sum of squared errors is used), through the suite's one
+// NaN-safe comparison (closeness.h): a NaN, or an infinity the reference does not have, fails
+// the case whatever its bound. Integer outputs (argmax) must match exactly: any difference
+// counts as NMSE 1.
 //
 // Guards: outputs are read into host buffers with canaries on both sides (a read_output that
 // writes past its span is caught), and executables are prepared with PrepareOptions::guard_bytes

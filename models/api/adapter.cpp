@@ -43,8 +43,9 @@ vkgraph_status vkgraph_adapter_load(vkgraph_model* model, const char* path, vkgr
     }
     auto handle = std::make_unique<vkgraph_adapter>();
     handle->owner = model;
-    std::lock_guard lock(model->device_mutex);
-    handle->adapter = vkgraph::models::LoraAdapter::load(path, *model->model, *model->backend);
+    vkgraph::api::LoadedModel& loaded = *model->loaded;
+    std::lock_guard lock(loaded.device_mutex);
+    handle->adapter = vkgraph::models::LoraAdapter::load(path, *loaded.model, *loaded.backend);
     model->adapters.push_back(handle.get());
     *out_adapter = handle.release();
     vkgraph::api::register_handle(*out_adapter);
@@ -54,7 +55,7 @@ vkgraph_status vkgraph_adapter_load(vkgraph_model* model, const char* path, vkgr
 vkgraph_status vkgraph_adapter_free(vkgraph_adapter* adapter) {
   return vkgraph::api::guarded(VKGRAPH_ERR_INTERNAL, [&] {
     checked(adapter, vkgraph::api::kAdapterTag, "adapter");
-    std::lock_guard lock(adapter->owner->device_mutex);
+    std::lock_guard lock(adapter->owner->loaded->device_mutex);
     vkgraph::api::free_adapter_locked(adapter);
   });
 }
@@ -62,21 +63,21 @@ vkgraph_status vkgraph_adapter_free(vkgraph_adapter* adapter) {
 vkgraph_status vkgraph_context_set_adapters(vkgraph_context* context, const vkgraph_adapter_scale* adapters,
                                             size_t n_adapters) {
   return vkgraph::api::guarded(VKGRAPH_ERR_INVALID_ARGUMENT, [&] {
-    checked(context, vkgraph::api::kContextTag, "context");
+    const vkgraph::api::ContextUse use(context, "vkgraph_context_set_adapters");  // not during a call on it
     require(adapters != nullptr || n_adapters == 0, "adapters is NULL with a nonzero count");
     std::vector<vkgraph::models::AdapterUse> uses;
     for (size_t i = 0; i < n_adapters; ++i) {
       const vkgraph_adapter* a = adapters[i].adapter;
       if (a == nullptr) raise(VKGRAPH_ERR_INVALID_ARGUMENT, "adapter " + std::to_string(i) + " is NULL");
       checked(a, vkgraph::api::kAdapterTag, "adapter");
-      if (a->owner != context->owner) {
+      if (a->owner->loaded != context->loaded) {
         raise(VKGRAPH_ERR_INVALID_ARGUMENT, "adapter " + std::to_string(i) + " ('" + a->adapter->path() +
                                                 "') was loaded for another model than the context's");
       }
       uses.push_back({a->adapter, adapters[i].scale});
     }
     // Dropping the steps built with the previous adapters frees device memory.
-    std::lock_guard lock(context->owner->device_mutex);
+    std::lock_guard lock(context->loaded->device_mutex);
     context->session->set_adapters(std::move(uses));  // checks scales and repeats (Error: invalid argument)
   });
 }

@@ -27,7 +27,7 @@ vkgraph_status vkgraph_model_n_embd(const vkgraph_model* model, int32_t* out) {
   return vkgraph::api::guarded(VKGRAPH_ERR_INTERNAL, [&] {
     const auto* m = vkgraph::api::checked(model, vkgraph::api::kModelTag, "model");
     require(out != nullptr, "out is NULL");
-    *out = int32_t(m->model->hparams().n_embd);
+    *out = int32_t(m->loaded->model->hparams().n_embd);
   });
 }
 
@@ -38,7 +38,8 @@ vkgraph_status vkgraph_embed(vkgraph_model* model, const vkgraph_token* tokens, 
     require(tokens != nullptr && n_tokens > 0, "tokens is NULL or empty");
     require(n_floats != nullptr, "n_floats is NULL");
     require(out != nullptr || capacity == 0, "out is NULL with a nonzero capacity");
-    const auto& hp = model->model->hparams();
+    vkgraph::api::LoadedModel& loaded = *model->loaded;
+    const auto& hp = loaded.model->hparams();
     vkgraph::models::Pooling p;
     switch (pooling) {
       case VKGRAPH_POOLING_DEFAULT:
@@ -76,13 +77,13 @@ vkgraph_status vkgraph_embed(vkgraph_model* model, const vkgraph_token* tokens, 
       raise(VKGRAPH_ERR_INVALID_ARGUMENT,
             "capacity is " + std::to_string(capacity) + " floats; the embedding has " + std::to_string(needed));
     }
-    std::lock_guard lock(model->device_mutex);
-    if (!model->embedder || model->embedder->n_ctx() < int64_t(n_tokens)) {
-      model->embedder.reset();  // free the smaller cache first
-      model->embedder = std::make_unique<vkgraph::models::Embedder>(*model->model, *model->backend,
+    std::lock_guard lock(loaded.device_mutex);
+    if (!loaded.embedder || loaded.embedder->n_ctx() < int64_t(n_tokens)) {
+      loaded.embedder.reset();  // free the smaller cache first
+      loaded.embedder = std::make_unique<vkgraph::models::Embedder>(*loaded.model, *loaded.backend,
                                                                     embedder_capacity(hp, int64_t(n_tokens)));
     }
-    const std::vector<float> v = model->embedder->embed(std::span<const int32_t>(tokens, n_tokens), p);
+    const std::vector<float> v = loaded.embedder->embed(std::span<const int32_t>(tokens, n_tokens), p);
     std::memcpy(out, v.data(), v.size() * sizeof(float));
   });
 }

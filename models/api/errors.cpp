@@ -1,8 +1,6 @@
 // Version, the thread-local error message and status names.
 
 #include <cstring>
-#include <mutex>
-#include <unordered_set>
 
 #include "engine/core/version.h"
 #include "models/api/handles.h"
@@ -10,27 +8,6 @@
 namespace vkgraph::api {
 namespace {
 thread_local std::string last_error;
-}
-
-namespace {
-std::mutex live_mutex;
-std::unordered_set<const void*>& live_handles() {
-  static std::unordered_set<const void*> set;
-  return set;
-}
-}  // namespace
-
-void register_handle(const void* handle) {
-  const std::lock_guard lock(live_mutex);
-  live_handles().insert(handle);
-}
-void unregister_handle(const void* handle) {
-  const std::lock_guard lock(live_mutex);
-  live_handles().erase(handle);
-}
-bool is_live_handle(const void* handle) {
-  const std::lock_guard lock(live_mutex);
-  return live_handles().count(handle) != 0;
 }
 
 void raise(vkgraph_status status, std::string message) { throw ApiError{status, std::move(message)}; }
@@ -82,6 +59,8 @@ const char* vkgraph_status_name(vkgraph_status status) {
       return "VKGRAPH_ERR_UNSUPPORTED";
     case VKGRAPH_ERR_OUT_OF_MEMORY:
       return "VKGRAPH_ERR_OUT_OF_MEMORY";
+    case VKGRAPH_ERR_BUSY:
+      return "VKGRAPH_ERR_BUSY";
     case VKGRAPH_ERR_INTERNAL:
       return "VKGRAPH_ERR_INTERNAL";
     case VKGRAPH_ERR_NETWORK:

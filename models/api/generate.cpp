@@ -62,21 +62,21 @@ vkgraph_status vkgraph_generate(vkgraph_context* context, vkgraph_sampler* sampl
                                 size_t n_prompt, const vkgraph_generate_params* params, vkgraph_token_fn on_token,
                                 void* user_data, vkgraph_stop_reason* stop) {
   return vkgraph::api::guarded(VKGRAPH_ERR_DEVICE, [&] {
-    checked(context, vkgraph::api::kContextTag, "context");
+    // Held until the call returns, the token callbacks included: a call on this context from one
+    // of them (or from another thread meanwhile) is refused with VKGRAPH_ERR_BUSY.
+    const vkgraph::api::ContextUse use(context, "vkgraph_generate");
     checked(sampler, vkgraph::api::kSamplerTag, "sampler");
     require(prompt != nullptr || n_prompt == 0, "prompt is NULL with a nonzero count");
     const vkgraph_generate_params p = params != nullptr ? *params : vkgraph_generate_default_params();
     require(p.max_tokens >= 0, "max_tokens is negative");
     context->cancel.store(false, std::memory_order_release);
     if (n_prompt > 0) {
-      if (vkgraph_status s = vkgraph_eval(context, prompt, n_prompt, nullptr); s != VKGRAPH_OK) {
-        raise(s, vkgraph_last_error());
-      }
+      vkgraph::api::eval_claimed(*context, prompt, n_prompt);
     } else if (context->last_logits.empty()) {
       raise(VKGRAPH_ERR_INVALID_ARGUMENT, "the prompt is empty and the context has evaluated nothing to continue");
     }
     auto& session = *context->session;
-    std::lock_guard lock(context->owner->device_mutex);
+    std::lock_guard lock(context->loaded->device_mutex);
     bool callback_stopped = false;
     size_t seen = context->history.size();
     const auto emit = [&](const std::string& piece) {
@@ -95,8 +95,17 @@ vkgraph_status vkgraph_generate(vkgraph_context* context, vkgraph_sampler* sampl
     options.max_tokens = p.max_tokens;
     options.ignore_eos = p.ignore_eos != 0;
     std::vector<float> logits = context->last_logits;
-    const vkgraph::models::GenerateResult result = vkgraph::models::generate(
-        session, std::move(logits), *sampler->sampler, context->history, options, emit, should_stop);
+    vkgraph::models::GenerateResult result;
+    try {
+      result = vkgraph::models::generate(session, std::move(logits), *sampler->sampler, context->history, options, emit,
+                                         should_stop);
+    } catch (const vkgraph::models::NonFiniteLogits& e) {
+      vkgraph::api::resync_after_failure(*context);
+      raise(VKGRAPH_ERR_MODEL, e.what());
+    } catch (...) {
+      vkgraph::api::resync_after_failure(*context);
+      throw;
+    }
     context->timings.generated_tokens = int64_t(result.tokens.size());
     context->timings.generation_seconds = result.seconds;
     // Keep the cache and the history in step: the last sampled token is evaluated now when

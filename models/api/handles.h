@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/backend/backend.h"
@@ -41,17 +42,30 @@ vkgraph_status guarded(vkgraph_status fallback, Body&& body) noexcept;
 
 }  // namespace vkgraph::api
 
+namespace vkgraph::api {
+
+// What a model's contexts share: the backend, the weights, and the lock their device work takes
+// turns on. The model handle and each of its contexts own it together, so freeing the model
+// while contexts live keeps it until the last of them is freed (their sessions point into it).
+struct LoadedModel {
+  std::unique_ptr<Backend> backend;
+  std::unique_ptr<models::Model> model;  // destroyed before the backend its weights live on
+  // Contexts of one model share its backend, which is not known to be thread-safe: their device
+  // work is serialized here. Recursive: a token callback running under it may evaluate on
+  // another context of the same model (the generating context itself refuses, see ContextUse).
+  std::recursive_mutex device_mutex;
+  // vkgraph_embed's KV cache and steps, made on its first call (under device_mutex); destroyed
+  // first, before the model and backend it uses.
+  std::unique_ptr<models::Embedder> embedder;
+};
+
+}  // namespace vkgraph::api
+
 struct vkgraph_model {
   uint32_t tag = vkgraph::api::kModelTag;
-  std::unique_ptr<vkgraph::Backend> backend;
-  std::unique_ptr<vkgraph::models::Model> model;
-  // Contexts of one model share its backend, which is not known to be thread-safe: their
-  // device work is serialized here.
-  std::mutex device_mutex;
-  // vkgraph_embed's KV cache and steps, made on its first call (under device_mutex).
-  std::unique_ptr<vkgraph::models::Embedder> embedder;
-  // The adapters loaded for this model and not freed yet (freed with it); guarded by
-  // device_mutex. Declared after the model and backend, so destroyed before them.
+  std::shared_ptr<vkgraph::api::LoadedModel> loaded;
+  // The adapters loaded for this model and not freed yet (freed with it); guarded by the loaded
+  // model's device_mutex. The adapters' weights are shared with the sessions applying them.
   std::vector<vkgraph_adapter*> adapters;
 };
 
@@ -65,7 +79,9 @@ struct vkgraph_adapter {
 
 struct vkgraph_context {
   uint32_t tag = vkgraph::api::kContextTag;
-  vkgraph_model* owner = nullptr;
+  std::shared_ptr<vkgraph::api::LoadedModel> loaded;  // outlives the session (declared first)
+  // The thread inside a call that uses this context, or none: one call at a time (ContextUse).
+  std::atomic<std::thread::id> user{};
   std::unique_ptr<vkgraph::models::Session> session;
   std::vector<int32_t> history;     // every token the cache holds, for the repetition penalty
   std::vector<float> last_logits;   // of the last evaluated token; empty before the first
@@ -101,6 +117,38 @@ void require(bool condition, const char* message);  // VKGRAPH_ERR_INVALID_ARGUM
 // Frees an adapter handle and forgets it in its model's list; the caller holds the model's
 // device_mutex.
 void free_adapter_locked(vkgraph_adapter* adapter);
+
+// Holds a context for one call: checks the handle like `checked`, then claims the context for
+// this thread until it goes out of scope. A context is used by one call at a time (vkgraph.h);
+// a second one, from another thread or from the token callback of the context's own
+// vkgraph_generate, fails with VKGRAPH_ERR_BUSY naming which, instead of racing on the session
+// or deadlocking on the device lock. The claim is made under the same lock as the handle check,
+// so a context being freed is either still claimed (busy) or no longer live, never half gone.
+// `reading`: a call that only reads (n_past, n_ctx, timings) may run from inside the context's
+// own token callback, where the generating call is paused on the same thread.
+class ContextUse {
+ public:
+  enum class Access { modify, read };
+  ContextUse(vkgraph_context* context, const char* call, Access access = Access::modify);
+  ~ContextUse();
+  ContextUse(const ContextUse&) = delete;
+  ContextUse& operator=(const ContextUse&) = delete;
+  vkgraph_context& operator*() const { return *context_; }
+  vkgraph_context* operator->() const { return context_; }
+
+ private:
+  vkgraph_context* context_;
+  bool claimed_ = false;
+};
+
+// vkgraph_eval's body for a context the caller has claimed (vkgraph_generate evaluates its
+// prompt with it under its own claim). A step refused for non-finite logits is
+// VKGRAPH_ERR_MODEL.
+void eval_claimed(vkgraph_context& context, const vkgraph_token* tokens, size_t n_tokens);
+
+// After a failed evaluation: the history and the last logits follow what the session still
+// holds (a refused step resets it, see models/session.h).
+void resync_after_failure(vkgraph_context& context);
 
 // Copies `text` into a caller's buffer of `capacity` bytes with a NUL; sets *length first.
 void copy_out(const std::string& text, char* out, size_t capacity, size_t* length);

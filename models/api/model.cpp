@@ -34,7 +34,7 @@ std::string bundled_model_path() {
 }
 
 const vkgraph::models::Model& model_of(const vkgraph_model* model) {
-  return *vkgraph::api::checked(model, vkgraph::api::kModelTag, "model")->model;
+  return *vkgraph::api::checked(model, vkgraph::api::kModelTag, "model")->loaded->model;
 }
 
 }  // namespace
@@ -65,8 +65,10 @@ vkgraph_status vkgraph_model_load(const char* path, const vkgraph_model_params* 
       raise(VKGRAPH_ERR_FILE, "model file '" + file + "' does not exist or is not a file");
 
     auto handle = std::make_unique<vkgraph_model>();
+    handle->loaded = std::make_shared<vkgraph::api::LoadedModel>();
+    vkgraph::api::LoadedModel& loaded = *handle->loaded;
     try {
-      handle->backend =
+      loaded.backend =
           vkgraph::create_backend(p.backend != nullptr ? std::string(p.backend) : vkgraph::default_backend_name(),
                                   p.device != nullptr ? p.device : "");
     } catch (const vkgraph::Error& e) {
@@ -83,7 +85,7 @@ vkgraph_status vkgraph_model_load(const char* path, const vkgraph_model_params* 
       return !cancelled;
     };
     try {
-      handle->model = vkgraph::models::Model::load(file, *handle->backend, options);
+      loaded.model = vkgraph::models::Model::load(file, *loaded.backend, options);
     } catch (const vkgraph::Error& e) {
       if (cancelled) raise(VKGRAPH_ERR_CANCELLED, "loading '" + file + "' was cancelled");
       throw;
@@ -93,11 +95,13 @@ vkgraph_status vkgraph_model_load(const char* path, const vkgraph_model_params* 
   });
 }
 
+// The handle goes now; the weights and the device go with the last of the model's contexts
+// (each holds the LoadedModel), so contexts still alive keep working until they are freed.
 vkgraph_status vkgraph_model_free(vkgraph_model* model) {
   return vkgraph::api::guarded(VKGRAPH_ERR_INTERNAL, [&] {
     vkgraph::api::checked(model, vkgraph::api::kModelTag, "model");
     {
-      std::lock_guard lock(model->device_mutex);
+      std::lock_guard lock(model->loaded->device_mutex);
       while (!model->adapters.empty()) vkgraph::api::free_adapter_locked(model->adapters.back());
     }
     vkgraph::api::unregister_handle(model);

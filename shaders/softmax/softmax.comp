@@ -1,6 +1,7 @@
 #version 450
 // Softmax over the last dimension of x * scale, one workgroup per row, in three passes over the
-// row (max, sum of exponentials, normalize) so it is exact for any row length.
+// row (max, sum of exponentials, normalize) so it is exact for any row length. A row whose
+// every score is -inf (masked) gives zeros, as on every backend: -inf - -inf would be NaN.
 // x: [rows, n], out: [rows, n], f32.
 #extension GL_GOOGLE_include_directive : require
 #include "common/types.glsl"
@@ -26,9 +27,13 @@ void main() {
   float m = neg_inf();
   for (uint i = t; i < p.n; i += gl_WorkGroupSize.x) m = max(m, x[xb + i] * p.scale);
   m = workgroup_max(m);
+  const uint ob = p.o_off + row * p.n;
+  if (m == neg_inf()) {  // the same for the whole workgroup: no barrier is skipped by some
+    for (uint i = t; i < p.n; i += gl_WorkGroupSize.x) o[ob + i] = 0.0;
+    return;
+  }
   float s = 0.0;
   for (uint i = t; i < p.n; i += gl_WorkGroupSize.x) s += exp(x[xb + i] * p.scale - m);
   const float inv = 1.0 / workgroup_sum(s);
-  const uint ob = p.o_off + row * p.n;
   for (uint i = t; i < p.n; i += gl_WorkGroupSize.x) o[ob + i] = exp(x[xb + i] * p.scale - m) * inv;
 }

@@ -1,6 +1,7 @@
 // Element-wise and row-wise ops: norms, activations, broadcasting arithmetic, softmax, argmax,
 // conversions. Row length is always the last dimension.
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -97,6 +98,10 @@ void op_softmax(const OpArgs& a) {
     const float* xr = x + r * n;
     double max = -INFINITY;
     for (size_t i = 0; i < n; ++i) max = std::fmax(max, double(xr[i]) * scale);
+    if (max == -INFINITY) {  // every score masked: no distribution, zeros (not -inf - -inf = NaN)
+      std::fill_n(y + r * n, n, 0.0f);
+      continue;
+    }
     double sum = 0.0;
     for (size_t i = 0; i < n; ++i) sum += std::exp(double(xr[i]) * scale - max);
     for (size_t i = 0; i < n; ++i) y[r * n + i] = float(std::exp(double(xr[i]) * scale - max) / sum);

@@ -56,6 +56,10 @@ __global__ void softmax_kernel(const float* x, float* y, int64_t rows, int64_t n
     float max = -INFINITY;
     for (int64_t i = threadIdx.x; i < n; i += kBlock) max = fmaxf(max, xr[i] * scale);
     max = block_reduce<true>(max, scratch);
+    if (max == -INFINITY) {  // every score masked: zeros, as on every backend (not NaN)
+      for (int64_t i = threadIdx.x; i < n; i += kBlock) y[r * n + i] = 0.0f;
+      continue;  // the same for the whole block: no barrier of the next row is skipped by some
+    }
     float sum = 0.0f;
     for (int64_t i = threadIdx.x; i < n; i += kBlock) sum += expf(xr[i] * scale - max);
     sum = block_reduce<false>(sum, scratch);

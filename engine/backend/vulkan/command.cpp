@@ -121,7 +121,7 @@ Sequence::Sequence(std::shared_ptr<Context> context, uint32_t max_timed_regions)
     max_regions_ = max_timed_regions;
     VkQueryPoolCreateInfo info{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
     info.queryType = VK_QUERY_TYPE_TIMESTAMP;
-    info.queryCount = 2 * max_regions_;
+    info.queryCount = 2 * max_regions_ + 2;  // begin and end of each region, then of the recording
     vk_check(vkCreateQueryPool(device, &info, nullptr, &queries_), "vkCreateQueryPool");
   }
 }
@@ -150,7 +150,10 @@ void Sequence::begin() {
   VkCommandBufferBeginInfo info{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
   vk_check(vkBeginCommandBuffer(cmd_, &info), "vkBeginCommandBuffer");
   recording_ = true;
-  if (queries_) vkCmdResetQueryPool(cmd_, queries_, 0, 2 * max_regions_);
+  if (queries_) {
+    vkCmdResetQueryPool(cmd_, queries_, 0, 2 * max_regions_ + 2);
+    vkCmdWriteTimestamp(cmd_, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, queries_, 2 * max_regions_);
+  }
 }
 
 VkDescriptorSet Sequence::allocate_set() {
@@ -286,6 +289,8 @@ void Sequence::end() {
                  VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
                  VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
                  VK_ACCESS_HOST_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT);
+  // Written once every command before it is complete: the end of the whole recording.
+  if (queries_) vkCmdWriteTimestamp(cmd_, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_, 2 * max_regions_ + 1);
   vk_check(vkEndCommandBuffer(cmd_), "vkEndCommandBuffer");
   recording_ = false;
   recorded_ = true;
@@ -319,6 +324,17 @@ std::vector<RegionTiming> Sequence::timings() const {
     out.push_back({region_labels_[i], static_cast<double>(delta) * info.timestamp_period_ns / 1e6});
   }
   return out;
+}
+
+std::optional<double> Sequence::recording_ms() const {
+  if (!queries_ || submits_ == 0) return std::nullopt;
+  uint64_t ticks[2];
+  vk_check(vkGetQueryPoolResults(context_->device(), queries_, 2 * max_regions_, 2, sizeof ticks, ticks,
+                                 sizeof(uint64_t), VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT),
+           "vkGetQueryPoolResults");
+  const DeviceInfo& info = context_->info();
+  const uint64_t mask = info.timestamp_valid_bits >= 64 ? ~0ull : ((1ull << info.timestamp_valid_bits) - 1);
+  return static_cast<double>((ticks[1] - ticks[0]) & mask) * info.timestamp_period_ns / 1e6;
 }
 
 }  // namespace vkgraph::vk

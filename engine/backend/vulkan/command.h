@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -74,6 +75,9 @@ class Sequence {
 
   // Timings of the last submission (empty without timestamps).
   std::vector<RegionTiming> timings() const;
+  // GPU time of the whole last submission, from a timestamp written first in the recording to
+  // one written last (nullopt without timestamps): what the timed regions add up to at most.
+  std::optional<double> recording_ms() const;
   VkCommandBuffer command_buffer() const { return cmd_; }
 
  private:

@@ -252,6 +252,11 @@ std::vector<DispatchTiming> VulkanExecutable::timings() const {
   return result;
 }
 
+std::optional<double> VulkanExecutable::gpu_run_ms() const {
+  if (!options_.profile) return std::nullopt;
+  return sequence_->recording_ms();
+}
+
 std::string VulkanExecutable::describe_dispatches(bool reasons) const {
   std::string out;
   for (size_t i = 0; i < dispatches_.size(); ++i) {

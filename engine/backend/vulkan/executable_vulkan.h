@@ -25,6 +25,8 @@ class VulkanExecutable final : public Executable, private TensorBinder {
   void read_output(TensorId id, std::span<std::byte> out) override;
   size_t record_count() const override { return records_; }
   std::vector<DispatchTiming> timings() const override;
+  std::optional<double> gpu_run_ms() const override;
+  size_t dispatch_count() const override { return dispatches_.size(); }
   size_t device_bytes() const override;
   std::string describe(bool reasons) const override { return describe_dispatches(reasons); }
   uint64_t bytes_read_estimate() const override;
