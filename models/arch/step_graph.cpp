@@ -19,6 +19,7 @@ TensorId head_norm(Graph& g, TensorId x, const WeightTensor& w, int64_t m, int64
 StepGraph build_step_graph(const Hparams& hp, const ModelWeights& w, const KvStorage& kv, const StepShape& shape) {
   StepGraph step;
   Graph& g = step.graph;
+  g.set_decode_rows(shape.decode_rows);
   const int64_t m = shape.n_tokens;
   const int64_t d = hp.head_dim;
   step.tokens = g.input("tokens", DType::I32, {m});

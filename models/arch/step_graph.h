@@ -19,6 +19,9 @@ struct StepShape {
   // change from step to step (eviction renumbers the window) without rewriting the cache.
   // false: the plain cache, keys rotated at their position before the write.
   bool ring = false;
+  // Every token's row computed exactly as a one-token step computes it (Graph::decode_rows):
+  // speculative verification steps.
+  bool decode_rows = false;
 };
 
 struct StepGraph {

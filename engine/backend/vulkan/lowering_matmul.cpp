@@ -29,6 +29,19 @@ struct MatmulGroupParams {  // matvec_rows.comp built with CAT or SWIGLU (matmul
 
 enum class MatmulShader { rows, rows_tokens, matvec, tiled, dot8 };
 
+// The row kernel's MAX_TOKENS (shaders/matmul/matvec_rows.comp): accumulators per invocation.
+constexpr uint32_t kRowsMaxTokens = 8;
+
+// TOKENS of the row kernel: the kernel row's, except for decode rows (Graph::decode_rows) of
+// several tokens, where a decode row (TOKENS 1) becomes tiles of up to 8 tokens. Each token's
+// accumulator runs the same instructions in the same order whatever TOKENS is, so the rows stay
+// bit-identical to one-token steps, and a weight block is read once per tile instead of once per
+// token (what makes verifying k drafted tokens cost about one decode step).
+uint32_t rows_tokens(const LoweringInput& in, const KernelRow& k, uint64_t m) {
+  if (!in.graph().decode_rows() || k.tile[2] > 1) return k.tile[2];
+  return uint32_t(std::clamp<uint64_t>(m, 1, kRowsMaxTokens));
+}
+
 MatmulShader shader_kind(const KernelRow& k) {
   const std::string_view name = k.variant.shader;
   if (name.starts_with("matmul/rows_tokens_")) return MatmulShader::rows_tokens;
@@ -61,7 +74,8 @@ Dispatch lower_matmul_group(const LoweringInput& in) {
   const Node& w0 = in.input(0);                         // w_i: [n_i, n_in]
   const Node& x = in.graph().node(node.inputs.back());  // x: [m, n_in]
   // Rows: ROWS, LANES, TOKENS (constant_id 1-3); mat-vec: rows per workgroup (constant_id 1).
-  Dispatch d = kind == MatmulShader::rows ? begin_dispatch(in, {k.tile[0], k.tile[1], k.tile[2]})
+  const uint32_t tile_tokens = rows_tokens(in, k, rows_of(x.shape));
+  Dispatch d = kind == MatmulShader::rows ? begin_dispatch(in, {k.tile[0], k.tile[1], tile_tokens})
                                           : begin_dispatch(in, {k.tile[0]});
 
   MatmulGroupParams p{};
@@ -121,7 +135,7 @@ Dispatch lower_matmul_group(const LoweringInput& in) {
   // Row tiles of ROWS rows per matrix (CAT) or of the one row count (SWIGLU), for every token tile
   // (the mat-vec: one token per tile).
   const uint64_t per_tile = std::max<uint32_t>(k.tile[0], 1);
-  const uint64_t tokens = kind == MatmulShader::rows ? std::max<uint32_t>(k.tile[2], 1) : 1;
+  const uint64_t tokens = kind == MatmulShader::rows ? std::max<uint32_t>(tile_tokens, 1) : 1;
   uint64_t tiles_n = 0;
   for (size_t i = 0; i < n_weights && (cat || i == 0); ++i) tiles_n += (uint64_t(rows[i]) + per_tile - 1) / per_tile;
   const uint64_t tiles_m = (uint64_t(p.base.m) + tokens - 1) / tokens;
@@ -158,6 +172,7 @@ Dispatch lower_matmul(const LoweringInput& in) {
     spec = {k.tile[0], k.tile[1]};  // RPI, TOKENS (constant_id 1-2)
   } else {
     spec.assign(k.tile.begin(), k.tile.end());
+    if (kind == MatmulShader::rows) spec[2] = rows_tokens(in, k, rows_of(x.shape));
   }
   Dispatch d = begin_dispatch(in, spec);
 
@@ -219,7 +234,7 @@ Dispatch lower_matmul(const LoweringInput& in) {
       break;
     }
     case MatmulShader::rows: {
-      const uint64_t rows = std::max<uint32_t>(k.tile[0], 1), tokens = std::max<uint32_t>(k.tile[2], 1);
+      const uint64_t rows = std::max<uint32_t>(k.tile[0], 1), tokens = std::max<uint32_t>(spec[2], 1);
       const uint64_t tiles_m = (uint64_t(p.m) + tokens - 1) / tokens;
       const uint64_t tiles_n = (uint64_t(p.n_out) + rows - 1) / rows;
       set_groups(d, tiles_m * tiles_n, in.device, node);
