@@ -80,12 +80,15 @@ TurnStats Conversation::reply(const std::string& user_text, Sampler& sampler, in
   GenerateOptions options;
   options.max_tokens = max_tokens;
   options.ignore_eos = ignore_eos_;
+  options.drafter = drafter_;
+  options.speculative = speculative_;
   const GenerateResult result = generate(session_, std::move(logits), sampler, history, options, emit, should_stop);
   cached_.insert(cached_.end(), result.tokens.begin(), result.tokens.begin() + std::ptrdiff_t(result.evaluated));
   stats.generated_tokens = int64_t(result.tokens.size());
   stats.generation_seconds = result.seconds;
   stats.interrupted = result.interrupted;
   stats.stopped_at_eog = result.stopped_at_eog;
+  stats.speculative = result.speculative;
   const std::string& text = result.text;
   messages_.push_back({"assistant", text});
   return stats;
