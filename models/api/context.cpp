@@ -37,6 +37,7 @@ vkgraph_status vkgraph_context_create(vkgraph_model* model, const vkgraph_contex
     vkgraph::models::SessionOptions options;
     options.n_ctx = p.n_ctx;
     options.sinks = p.sinks;
+    handle->session_options = options;
     std::lock_guard lock(model->device_mutex);
     try {
       handle->session = std::make_unique<vkgraph::models::Session>(*model->model, *model->backend, options);
@@ -54,6 +55,7 @@ vkgraph_status vkgraph_context_create(vkgraph_model* model, const vkgraph_contex
 vkgraph_status vkgraph_context_free(vkgraph_context* context) {
   return vkgraph::api::guarded(VKGRAPH_ERR_INTERNAL, [&] {
     checked(context, kContextTag, "context");
+    vkgraph::api::release_drafter(*context);
     std::lock_guard lock(context->owner->device_mutex);  // the session frees device memory
     vkgraph::api::unregister_handle(context);
     context->tag = 0;

@@ -14,6 +14,8 @@
 #include "models/model.h"
 #include "models/sampler.h"
 #include "models/session.h"
+#include "models/speculative/drafter.h"
+#include "models/speculative/speculative_params.h"
 
 namespace vkgraph::api {
 
@@ -45,6 +47,8 @@ struct vkgraph_model {
   // Contexts of one model share its backend, which is not known to be thread-safe: their
   // device work is serialized here.
   std::mutex device_mutex;
+  // Contexts drafting with this model (vkgraph_context_set_draft): it cannot be freed before them.
+  std::atomic<int> draft_users{0};
 };
 
 struct vkgraph_context {
@@ -55,6 +59,13 @@ struct vkgraph_context {
   std::vector<float> last_logits;   // of the last evaluated token; empty before the first
   std::atomic<bool> cancel{false};  // set by vkgraph_context_cancel from any thread
   vkgraph_timings timings{};
+  // The session's options, to reallocate it with spare slots for speculative decoding.
+  vkgraph::models::SessionOptions session_options;
+  // Speculative decoding (vkgraph_context_set_draft); no drafter: off.
+  std::unique_ptr<vkgraph::models::Drafter> drafter;
+  vkgraph_model* draft_model = nullptr;  // NULL with n-gram drafts
+  vkgraph::models::SpeculativeParams speculative;
+  vkgraph::models::SpeculativeStats draft_stats;
 };
 
 struct vkgraph_sampler {
@@ -84,6 +95,10 @@ void require(bool condition, const char* message);  // VKGRAPH_ERR_INVALID_ARGUM
 
 // Copies `text` into a caller's buffer of `capacity` bytes with a NUL; sets *length first.
 void copy_out(const std::string& text, char* out, size_t capacity, size_t* length);
+
+// Drops the context's drafter, if any: its draft-model session frees device memory under the
+// draft model's lock, and the draft model is no longer held (models/api/draft.cpp).
+void release_drafter(vkgraph_context& context);
 
 }  // namespace vkgraph::api
 
