@@ -14,6 +14,7 @@ struct SynthArgs {
   std::string type = "f16";
   std::string output;
   std::string tokenizer;
+  std::string vocab_from;
   uint64_t seed = 1;
   int64_t layers = 0;
 };
@@ -26,6 +27,7 @@ int synth(const SynthArgs& a) {
                 "--type must be f32, f16, q8_0 or q4_0 (got '{}')", a.type);
   options.weight_type = *type;
   options.tokenizer_json = a.tokenizer;
+  options.vocab_from = a.vocab_from;
   options.seed = a.seed;
   options.n_layer = a.layers;
   models::write_synthetic_model(preset, options, a.output);
@@ -42,6 +44,8 @@ const CommandRegistration registration{
       app.add_option("--type", a->type, "weight type: f32, f16, q8_0, q4_0")->capture_default_str();
       app.add_option("-o,--output", a->output, "GGUF file to write")->required();
       app.add_option("--tokenizer", a->tokenizer, "a Hugging Face tokenizer.json for a real vocabulary");
+      app.add_option("--vocab-from", a->vocab_from,
+                     "take the vocabulary of this GGUF model (e.g. a draft model for speculative decoding)");
       app.add_option("--seed", a->seed, "weights seed")->capture_default_str();
       app.add_option("--layers", a->layers, "override the layer count (0: the preset's)");
       return [a] { return synth(*a); };
