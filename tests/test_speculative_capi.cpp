@@ -105,8 +105,7 @@ TEST_CASE("capi: speculative decoding gives the greedy text without drafts", "[c
   vkgraph_model_free(model);
 }
 
-TEST_CASE("capi: a callback that stops inside a verification step leaves a consistent context",
-          "[capi][speculative]") {
+TEST_CASE("capi: a callback that stops inside a verification step leaves a consistent context", "[capi][speculative]") {
   vkgraph_model* model = load(nullptr);
   vkgraph_context* ctx = context(model);
   REQUIRE(vkgraph_context_set_draft(ctx, model, nullptr) == VKGRAPH_OK);  // the model drafts for itself

@@ -10,6 +10,8 @@
 
 #include "engine/backend/registry.h"
 #include "models/bundled/default_model.h"
+#include "models/chat/chat_template.h"
+#include "models/conversation.h"
 #include "models/model.h"
 #include "models/speculative/model_drafter.h"
 #include "models/speculative/ngram_drafter.h"
@@ -174,4 +176,42 @@ TEST_CASE("speculative: sampled tokens are distributed as plain sampling's", "[s
   CHECK(accepted > drafted / 5);
   CHECK(accepted < drafted * 4 / 5);
   CHECK(excess > 3 * test.critical);
+}
+
+// A chat keeps the draft model in step across turns: each turn truncates the target's cache to
+// the reused prefix and evaluates the new text; the drafter follows by common prefix.
+TEST_CASE("speculative: a three-turn chat replies as without drafts", "[speculative][model]") {
+  auto backend = create_backend("cpu", "");
+  const auto model = models::Model::load(models::default_model_path(), *backend);
+  models::SamplerParams greedy;
+  greedy.temperature = 0;
+  const auto replies = [&](bool speculate, int64_t* drafted, int64_t* accepted) {
+    models::SessionOptions options = test::ring_options(256, 4);
+    models::SpeculativeParams params;
+    params.draft_max = 4;
+    options.spare_slots = models::verification_slots(params);
+    models::Session session(*model, *backend, options);
+    models::ModelDrafterOptions drafts;
+    drafts.max_tokens = params.draft_max;
+    models::ModelDrafter self(*model, *backend, test::ring_options(256, 4), drafts);
+    models::Conversation chat(session, chat::ChatTemplate(chat::TemplateFamily::ChatML));
+    chat.set_ignore_eos(true);
+    if (speculate) chat.set_drafter(&self, params);
+    models::Sampler sampler(greedy);
+    std::vector<std::string> out;
+    for (const char* message : {"Tell me a story.", "And then?", "Who was there?"}) {
+      const models::TurnStats t = chat.reply(message, sampler, 24, [](const std::string&) {});
+      *drafted += t.speculative.drafted;
+      *accepted += t.speculative.accepted;
+      out.push_back(chat.messages().back().content);
+    }
+    return out;
+  };
+  int64_t drafted = 0, accepted = 0;
+  const std::vector<std::string> plain = replies(false, &drafted, &accepted);
+  CHECK(drafted == 0);
+  const std::vector<std::string> spec = replies(true, &drafted, &accepted);
+  CHECK(spec == plain);
+  CHECK(drafted > 0);
+  CHECK(accepted == drafted);  // the model drafting for itself
 }

@@ -34,8 +34,7 @@ models::SessionOptions options(int64_t n_ctx, int64_t sinks, int64_t spare) {
 
 // Each row of a verification step against the same tokens decoded one at a time, after
 // `n_prefix` tokens in `n_ctx` slots; sinks 0: keys rotated before the store, 4: when read.
-void check_rows_match_one_token_steps(const std::string& backend_name, int64_t n_ctx, size_t n_prefix,
-                                      int64_t sinks) {
+void check_rows_match_one_token_steps(const std::string& backend_name, int64_t n_ctx, size_t n_prefix, int64_t sinks) {
   test::ValidationGuard guard;
   auto backend = create_backend(backend_name, "");
   const auto model = models::Model::load(models::default_model_path(), *backend);
@@ -150,7 +149,9 @@ TEST_CASE("speculative: verification rows equal one-token steps bit for bit on V
   check_rows_match_one_token_steps("vulkan", 1024, 600, 4);
 }
 
-TEST_CASE("speculative: rejected tokens roll back exactly on the CPU", "[speculative][model]") { check_rollback("cpu"); }
+TEST_CASE("speculative: rejected tokens roll back exactly on the CPU", "[speculative][model]") {
+  check_rollback("cpu");
+}
 
 TEST_CASE("speculative: rejected tokens roll back exactly on Vulkan", "[speculative][model][vulkan]") {
   check_rollback("vulkan");
