@@ -80,9 +80,7 @@ Generation generate(const models::Model& target, Backend& backend, const std::ve
 
 }  // namespace
 
-double DraftBenchRow::plain_step_ms() const {
-  return n_gen > 1 ? 1e3 * mean(plain_seconds) / double(n_gen - 1) : 0.0;
-}
+double DraftBenchRow::plain_step_ms() const { return n_gen > 1 ? 1e3 * mean(plain_seconds) / double(n_gen - 1) : 0.0; }
 double DraftBenchRow::plain_tps() const { return double(n_gen - 1) / mean(plain_seconds); }
 double DraftBenchRow::speculative_tps() const { return double(n_gen - 1) / mean(speculative_seconds); }
 double DraftBenchRow::speedup_mean() const { return mean(speedups); }
@@ -165,15 +163,17 @@ std::string format_draft_rows(const std::vector<DraftBenchRow>& rows, const std:
       "| model | backend | device | draft | test | accepted | tokens/step | plain t/s | speculative t/s | speed-up | "
       "same output |\n| --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |\n";
   for (const DraftBenchRow& r : rows) {
-    out += fmt::format("| {} | {} | {} | {} | tg{} | {}/{} ({:.1f}%) | {:.2f} | {:.2f} | {:.2f} | {:.2f} ± {:.2f} | {} |\n",
-                       r.model, r.backend, r.device, r.draft, r.n_gen, r.stats.accepted, r.stats.drafted,
-                       100.0 * r.stats.acceptance_rate(), r.stats.tokens_per_step(), r.plain_tps(),
-                       r.speculative_tps(), r.speedup_mean(), r.speedup_stddev(), r.same_output ? "yes" : "NO");
+    out += fmt::format(
+        "| {} | {} | {} | {} | tg{} | {}/{} ({:.1f}%) | {:.2f} | {:.2f} | {:.2f} | {:.2f} ± {:.2f} | {} |\n", r.model,
+        r.backend, r.device, r.draft, r.n_gen, r.stats.accepted, r.stats.drafted, 100.0 * r.stats.acceptance_rate(),
+        r.stats.tokens_per_step(), r.plain_tps(), r.speculative_tps(), r.speedup_mean(), r.speedup_stddev(),
+        r.same_output ? "yes" : "NO");
   }
   if (!rows.empty()) {
-    out += fmt::format("\nvkgraph {} ({}); prompt {} tokens; greedy; speed-up = plain time / speculative time for the "
-                       "same tokens, each repetition measuring both\n",
-                       version(), git_commit(), rows.front().n_prompt);
+    out += fmt::format(
+        "\nvkgraph {} ({}); prompt {} tokens; greedy; speed-up = plain time / speculative time for the "
+        "same tokens, each repetition measuring both\n",
+        version(), git_commit(), rows.front().n_prompt);
   }
   return out;
 }

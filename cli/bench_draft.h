@@ -21,8 +21,8 @@
 namespace vkgraph::cli {
 
 struct DraftBenchSpec {
-  std::string kind;   // "ngram", "self" (the target drafts for itself) or "model"
-  std::string label;  // as the table shows it
+  std::string kind;                      // "ngram", "self" (the target drafts for itself) or "model"
+  std::string label;                     // as the table shows it
   const models::Model* model = nullptr;  // "model": loaded by the caller on the target's backend
 };
 

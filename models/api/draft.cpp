@@ -46,9 +46,8 @@ vkgraph_status vkgraph_context_set_draft(vkgraph_context* context, vkgraph_model
       raise(VKGRAPH_ERR_INVALID_ARGUMENT, "max_tokens is " + std::to_string(p.max_tokens) + ", expected 1 to 256");
     }
     if (p.min_tokens < 0 || p.min_tokens > p.max_tokens) {
-      raise(VKGRAPH_ERR_INVALID_ARGUMENT,
-            "min_tokens is " + std::to_string(p.min_tokens) + ", expected 0 to max_tokens (" +
-                std::to_string(p.max_tokens) + ")");
+      raise(VKGRAPH_ERR_INVALID_ARGUMENT, "min_tokens is " + std::to_string(p.min_tokens) +
+                                              ", expected 0 to max_tokens (" + std::to_string(p.max_tokens) + ")");
     }
     if (p.ngram_min < 1 || p.ngram_min > 16) {
       raise(VKGRAPH_ERR_INVALID_ARGUMENT, "ngram_min is " + std::to_string(p.ngram_min) + ", expected 1 to 16");
@@ -73,16 +72,17 @@ vkgraph_status vkgraph_context_set_draft(vkgraph_context* context, vkgraph_model
     const int64_t needed = vkgraph::models::verification_slots(speculative);
     if (session->ring() && session->spare_slots() < needed) {
       if (session->n_past() > 0) {
-        raise(VKGRAPH_ERR_INVALID_ARGUMENT,
-              "the context's KV ring has " + std::to_string(session->spare_slots()) + " spare slots and " +
-                  std::to_string(needed) + " are needed for " + std::to_string(p.max_tokens) +
-                  " drafts: set the draft on a new or reset context");
+        raise(VKGRAPH_ERR_INVALID_ARGUMENT, "the context's KV ring has " + std::to_string(session->spare_slots()) +
+                                                " spare slots and " + std::to_string(needed) + " are needed for " +
+                                                std::to_string(p.max_tokens) +
+                                                " drafts: set the draft on a new or reset context");
       }
       vkgraph::models::SessionOptions options = context->session_options;
       options.spare_slots = needed;
       std::lock_guard lock(context->owner->device_mutex);
       // The new cache first: if it cannot be made, the context keeps the old one.
-      auto larger = std::make_unique<vkgraph::models::Session>(*context->owner->model, *context->owner->backend, options);
+      auto larger =
+          std::make_unique<vkgraph::models::Session>(*context->owner->model, *context->owner->backend, options);
       session = std::move(larger);
       context->session_options = options;
     }

@@ -14,9 +14,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 }  // namespace
 
@@ -26,8 +24,8 @@ GenerateResult generate_speculative(Session& session, std::vector<float> logits,
                                     const std::function<bool()>& should_stop) {
   const SpeculativeParams& sp = options.speculative;
   VKGRAPH_CHECK(sp.draft_max >= 1 && sp.draft_max <= 256, "--draft-max must be in [1, 256] (got {})", sp.draft_max);
-  VKGRAPH_CHECK(sp.draft_min >= 0 && sp.draft_min <= sp.draft_max, "--draft-min must be in [0, --draft-max {}] (got {})",
-                sp.draft_max, sp.draft_min);
+  VKGRAPH_CHECK(sp.draft_min >= 0 && sp.draft_min <= sp.draft_max,
+                "--draft-min must be in [0, --draft-max {}] (got {})", sp.draft_max, sp.draft_min);
   VKGRAPH_CHECK(session.n_tentative() == 0, "internal: generation starts with {} tentative tokens pending",
                 session.n_tentative());
   Drafter& drafter = *options.drafter;

@@ -18,12 +18,12 @@ struct SpeculativeParams {
 inline int64_t verification_slots(const SpeculativeParams& params) { return int64_t(params.draft_max) + 1; }
 
 struct SpeculativeStats {
-  int64_t target_steps = 0;  // target steps of the generation: verification steps and plain ones
-  int64_t verify_steps = 0;  // of them, steps that verified at least one drafted token
-  int64_t drafted = 0;       // drafted tokens the target verified
-  int64_t accepted = 0;      // of them, accepted
-  int64_t tokens = 0;        // tokens the target steps produced
-  double draft_seconds = 0;  // proposing (draft model steps, n-gram lookup)
+  int64_t target_steps = 0;   // target steps of the generation: verification steps and plain ones
+  int64_t verify_steps = 0;   // of them, steps that verified at least one drafted token
+  int64_t drafted = 0;        // drafted tokens the target verified
+  int64_t accepted = 0;       // of them, accepted
+  int64_t tokens = 0;         // tokens the target steps produced
+  double draft_seconds = 0;   // proposing (draft model steps, n-gram lookup)
   double target_seconds = 0;  // the target's steps and the verdicts
 
   double acceptance_rate() const { return drafted > 0 ? double(accepted) / double(drafted) : 0.0; }

@@ -15,8 +15,8 @@ Verdict verify_drafts(const VerifyInput& input, Sampler& sampler) {
   const size_t k = draft.tokens.size();
   VKGRAPH_CHECK(draft.distributions.empty() || draft.distributions.size() == k,
                 "internal: {} draft tokens with {} distributions", k, draft.distributions.size());
-  VKGRAPH_CHECK(!input.logits.empty() && input.logits.size() % (k + 1) == 0,
-                "internal: {} logits for {} rows", input.logits.size(), k + 1);
+  VKGRAPH_CHECK(!input.logits.empty() && input.logits.size() % (k + 1) == 0, "internal: {} logits for {} rows",
+                input.logits.size(), k + 1);
   const size_t n_vocab = input.logits.size() / (k + 1);
 
   // The penalty window: the history's tail, then the drafts as they are accepted.

@@ -29,7 +29,8 @@ void check_same_vocabulary(const Model& target, const Model& draft) {
   for (size_t i = 0; i < t.vocab_size(); ++i) {
     const auto id = int32_t(i);
     if (t.token_text(id) != d.token_text(id)) {
-      differ(fmt::format("token {} is '{}' in the target and '{}' in the draft", id, t.token_text(id), d.token_text(id)));
+      differ(
+          fmt::format("token {} is '{}' in the target and '{}' in the draft", id, t.token_text(id), d.token_text(id)));
     }
     if (t.token_type(id) != d.token_type(id)) {
       differ(fmt::format("token {} ('{}') has type {} in the target and {} in the draft", id, t.token_text(id),
