@@ -10,8 +10,9 @@
 namespace vkgraph::models {
 namespace {
 
-// Prepared prompt shapes kept at once: the decode step plus a few prompt lengths.
-constexpr size_t max_prepared = 8;
+// Prepared step shapes kept at once: the decode step, a few prompt lengths and, with speculative
+// decoding, a verification step per draft length (2 to --draft-max + 1 tokens, 9 by default).
+constexpr size_t max_prepared = 16;
 
 template <typename T>
 std::span<const std::byte> bytes_of(const std::vector<T>& v) {

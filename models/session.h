@@ -13,7 +13,8 @@
 // after the newest key. When a token is evicted every younger window token moves down one
 // position. Keys are therefore stored unrotated and rotated by RoPE at their current position
 // when attention reads them (AttentionParams::rotate_keys): evicting rewrites nothing, and RoPE
-// never sees a position >= n_ctx. Queries are rotated at their position before attention as
+// never sees a position >= n_ctx (tentative tokens of a full ring, below, excepted: up to
+// n_ctx + spare_slots - 2). Queries are rotated at their position before attention as
 // usual. Until the first eviction these positions equal the absolute ones, so within capacity
 // the ring computes exactly ordinary causal attention (the keys' rotation merely moves from
 // before the f16 store to after it).

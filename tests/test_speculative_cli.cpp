@@ -27,9 +27,9 @@ TEST_CASE("vkgraph run --draft prints the text of plain decoding", "[cli][specul
       REQUIRE(ngram.exit_code == 0);
       CHECK(ngram.out == plain.out);
       CHECK_THAT(ngram.err, ContainsSubstring("speculative: n-gram lookup"));
-      const auto self = testing::run_vkgraph(base + "--draft-max 5 --draft-model " +
-                                             testing::shell_quote(models::default_model_path()) + " --backend " +
-                                             backend);
+      const auto self =
+          testing::run_vkgraph(base + "--draft-max 5 --draft-model " +
+                               testing::shell_quote(models::default_model_path()) + " --backend " + backend);
       INFO(self.err);
       REQUIRE(self.exit_code == 0);
       CHECK(self.out == plain.out);
