@@ -81,6 +81,12 @@ Generation generate(const models::Model& target, Backend& backend, const std::ve
 }  // namespace
 
 double DraftBenchRow::plain_step_ms() const { return n_gen > 1 ? 1e3 * mean(plain_seconds) / double(n_gen - 1) : 0.0; }
+double DraftBenchRow::target_step_ms() const {
+  return stats.target_steps > 0 ? 1e3 * stats.target_seconds / double(stats.target_steps) : 0.0;
+}
+double DraftBenchRow::draft_ms_per_step() const {
+  return stats.target_steps > 0 ? 1e3 * stats.draft_seconds / double(stats.target_steps) : 0.0;
+}
 double DraftBenchRow::plain_tps() const { return double(n_gen - 1) / mean(plain_seconds); }
 double DraftBenchRow::speculative_tps() const { return double(n_gen - 1) / mean(speculative_seconds); }
 double DraftBenchRow::speedup_mean() const { return mean(speedups); }
@@ -150,6 +156,8 @@ std::string format_draft_rows(const std::vector<DraftBenchRow>& rows, const std:
                           {"speedup_mean", r.speedup_mean()},
                           {"speedup_stddev", r.speedup_stddev()},
                           {"speedup_samples", r.speedups},
+                          {"target_step_ms", r.target_step_ms()},
+                          {"draft_ms_per_step", r.draft_ms_per_step()},
                           {"same_output", r.same_output},
                           {"build_version", version()},
                           {"build_commit", git_commit()}};
@@ -160,13 +168,16 @@ std::string format_draft_rows(const std::vector<DraftBenchRow>& rows, const std:
   }
   VKGRAPH_CHECK(format == "md", "-o {}: bench --draft writes md, json or jsonl", format);
   std::string out =
-      "| model | backend | device | draft | test | accepted | tokens/step | plain t/s | speculative t/s | speed-up | "
-      "same output |\n| --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |\n";
+      "| model | backend | device | draft | test | accepted | tokens/step | plain ms/step | target ms/step | draft "
+      "ms/step | plain t/s | speculative t/s | speed-up | same output |\n| --- | --- | --- | --- | --- | ---: | ---: | "
+      "---: | ---: | ---: | ---: | ---: | ---: | --- |\n";
   for (const DraftBenchRow& r : rows) {
     out += fmt::format(
-        "| {} | {} | {} | {} | tg{} | {}/{} ({:.1f}%) | {:.2f} | {:.2f} | {:.2f} | {:.2f} ± {:.2f} | {} |\n", r.model,
-        r.backend, r.device, r.draft, r.n_gen, r.stats.accepted, r.stats.drafted, 100.0 * r.stats.acceptance_rate(),
-        r.stats.tokens_per_step(), r.plain_tps(), r.speculative_tps(), r.speedup_mean(), r.speedup_stddev(),
+        "| {} | {} | {} | {} | tg{} | {}/{} ({:.1f}%) | {:.2f} | {:.2f} | {:.2f} | {:.2f} | {:.2f} | {:.2f} | {:.2f} ± "
+        "{:.2f} | {} |\n",
+        r.model, r.backend, r.device, r.draft, r.n_gen, r.stats.accepted, r.stats.drafted,
+        100.0 * r.stats.acceptance_rate(), r.stats.tokens_per_step(), r.plain_step_ms(), r.target_step_ms(),
+        r.draft_ms_per_step(), r.plain_tps(), r.speculative_tps(), r.speedup_mean(), r.speedup_stddev(),
         r.same_output ? "yes" : "NO");
   }
   if (!rows.empty()) {

@@ -43,6 +43,10 @@ struct DraftBenchRow {
   std::vector<double> plain_seconds, speculative_seconds, speedups;
   bool same_output = true;
   double plain_step_ms() const;  // plain time / decode steps, averaged
+  // Of the last repetition's speculative run: a target step (verification or plain) and the
+  // drafting before it, per target step.
+  double target_step_ms() const;
+  double draft_ms_per_step() const;
   double plain_tps() const;
   double speculative_tps() const;
   double speedup_mean() const;

@@ -65,7 +65,7 @@ std::vector<float> ModelDrafter::sync(std::span<const int32_t> context) {
     if (!s.can_truncate(int64_t(keep))) keep = 0;  // the ring evicted what going back needs
     s.truncate(int64_t(keep));
   }
-  held_.assign(context.begin(), context.begin() + std::ptrdiff_t(keep));
+  held_.resize(keep);  // held_ and the context agree up to keep
   const std::span<const int32_t> rest = context.subspan(keep);
   std::vector<float> logits = s.eval(rest);
   held_.insert(held_.end(), rest.begin(), rest.end());
