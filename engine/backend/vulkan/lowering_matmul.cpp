@@ -36,7 +36,9 @@ constexpr uint32_t kRowsMaxTokens = 8;
 // several tokens, where a decode row (TOKENS 1) becomes tiles of up to 8 tokens. Each token's
 // accumulator runs the same instructions in the same order whatever TOKENS is, so the rows stay
 // bit-identical to one-token steps, and a weight block is read once per tile instead of once per
-// token (what makes verifying k drafted tokens cost about one decode step).
+// token: where reading the weights is a step's cost (GPUs), verifying k drafted tokens costs about
+// one decode step. On lavapipe each token's activation loads still add up (docs/performance.md,
+// "Speculative decoding").
 uint32_t rows_tokens(const LoweringInput& in, const KernelRow& k, uint64_t m) {
   if (!in.graph().decode_rows() || k.tile[2] > 1) return k.tile[2];
   return uint32_t(std::clamp<uint64_t>(m, 1, kRowsMaxTokens));
