@@ -104,7 +104,7 @@ void run(const Options& o) {
   const models::Preset& preset = models::find_preset(o.preset);
   const std::filesystem::path path =
       std::filesystem::temp_directory_path() / fmt::format("vkgraph_long_context_{}.gguf", o.preset);
-  models::write_synthetic_model(preset, models::SynthOptions{DType::F32}, path.string());
+  models::write_synthetic_model(preset, models::SynthOptions{"f32"}, path.string());
   std::unique_ptr<models::Model> model = models::Model::load(path.string(), *backend);
   std::filesystem::remove(path);
   const uint64_t weights = memory.stats().bytes_in_use;

@@ -97,7 +97,7 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-// "reads ~N B" of the first dispatch in Executable::describe(), 0 when not reported.
+// "reads ~N B" of the first dispatch in Executable::describe, 0 when not reported.
 uint64_t reported_bytes_read(const std::string& text) {
   const size_t at = text.find("reads ~");
   return at == std::string::npos ? 0 : std::strtoull(text.c_str() + at + 7, nullptr, 10);
@@ -150,7 +150,7 @@ void run(const Options& o) {
       const double ms =
           device_ms[device_ms.size() / 2] > 0.0 ? device_ms[device_ms.size() / 2] : wall_ms[wall_ms.size() / 2];
       const uint64_t packed = uint64_t(s.n_out) * row_bytes(type, s.n_in);
-      const std::string text = exe->describe();
+      const std::string text = exe->describe(false);
       const uint64_t read = reported_bytes_read(text);
       fmt::print("{:<12} {:>6} x {:<5} {:<6} {:<26} {:>10.1f} {:>9.2f} {:>9.0f} {:>9.2f} {:>12} {:>12} {:>6.3f}\n",
                  s.what, s.n_out, s.n_in, dtype_name(type), kernel_name(text), ms * 1e3,

@@ -17,7 +17,9 @@
 #include <random>
 
 #include "cli/bench_draft.h"
+#include "cli/bench_kernel.h"
 #include "cli/command.h"
+#include "cli/hf_option.h"
 #include "cli/progress_bar.h"
 #include "engine/core/dtype.h"
 #include "engine/core/error.h"
@@ -27,6 +29,7 @@
 #include "models/bench/bench_targets.h"
 #include "models/bench/device_report.h"
 #include "models/bundled/default_model.h"
+#include "models/quant_scheme.h"
 #include "models/speculative/vocab_match.h"
 #include "models/synth/synth_model.h"
 
@@ -35,6 +38,7 @@ namespace {
 
 struct BenchArgs {
   std::vector<std::string> models;
+  std::vector<std::string> hf;     // -hf ORG/REPO[:QUANT], resolved through the Hugging Face cache
   std::vector<std::string> synth;  // PRESET:TYPE
   int64_t synth_layers = 0;        // 0: the preset's
   std::vector<int64_t> n_prompt{512};
@@ -47,6 +51,7 @@ struct BenchArgs {
   std::string output = "md";
   std::string plot;
   uint64_t seed = 1;
+  std::string kernel;  // --kernel: time one kernel-table row instead of models
   // Speculative decoding against plain decoding (cli/bench_draft.h) instead of pp/tg tests.
   std::vector<std::string> drafts;  // ngram, self, synth, or a GGUF file
   std::string draft_synth;          // PRESET:TYPE for the "synth" draft
@@ -115,8 +120,7 @@ class ScratchDir {
 
 struct SynthSpec {
   const models::Preset* preset = nullptr;
-  DType type = DType::F16;
-  std::string type_name;
+  std::string type_name;  // a quantization scheme (models/quant_scheme.h)
 };
 
 SynthSpec parse_synth(const std::string& spec) {
@@ -124,10 +128,7 @@ SynthSpec parse_synth(const std::string& spec) {
   SynthSpec s;
   s.preset = &models::find_preset(spec.substr(0, colon));  // throws listing the presets
   s.type_name = colon == std::string::npos ? "f16" : spec.substr(colon + 1);
-  const auto type = dtype_from_name(s.type_name);
-  VKGRAPH_CHECK(type && (*type == DType::F32 || *type == DType::F16 || *type == DType::Q8_0 || *type == DType::Q4_0),
-                "--synth {}: the weight type must be f32, f16, q8_0 or q4_0 (got '{}')", spec, s.type_name);
-  s.type = *type;
+  models::find_quant_scheme(s.type_name, fmt::format("--synth {}: the weights", spec));  // throws listing them
   return s;
 }
 
@@ -175,11 +176,12 @@ int bench_draft_command(const BenchArgs& a) {
 
   ScratchDir scratch;
   std::vector<std::string> paths = a.models;
+  for (const std::string& name : a.hf) paths.push_back(hf_model_path(name));
   for (const SynthSpec& s : synth) {
     const std::string path = scratch.file(fmt::format("{}-{}.gguf", s.preset->name, s.type_name));
     status.show("", fmt::format("writing synthetic {} ({})", s.preset->name, s.type_name));
     models::SynthOptions options;
-    options.weight_type = s.type;
+    options.weights = s.type_name;
     options.seed = a.seed;
     options.n_layer = a.synth_layers;
     models::write_synthetic_model(*s.preset, options, path);
@@ -193,7 +195,7 @@ int bench_draft_command(const BenchArgs& a) {
     status.show("",
                 fmt::format("writing the synthetic draft {} ({})", draft_synth->preset->name, draft_synth->type_name));
     models::SynthOptions options;
-    options.weight_type = draft_synth->type;
+    options.weights = draft_synth->type_name;
     options.seed = a.seed + 1;
     options.n_layer = a.draft_synth_layers;
     options.vocab_from = paths[i];
@@ -249,7 +251,12 @@ int bench_draft_command(const BenchArgs& a) {
 }
 
 int bench_command(const BenchArgs& a) {
+  VKGRAPH_CHECK(a.drafts.empty() || a.kernel.empty(), "--draft and --kernel are separate runs: give one of them");
   if (!a.drafts.empty()) return bench_draft_command(a);
+  if (!a.kernel.empty()) {
+    VKGRAPH_CHECK(a.devices.size() <= 1, "--kernel runs on one device; --device names {}", a.devices.size());
+    return bench_kernel(a.kernel, a.devices.empty() ? "" : a.devices[0], a.reps);
+  }
   // Everything that can be refused is refused before any model is written or loaded.
   bench::BenchConfig config;
   config.n_prompt = a.n_prompt;
@@ -274,13 +281,14 @@ int bench_command(const BenchArgs& a) {
   for (const std::string& note : targets.notes) status.note(note);
 
   std::vector<std::string> paths = a.models;
+  for (const std::string& name : a.hf) paths.push_back(hf_model_path(name));
   std::unique_ptr<ScratchDir> scratch;
   for (const SynthSpec& s : synth) {
     if (!scratch) scratch = std::make_unique<ScratchDir>();
     const std::string path = scratch->file(fmt::format("{}-{}.gguf", s.preset->name, s.type_name));
     status.show("", fmt::format("writing synthetic {} ({})", s.preset->name, s.type_name));
     models::SynthOptions options;
-    options.weight_type = s.type;
+    options.weights = s.type_name;
     options.seed = a.seed;
     options.n_layer = a.synth_layers;
     models::write_synthetic_model(*s.preset, options, path);
@@ -335,9 +343,10 @@ const CommandRegistration registration{
       std::string presets;
       for (const auto& p : models::presets()) presets += (presets.empty() ? "" : ", ") + p.name;
       app.add_option("-m,--model", a->models, "GGUF model file(s) (default: the bundled stories260K)");
-      app.add_option(
-          "--synth", a->synth,
-          "generate a synthetic model PRESET:TYPE for the run (TYPE f32, f16, q8_0, q4_0); presets: " + presets);
+      add_hf_option(app, a->hf);
+      app.add_option("--synth", a->synth,
+                     "generate a synthetic model PRESET:TYPE for the run (TYPE a quantization scheme: " +
+                         models::quant_scheme_names() + "); presets: " + presets);
       app.add_option("--synth-layers", a->synth_layers, "override the layer count of --synth models (0: the preset's)")
           ->check(CLI::NonNegativeNumber);
       app.add_option("-p,--n-prompt", a->n_prompt, "prompt lengths to test as pp<N>, comma list (0: none)")
@@ -363,6 +372,9 @@ const CommandRegistration registration{
       app.add_option("--plot", a->plot, "also write a bar chart of tokens/s to this SVG file");
       app.add_option("--seed", a->seed, "seed of the random prompt tokens and synthetic weights")
           ->capture_default_str();
+      app.add_option("--kernel", a->kernel,
+                     "time one row of the Vulkan kernel table (a row name, or a shader: each of its rows) on the op "
+                     "cases it runs, each checked against the CPU reference (`vkgraph test-ops --list-kernels`)");
       app.add_option("--draft", a->drafts,
                      "speculative decoding against plain decoding, comma list: ngram, self (the model drafts for "
                      "itself), synth (--draft-synth), or a draft GGUF file; -n gives the generation lengths")

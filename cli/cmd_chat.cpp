@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdio>
 
+#include "cli/chat_template_options.h"
 #include "cli/command.h"
 #include "cli/draft_options.h"
 #include "cli/line_reader.h"
@@ -27,7 +28,7 @@ namespace {
 struct ChatOptions {
   ModelOptions model;
   std::string system;
-  std::string chat_template;
+  ChatTemplateOptions chat_template;
   int64_t n_predict = 512;
   SamplingOptions sampling;
   DraftOptions draft;
@@ -137,18 +138,14 @@ int chat(const ChatOptions& o) {
     bar.finish();
   }
 
-  const chat::ChatTemplate tmpl = !o.chat_template.empty() ? chat::ChatTemplate::from_name(o.chat_template)
-                                  : !model->chat_template().empty()
-                                      ? chat::ChatTemplate::detect(model->chat_template())
-                                      : chat::ChatTemplate(chat::TemplateFamily::ChatML, false);
+  const chat::ChatTemplate tmpl = resolve_chat_template(o.chat_template, *model);
   models::Conversation conversation(session, tmpl, o.system);
   conversation.set_ignore_eos(o.ignore_eos);
   conversation.set_drafter(draft.drafter.get(), o.draft.params);
   const models::SamplerParams sampling = resolve_sampling(o.sampling);
   models::Sampler sampler(sampling);
 
-  dim_line(fmt::format("chat template: {}{}; context {} tokens{}; /help for commands", tmpl.name(),
-                       tmpl.recognized() ? "" : " (fallback)", session.n_ctx(),
+  dim_line(fmt::format("chat template: {}; context {} tokens{}; /help for commands", tmpl.describe(), session.n_ctx(),
                        session.ring() ? fmt::format(" (ring, {} sinks)", session.sinks()) : ""));
   install_interrupt_handler();
   LineReader reader;
@@ -248,21 +245,20 @@ int chat(const ChatOptions& o) {
   return 0;
 }
 
-const CommandRegistration registration{
-    "chat", "Chat with a model in the terminal", [](CLI::App& app) {
-      auto o = std::make_shared<ChatOptions>();
-      app.add_option("--system", o->system, "system prompt");
-      app.add_option("--chat-template", o->chat_template,
-                     "chatml, llama3, llama2, mistral or zephyr (default: from the model)");
-      app.add_option("-n,--n-predict", o->n_predict, "most tokens in one reply")
-          ->capture_default_str()
-          ->check(CLI::PositiveNumber);
-      add_model_options(app, o->model);
-      add_sampling_options(app, o->sampling);
-      add_draft_options(app, o->draft);
-      app.add_flag("--ignore-eos", o->ignore_eos, "keep generating past end-of-text tokens (until -n)");
-      return [o] { return chat(*o); };
-    }};
+const CommandRegistration registration{"chat", "Chat with a model in the terminal", [](CLI::App& app) {
+                                         auto o = std::make_shared<ChatOptions>();
+                                         app.add_option("--system", o->system, "system prompt");
+                                         add_chat_template_options(app, o->chat_template);
+                                         app.add_option("-n,--n-predict", o->n_predict, "most tokens in one reply")
+                                             ->capture_default_str()
+                                             ->check(CLI::PositiveNumber);
+                                         add_model_options(app, o->model);
+                                         add_sampling_options(app, o->sampling);
+                                         add_draft_options(app, o->draft);
+                                         app.add_flag("--ignore-eos", o->ignore_eos,
+                                                      "keep generating past end-of-text tokens (until -n)");
+                                         return [o] { return chat(*o); };
+                                       }};
 
 }  // namespace
 }  // namespace vkgraph::cli

@@ -16,6 +16,7 @@ namespace {
 struct PlanOptionsCli {
   testing::LlamaDims dims;
   bool no_fuse = false;
+  bool verbose = false;
   std::string backend = "vulkan";
   std::string device;
 };
@@ -37,7 +38,7 @@ int run_plan(const PlanOptionsCli& o) {
                  .c_str(),
              stdout);
   std::fputs(plan.describe().c_str(), stdout);
-  if (const std::string dispatches = executable->describe(); !dispatches.empty()) {
+  if (const std::string dispatches = executable->describe(o.verbose); !dispatches.empty()) {
     std::fputs(fmt::format("\ndispatches on {} ({}):\n", backend->name(), backend->device_name()).c_str(), stdout);
     std::fputs(dispatches.c_str(), stdout);
   }
@@ -52,6 +53,7 @@ const CommandRegistration registration{
       app.add_option("--kv", o->dims.n_kv, "KV cache slots")->check(CLI::PositiveNumber);
       app.add_option("--layers", o->dims.n_layer, "transformer layers")->check(CLI::PositiveNumber);
       app.add_flag("--no-fuse", o->no_fuse, "skip the fusion pass");
+      app.add_flag("-v,--verbose", o->verbose, "also the kernel table row of each dispatch and why it was chosen");
       app.add_option("--backend", o->backend, "backend that lowers the plan: vulkan or cpu")->capture_default_str();
       app.add_option("--device", o->device, "device index or name substring");
       return [o] { return run_plan(*o); };

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/chat_template_options.h"
 #include "cli/command.h"
 #include "cli/draft_options.h"
 #include "cli/model_options.h"
@@ -15,6 +16,7 @@
 #include "engine/backend/registry.h"
 #include "engine/core/error.h"
 #include "engine/core/log.h"
+#include "models/conversation.h"
 #include "models/generation.h"
 #include "models/logits_dump.h"
 #include "models/model.h"
@@ -34,10 +36,16 @@ struct RunOptions {
   std::string dump_logits;
   bool verbose = false;
   bool ignore_eos = false;
+  bool chat = false;  // the prompt is a user message, formatted by the chat template
+  std::string system;
+  ChatTemplateOptions chat_template;
 };
 
 int run(const RunOptions& o) {
   if (o.verbose) log::set_level(log::Level::info);
+  // Any chat option asks for a chat prompt.
+  const bool chat =
+      o.chat || !o.system.empty() || !o.chat_template.chat_template.empty() || !o.chat_template.kwargs.empty();
   std::string prompt = o.prompt;
   if (!o.prompt_given) {  // no -p: the prompt is standard input
     prompt.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
@@ -50,7 +58,14 @@ int run(const RunOptions& o) {
   // What the backend actually holds for the weights, to compare with the packed size.
   const size_t weight_storage = backend->storage_bytes() - storage_before;
   const Tokenizer& tokenizer = model->tokenizer();
-  const std::vector<int32_t> tokens = tokenizer.encode(prompt, tokenizer.add_bos(), true);
+  if (chat) {  // the prompt becomes the user's turn of a conversation, as the template writes it
+    std::vector<chat::Message> messages;
+    if (!o.system.empty()) messages.push_back({"system", o.system});
+    messages.push_back({"user", prompt});
+    prompt = resolve_chat_template(o.chat_template, *model).format(messages, true);
+  }
+  const std::vector<int32_t> tokens =
+      chat ? models::encode_chat_prompt(tokenizer, prompt) : tokenizer.encode(prompt, tokenizer.add_bos(), true);
   VKGRAPH_CHECK(!tokens.empty(), "the prompt is empty and the model adds no BOS token: nothing to continue");
 
   const models::SessionOptions session_opts = session_options(o.model);
@@ -133,6 +148,10 @@ const CommandRegistration registration{
       add_draft_options(app, o->draft);
       app.add_option("--dump-logits", o->dump_logits, "write the prompt's ids and logits at every position as JSON");
       app.add_flag("--ignore-eos", o->ignore_eos, "keep generating past end-of-text tokens (until -n)");
+      app.add_flag("--chat", o->chat,
+                   "format the prompt as a user message with the chat template (printed as the model sees it)");
+      app.add_option("--system", o->system, "a system message before the prompt (implies --chat)");
+      add_chat_template_options(app, o->chat_template);
       app.add_flag("-v,--verbose", o->verbose, "report timings and memory on stderr");
       return [o] { return run(*o); };
     }};

@@ -4,6 +4,7 @@
 
 #include "cli/command.h"
 #include "engine/core/error.h"
+#include "models/quant_scheme.h"
 #include "models/synth/synth_model.h"
 
 namespace vkgraph::cli {
@@ -22,10 +23,7 @@ struct SynthArgs {
 int synth(const SynthArgs& a) {
   const models::Preset& preset = models::find_preset(a.preset);
   models::SynthOptions options;
-  const auto type = dtype_from_name(a.type);
-  VKGRAPH_CHECK(type && (*type == DType::F32 || *type == DType::F16 || *type == DType::Q8_0 || *type == DType::Q4_0),
-                "--type must be f32, f16, q8_0 or q4_0 (got '{}')", a.type);
-  options.weight_type = *type;
+  options.weights = models::find_quant_scheme(a.type, "--type").name;  // throws listing the schemes
   options.tokenizer_json = a.tokenizer;
   options.vocab_from = a.vocab_from;
   options.seed = a.seed;
@@ -41,7 +39,10 @@ const CommandRegistration registration{
       std::string names;
       for (const auto& p : models::presets()) names += (names.empty() ? "" : ", ") + p.name;
       app.add_option("--preset", a->preset, "model shapes: " + names)->required();
-      app.add_option("--type", a->type, "weight type: f32, f16, q8_0, q4_0")->capture_default_str();
+      app.add_option(
+             "--type", a->type,
+             "weights: a quantization scheme as `vkgraph quantize --type` takes (" + models::quant_scheme_names() + ")")
+          ->capture_default_str();
       app.add_option("-o,--output", a->output, "GGUF file to write")->required();
       app.add_option("--tokenizer", a->tokenizer, "a Hugging Face tokenizer.json for a real vocabulary");
       app.add_option("--vocab-from", a->vocab_from,

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <exception>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "cli/command.h"
 #include "engine/backend/vulkan/instance.h"
@@ -17,6 +19,19 @@ std::vector<CommandInfo>& command_registry() {
   return registry;
 }
 
+namespace {
+
+// llama.cpp spells its Hugging Face option -hf (and -hfr); CLI11 reads "-hf" as -h -f, so
+// those words become --hf before parsing. Words after "--" are left alone.
+std::vector<std::string> with_long_spellings(int argc, char** argv) {
+  std::vector<std::string> args(argv, argv + argc);
+  for (size_t i = 1; i < args.size() && args[i] != "--"; ++i) {
+    if (args[i] == "-hf" || args[i] == "-hfr") args[i] = "--hf";
+  }
+  return args;
+}
+
+}  // namespace
 }  // namespace vkgraph::cli
 
 int main(int argc, char** argv) {
@@ -32,8 +47,11 @@ int main(int argc, char** argv) {
     sub->callback([run, &chosen] { chosen = *run; });
   }
 
+  std::vector<std::string> args = with_long_spellings(argc, argv);
+  std::vector<char*> arg_pointers;
+  for (std::string& a : args) arg_pointers.push_back(a.data());
   try {
-    app.parse(argc, argv);
+    app.parse(int(arg_pointers.size()), arg_pointers.data());
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }

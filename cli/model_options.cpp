@@ -1,5 +1,6 @@
 #include "cli/model_options.h"
 
+#include "cli/hf_option.h"
 #include "engine/backend/registry.h"
 #include "models/bundled/default_model.h"
 #include "models/quantize.h"
@@ -7,7 +8,8 @@
 namespace vkgraph::cli {
 
 void add_model_options(CLI::App& app, ModelOptions& o) {
-  app.add_option("-m,--model", o.model, "GGUF model file (default: the bundled stories260K)");
+  CLI::Option* model = app.add_option("-m,--model", o.model, "GGUF model file (default: the bundled stories260K)");
+  add_hf_option(app, o.hf)->excludes(model);
   app.add_option("-c,--ctx-size", o.n_ctx, "context size in tokens (0: the model's, at most 4096)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--sinks", o.sinks,
@@ -19,16 +21,21 @@ void add_model_options(CLI::App& app, ModelOptions& o) {
   app.add_option("--backend", o.backend, "vulkan, cpu or cuda (where built; `vkgraph devices` lists them)")
       ->capture_default_str();
   app.add_option("--device", o.device, "device index or name substring (default: $VKGRAPH_DEVICE or the first GPU)");
-  app.add_option("--weights", o.weights, "convert f32/f16 weights while loading: q8_0 or q4_0");
+  app.add_option("--weights", o.weights,
+                 "convert f32/f16/bf16 weights while loading, as `vkgraph quantize --type` would: " +
+                     models::quant_scheme_names());
 }
 
-std::string model_path(const ModelOptions& o) { return o.model.empty() ? models::default_model_path() : o.model; }
+std::string model_path(const ModelOptions& o) {
+  if (!o.hf.empty()) return hf_model_path(o.hf);
+  return o.model.empty() ? models::default_model_path() : o.model;
+}
 
 std::unique_ptr<Backend> create_model_backend(const ModelOptions& o) { return create_backend(o.backend, o.device); }
 
 models::LoadOptions load_options(const ModelOptions& o) {
   models::LoadOptions load;
-  if (!o.weights.empty()) load.weight_type = models::parse_weight_type(o.weights, "--weights");
+  if (!o.weights.empty()) load.weights = models::find_quant_scheme(o.weights, "--weights").name;
   return load;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
-// The GGUF target's body: the reader and everything that reads a file's metadata after it (the
-// hyper-parameters, the tokenizer, the chat template). Any input must either open or throw a
+// The GGUF target's body: the reader, the block decoders on each tensor's first row, and
+// everything that reads a file's metadata after it (the hyper-parameters, the tokenizer, the
+// chat template). Any input must either open or throw a
 // vkgraph::Error; a crash, a sanitizer report, a leak or a violated property is a finding.
 
 #include <cstddef>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "engine/core/error.h"
+#include "engine/core/quant.h"
 #include "fuzz/fuzz_check.h"
 #include "fuzz/memory_file.h"
 #include "models/arch/hparams.h"
@@ -73,6 +75,23 @@ inline void touch_tensors(const gguf::GgufFile& file) {
   (void)sink;
 }
 
+// The first row of every weight matrix through its type's decoder: any bytes decode to floats
+// (NaN and infinity included) without reading outside the row.
+inline void decode_first_rows(const gguf::GgufFile& file) {
+  float sum = 0.0f;
+  for (const gguf::TensorInfo& t : file.tensors()) {
+    const auto cols = size_t(t.shape.back());
+    if (cols > (size_t(1) << 20)) continue;  // a row that big is only memory, no new path
+    const size_t bytes = row_bytes(t.type, cols);
+    require(bytes <= t.bytes, "a tensor holds at least one whole row");
+    std::vector<float> row(cols);
+    dequantize_row(t.type, file.data(t).data(), row.data(), cols);
+    sum += row.front() + row.back();
+  }
+  volatile float sink = sum;
+  (void)sink;
+}
+
 }  // namespace detail
 
 inline void gguf_fuzz_one(const uint8_t* data, size_t size) {
@@ -81,6 +100,7 @@ inline void gguf_fuzz_one(const uint8_t* data, size_t size) {
     const gguf::GgufFile file = gguf::GgufFile::open(memory.path());
     detail::touch_metadata(file);
     detail::touch_tensors(file);
+    detail::decode_first_rows(file);
     try {
       (void)models::read_hparams(file, memory.path());
     } catch (const Error&) {

@@ -52,7 +52,11 @@ typedef enum vkgraph_status {
   VKGRAPH_ERR_CANCELLED = 7,        /* a load cancelled through its flag */
   VKGRAPH_ERR_UNSUPPORTED = 8,      /* a feature this build does not have yet */
   VKGRAPH_ERR_OUT_OF_MEMORY = 9,
-  VKGRAPH_ERR_INTERNAL = 10
+  VKGRAPH_ERR_INTERNAL = 10,
+  VKGRAPH_ERR_NETWORK = 11,   /* the Hub cannot be reached, answered an error, a download broke off or
+                                 arrived with the wrong checksum */
+  VKGRAPH_ERR_NOT_FOUND = 12, /* no such repository, quant or file on the Hub (or offline and not cached) */
+  VKGRAPH_ERR_ACCESS = 13     /* a gated or private repository: no token, or the token was refused */
 } vkgraph_status;
 
 typedef struct vkgraph_model vkgraph_model;
@@ -125,12 +129,52 @@ typedef struct vkgraph_chat_message {
   const char* content;
 } vkgraph_chat_message;
 
-/* Renders messages through the model's chat template (or the family `template_name` when not
- * NULL: "chatml", "llama3", "llama2", "mistral", "zephyr"). Output as vkgraph_detokenize. */
+/* Renders messages through the model's own chat template (its Jinja `tokenizer.chat_template`,
+ * rendered as Hugging Face renders it; a built-in format when it has none or it fails, with a
+ * warning in the log), or through `template_name` when not NULL: a built-in format ("chatml",
+ * "llama3", "llama2", "mistral", "zephyr", "gemma", "phi3") or the path of a Jinja template or
+ * tokenizer_config.json. The text may begin with the BOS token's text when the template writes
+ * it (Llama 3): tokenize it with parse_special and without add_bos in that case. Output as
+ * vkgraph_detokenize. */
 VKGRAPH_API vkgraph_status vkgraph_apply_chat_template(const vkgraph_model* model, const char* template_name,
                                                        const vkgraph_chat_message* messages, size_t n_messages,
                                                        int add_generation_prompt, char* text, size_t capacity,
                                                        size_t* length);
+
+/* ---- Models from the Hugging Face Hub ---- */
+
+/* Where models come from and go. NULL strings are taken from the environment, as huggingface_hub
+ * and llama.cpp take them, so every tool shares one cache and one login. */
+typedef struct vkgraph_hub_params {
+  const char* endpoint;         /* NULL: $HF_ENDPOINT, else https://huggingface.co */
+  const char* cache_dir;        /* NULL: $HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub */
+  const char* token;            /* NULL: $HF_TOKEN, else the token file ($HF_TOKEN_PATH, else $HF_HOME/token) */
+  int offline;                  /* nonzero: only the cache, no network (also when HF_HUB_OFFLINE=1 is set) */
+  int refresh;                  /* nonzero: ask the Hub for the newest files even when the cache has them */
+  vkgraph_progress_fn progress; /* may be NULL: bytes of the file being downloaded; nonzero cancels */
+  void* progress_user_data;
+  const volatile int* cancel; /* may be NULL: set to nonzero from another thread to stop a download */
+} vkgraph_hub_params;
+
+VKGRAPH_API vkgraph_hub_params vkgraph_hub_default_params(void);
+
+/* Resolves a model name as `vkgraph -hf` does to the local path of its GGUF file in the Hugging
+ * Face cache, for vkgraph_model_load:
+ *   "ORG/REPO"            the default quant: Q4_K_M, else Q8_0, else the first GGUF file
+ *   "ORG/REPO:QUANT"      the file whose name carries QUANT (any case), e.g. "Q8_0"
+ *   "ORG/REPO/FILE.gguf"  that file
+ * When the cache holds the file the name means (fetched by vkgraph, huggingface_hub, llama.cpp,
+ * ...; for a name without a quant, a Q4_K_M file) no request is made. Otherwise the Hub is asked
+ * (and when it cannot be reached, a file the cache holds is used) and the file is downloaded
+ * (every part of a split model; the path is the first part's, which vkgraph_model_load opens with
+ * the others), resumed if a partial download is there, checked against the Hub's SHA-256 and
+ * only then put in place. The path is written as vkgraph_detokenize writes text (4096 bytes hold
+ * any path). Errors: VKGRAPH_ERR_NOT_FOUND, VKGRAPH_ERR_ACCESS (vkgraph_last_error() says how to
+ * give a token), VKGRAPH_ERR_NETWORK, VKGRAPH_ERR_FILE (disk full, cache not writable),
+ * VKGRAPH_ERR_CANCELLED (the partial file stays and the next call resumes it),
+ * VKGRAPH_ERR_INVALID_ARGUMENT (a malformed name). */
+VKGRAPH_API vkgraph_status vkgraph_hub_resolve(const char* name, const vkgraph_hub_params* params, char* path,
+                                               size_t capacity, size_t* length);
 
 /* ---- Contexts ---- */
 
@@ -271,6 +315,30 @@ typedef struct vkgraph_timings {
 
 /* Timings of the last vkgraph_generate (its prompt and its tokens). */
 VKGRAPH_API vkgraph_status vkgraph_context_timings(const vkgraph_context* context, vkgraph_timings* out);
+
+/* ---- Embeddings ---- */
+
+typedef enum vkgraph_pooling {
+  VKGRAPH_POOLING_DEFAULT = -1, /* the file's {arch}.pooling_type; mean when it names none */
+  VKGRAPH_POOLING_NONE = 0,     /* every token's vector (n_tokens * n_embd floats), each normalized */
+  VKGRAPH_POOLING_MEAN = 1,     /* the mean over the tokens */
+  VKGRAPH_POOLING_CLS = 2,      /* the first token's */
+  VKGRAPH_POOLING_LAST = 3      /* the last token's (Qwen3-Embedding) */
+} vkgraph_pooling;
+
+/* The width of the model's hidden states: the length of an embedding. */
+VKGRAPH_API vkgraph_status vkgraph_model_n_embd(const vkgraph_model* model, int32_t* out);
+
+/* Embeds a text given as tokens (vkgraph_tokenize with add_bos): the final hidden states after
+ * the output norm, pooled, then L2-normalized, so the dot product of two embeddings is their
+ * cosine similarity (llama.cpp's embeddings with --embd-normalize 2). Writes up to `capacity`
+ * floats and sets *n_floats to the number the result has (n_embd; n_tokens * n_embd with
+ * VKGRAPH_POOLING_NONE); fails with VKGRAPH_ERR_INVALID_ARGUMENT when capacity is too small
+ * (after setting *n_floats). The model keeps a KV cache of its own for this (no context's state
+ * changes), sized for the longest text so far. Like a context's evaluation, it takes the
+ * model's device in turn with its contexts. */
+VKGRAPH_API vkgraph_status vkgraph_embed(vkgraph_model* model, const vkgraph_token* tokens, size_t n_tokens,
+                                         vkgraph_pooling pooling, float* out, size_t capacity, size_t* n_floats);
 
 #ifdef __cplusplus
 }

@@ -64,10 +64,29 @@ class Model {
     text.resize(len);
     return text;
   }
+  // The pooled, L2-normalized embedding of a text's tokens (vkgraph_embed).
+  std::vector<float> embed(const std::vector<vkgraph_token>& ids, vkgraph_pooling pooling = VKGRAPH_POOLING_DEFAULT) {
+    size_t n = 0;
+    vkgraph_embed(get(), ids.data(), ids.size(), pooling, nullptr, 0, &n);
+    std::vector<float> v(n);
+    check(vkgraph_embed(get(), ids.data(), ids.size(), pooling, v.data(), v.size(), &n));
+    return v;
+  }
 
  private:
   std::unique_ptr<vkgraph_model, detail::ModelFree> handle_;
 };
+
+// The local path of a model from the Hugging Face Hub ("ORG/REPO:Q4_K_M"), downloaded into the
+// shared cache when it is not there (vkgraph_hub_resolve); give it to Model.
+inline std::string hub_resolve(const std::string& name,
+                               const vkgraph_hub_params& params = vkgraph_hub_default_params()) {
+  std::string path(4096, '\0');
+  size_t length = 0;
+  check(vkgraph_hub_resolve(name.c_str(), &params, path.data(), path.size(), &length));
+  path.resize(length);
+  return path;
+}
 
 class Sampler {
  public:

@@ -6,7 +6,6 @@
 
 #include "engine/core/error.h"
 #include "models/generation.h"
-#include "models/tokenizer/tokenizer.h"
 
 namespace vkgraph::models {
 namespace {
@@ -16,6 +15,11 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 }
 
 }  // namespace
+
+std::vector<int32_t> encode_chat_prompt(const Tokenizer& tok, std::string_view text) {
+  const bool bos_in_text = tok.bos() >= 0 && text.rfind(tok.token_text(tok.bos()), 0) == 0;
+  return tok.encode(text, tok.add_bos() && !bos_in_text, true);
+}
 
 Conversation::Conversation(Session& session, chat::ChatTemplate chat_template, std::string system_prompt)
     : session_(session), template_(chat_template), system_(std::move(system_prompt)) {}
@@ -32,11 +36,7 @@ std::string Conversation::prompt_text(bool add_generation_prompt) const {
 }
 
 std::vector<int32_t> Conversation::render(bool add_generation_prompt) const {
-  const std::string text = prompt_text(add_generation_prompt);
-  const Tokenizer& tok = session_.model().tokenizer();
-  // Templates that write BOS as text (Llama 2/3) need no second one.
-  const bool bos_in_text = tok.bos() >= 0 && text.rfind(tok.token_text(tok.bos()), 0) == 0;
-  return tok.encode(text, tok.add_bos() && !bos_in_text, true);
+  return encode_chat_prompt(session_.model().tokenizer(), prompt_text(add_generation_prompt));
 }
 
 TurnStats Conversation::reply(const std::string& user_text, Sampler& sampler, int64_t max_tokens,

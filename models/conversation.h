@@ -10,6 +10,7 @@
 #include "models/sampler.h"
 #include "models/session.h"
 #include "models/speculative/speculative_params.h"
+#include "models/tokenizer/tokenizer.h"
 
 namespace vkgraph::models {
 
@@ -25,6 +26,10 @@ struct TurnStats {
   bool stopped_at_eog = false;
   SpeculativeStats speculative;  // with a drafter
 };
+
+// Token ids of a rendered chat prompt: special tokens parsed, and the vocabulary's BOS in front
+// unless the template already wrote it (Llama 3, Gemma).
+std::vector<int32_t> encode_chat_prompt(const Tokenizer& tokenizer, std::string_view text);
 
 class Conversation {
  public:

@@ -6,6 +6,7 @@
 #include "engine/core/error.h"
 #include "engine/core/log.h"
 #include "models/gguf/gguf_reader.h"
+#include "models/gguf/gguf_split.h"
 #include "models/quantize.h"
 #include "models/tokenizer/tokenizer.h"
 
@@ -98,7 +99,8 @@ void for_each_weight(ModelWeights& w, const std::function<void(WeightTensor&)>& 
 Model::~Model() = default;
 
 std::unique_ptr<Model> Model::load(const std::string& path, Backend& backend, const LoadOptions& options) {
-  const gguf::GgufFile file = gguf::GgufFile::open(path);
+  // A split model's first part brings its other parts (models/gguf/gguf_split.h).
+  const gguf::GgufFile file = gguf::open_split_model(path);
   std::unique_ptr<Model> model(new Model());
   model->path_ = path;
   model->hparams_ = read_hparams(file, path);
@@ -115,18 +117,26 @@ std::unique_ptr<Model> Model::load(const std::string& path, Backend& backend, co
   progress.tensors_total = loader.wanted().size();
   for (const auto* info : loader.wanted()) progress.bytes_total += info->bytes;
 
-  if (options.weight_type) {
-    VKGRAPH_CHECK(*options.weight_type == DType::Q8_0 || *options.weight_type == DType::Q4_0,
-                  "{}: weights can be converted to q8_0 or q4_0 while loading, not {}", path,
-                  dtype_name(*options.weight_type));
+  // The conversion each tensor gets (its own type when none), decided for the whole model at
+  // once: the mixes depend on the layer count and on which matrices exist.
+  const QuantScheme* scheme = options.weights ? &find_quant_scheme(*options.weights, "--weights") : nullptr;
+  std::vector<TensorChoice> choices;
+  if (scheme != nullptr) {
+    MixModel mix = mix_model_of(file);
+    mix.n_layer = model->hparams_.n_layer;
+    mix.n_head = model->hparams_.n_head;
+    mix.n_head_kv = model->hparams_.n_head_kv;
+    mix.tied_output = model->hparams_.tied_output;
+    choices = choose_tensor_types(*scheme, mix, describe_tensors(loader.wanted()));
   }
 
   // A device too small for the weights refuses them here, before any upload, naming the sizes.
   std::vector<WeightSize> sizes;
-  for (const gguf::TensorInfo* info : loader.wanted()) {
-    const bool converted_here = options.weight_type && !why_kept(*info, *options.weight_type);
+  for (size_t i = 0; i < loader.wanted().size(); ++i) {
+    const gguf::TensorInfo* info = loader.wanted()[i];
+    const bool converted_here = scheme != nullptr && choices[i].converted;
     sizes.push_back(
-        {info->name, converted_here ? row_bytes(*options.weight_type, size_t(info->elements)) : size_t(info->bytes)});
+        {info->name, converted_here ? row_bytes(choices[i].type, size_t(info->elements)) : size_t(info->bytes)});
   }
   backend.check_weights_fit(sizes);
 
@@ -136,23 +146,26 @@ std::unique_ptr<Model> Model::load(const std::string& path, Backend& backend, co
   std::map<std::string, DType> uploaded_type;
   std::map<std::string, size_t> bytes_by_type;
   size_t converted = 0, vectors_kept = 0;
-  for (const gguf::TensorInfo* info : loader.wanted()) {
+  for (size_t i = 0; i < loader.wanted().size(); ++i) {
+    const gguf::TensorInfo* info = loader.wanted()[i];
     DType type = info->type;
     size_t bytes = info->bytes;
-    if (options.weight_type) {
-      const DType target = *options.weight_type;
-      if (const auto reason = why_kept(*info, target)) {
+    if (scheme != nullptr) {
+      const TensorChoice& choice = choices[i];
+      if (!choice.converted) {
         if (info->shape.size() != 2) {
           vectors_kept++;
-        } else if (info->type == target) {
-          log::info("{}: '{}' is already {}", path, info->name, dtype_name(target));
+        } else if (info->type == scheme->base) {
+          log::info("{}: '{}' is already {}", path, info->name, dtype_name(info->type));
         } else {
-          log::warn("{}: '{}' stays {}: {}", path, info->name, dtype_name(info->type), *reason);
+          log::warn("{}: '{}' stays {}: {}", path, info->name, dtype_name(info->type), choice.reason);
         }
       } else {
-        const std::vector<std::byte> packed = quantize_tensor(*info, file.data(*info), target);
+        if (!choice.reason.empty())
+          log::info("{}: '{}' becomes {}: {}", path, info->name, dtype_name(choice.type), choice.reason);
+        const std::vector<std::byte> packed = quantize_tensor(*info, file.data(*info), choice.type);
         uploaded[info->name] = backend.upload(packed);
-        type = target;
+        type = choice.type;
         bytes = packed.size();
         converted++;
       }
@@ -166,9 +179,9 @@ std::unique_ptr<Model> Model::load(const std::string& path, Backend& backend, co
     progress.bytes_done += info->bytes;
     if (options.progress && !options.progress(progress)) fail("{}: loading was cancelled", path);
   }
-  if (options.weight_type) {
+  if (scheme != nullptr) {
     log::info("{}: converted {} of {} tensors to {} while loading; {} norm and bias vectors stay f32", path, converted,
-              loader.wanted().size(), dtype_name(*options.weight_type), vectors_kept);
+              loader.wanted().size(), scheme->name, vectors_kept);
   }
   for_each_weight(model->weights_, [&](WeightTensor& t) {
     if (t.name.empty()) return;

@@ -26,16 +26,18 @@ struct LoadProgress {
 struct LoadOptions {
   // Called after each tensor upload; returning false cancels the load (it then throws).
   std::function<bool(const LoadProgress&)> progress;
-  // Q8_0 or Q4_0: F32/F16 matrices (projections, embeddings, output) are converted to it before
-  // upload, exactly as `vkgraph quantize` would (models/quantize.h); matrices whose rows do not
-  // fill whole blocks stay in their type and the log names them. Norms and biases stay f32.
-  std::optional<DType> weight_type;
+  // A quantization scheme (models/quant_scheme.h: q8_0, q4_k_m, bf16, ...): F32/F16/BF16
+  // matrices (projections, embeddings, output) are converted as it says before upload, exactly
+  // as `vkgraph quantize --type` would (models/quantize.h); matrices it keeps stay in their type
+  // and the log names them. Norms and biases stay f32.
+  std::optional<std::string> weights;
 };
 
 class Model {
  public:
-  // Reads a GGUF file, checks every tensor's presence, type and shape, and uploads the weights
-  // to `backend` once. Errors name the file and the tensor.
+  // Reads a GGUF file (or every part of a split one, given its first part), checks every
+  // tensor's presence, type and shape, and uploads the weights to `backend` once. Errors name
+  // the file and the tensor.
   static std::unique_ptr<Model> load(const std::string& path, Backend& backend, const LoadOptions& options = {});
   ~Model();
 
@@ -46,7 +48,7 @@ class Model {
   // tokenizer.chat_template, empty when the file has none.
   const std::string& chat_template() const { return chat_template_; }
   // Bytes of the weight tensors as uploaded to the device (the file's, or the converted ones
-  // with LoadOptions::weight_type), parameters count.
+  // with LoadOptions::weights), parameters count.
   size_t weight_bytes() const { return weight_bytes_; }
   size_t parameter_count() const { return parameter_count_; }
   // The type most weights have (for bench rows): "q4_0", "f16", ...

@@ -1,6 +1,7 @@
 #include "models/quantize.h"
 
 #include <algorithm>
+#include <map>
 #include <thread>
 
 #include <fmt/format.h>
@@ -45,49 +46,37 @@ void parallel_rows(size_t rows, Fn&& fn) {
 
 }  // namespace
 
-DType parse_weight_type(const std::string& name, const std::string& option) {
-  if (name == "q8_0") return DType::Q8_0;
-  if (name == "q4_0") return DType::Q4_0;
-  fail("{} must be q8_0 or q4_0 (got '{}')", option, name);
+MixModel mix_model_of(const gguf::GgufFile& file) {
+  MixModel m;
+  m.arch = file.find_string("general.architecture").value_or("llama");
+  const std::string a = m.arch + ".";
+  m.n_head = file.find_u32(a + "attention.head_count").value_or(1);
+  m.n_head_kv = file.find_u32(a + "attention.head_count_kv").value_or(uint32_t(m.n_head));
+  m.n_layer = file.find_u32(a + "block_count").value_or(0);
+  m.tied_output = file.find_tensor("output.weight") == nullptr;
+  for (const gguf::TensorInfo& t : file.tensors()) {
+    if (t.shape.size() == 2 &&
+        (t.name.find("attn_v.weight") != std::string::npos || t.name.find("attn_qkv.weight") != std::string::npos)) {
+      m.n_attn_v++;
+    }
+  }
+  return m;
 }
 
-uint32_t gguf_file_type(DType type) {
-  switch (type) {
-    case DType::F32:
-      return 0;
-    case DType::F16:
-      return 1;
-    case DType::Q4_0:
-      return 2;
-    case DType::Q8_0:
-      return 7;
-    case DType::I32:
-      break;
-  }
-  fail("no GGUF file type for {} weights", dtype_name(type));
-}
-
-std::optional<std::string> why_kept(const gguf::TensorInfo& tensor, DType target) {
-  if (tensor.shape.size() != 2) {
-    return fmt::format("rank {} ({}): norms and biases stay in f32", tensor.shape.size(), dtype_name(tensor.type));
-  }
-  if (tensor.type == target) return fmt::format("already {}", dtype_name(target));
-  if (tensor.type != DType::F32 && tensor.type != DType::F16) {
-    return fmt::format("already quantized ({}); requantizing would add a second rounding", dtype_name(tensor.type));
-  }
-  const size_t block = dtype_info(target).block_elements;
-  if (tensor.shape[1] % int64_t(block) != 0) {
-    return fmt::format("rows of {} are not a multiple of the {}-element {} block", tensor.shape[1], block,
-                       dtype_name(target));
-  }
-  return std::nullopt;
+std::vector<TensorDesc> describe_tensors(std::span<const gguf::TensorInfo* const> tensors) {
+  std::vector<TensorDesc> out;
+  for (const gguf::TensorInfo* t : tensors) out.push_back({t->name, t->shape, t->type});
+  return out;
 }
 
 void quantize_tensor(const gguf::TensorInfo& tensor, std::span<const std::byte> data, DType target,
                      std::span<std::byte> out) {
-  if (const auto reason = why_kept(tensor, target))
-    fail("tensor '{}' cannot become {}: {}", tensor.name, dtype_name(target), *reason);
+  VKGRAPH_CHECK(tensor.shape.size() == 2, "tensor '{}' has rank {}, only matrices convert", tensor.name,
+                tensor.shape.size());
   const auto rows = size_t(tensor.shape[0]), cols = size_t(tensor.shape[1]);
+  VKGRAPH_CHECK(cols % dtype_info(target).block_elements == 0,
+                "tensor '{}' cannot become {}: rows of {} are not a multiple of its {}-element block", tensor.name,
+                dtype_name(target), cols, dtype_info(target).block_elements);
   const size_t in_row = row_bytes(tensor.type, cols), out_row = row_bytes(target, cols);
   VKGRAPH_CHECK(data.size() == rows * in_row, "tensor '{}': {} bytes of data, expected {}", tensor.name, data.size(),
                 rows * in_row);
@@ -110,9 +99,7 @@ std::vector<std::byte> quantize_tensor(const gguf::TensorInfo& tensor, std::span
   return out;
 }
 
-QuantizeSummary quantize_file(const std::string& in_path, const std::string& out_path, DType target) {
-  VKGRAPH_CHECK(target == DType::Q8_0 || target == DType::Q4_0, "{}: cannot quantize to {} (q8_0 or q4_0)", out_path,
-                dtype_name(target));
+QuantizeSummary quantize_file(const std::string& in_path, const std::string& out_path, const QuantScheme& scheme) {
   VKGRAPH_CHECK(in_path != out_path, "{}: the output must be a different file from the input", out_path);
   const gguf::GgufFile in = gguf::GgufFile::open(in_path);
 
@@ -120,16 +107,22 @@ QuantizeSummary quantize_file(const std::string& in_path, const std::string& out
   // which the writer also uses for the data.
   gguf::GgufWriter writer(in.alignment());
   for (const gguf::MetadataEntry& entry : in.metadata()) writer.set(entry.key, entry.value);
-  writer.set_u32("general.file_type", gguf_file_type(target));
+  writer.set_u32("general.file_type", scheme.file_type);
+
+  std::vector<const gguf::TensorInfo*> all;
+  for (const gguf::TensorInfo& t : in.tensors()) all.push_back(&t);
+  const std::vector<TensorChoice> choices = choose_tensor_types(scheme, mix_model_of(in), describe_tensors(all));
 
   QuantizeSummary summary;
-  for (const gguf::TensorInfo& t : in.tensors()) {
+  std::map<std::string, size_t> by_type;
+  for (size_t i = 0; i < all.size(); ++i) {
+    const gguf::TensorInfo& t = *all[i];
+    const TensorChoice& choice = choices[i];
     summary.tensors_total++;
     summary.bytes_before += t.bytes;
-    const auto reason = why_kept(t, target);
-    if (reason) {
+    if (!choice.converted) {
       if (t.shape.size() == 2) {
-        summary.kept.push_back({t.name, *reason});
+        summary.kept.push_back({t.name, choice.reason});
       } else {
         summary.vectors_kept++;
       }
@@ -141,11 +134,15 @@ QuantizeSummary quantize_file(const std::string& in_path, const std::string& out
       });
       continue;
     }
+    const DType target = choice.type;
     summary.tensors_converted++;
+    by_type[std::string(dtype_name(target))]++;
+    if (!choice.reason.empty()) summary.changed.push_back({t.name, choice.reason});
     summary.bytes_after += uint64_t(t.shape[0]) * row_bytes(target, size_t(t.shape[1]));
     writer.add_tensor(t.name, target, t.shape,
                       [&in, &t, target](std::span<std::byte> out) { quantize_tensor(t, in.data(t), target, out); });
   }
+  summary.tensors_by_type.assign(by_type.begin(), by_type.end());
   writer.write(out_path);
   return summary;
 }

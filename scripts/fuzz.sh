@@ -2,7 +2,7 @@
 # Builds the libFuzzer targets (clang, ASan + UBSan) and fuzzes each one for a while.
 #   scripts/fuzz.sh [-t SECONDS] [-j PARALLEL] [TARGET...]
 # Defaults: 600 s per target, one target at a time, all targets (gguf tokenizer_spm
-# tokenizer_bpe chat_template). The corpus grows in BUILD/fuzz-corpus/<target> across runs;
+# tokenizer_bpe chat_template jinja). The corpus grows in BUILD/fuzz-corpus/<target> across runs;
 # a finding is written to BUILD/fuzz-artifacts-<target>-crash-* and fails the script: keep it
 # in tests/data/fuzz-regressions/<target>/ once fixed. Prints executions and coverage per target.
 # Environment: VKGRAPH_FUZZ_BUILD_DIR (default build-fuzz), CC/CXX (default clang-14).
@@ -21,7 +21,7 @@ while getopts "t:j:" opt; do
 done
 shift $((OPTIND - 1))
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(gguf tokenizer_spm tokenizer_bpe chat_template)
+[ ${#targets[@]} -gt 0 ] || targets=(gguf tokenizer_spm tokenizer_bpe chat_template jinja)
 
 build=${VKGRAPH_FUZZ_BUILD_DIR:-build-fuzz}
 cxx=${CXX:-$(command -v clang++-14 || command -v clang++)}
@@ -36,7 +36,7 @@ cmake --build "$build" -j 2 --target vkgraph_fuzz_corpora $(printf 'fuzz_%s ' "$
 
 logs="$build/fuzz-logs"
 mkdir -p "$logs"
-seeds_of() { case $1 in gguf) echo gguf ;; tokenizer_*) echo tokenizer ;; chat_template) echo chat ;; esac; }
+seeds_of() { case $1 in gguf) echo gguf ;; tokenizer_*) echo tokenizer ;; chat_template) echo chat ;; jinja) echo jinja ;; esac; }
 
 run_one() {
   local t=$1

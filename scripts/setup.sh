@@ -2,7 +2,7 @@
 # One-time set-up of a build machine. Idempotent: run it again at any time.
 #
 # On Debian 12 (bookworm) it installs everything the build and the tests need:
-#   - compilers and CMake/Ninja, fmt, CLI11, the Vulkan loader, validation layers, tmux;
+#   - compilers and CMake/Ninja, fmt, CLI11, the Vulkan loader, validation layers, tmux, libcurl;
 #   - Mesa 25 lavapipe and Catch2 3 from bookworm-backports;
 #   - when the system glslang cannot compile GL_KHR_cooperative_matrix (bookworm's glslang 12),
 #     glslang 15 and spirv-val built from Debian trixie's source packages, and the Vulkan 1.4
@@ -58,16 +58,46 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg"
   local base=(build-essential cmake ninja-build pkg-config git dpkg-dev xz-utils python3
               libvulkan-dev vulkan-validationlayers vulkan-tools libfmt-dev libcli11-dev
               glslang-tools spirv-tools nlohmann-json3-dev libedit-dev tmux
-              clang clang-format libclang-rt-14-dev ccache chromium)
+              libcurl4-openssl-dev libssl-dev
+              clang clang-format libclang-rt-14-dev ccache chromium
+              libcpp-httplib-dev nginx-light curl python3-jinja2)
+  # libcurl + OpenSSL's libcrypto: `-hf` downloads from the Hugging Face Hub (HTTP, SHA-256 checks);
   # clang + its runtime: the fuzzers (libFuzzer) and the sanitizer builds; clang-format: the format
   # check of scripts/test.sh; ccache: repeat builds;
-  # chromium: the test that renders `vkgraph bench --plot`'s SVG.
+  # chromium: the test that renders `vkgraph bench --plot`'s SVG;
+  # cpp-httplib: `vkgraph serve`'s HTTP; nginx and curl: the server's scale-out and curl tests;
+  # python3-jinja2: the reference renderer of the chat-template tests.
   local backports=(mesa-vulkan-drivers catch2)
   say "installing build tools and libraries"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${base[@]}" >/dev/null
   say "installing Mesa 25 (lavapipe) and Catch2 3 from bookworm-backports"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     -t bookworm-backports "${backports[@]}" >/dev/null
+  # Node.js runs the official OpenAI client against `vkgraph serve` in the tests. A node that is
+  # already installed (another vendor's package) is used as it is: Debian's npm would conflict.
+  if ! command -v npm >/dev/null; then
+    say "installing Node.js and npm"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+  fi
+}
+
+# --- npm packages of the server tests ------------------------------------------------------------
+# The official OpenAI client (tests/serve/), installed into the per-user cache, never committed;
+# `.deps/node_modules` links to it.
+install_node_packages() {
+  local openai_ver=4.104.0
+  local prefix="$cache_dir/node-openai-$openai_ver"
+  command -v npm >/dev/null || die "npm is missing: install Node.js (>= 18) and npm (the server tests need them)"
+  if [ -f "$prefix/node_modules/openai/package.json" ]; then
+    say "using cached openai $openai_ver for node ($prefix)"
+  else
+    say "installing the openai $openai_ver npm package (the server tests' client)"
+    rm -rf "$prefix.tmp"
+    mkdir -p "$prefix.tmp"
+    npm install --prefix "$prefix.tmp" --no-audit --no-fund --silent "openai@$openai_ver" >/dev/null
+    rm -rf "$prefix"; mv "$prefix.tmp" "$prefix"
+  fi
+  link_dep node_modules "$prefix/node_modules"
 }
 
 # --- glslang with cooperative matrices ------------------------------------------------------------
@@ -161,6 +191,34 @@ build_shader_tools() {
   link_dep vulkan-headers "$headers_prefix"
 }
 
+# --- llama.cpp's chat templates (test data) ------------------------------------------------------
+# The real templates in models/templates of the llama.cpp source that the npm package
+# node-llama-cpp carries as a git bundle (the release scripts/compare-llamacpp.sh measures). The
+# chat-template tests render each with python3-jinja2 and with vkgraph; they are fetched here,
+# once, into the cache, and never committed.
+fetch_llamacpp_templates() {
+  local version=3.22.1
+  local dest="$cache_dir/llama.cpp-templates-node-llama-cpp-$version"
+  if [ ! -f "$dest/.complete" ]; then
+    command -v npm >/dev/null || die "npm is missing: install Node.js and npm (llama.cpp's chat templates come with it)"
+    say "fetching llama.cpp's chat templates (npm package node-llama-cpp $version, 35 MB, once)"
+    local work; work=$(mktemp -d)
+    ( cd "$work" && npm pack --silent "node-llama-cpp@$version" >/dev/null ) ||
+      { rm -rf "$work"; die "npm could not fetch node-llama-cpp@$version"; }
+    tar -xzf "$work/node-llama-cpp-$version.tgz" -C "$work" package/llama/gitRelease.bundle
+    git clone -q --no-checkout "$work/package/llama/gitRelease.bundle" "$work/llama.cpp" 2>/dev/null
+    rm -rf "$dest.tmp" && mkdir -p "$dest.tmp"
+    git -C "$work/llama.cpp" archive HEAD models/templates |
+      tar -x -C "$dest.tmp" --strip-components=2 --wildcards 'models/templates/*.jinja'
+    local count; count=$(ls "$dest.tmp"/*.jinja 2>/dev/null | wc -l)
+    rm -rf "$work"
+    [ "$count" -ge 70 ] || die "llama.cpp's source in node-llama-cpp $version gave $count templates (expected 70 or more)"
+    touch "$dest.tmp/.complete"
+    rm -rf "$dest" && mv "$dest.tmp" "$dest"
+  fi
+  link_dep llama-cpp-templates "$dest"
+}
+
 vulkan_headers_have_coopmat() {
   grep -q VK_KHR_cooperative_matrix /usr/include/vulkan/vulkan_core.h 2>/dev/null
 }
@@ -180,6 +238,8 @@ main() {
   else
     build_shader_tools
   fi
+  install_node_packages
+  fetch_llamacpp_templates
   say "ready. Build with: cmake -S . -B build -G Ninja && cmake --build build"
 }
 

@@ -1,5 +1,6 @@
 #pragma once
-// Runs the built `vkgraph` program with arguments and captures its exit code, stdout and stderr.
+// Runs a built program (the `vkgraph` CLI, a build tool) with arguments and captures its exit
+// code, stdout and stderr.
 
 #include <sys/wait.h>
 #include <cstdio>
@@ -18,12 +19,13 @@ struct CommandResult {
 };
 
 // `args` is appended to the program's path as shell words: quote them as needed.
-inline CommandResult run_vkgraph(const std::string& args, const std::string& stdin_text = "") {
+inline CommandResult run_program(const std::string& program, const std::string& args,
+                                 const std::string& stdin_text = "") {
   TempDir dir;
   const std::string in = dir.file("stdin"), out = dir.file("stdout"), err = dir.file("stderr");
   std::ofstream(in) << stdin_text;
   const std::string command =
-      std::string("'") + VKGRAPH_CLI_PATH + "' " + args + " <'" + in + "' >'" + out + "' 2>'" + err + "'";
+      std::string("'") + program + "' " + args + " <'" + in + "' >'" + out + "' 2>'" + err + "'";
   const int status = std::system(command.c_str());
   CommandResult result;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -36,6 +38,10 @@ inline CommandResult run_vkgraph(const std::string& args, const std::string& std
   result.out = slurp(out);
   result.err = slurp(err);
   return result;
+}
+
+inline CommandResult run_vkgraph(const std::string& args, const std::string& stdin_text = "") {
+  return run_program(VKGRAPH_CLI_PATH, args, stdin_text);
 }
 
 inline std::string shell_quote(const std::string& s) {

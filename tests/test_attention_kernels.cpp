@@ -146,7 +146,7 @@ TEST_CASE("attention on this device: portable tiles for prefill sized to its sha
                           AttentionParams{1.0f / std::sqrt(float(head_dim)), 0});
     g.graph.mark_output(y);
     const Plan plan = Plan::build(std::move(g.graph));
-    const std::string text = backend.prepare(plan)->describe();
+    const std::string text = backend.prepare(plan)->describe(false);
     INFO(text);
     const bool coop = ctx->info().has_cooperative_matrix && head_dim % 16 == 0 &&
                       device_has_coopmat_shape(ctx->info(), f16_shape(16, 16, 16));

@@ -232,7 +232,9 @@ TEST_CASE("bench refuses bad flag values with a clear error", "[bench][cli]") {
       {"-p 0 -n 0", "nothing to measure"},
       {"--backend vulcan", "unknown backend 'vulcan'"},
       {"--synth gpt-9:q4_0", "unknown preset 'gpt-9'"},
-      {"--synth test-llama:q5_1", "must be f32, f16, q8_0 or q4_0 (got 'q5_1')"},
+      {"--synth test-llama:q7_k",
+       "the weights must be one of q8_0, q4_0, q4_1, q5_0, q5_1, iq4_nl, iq4_xs, q2_k, "
+       "q3_k_m, q4_k_s, q4_k_m, q5_k_m, q6_k, bf16, f16, f32 (got 'q7_k')"},
       {"--plot /no/such/dir/plot.svg", "--plot: folder '/no/such/dir' does not exist"},
   };
   for (const Case& c : cases) {

@@ -86,7 +86,7 @@ TEST_CASE("bench roofline counts the weights and KV positions read and the FLOPs
   testing::TempDir dir;
   const std::string path = dir.file("test-llama.gguf");
   models::SynthOptions options;
-  options.weight_type = DType::F32;
+  options.weights = "f32";
   models::write_synthetic_model(models::find_preset("test-llama"), options, path);
   auto backend = create_backend("cpu");
   const auto model = models::Model::load(path, *backend);

@@ -59,3 +59,47 @@ TEST_CASE("vkgraph plan prints the steps and the arena against the sum of interm
              ContainsSubstring("matmul/rows_q8_0_f32 groups") || ContainsSubstring("matmul/tiled_q8_0_f32 groups"));
   CHECK_THAT(r.out, ContainsSubstring("binding 0: token_embd"));
 }
+
+TEST_CASE("vkgraph plan -v prints each dispatch's kernel row and why it was chosen", "[cli][passes][kernels]") {
+  const CliResult r = run_vkgraph("plan -v --tokens 1 --kv 64 --layers 1");
+  REQUIRE(r.exit_code == 0);
+  // Decode attention: the split-K row, with the reason the table gives for it.
+  CHECK_THAT(r.out, ContainsSubstring("row attention/split_kv_f16 (attention(f16, f32, decode), attention_split): "
+                                      "decode: split-K over the cache"));
+  CHECK_THAT(r.out, ContainsSubstring("row norm/rms_norm_mul_f32"));
+  const CliResult plain = run_vkgraph("plan --tokens 1 --kv 64 --layers 1");
+  CHECK_THAT(plain.out, !ContainsSubstring("split-K over the cache"));
+}
+
+TEST_CASE("vkgraph test-ops --kernel forces one row on the cases it runs", "[cli][testing][kernels]") {
+  // The 128-wide add row: never chosen on a device allowing 256 invocations, still runnable.
+  const CliResult r = run_vkgraph("test-ops --kernel 'elementwise/add_f32#1'");
+  INFO(r.out);
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, ContainsSubstring("ok   add "));
+  CHECK_THAT(r.out, ContainsSubstring("row elementwise/add_f32#1 (add(f32, f32), elementwise, workgroup 128"));
+  CHECK_THAT(r.out, ContainsSubstring("why: devices limited to 128 invocations"));
+  CHECK_THAT(r.out, EndsWith(" passed, 0 failed\n"));
+  // Split-K's reduce pass runs only in decodes cut into chunks; some op case is one.
+  const CliResult reduce = run_vkgraph("test-ops --kernel attention/split_reduce");
+  CHECK(reduce.exit_code == 0);
+  CHECK_THAT(reduce.out, ContainsSubstring("n_slots=4096"));
+  // A cooperative-matrix row on a device without cooperative matrices: skipped, naming why.
+  const CliResult coop = run_vkgraph("test-ops --kernel matmul/coopmat_q4_0_f32");
+  CHECK_THAT(coop.out, ContainsSubstring("row matmul/coopmat_q4_0_f32: skipped on ") ||
+                           ContainsSubstring("row matmul/coopmat_q4_0_f32 ("));
+  // A name that is no row: an error (stdout is empty, the message on stderr).
+  CHECK(run_vkgraph("test-ops --kernel no/such_kernel").exit_code == 1);
+  const CliResult list = run_vkgraph("test-ops --list-kernels");
+  CHECK_THAT(list.out, ContainsSubstring("matmul/rows_q4_0_f32@gpu"));
+  CHECK_THAT(list.out, ContainsSubstring("attention/tiled_kv_f16#3"));
+}
+
+TEST_CASE("vkgraph bench --kernel times a row's cases after checking them", "[cli][bench][kernels]") {
+  const CliResult r = run_vkgraph("bench --kernel 'elementwise/silu_f32#0' -r 2");
+  INFO(r.out);
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, ContainsSubstring("| row | case | us/run | GB/s | nmse | ok |"));
+  CHECK_THAT(r.out, ContainsSubstring("| elementwise/silu_f32#0 | silu "));
+  CHECK_THAT(r.out, ContainsSubstring(" | ok |"));
+}

@@ -195,7 +195,7 @@ TEST_CASE("smollm2-135m's decode step runs at most 10 dispatches per layer", "[g
   // Two layers of the preset's shapes (q4_0): the per-layer op mix is the full model's.
   testing::ScratchDir dir("fusion-smollm2");
   models::SynthOptions options;
-  options.weight_type = DType::Q4_0;
+  options.weights = "q4_0";
   options.n_layer = 2;
   const std::string path = (dir / "smollm2.gguf").string();
   models::write_synthetic_model(models::find_preset("smollm2-135m"), options, path);

@@ -12,6 +12,8 @@
 
 #include "fuzz/chat_fuzz_body.h"
 #include "fuzz/gguf_fuzz_body.h"
+#include "fuzz/jinja_fuzz_body.h"
+#include "fuzz/serve_request_fuzz_body.h"
 #include "fuzz/tokenizer_fuzz_body.h"
 #include "models/gguf/gguf_reader.h"
 #include "models/tokenizer/tokenizer.h"
@@ -76,5 +78,20 @@ TEST_CASE("fuzz regressions: chat template inputs keep their properties", "[fuzz
   for (const Input& in : inputs("chat_template")) {
     INFO(in.name);
     CHECK_NOTHROW(fuzz::chat_fuzz_one(tok, in.bytes.data(), in.bytes.size()));
+  }
+}
+
+TEST_CASE("fuzz regressions: server request inputs keep their properties", "[fuzz][serve]") {
+  const Tokenizer tok = tokenizer_of("tiny-bpe-vocab-q8_0.gguf");
+  for (const Input& in : inputs("serve_request")) {
+    INFO(in.name);
+    CHECK_NOTHROW(fuzz::serve_request_fuzz_one(tok, in.bytes.data(), in.bytes.size()));
+  }
+}
+
+TEST_CASE("fuzz regressions: Jinja inputs keep their properties", "[fuzz][jinja]") {
+  for (const Input& in : inputs("jinja")) {
+    INFO(in.name);
+    CHECK_NOTHROW(fuzz::jinja_fuzz_one(in.bytes.data(), in.bytes.size()));
   }
 }

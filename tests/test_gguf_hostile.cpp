@@ -305,9 +305,12 @@ TEST_CASE("GGUF tensor table defects are refused with messages naming the tensor
                ContainsSubstring("tensors 'a'") && ContainsSubstring("'b'") && ContainsSubstring("overlap"));
   }
   SECTION("unsupported tensor type") {
-    f.tensors[1].type = 12;
+    f.tensors[1].type = 16;
     f.tensors[1].ne = {256};
-    CHECK_THAT(open_error("q4k.gguf", f.bytes()), ContainsSubstring("tensor 'b' has tensor type q4_K (id 12)"));
+    CHECK_THAT(
+        open_error("iq2xxs.gguf", f.bytes()),
+        ContainsSubstring("tensor 'b' has tensor type iq2_xxs (id 16), which is not supported (supported: f32, "
+                          "f16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_k, q3_k, q4_k, q5_k, q6_k, iq4_nl, iq4_xs, bf16)"));
   }
   SECTION("unknown tensor type id") {
     f.tensors[0].type = 999;

@@ -67,7 +67,7 @@ void check_matmul_cases(const std::string& variant) {
 
 TEST_CASE("matmul kernels: a CPU-class device gets the row-per-invocation kernel", "[vulkan][matmul]") {
   const DeviceInfo cpu = cpu_device();
-  for (DType w : {DType::F32, DType::F16, DType::Q8_0, DType::Q4_0}) {
+  for (DType w : test::vulkan_types(vk_matmul)) {
     const KernelRow& vec = row_for(cpu, w, DType::F32, KernelForm::vector);
     INFO(dtype_name(w));
     CHECK(std::string(vec.variant.shader) == "matmul/rows_" + std::string(dtype_name(w)) + "_f32");
@@ -150,7 +150,7 @@ TEST_CASE("matmul kernels: the GPU subgroup-reduction mat-vec matches the CPU re
     SKIP("the test device has no subgroup shuffles over 8 invocations");
   }
   std::vector<std::string> force;
-  for (const char* wx : {"f32_f32", "f32_f16", "f16_f32", "f16_f16", "q8_0_f32", "q8_0_f16", "q4_0_f32", "q4_0_f16"}) {
+  for (const std::string& wx : test::matmul_variant_suffixes()) {
     force.push_back(std::string("matmul/rows_") + wx + "@gpu");
   }
   ForcedKernels forced(force);
@@ -163,11 +163,11 @@ TEST_CASE("matmul kernels: the CPU-class rows x tokens prefill tile matches the 
     SKIP("the test device has no subgroup broadcasts over 8 invocations");
   }
   std::vector<std::string> force;
-  for (const char* wx : {"f32_f32", "f32_f16", "f16_f32", "f16_f16", "q8_0_f32", "q8_0_f16", "q4_0_f32", "q4_0_f16"}) {
+  for (const std::string& wx : test::matmul_variant_suffixes()) {
     force.push_back(std::string("matmul/rows_tokens_") + wx);
   }
   ForcedKernels forced(force);
-  for (DType w : {DType::F32, DType::F16, DType::Q8_0, DType::Q4_0}) {
+  for (DType w : test::vulkan_types(vk_matmul)) {
     INFO(dtype_name(w));
     CHECK(std::string(row_for(ctx->info(), w, DType::F32, KernelForm::matrix).variant.shader) ==
           "matmul/rows_tokens_" + std::string(dtype_name(w)) + "_f32");
@@ -182,7 +182,7 @@ TEST_CASE("matmul kernels: the previous CPU-class prefill (a row x 8 tokens) mat
     SKIP("the test device has no subgroup shuffles over 8 invocations");
   }
   std::vector<std::string> force;
-  for (const char* wx : {"f32_f32", "f32_f16", "f16_f32", "f16_f16", "q8_0_f32", "q8_0_f16", "q4_0_f32", "q4_0_f16"}) {
+  for (const std::string& wx : test::matmul_variant_suffixes()) {
     force.push_back(std::string("matmul/rows_") + wx + "@cpu");
   }
   ForcedKernels forced(force);
@@ -191,7 +191,7 @@ TEST_CASE("matmul kernels: the previous CPU-class prefill (a row x 8 tokens) mat
 
 TEST_CASE("matmul kernels: the portable shared-memory kernels match the CPU reference", "[vulkan][matmul]") {
   std::vector<std::string> force;
-  for (const char* wx : {"f32_f32", "f32_f16", "f16_f32", "f16_f16", "q8_0_f32", "q8_0_f16", "q4_0_f32", "q4_0_f16"}) {
+  for (const std::string& wx : test::matmul_variant_suffixes()) {
     force.push_back(std::string("matmul/matvec_") + wx);
     force.push_back(std::string("matmul/tiled_") + wx);
   }
@@ -235,8 +235,7 @@ void quantize_activations(std::vector<std::byte>& bytes, DType type) {
 }
 
 bool is_int8_dot_case(const testing::OpCase& c) {
-  return c.op == "matmul" && c.name.find(" m=1 ") != std::string::npos &&
-         (c.name.find("w=q8_0") != std::string::npos || c.name.find("w=q4_0") != std::string::npos);
+  return c.op == "matmul" && c.name.find(" m=1 ") != std::string::npos && (dtype_info(c.weight).vulkan & vk_dot8);
 }
 
 }  // namespace
@@ -246,7 +245,7 @@ TEST_CASE("matmul kernels: the integer-dot mat-vec is chosen only where 4x8-bit 
   DeviceInfo fast = gpu_device();
   fast.integer_dot_product = true;
   fast.int8_dot_accelerated = true;
-  for (DType w : {DType::Q8_0, DType::Q4_0}) {
+  for (DType w : test::vulkan_types(vk_dot8)) {
     for (DType x : {DType::F32, DType::F16}) {
       INFO(dtype_name(w) << " x " << dtype_name(x));
       const KernelRow& row = row_for(fast, w, x, KernelForm::vector);
@@ -279,8 +278,9 @@ TEST_CASE("matmul kernels: the integer-dot mat-vec matches the CPU reference on 
           "[vulkan][matmul]") {
   auto ctx = test::vulkan_context();
   if (!ctx->info().integer_dot_product) SKIP("the test device has no shaderIntegerDotProduct");
-  ForcedKernels forced(
-      {"matmul/dot8_q8_0_f32", "matmul/dot8_q8_0_f16", "matmul/dot8_q4_0_f32", "matmul/dot8_q4_0_f16"});
+  std::vector<std::string> dot8;
+  for (const std::string& wx : test::matmul_variant_suffixes(vk_dot8)) dot8.push_back("matmul/dot8_" + wx);
+  ForcedKernels forced(dot8);
   for (const char* x : {"f32", "f16"}) {
     CHECK(std::string(
               select_kernel_row(ctx->info(), {OpKind::matmul, DType::Q4_0,
@@ -322,7 +322,7 @@ TEST_CASE("matmul kernels: the integer-dot mat-vec matches the CPU reference on 
       CHECK(result.nmse > 5e-6);
     }
   }
-  CHECK(ran == 20);  // q8_0 and q4_0 x f32 and f16 x 5 decode shapes
+  CHECK(ran == 10 * test::vulkan_types(vk_dot8).size());  // each type x f32 and f16 x 5 decode shapes
 }
 
 namespace {
@@ -359,7 +359,7 @@ TEST_CASE("matmul kernels: the cooperative-matrix mat-mat is selected only with 
   const DeviceInfo without = coopmat_gpu(false);
   const DeviceInfo with = coopmat_gpu(true);
   const bool embedded = shaders::find("matmul/coopmat_f16_f32") != nullptr;
-  for (DType w : {DType::F16, DType::Q8_0, DType::Q4_0}) {
+  for (DType w : test::vulkan_types(vk_coopmat)) {
     for (DType x : {DType::F32, DType::F16}) {
       INFO(dtype_name(w) << " x " << dtype_name(x));
       const std::string wx = std::string(dtype_name(w)) + "_" + std::string(dtype_name(x));
@@ -387,7 +387,7 @@ TEST_CASE("matmul kernels: the cooperative-matrix mat-mat SPIR-V is embedded and
     SKIP("cooperative-matrix shaders are not built (VKGRAPH_COOPMAT_SHADERS off)");
   }
   constexpr uint32_t kCooperativeMatrixKHR = 6022;  // SPIR-V capability enumerant
-  for (const char* wx : {"f16_f32", "f16_f16", "q8_0_f32", "q8_0_f16", "q4_0_f32", "q4_0_f16"}) {
+  for (const std::string& wx : test::matmul_variant_suffixes(vk_coopmat)) {
     INFO(wx);
     const shaders::EmbeddedShader* s = shaders::find(std::string("matmul/coopmat_") + wx);
     REQUIRE(s != nullptr);

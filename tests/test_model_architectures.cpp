@@ -55,7 +55,7 @@ TEST_CASE("synthetic models of every architecture match between Vulkan and the C
   for (const auto& v : variants) {
     DYNAMIC_SECTION(v.preset << " " << dtype_name(v.type)) {
       models::SynthOptions options;
-      options.weight_type = v.type;
+      options.weights = std::string(dtype_name(v.type));
       const std::string path = dir.file(fmt::format("{}-{}.gguf", v.preset, dtype_name(v.type)));
       models::write_synthetic_model(models::find_preset(v.preset), options, path);
       const auto cpu = run_model(path, "cpu");

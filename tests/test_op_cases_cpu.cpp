@@ -4,7 +4,10 @@
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 
+#include <algorithm>
 #include <set>
+
+#include <fmt/format.h>
 
 #include "engine/backend/cpu/cpu_backend.h"
 #include "engine/core/error.h"
@@ -111,12 +114,24 @@ TEST_CASE("the op cases cover every op and every dtype combination", "[testing]"
     }
     return false;
   };
-  for (const char* w : {"f32", "f16", "q8_0", "q4_0"}) {
+  // Every weight type of engine/core/weight_types.def, with rows of 1, 3 and 5 of its blocks
+  // (256, 768 and 1280 for the 256-element super-blocks) and odd row counts.
+  for (size_t i = 0; i < kDTypeCount; ++i) {
+    if (!is_weight_type(DType(i))) continue;
+    const std::string w(dtype_name(DType(i)));
+    const size_t unit = std::max<size_t>(dtype_info(DType(i)).block_elements, 32);
+    INFO(w);
     for (const char* x : {"f32", "f16"}) {
-      CHECK(has(std::string("matmul w=") + w + " x=" + x + " m=1 "));
-      CHECK(has(std::string("matmul w=") + w + " x=" + x + " m=65 "));
+      CHECK(has("matmul w=" + w + " x=" + x + " m=1 "));
+      CHECK(has("matmul w=" + w + " x=" + x + " m=65 "));
+      CHECK(has(fmt::format("matmul w={} x={} m=1 n_in={} n_out=1", w, x, unit)));
+      CHECK(has(fmt::format("matmul w={} x={} m=33 n_in={} n_out=65", w, x, 3 * unit)));
+      CHECK(has(fmt::format("matmul w={} x={} m=7 n_in={} n_out=33", w, x, 5 * unit)));
     }
-    CHECK(has(std::string("get_rows table=") + w));
+    CHECK(has("get_rows table=" + w));
+    CHECK(has("matmul_add w=" + w));
+    CHECK(has("matmul_cat w=" + w));
+    CHECK(has("matmul_swiglu w=" + w));
   }
   for (const char* text : {"rope normal", "rope neox", "n_rot=32", "freq_scale=0.25", "attention cache=f16",
                            "attention cache=f32", "n_kv_head=1", "window=4", "m=33", "no visible key",

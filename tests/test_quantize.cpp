@@ -1,4 +1,4 @@
-// `vkgraph quantize` and quantize on load (LoadOptions::weight_type): which tensors convert, the
+// `vkgraph quantize` and quantize on load (LoadOptions::weights) with q8_0 and q4_0: which tensors convert, the
 // converted file's types, sizes and metadata, bytes identical to llama.cpp's Q8_0/Q4_0 files when
 // given the same values, logits against the llama.cpp references, and on-load == offline.
 
@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -43,23 +44,32 @@ bool same_bytes(std::span<const std::byte> a, std::span<const std::byte> b) {
 
 }  // namespace
 
-TEST_CASE("why_kept converts f32/f16 matrices whose rows fill blocks and keeps the rest", "[quantize]") {
+// The pure schemes (q8_0, q4_0): every f32/f16 matrix whose rows fill blocks converts.
+std::optional<std::string> kept_reason(const gguf::TensorInfo& t, const char* scheme) {
+  const models::TensorDesc d{t.name, t.shape, t.type};
+  const models::TensorChoice c =
+      models::choose_tensor_types(models::find_quant_scheme(scheme, "--type"), models::MixModel{}, {&d, 1}).at(0);
+  if (c.converted) return std::nullopt;
+  return c.reason;
+}
+
+TEST_CASE("q8_0 and q4_0 convert f32/f16 matrices whose rows fill blocks and keep the rest", "[quantize]") {
   gguf::TensorInfo t{"m", DType::F16, 1, {8, 64}, 512, 0, 1024};
-  CHECK_FALSE(models::why_kept(t, DType::Q8_0).has_value());
+  CHECK_FALSE(kept_reason(t, "q8_0").has_value());
   t.type = DType::F32;
-  CHECK_FALSE(models::why_kept(t, DType::Q4_0).has_value());
+  CHECK_FALSE(kept_reason(t, "q4_0").has_value());
   t.shape = {8, 40};
-  REQUIRE(models::why_kept(t, DType::Q4_0).has_value());
-  CHECK_THAT(*models::why_kept(t, DType::Q4_0), ContainsSubstring("rows of 40"));
+  REQUIRE(kept_reason(t, "q4_0").has_value());
+  CHECK_THAT(*kept_reason(t, "q4_0"), ContainsSubstring("rows of 40"));
   t.shape = {64};
-  CHECK_THAT(*models::why_kept(t, DType::Q8_0), ContainsSubstring("norms and biases"));
+  CHECK_THAT(*kept_reason(t, "q8_0"), ContainsSubstring("norms and biases"));
   t.shape = {8, 64};
   t.type = DType::Q8_0;
-  CHECK_THAT(*models::why_kept(t, DType::Q4_0), ContainsSubstring("already quantized"));
-  CHECK(models::gguf_file_type(DType::Q8_0) == 7);
-  CHECK(models::gguf_file_type(DType::Q4_0) == 2);
-  CHECK_THROWS_WITH(models::parse_weight_type("q5_1", "--weights"),
-                    ContainsSubstring("--weights must be q8_0 or q4_0"));
+  CHECK_THAT(*kept_reason(t, "q4_0"), ContainsSubstring("already quantized"));
+  CHECK(models::find_quant_scheme("q8_0", "--type").file_type == 7);
+  CHECK(models::find_quant_scheme("q4_0", "--type").file_type == 2);
+  CHECK_THROWS_WITH(models::find_quant_scheme("q7_1", "--weights"),
+                    ContainsSubstring("--weights must be one of q8_0, q4_0, ") && ContainsSubstring("(got 'q7_1')"));
 }
 
 TEST_CASE("vkgraph quantize converts tiny-gqa-f16: types, sizes, metadata, untouched vectors", "[quantize][cli]") {
@@ -136,9 +146,9 @@ TEST_CASE("vkgraph quantize names the matrices it keeps and refuses a bad type",
   CHECK(out.tensor("even.weight").bytes == 5 * 18);
 
   const auto bad =
-      testing::run_vkgraph(fmt::format("quantize {} {} --type q5_1", dir.file("in.gguf"), dir.file("x.gguf")));
+      testing::run_vkgraph(fmt::format("quantize {} {} --type q5_2", dir.file("in.gguf"), dir.file("x.gguf")));
   CHECK(bad.exit_code != 0);
-  CHECK_THAT(bad.err, ContainsSubstring("--type must be q8_0 or q4_0 (got 'q5_1')"));
+  CHECK_THAT(bad.err, ContainsSubstring("--type must be one of q8_0, q4_0, q4_1") && ContainsSubstring("(got 'q5_2')"));
 }
 
 // llama.cpp's tiny-gqa Q8_0/Q4_0 files hold other random values than tiny-gqa-f16 (they are not
@@ -227,13 +237,13 @@ TEST_CASE("quantize on load gives exactly the logits of the file quantized offli
   for (const TypeCase& c : type_cases) {
     DYNAMIC_SECTION(c.name) {
       testing::TempDir dir;
-      models::quantize_file(input, dir.file("offline.gguf"), c.type);
+      models::quantize_file(input, dir.file("offline.gguf"), models::find_quant_scheme(c.name, "--type"));
 
       auto backend_a = create_backend("cpu", "");
       const auto offline = models::Model::load(dir.file("offline.gguf"), *backend_a);
       auto backend_b = create_backend("cpu", "");
       models::LoadOptions options;
-      options.weight_type = c.type;
+      options.weights = c.name;
       const auto on_load = models::Model::load(input, *backend_b, options);
 
       CHECK(on_load->weight_type() == c.name);
@@ -264,7 +274,7 @@ TEST_CASE("vkgraph run --weights q4_0 --verbose reports packed and stored weight
 
   const auto bad = testing::run_vkgraph("run --backend cpu --weights int3 -p hello -n 1");
   CHECK(bad.exit_code != 0);
-  CHECK_THAT(bad.err, ContainsSubstring("--weights must be q8_0 or q4_0 (got 'int3')"));
+  CHECK_THAT(bad.err, ContainsSubstring("--weights must be one of q8_0, q4_0, ") && ContainsSubstring("(got 'int3')"));
 }
 
 TEST_CASE("quantize on load keeps stories260K's 172-wide ffn_down rows in f32 and says so", "[quantize][cli]") {

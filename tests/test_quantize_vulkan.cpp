@@ -21,7 +21,7 @@ TEST_CASE("quantized weights on Vulkan take their packed size in device memory",
       vk::VulkanBackend backend(ctx);
       const uint64_t in_use_before = ctx->memory().stats().bytes_in_use;
       models::LoadOptions options;
-      options.weight_type = type;
+      options.weights = std::string(dtype_name(type));
       const auto model = models::Model::load(input, backend, options);
       const uint64_t allocated = ctx->memory().stats().bytes_in_use - in_use_before;
 

@@ -59,7 +59,7 @@ TEST_CASE("vulkan: a submission past the hang timeout fails cleanly and frees no
   test::ValidationGuard guard;
   testing::TempDir dir;
   const std::string path = dir.file("long_context.gguf");
-  models::write_synthetic_model(models::find_preset("stories260k-16k"), models::SynthOptions{DType::F32}, path);
+  models::write_synthetic_model(models::find_preset("stories260k-16k"), models::SynthOptions{"f32"}, path);
 
   // Its own device: once a submission timed out, the device takes no more work, so the
   // process-wide test context must not be the one.

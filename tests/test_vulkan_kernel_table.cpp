@@ -3,7 +3,10 @@
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 
+#include <algorithm>
 #include <bit>
+#include <map>
+#include <set>
 #include <string>
 
 #include "engine/backend/vulkan/kernel_table.h"
@@ -145,4 +148,50 @@ TEST_CASE("kernel table: keys from graph nodes", "[vulkan][kernels]") {
   const TensorId xr = g.reshape(x5, {5, 2, 16});
   const TensorId r = g.rope(xr, pos, RopeParams{RopeMode::neox, 16, 10000.0f, 1.0f});
   CHECK(kernel_key(g, g.node(r)) == KernelKey{OpKind::rope, DType::F32, DType::I32, KernelForm::rope_neox});
+}
+
+TEST_CASE("kernel table: every row has a unique name that finds it", "[vulkan][kernels]") {
+  std::set<std::string> names;
+  for (const KernelRow& row : kernel_table()) {
+    const std::string name = kernel_row_name(row);
+    INFO(name);
+    CHECK(names.insert(name).second);
+    const std::vector<const KernelRow*> found = find_kernel_rows(name);
+    REQUIRE(found.size() >= 1);
+    // A name finds the row itself; it finds others only when it is also their shader or
+    // shader@when (a shader with one row per device class has no "#N").
+    CHECK(std::find(found.begin(), found.end(), &row) != found.end());
+    if (name.find('#') != std::string::npos) CHECK(found.size() == 1);
+  }
+  // A shader names all its rows; "shader@when" those for that device class.
+  CHECK(find_kernel_rows("matmul/rows_q4_0_f32").size() == 3);  // decode cpu and gpu, prefill cpu
+  CHECK(find_kernel_rows("matmul/rows_q4_0_f32@gpu").size() == 1);
+  CHECK(find_kernel_rows("matmul/rows_q4_0_f32@cpu").size() == 2);
+  CHECK(find_kernel_rows("no/such_shader").empty());
+}
+
+TEST_CASE("kernel table: a row's family matches the push constants of its shader", "[vulkan][kernels][push]") {
+  // The lowering picks the push struct by family (and op); the shader's PUSH must be one of them.
+  const std::map<KernelFamily, std::set<std::string_view>> takes = {
+      {KernelFamily::elementwise, {"BinaryPush", "UnaryPush", "SwigluPush"}},
+      {KernelFamily::row_reduction, {"NormPush", "SoftmaxPush", "ArgmaxPush"}},
+      {KernelFamily::rope, {"RopePush"}},
+      {KernelFamily::get_rows, {"GetRowsPush"}},
+      {KernelFamily::kv_write, {"KvWritePush"}},
+      {KernelFamily::matmul_matvec, {"MatmulPush", "MatmulAddPush", "MatmulGroupPush"}},
+      {KernelFamily::matmul_rows, {"MatmulPush", "MatmulAddPush", "MatmulGroupPush"}},
+      {KernelFamily::matmul_rows_tokens, {"MatmulPush"}},
+      {KernelFamily::matmul_dot8, {"MatmulPush"}},
+      {KernelFamily::matmul_tiled, {"MatmulPush"}},
+      {KernelFamily::attention_split, {"AttentionSplitPush"}},
+      {KernelFamily::attention_reduce, {"AttentionReducePush"}},
+      {KernelFamily::attention_tiled, {"AttentionPush"}},
+  };
+  for (const KernelRow& row : kernel_table()) {
+    INFO(kernel_row_name(row) << " (" << kernel_family_name(row.family) << ")");
+    const shaders::EmbeddedShader* shader = shaders::find(row.variant.shader);
+    if (shader == nullptr) continue;  // a COOPMAT variant in a build without them
+    REQUIRE(takes.contains(row.family));
+    CHECK(takes.at(row.family).contains(shader->push_struct));
+  }
 }

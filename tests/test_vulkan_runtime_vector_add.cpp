@@ -11,6 +11,7 @@
 #include "engine/backend/vulkan/memory.h"
 #include "engine/backend/vulkan/pipeline.h"
 #include "engine/backend/vulkan/probe_kernels.h"
+#include "engine/backend/vulkan/push/probe.h"
 #include "tests/vulkan_test_support.h"
 
 using namespace vkgraph;
@@ -43,7 +44,7 @@ struct VectorAdd {
     a = mem.allocate(n * 4ull, "a");
     b = mem.allocate(n * 4ull, "b");
     c = mem.allocate((n + kGuard) * 4ull, "c");
-    pipeline = &ctx->pipelines().get({vk::kVectorAddShader, {workgroup}, 3, 4});
+    pipeline = &ctx->pipelines().get({vk::kVectorAddShader, {workgroup}, 3, sizeof(vk::ProbeCountPush)});
   }
 
   // Uploads x and y as the inputs and fills c and its guard with sentinels.
@@ -59,7 +60,7 @@ struct VectorAdd {
     seq.begin();
     seq.bind(*pipeline);
     seq.bind_buffers({a.range(), b.range(), c.range()});
-    seq.push(n);
+    seq.push(vk::ProbeCountPush{n});
     seq.begin_region("vector_add");
     seq.dispatch(std::min<uint32_t>((n + workgroup - 1) / workgroup, 65535));
     seq.end_region();

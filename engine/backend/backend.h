@@ -49,8 +49,12 @@ class Executable {
   // Host time of the last run(); nullopt where the backend does not measure it.
   virtual std::optional<RunHostTime> last_run_host_time() const { return std::nullopt; }
   // The lowered dispatches, one line each (kernel, workgroups, bindings), for `vkgraph plan`;
-  // empty for backends that run the plan's steps directly.
-  virtual std::string describe() const { return {}; }
+  // empty for backends that run the plan's steps directly. `reasons`: also why each kernel was
+  // chosen (`vkgraph plan -v`: the kernel table row and its `why`).
+  virtual std::string describe(bool reasons) const {
+    (void)reasons;
+    return {};
+  }
 };
 
 struct PrepareOptions {

@@ -1,17 +1,33 @@
 #include "engine/core/dtype.h"
 
+#include "engine/core/blocks.h"
+#include "engine/core/codecs.h"
 #include "engine/core/error.h"
 
 namespace vkgraph {
 namespace {
 
 constexpr DTypeInfo infos[] = {
-    {"f32", 1, 4, false},
-    {"f16", 1, 2, false},
-    {"i32", 1, 4, false},
-    {"q8_0", 32, sizeof(BlockQ8_0), true},
-    {"q4_0", 32, sizeof(BlockQ4_0), true},
+#define VKGRAPH_TYPE(Enum, name, ggml_id, block_elements, block_bytes, vulkan) \
+  {#name,                                                                      \
+   ggml_id,                                                                    \
+   block_elements,                                                             \
+   block_bytes,                                                                \
+   (block_elements) > 1,                                                       \
+   DType::Enum != DType::I32,                                                  \
+   uint32_t(vulkan),                                                           \
+   decode_##name,                                                              \
+   encode_##name},
+#include "engine/core/weight_types.def"
+#undef VKGRAPH_TYPE
 };
+static_assert(std::size(infos) == kDTypeCount);
+
+// Every block struct has the size its row says.
+#define VKGRAPH_TYPE(Enum, name, ggml_id, block_elements, block_bytes, vulkan) \
+  static_assert(sizeof(Block##Enum) == (block_bytes) && Block##Enum::elements == (block_elements), #Enum);
+#include "engine/core/weight_types.def"
+#undef VKGRAPH_TYPE
 
 }  // namespace
 
@@ -26,6 +42,23 @@ std::optional<DType> dtype_from_name(std::string_view name) {
     if (infos[i].name == name) return static_cast<DType>(i);
   }
   return std::nullopt;
+}
+
+std::optional<DType> dtype_from_ggml_id(uint32_t ggml_id) {
+  for (size_t i = 0; i < std::size(infos); ++i) {
+    if (infos[i].ggml_id == ggml_id) return static_cast<DType>(i);
+  }
+  return std::nullopt;
+}
+
+std::string weight_type_names() {
+  std::string names;
+  for (const DTypeInfo& info : infos) {
+    if (!info.weight) continue;
+    if (!names.empty()) names += ", ";
+    names += info.name;
+  }
+  return names;
 }
 
 }  // namespace vkgraph

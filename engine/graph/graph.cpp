@@ -168,7 +168,8 @@ TensorId Graph::get_rows(TensorId table, TensorId ids) {
   const Node& t = node(table);
   const Node& i = node(ids);
   VKGRAPH_CHECK(t.shape.size() == 2, "get_rows: table {} must be [n_rows, n]", describe(*this, table));
-  VKGRAPH_CHECK(t.dtype != DType::I32, "get_rows: table {} must be f32, f16, q8_0 or q4_0", describe(*this, table));
+  VKGRAPH_CHECK(is_weight_type(t.dtype), "get_rows: table {} must be one of {}", describe(*this, table),
+                weight_type_names());
   VKGRAPH_CHECK(i.dtype == DType::I32 && i.shape.size() == 1, "get_rows: ids {} must be i32 [m] (table {})",
                 describe(*this, ids), describe(*this, table));
   return add_node(make_op(OpKind::get_rows, DType::F32, {i.shape[0], t.shape[1]}, {table, ids}));
@@ -216,7 +217,8 @@ TensorId Graph::matmul(TensorId w, TensorId x) {
   const Node& nx = node(x);
   VKGRAPH_CHECK(nw.shape.size() == 2, "matmul: weight {} must be [n_out, n_in] (x {})", describe(*this, w),
                 describe(*this, x));
-  VKGRAPH_CHECK(nw.dtype != DType::I32, "matmul: weight {} must be f32, f16, q8_0 or q4_0", describe(*this, w));
+  VKGRAPH_CHECK(is_weight_type(nw.dtype), "matmul: weight {} must be one of {}", describe(*this, w),
+                weight_type_names());
   VKGRAPH_CHECK(is_float(nx.dtype) && !nx.shape.empty(), "matmul: x {} must be f32 or f16 [m, n_in] (weight {})",
                 describe(*this, x), describe(*this, w));
   VKGRAPH_CHECK(nx.shape.back() == nw.shape[1],

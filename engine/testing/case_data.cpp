@@ -1,6 +1,8 @@
 #include "engine/testing/case_data.h"
 
 #include <cstring>
+#include <mutex>
+#include <unordered_map>
 
 #include "engine/core/error.h"
 #include "engine/core/quant.h"
@@ -57,9 +59,49 @@ TensorId add_i32_input(CaseGraph& c, const std::string& name, const std::vector<
   return id;
 }
 
+namespace {
+
+// Each quantized weight is encoded once per process. A case is built once per backend it runs
+// on, and the kernel tests run the matmul cases once per forced variant: re-encoding every time
+// would make the K-quant and IQ4 quantizers (a scale search per sub-block) the largest cost of
+// the op suite. The key is the type, the row length, the count and two independent 64-bit
+// hashes of the values (a collision between two of the few thousand weights is out of reach);
+// only the encoded bytes are kept (about 130 MB for the whole suite).
+struct WeightKey {
+  DType dtype;
+  size_t row, count;
+  uint64_t fnv, mix;
+  friend bool operator==(const WeightKey&, const WeightKey&) = default;
+};
+struct WeightKeyHash {
+  size_t operator()(const WeightKey& k) const { return size_t(k.fnv ^ k.mix); }
+};
+
+const std::vector<std::byte>& encode_weight(DType dtype, const std::vector<float>& values, size_t row) {
+  static std::mutex mutex;
+  static std::unordered_map<WeightKey, std::vector<std::byte>, WeightKeyHash> cache;
+  WeightKey key{dtype, row, values.size(), 0xcbf29ce484222325ull, 0x9e3779b97f4a7c15ull};
+  for (const float v : values) {
+    uint32_t bits = 0;
+    std::memcpy(&bits, &v, 4);
+    key.fnv = (key.fnv ^ bits) * 0x100000001b3ull;  // FNV-1a over 32-bit words
+    key.mix = (key.mix ^ bits) * 0xbf58476d1ce4e5b9ull;
+    key.mix ^= key.mix >> 31;
+  }
+  std::lock_guard lock(mutex);
+  auto it = cache.find(key);
+  if (it == cache.end()) it = cache.emplace(key, encode(dtype, values, row)).first;
+  return it->second;
+}
+
+}  // namespace
+
 TensorId add_weight(CaseGraph& c, Backend& backend, const std::string& name, DType dtype, const Shape& shape,
                     const std::vector<float>& values) {
-  const std::vector<std::byte> bytes = encode(dtype, values, size_t(shape.back()));
+  if (!dtype_info(dtype).quantized) {
+    return c.graph.weight(name, dtype, shape, backend.upload(encode(dtype, values, size_t(shape.back()))));
+  }
+  const std::vector<std::byte>& bytes = encode_weight(dtype, values, size_t(shape.back()));
   return c.graph.weight(name, dtype, shape, backend.upload(bytes));
 }
 

@@ -1,5 +1,6 @@
 // Runs op cases on two backends and compares their outputs (see op_cases.h).
 
+#include <chrono>
 #include <cmath>
 #include <cstring>
 
@@ -23,12 +24,37 @@ struct Outputs {
   std::vector<DType> dtypes;
 };
 
-Outputs run_on(const OpCase& c, Backend& backend, const PrepareOptions& options) {
+// Runs `exe` `runs` more times: the mean time of run() and of each dispatch.
+CaseTiming time_runs(Executable& exe, int runs) {
+  CaseTiming t;
+  t.runs = runs;
+  for (int i = 0; i < runs; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    exe.run();
+    t.wall_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    const std::vector<DispatchTiming> dispatches = exe.timings();
+    if (t.dispatches.empty()) {
+      t.dispatches = dispatches;
+    } else {
+      for (size_t d = 0; d < dispatches.size() && d < t.dispatches.size(); ++d)
+        t.dispatches[d].gpu_ms += dispatches[d].gpu_ms;
+    }
+  }
+  if (runs > 0) {
+    t.wall_ms /= runs;
+    for (DispatchTiming& d : t.dispatches) d.gpu_ms /= runs;
+  }
+  return t;
+}
+
+Outputs run_on(const OpCase& c, Backend& backend, const PrepareOptions& options, const RunCaseOptions* under_test,
+               CaseTiming* timing) {
   CaseGraph cg = c.build(backend);
   const Plan plan = Plan::build(std::move(cg.graph));
   std::unique_ptr<Executable> exe = backend.prepare(plan, options);
   for (const auto& [id, data] : cg.inputs) exe->set_input(id, data);
   exe->run();
+  if (under_test != nullptr && under_test->inspect) under_test->inspect(*exe);
   Outputs out;
   for (TensorId id : cg.outputs) {
     const Location& loc = plan.location(id);
@@ -42,6 +68,7 @@ Outputs run_on(const OpCase& c, Backend& backend, const PrepareOptions& options)
     out.bytes.emplace_back(guarded.begin() + host_guard_bytes, guarded.end() - host_guard_bytes);
     out.dtypes.push_back(plan.graph().node(id).dtype);
   }
+  if (under_test != nullptr && under_test->timed_runs > 0) *timing = time_runs(*exe, under_test->timed_runs);
   return out;
 }
 
@@ -83,10 +110,13 @@ CaseResult run_op_case(const OpCase& c, Backend& under_test, Backend& reference,
   result.op = c.op;
   result.max_nmse = c.max_nmse;
   try {
-    const Outputs ref = run_on(c, reference, PrepareOptions{});
+    // The backend under test first: one that cannot run the case (no kernel for a type) fails
+    // before the reference spends any time on it.
     PrepareOptions guarded;
     guarded.guard_bytes = options.guard_bytes;
-    const Outputs got = run_on(c, under_test, guarded);
+    guarded.profile = options.timed_runs > 0;
+    const Outputs got = run_on(c, under_test, guarded, &options, &result.timing);
+    const Outputs ref = run_on(c, reference, PrepareOptions{}, nullptr, nullptr);
     double err = 0.0, norm = 0.0;
     bool integer_mismatch = false, non_finite = false;
     for (size_t o = 0; o < ref.bytes.size(); ++o) {

@@ -35,6 +35,9 @@ struct OpCase {
   std::string name;  // unique, e.g. "matmul w=q4_0 x=f32 m=7 n_in=64 n_out=33"
   std::string op;    // the op under test, as op_name() spells it ("matmul"); --op filters on it
   double max_nmse = 0.0;
+  // The weight (matmul) or table (get_rows) type the case exercises; F32 for other ops. A
+  // backend without kernels for it fails the case naming the type (tests assert that message).
+  DType weight = DType::F32;
   // Builds the case on `backend` (uploads weights, allocates state). Deterministic: the same
   // data for every backend and every call.
   std::function<CaseGraph(Backend& backend)> build;
@@ -43,6 +46,13 @@ struct OpCase {
 // The whole list, in a fixed order.
 const std::vector<OpCase>& op_cases();
 
+// Timed runs of a case on the backend under test (RunCaseOptions::timed_runs).
+struct CaseTiming {
+  int runs = 0;
+  double wall_ms = 0.0;                    // mean time of Executable::run()
+  std::vector<DispatchTiming> dispatches;  // mean per dispatch, where the backend has timestamps
+};
+
 struct CaseResult {
   std::string name;
   std::string op;
@@ -50,6 +60,7 @@ struct CaseResult {
   double max_nmse = 0.0;
   bool passed = false;
   std::string error;  // an exception's message or a guard failure; empty when none
+  CaseTiming timing;  // empty unless timed runs were asked for
 };
 
 struct CaseSummary {
@@ -61,6 +72,11 @@ using CaseReporter = std::function<void(const CaseResult&)>;
 
 struct RunCaseOptions {
   size_t guard_bytes = 256;  // PrepareOptions::guard_bytes for the backend under test
+  // Called with the backend under test's executable after its first run (e.g. to check which
+  // kernels it lowered to); an exception it throws fails the case with its message.
+  std::function<void(const Executable&)> inspect;
+  // After the checked run: this many more runs, prepared with profiling, timed (CaseResult::timing).
+  int timed_runs = 0;
 };
 
 // Runs one case on both backends and compares.

@@ -11,6 +11,7 @@
 
 #include "engine/backend/backend.h"
 #include "include/vkgraph.h"
+#include "models/embedding.h"
 #include "models/model.h"
 #include "models/sampler.h"
 #include "models/session.h"
@@ -49,6 +50,8 @@ struct vkgraph_model {
   std::mutex device_mutex;
   // Contexts drafting with this model (vkgraph_context_set_draft): it cannot be freed before them.
   std::atomic<int> draft_users{0};
+  // vkgraph_embed's KV cache and steps, made on its first call (under device_mutex).
+  std::unique_ptr<vkgraph::models::Embedder> embedder;
 };
 
 struct vkgraph_context {

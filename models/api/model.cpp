@@ -167,8 +167,10 @@ vkgraph_status vkgraph_apply_chat_template(const vkgraph_model* model, const cha
       }
       list.push_back({messages[i].role, messages[i].content});
     }
-    const auto tmpl = template_name != nullptr ? vkgraph::chat::ChatTemplate::from_name(template_name)
-                                               : vkgraph::chat::ChatTemplate::detect(m.chat_template());
+    // The model's own (Jinja) template, or what template_name names: a built-in format or a file.
+    const auto tmpl =
+        vkgraph::chat::ChatTemplate::for_model(template_name != nullptr ? template_name : "", m.chat_template(),
+                                               vkgraph::chat::TemplateTokens::from_tokenizer(m.tokenizer()));
     vkgraph::api::copy_out(tmpl.format(list, add_generation_prompt != 0), text, capacity, length);
   });
 }

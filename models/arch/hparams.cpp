@@ -40,6 +40,22 @@ int64_t positive(const GgufFile& f, const std::string& key, const std::string& p
 
 }  // namespace
 
+const char* pooling_name(Pooling pooling) {
+  switch (pooling) {
+    case Pooling::none:
+      return "none";
+    case Pooling::mean:
+      return "mean";
+    case Pooling::cls:
+      return "cls";
+    case Pooling::last:
+      return "last";
+    case Pooling::rank:
+      return "rank";
+  }
+  return "?";
+}
+
 Hparams read_hparams(const GgufFile& f, const std::string& path) {
   Hparams hp;
   hp.arch = f.architecture();
@@ -87,6 +103,10 @@ Hparams read_hparams(const GgufFile& f, const std::string& path) {
   hp.qkv_bias = traits.qkv_bias;
   hp.qk_norm = traits.qk_norm;
   hp.tied_output = f.find_tensor("output.weight") == nullptr;
+  const uint32_t pooling = f.find_u32(a + "pooling_type").value_or(0);
+  VKGRAPH_CHECK(pooling <= uint32_t(Pooling::rank),
+                "{}: {}pooling_type = {} is unknown (0 none, 1 mean, 2 cls, 3 last, 4 rank)", path, a, pooling);
+  hp.pooling = Pooling(pooling);
   const auto& embd = f.tensor("token_embd.weight");
   VKGRAPH_CHECK(embd.shape.size() == 2 && embd.shape[1] == hp.n_embd,
                 "{}: token_embd.weight has shape {} but the embedding length is {}", path, fmt::join(embd.shape, "x"),

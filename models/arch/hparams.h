@@ -13,6 +13,12 @@ class GgufFile;
 namespace vkgraph::models {
 using gguf::GgufFile;
 
+// How an embedding pools a sequence's final hidden states: GGUF `{arch}.pooling_type`, with
+// llama.cpp's values.
+enum class Pooling : int32_t { none = 0, mean = 1, cls = 2, last = 3, rank = 4 };
+
+const char* pooling_name(Pooling pooling);  // "none", "mean", "cls", "last", "rank"
+
 struct Hparams {
   std::string arch;  // general.architecture: llama, mistral, qwen2, qwen3
   std::string name;  // general.name, for logs and bench rows
@@ -25,11 +31,12 @@ struct Hparams {
   int64_t head_dim = 0;  // {arch}.attention.key_length, else n_embd / n_head
   int64_t n_ff = 0;
   float rms_eps = 1e-5f;
-  RopeParams rope;             // mode from the architecture, base/scale/n_rot from the file
-  int32_t sliding_window = 0;  // mistral: keys older than this many positions are not seen
-  bool qkv_bias = false;       // qwen2: q, k and v projections have biases
-  bool qk_norm = false;        // qwen3: RMSNorm over each head of q and k before RoPE
-  bool tied_output = false;    // no output.weight: the token embedding doubles as the output
+  RopeParams rope;                  // mode from the architecture, base/scale/n_rot from the file
+  int32_t sliding_window = 0;       // mistral: keys older than this many positions are not seen
+  bool qkv_bias = false;            // qwen2: q, k and v projections have biases
+  bool qk_norm = false;             // qwen3: RMSNorm over each head of q and k before RoPE
+  bool tied_output = false;         // no output.weight: the token embedding doubles as the output
+  Pooling pooling = Pooling::none;  // {arch}.pooling_type; none when absent (as llama.cpp)
 };
 
 // Reads and checks the hyperparameters; unknown architectures are refused with their name.

@@ -73,8 +73,14 @@ StepGraph build_step_graph(const Hparams& hp, const ModelWeights& w, const KvSto
     const TensorId down = g.matmul(weight(g, L.w_down), g.swiglu(gate, up));  // [m, n_embd]
     x = g.name(g.add(x, down), fmt::format("ffn_res.{}", il));
   }
-  if (!shape.all_logits && m > 1) x = g.rows(x, m - 1, 1);  // only the last token is sampled
+  const bool last_row_only = !shape.all_logits && !shape.hidden_states;
+  if (last_row_only && m > 1) x = g.rows(x, m - 1, 1);  // only the last token is sampled
   x = g.mul(g.rms_norm(x, hp.rms_eps), weight(g, w.output_norm));
+  if (shape.hidden_states) {
+    step.hidden = g.name(x, "hidden");
+    g.mark_output(step.hidden);
+    return step;
+  }
   step.logits = g.name(g.matmul(weight(g, w.output), x), "logits");
   g.mark_output(step.logits);
   return step;

@@ -22,6 +22,9 @@ struct StepShape {
   // Every token's row computed exactly as a one-token step computes it (Graph::decode_rows):
   // speculative verification steps.
   bool decode_rows = false;
+  // Embeddings: the output is every token's final hidden state after the output norm (what
+  // llama.cpp pools), and the output projection is not built.
+  bool hidden_states = false;
 };
 
 struct StepGraph {
@@ -30,7 +33,8 @@ struct StepGraph {
   TensorId positions;  // [n_tokens] i32: RoPE and causal positions (positions inside the cache)
   TensorId slots;      // [n_tokens] i32: cache slot each token's K/V is written to
   TensorId kv_pos;     // [n_slots] i32: position held by each slot after the writes, -1 if empty
-  TensorId logits;     // [n_tokens or 1, n_vocab] f32
+  TensorId logits;     // [n_tokens or 1, n_vocab] f32; not built with StepShape::hidden_states
+  TensorId hidden;     // [n_tokens, n_embd] f32, only with StepShape::hidden_states
 };
 
 StepGraph build_step_graph(const Hparams& hp, const ModelWeights& weights, const KvStorage& kv, const StepShape& shape);

@@ -73,34 +73,14 @@ constexpr const char* kGgmlTypeNames[] = {"f32",
 }  // namespace
 
 std::optional<DType> dtype_from_ggml_type(uint32_t ggml_type) {
-  switch (ggml_type) {
-    case kGgmlTypeF32:
-      return DType::F32;
-    case kGgmlTypeF16:
-      return DType::F16;
-    case kGgmlTypeQ4_0:
-      return DType::Q4_0;
-    case kGgmlTypeQ8_0:
-      return DType::Q8_0;
-    default:
-      return std::nullopt;
-  }
+  const std::optional<DType> type = dtype_from_ggml_id(ggml_type);
+  if (type && is_weight_type(*type)) return type;
+  return std::nullopt;
 }
 
 uint32_t ggml_type_from_dtype(DType type) {
-  switch (type) {
-    case DType::F32:
-      return kGgmlTypeF32;
-    case DType::F16:
-      return kGgmlTypeF16;
-    case DType::Q4_0:
-      return kGgmlTypeQ4_0;
-    case DType::Q8_0:
-      return kGgmlTypeQ8_0;
-    case DType::I32:
-      break;
-  }
-  fail("GGUF: element type {} has no GGUF tensor type here", dtype_name(type));
+  if (!is_weight_type(type)) fail("GGUF: element type {} has no GGUF tensor type here", dtype_name(type));
+  return dtype_info(type).ggml_id;
 }
 
 std::string ggml_type_name(uint32_t ggml_type) {
@@ -371,8 +351,8 @@ class GgufParser {
     const uint32_t ggml_type = read_u32(what + " type");
     const std::optional<DType> dtype = dtype_from_ggml_type(ggml_type);
     if (!dtype) {
-      fail("{}: {} has tensor type {} (id {}), which is not supported (f32, f16, q8_0, q4_0 are)", file_.path_, what,
-           ggml_type_name(ggml_type), ggml_type);
+      fail("{}: {} has tensor type {} (id {}), which is not supported (supported: {})", file_.path_, what,
+           ggml_type_name(ggml_type), ggml_type, weight_type_names());
     }
     const uint64_t relative_offset = read_u64(what + " offset");
 
@@ -480,6 +460,7 @@ GgufFile& GgufFile::operator=(GgufFile&& other) noexcept {
     metadata_index_ = std::move(other.metadata_index_);
     tensors_ = std::move(other.tensors_);
     tensor_index_ = std::move(other.tensor_index_);
+    other_parts_ = std::move(other.other_parts_);
   }
   return *this;
 }
@@ -505,7 +486,8 @@ const TensorInfo& GgufFile::tensor(std::string_view name) const {
 }
 
 std::span<const std::byte> GgufFile::data(const TensorInfo& tensor) const {
-  return {base_ + tensor.offset, size_t(tensor.bytes)};
+  const GgufFile& holder = tensor.part == 0 ? *this : other_parts_.at(tensor.part - 1);
+  return {holder.base_ + tensor.offset, size_t(tensor.bytes)};
 }
 
 }  // namespace vkgraph::gguf

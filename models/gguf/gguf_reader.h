@@ -20,12 +20,9 @@
 
 namespace vkgraph::gguf {
 
-// GGML tensor type ids the engine can use (ggml.h `enum ggml_type`). Others are refused by name.
-inline constexpr uint32_t kGgmlTypeF32 = 0;
-inline constexpr uint32_t kGgmlTypeF16 = 1;
-inline constexpr uint32_t kGgmlTypeQ4_0 = 2;
-inline constexpr uint32_t kGgmlTypeQ8_0 = 8;
-
+// GGML tensor type ids (ggml.h `enum ggml_type`) of the weight types the engine can use: the
+// ggml_id column of engine/core/weight_types.def. Others are refused by name, with the list of
+// the supported ones.
 std::optional<DType> dtype_from_ggml_type(uint32_t ggml_type);
 uint32_t ggml_type_from_dtype(DType type);       // throws for I32, which GGUF weights never use here
 std::string ggml_type_name(uint32_t ggml_type);  // "q4_K", or "type 99" when unknown
@@ -41,6 +38,8 @@ struct TensorInfo {
   int64_t elements;
   uint64_t offset;  // absolute offset of the first byte in the file
   uint64_t bytes;
+  // The file of a split model that holds the bytes (0: the first part; see gguf_split.h).
+  uint32_t part = 0;
 };
 
 struct MetadataEntry {
@@ -104,9 +103,14 @@ class GgufFile {
   // one of this file's tensors().
   std::span<const std::byte> data(const TensorInfo& tensor) const;
 
+  // Parts 2..N of a split model opened with open_split_model() (gguf_split.h); their tensors are
+  // listed in tensors() with TensorInfo::part set, and data() reads them from here.
+  const std::vector<GgufFile>& other_parts() const { return other_parts_; }
+
  private:
   GgufFile() = default;
   friend class GgufParser;
+  friend GgufFile open_split_model(const std::string& path);
 
   std::string path_;
   uint32_t version_ = 0;
@@ -118,6 +122,7 @@ class GgufFile {
   std::unordered_map<std::string, size_t> metadata_index_;
   std::vector<TensorInfo> tensors_;
   std::unordered_map<std::string, size_t> tensor_index_;
+  std::vector<GgufFile> other_parts_;
 };
 
 }  // namespace vkgraph::gguf

@@ -9,6 +9,7 @@
 #include "engine/core/quant.h"
 #include "models/gguf/gguf_reader.h"
 #include "models/gguf/gguf_writer.h"
+#include "models/quant_scheme.h"
 #include "models/synth/synth_vocab.h"
 
 namespace vkgraph::models {
@@ -38,36 +39,63 @@ float random_value(uint64_t stream, uint64_t i, float stddev) {
   return (sum - 2.0f) * stddev * 1.7320508f;
 }
 
+// The tensors of a model, described first (the scheme's mix needs all of them), written after.
 class TensorMaker {
  public:
   TensorMaker(gguf::GgufWriter& writer, uint64_t seed) : writer_(writer), seed_(seed) {}
 
-  // A matrix [rows, cols] of random values in `type` (cols must fill whole blocks).
-  void matrix(const std::string& name, DType type, int64_t rows, int64_t cols, float stddev) {
-    VKGRAPH_CHECK(cols % int64_t(dtype_info(type).block_elements) == 0, "tensor '{}': rows of {} do not fill {} blocks",
-                  name, cols, dtype_name(type));
-    const uint64_t stream = splitmix64(seed_ ^ hash_name(name));
-    writer_.add_tensor(name, type, {rows, cols}, [=](std::span<std::byte> out) {
-      std::vector<float> row(static_cast<size_t>(cols));
-      const size_t row_size = row_bytes(type, size_t(cols));
-      for (int64_t r = 0; r < rows; ++r) {
-        for (int64_t c = 0; c < cols; ++c) row[size_t(c)] = random_value(stream, uint64_t(r * cols + c), stddev);
-        quantize_row(type, row.data(), out.data() + size_t(r) * row_size, size_t(cols));
-      }
-    });
+  // A matrix [rows, cols] of random values, converted to the type the scheme gives it.
+  void matrix(const std::string& name, int64_t rows, int64_t cols, float stddev) {
+    specs_.push_back({name, rows, cols, stddev, true});
   }
   // A norm weight or bias [n] in f32, around `center`.
   void vector(const std::string& name, int64_t n, float center, float stddev) {
-    const uint64_t stream = splitmix64(seed_ ^ hash_name(name));
-    writer_.add_tensor(name, DType::F32, {n}, [=](std::span<std::byte> out) {
-      auto* f = reinterpret_cast<float*>(out.data());
-      for (int64_t i = 0; i < n; ++i) f[i] = center + random_value(stream, uint64_t(i), stddev);
-    });
+    specs_.push_back({name, n, 0, stddev, false, center});
+  }
+
+  // Adds every tensor to the writer with the types `scheme` chooses.
+  void add_all(const QuantScheme& scheme, MixModel mix) {
+    std::vector<TensorDesc> descs;
+    for (const Spec& s : specs_) {
+      descs.push_back(
+          {s.name, s.is_matrix ? std::vector<int64_t>{s.rows, s.cols} : std::vector<int64_t>{s.rows}, DType::F32});
+      if (s.is_matrix && (s.name.find("attn_v.weight") != std::string::npos)) mix.n_attn_v++;
+    }
+    const std::vector<TensorChoice> choices = choose_tensor_types(scheme, mix, descs);
+    for (size_t i = 0; i < specs_.size(); ++i) {
+      const Spec& s = specs_[i];
+      const uint64_t stream = splitmix64(seed_ ^ hash_name(s.name));
+      if (!s.is_matrix) {
+        writer_.add_tensor(s.name, DType::F32, {s.rows}, [=](std::span<std::byte> out) {
+          auto* f = reinterpret_cast<float*>(out.data());
+          for (int64_t e = 0; e < s.rows; ++e) f[e] = s.center + random_value(stream, uint64_t(e), s.stddev);
+        });
+        continue;
+      }
+      const DType type = choices[i].type;  // f32 when the scheme keeps it (rows that fill no block)
+      writer_.add_tensor(s.name, type, {s.rows, s.cols}, [=](std::span<std::byte> out) {
+        std::vector<float> row(static_cast<size_t>(s.cols));
+        const size_t row_size = row_bytes(type, size_t(s.cols));
+        for (int64_t r = 0; r < s.rows; ++r) {
+          for (int64_t c = 0; c < s.cols; ++c)
+            row[size_t(c)] = random_value(stream, uint64_t(r * s.cols + c), s.stddev);
+          quantize_row(type, row.data(), out.data() + size_t(r) * row_size, size_t(s.cols));
+        }
+      });
+    }
   }
 
  private:
+  struct Spec {
+    std::string name;
+    int64_t rows, cols;
+    float stddev;
+    bool is_matrix;
+    float center = 0.0f;
+  };
   gguf::GgufWriter& writer_;
   uint64_t seed_;
+  std::vector<Spec> specs_;
 };
 
 // The `tokenizer.*` keys of a GGUF file, copied as they are.
@@ -92,11 +120,9 @@ void write_synthetic_model(const Preset& p, const SynthOptions& o, const std::st
   gguf::GgufWriter w;
   const std::string a = p.arch + ".";
   w.set_string("general.architecture", p.arch);
-  w.set_string("general.name", fmt::format("{} (synthetic, {})", p.name, dtype_name(o.weight_type)));
-  w.set_u32("general.file_type", o.weight_type == DType::F32    ? 0
-                                 : o.weight_type == DType::F16  ? 1
-                                 : o.weight_type == DType::Q4_0 ? 2
-                                                                : 7);
+  const QuantScheme& scheme = find_quant_scheme(o.weights, "synth weights");
+  w.set_string("general.name", fmt::format("{} (synthetic, {})", p.name, scheme.name));
+  w.set_u32("general.file_type", scheme.file_type);
   w.set_u32(a + "context_length", uint32_t(p.n_ctx));
   w.set_u32(a + "embedding_length", uint32_t(p.n_embd));
   w.set_u32(a + "block_count", uint32_t(n_layer));
@@ -118,19 +144,18 @@ void write_synthetic_model(const Preset& p, const SynthOptions& o, const std::st
                                             : vocab_from_tokenizer_json(o.tokenizer_json, p.n_vocab));
   }
 
-  const DType t = o.weight_type;
   const int64_t e = p.n_embd, q = p.n_head * p.head_dim, kv = p.n_head_kv * p.head_dim;
   // Standard deviations keep activations of order one through the layers, so the logits are
   // finite and varied: 1/sqrt(fan_in) for projections.
   const auto sd = [](int64_t fan_in) { return 1.0f / std::sqrt(float(fan_in)); };
   TensorMaker make(w, o.seed);
-  make.matrix("token_embd.weight", t, p.n_vocab, e, 1.0f);
+  make.matrix("token_embd.weight", p.n_vocab, e, 1.0f);
   for (int64_t il = 0; il < n_layer; ++il) {
     const auto n = [il](const char* s) { return fmt::format("blk.{}.{}", il, s); };
     make.vector(n("attn_norm.weight"), e, 1.0f, 0.1f);
-    make.matrix(n("attn_q.weight"), t, q, e, sd(e));
-    make.matrix(n("attn_k.weight"), t, kv, e, sd(e));
-    make.matrix(n("attn_v.weight"), t, kv, e, sd(e));
+    make.matrix(n("attn_q.weight"), q, e, sd(e));
+    make.matrix(n("attn_k.weight"), kv, e, sd(e));
+    make.matrix(n("attn_v.weight"), kv, e, sd(e));
     if (p.arch == "qwen2") {
       make.vector(n("attn_q.bias"), q, 0.0f, 0.1f);
       make.vector(n("attn_k.bias"), kv, 0.0f, 0.1f);
@@ -140,14 +165,21 @@ void write_synthetic_model(const Preset& p, const SynthOptions& o, const std::st
       make.vector(n("attn_q_norm.weight"), p.head_dim, 1.0f, 0.1f);
       make.vector(n("attn_k_norm.weight"), p.head_dim, 1.0f, 0.1f);
     }
-    make.matrix(n("attn_output.weight"), t, e, q, sd(q));
+    make.matrix(n("attn_output.weight"), e, q, sd(q));
     make.vector(n("ffn_norm.weight"), e, 1.0f, 0.1f);
-    make.matrix(n("ffn_gate.weight"), t, p.n_ff, e, sd(e));
-    make.matrix(n("ffn_up.weight"), t, p.n_ff, e, sd(e));
-    make.matrix(n("ffn_down.weight"), t, e, p.n_ff, sd(p.n_ff));
+    make.matrix(n("ffn_gate.weight"), p.n_ff, e, sd(e));
+    make.matrix(n("ffn_up.weight"), p.n_ff, e, sd(e));
+    make.matrix(n("ffn_down.weight"), e, p.n_ff, sd(p.n_ff));
   }
   make.vector("output_norm.weight", e, 1.0f, 0.1f);
-  if (!p.tied_output) make.matrix("output.weight", t, p.n_vocab, e, sd(e));
+  if (!p.tied_output) make.matrix("output.weight", p.n_vocab, e, sd(e));
+  MixModel mix;
+  mix.arch = p.arch;
+  mix.n_layer = n_layer;
+  mix.n_head = p.n_head;
+  mix.n_head_kv = p.n_head_kv;
+  mix.tied_output = p.tied_output;
+  make.add_all(scheme, mix);
   w.write(path);
 }
 

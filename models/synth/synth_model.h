@@ -10,8 +10,11 @@
 namespace vkgraph::models {
 
 struct SynthOptions {
-  DType weight_type = DType::F16;  // projections and embeddings; norms stay f32
-  std::string tokenizer_json;      // a Hugging Face tokenizer.json for a real vocabulary (byte-level BPE)
+  // Projections and embeddings: a quantization scheme (models/quant_scheme.h), so q4_k_m gives
+  // llama.cpp's mix of types with its fallbacks for rows that do not fill 256-element blocks.
+  // Norms stay f32.
+  std::string weights = "f16";
+  std::string tokenizer_json;  // a Hugging Face tokenizer.json for a real vocabulary (byte-level BPE)
   // A GGUF model whose vocabulary (every `tokenizer.*` key, verbatim) the synthetic model takes,
   // e.g. a mismatched draft model for speculative decoding with the target's vocabulary. Its
   // token count must be the preset's n_vocab.

@@ -4,6 +4,7 @@
 #include "models/tokenizer/tokenizer.h"
 
 #include <algorithm>
+#include <span>
 
 #include "engine/core/error.h"
 #include "models/gguf/gguf_reader.h"
@@ -17,9 +18,39 @@ namespace {
 // Texts of end-of-turn tokens in the vocabularies of supported models.
 constexpr std::string_view kEotTexts[] = {"<|eot_id|>",    "<|im_end|>",    "<|end|>",
                                           "<end_of_turn>", "<|endoftext|>", "<EOT>"};
-// Tokens that end generation when the model emits them, besides eos and eot.
-constexpr std::string_view kEogTexts[] = {"<|eot_id|>", "<|im_end|>",    "<|end|>", "<end_of_turn>",
-                                          "<|eom_id|>", "<|endoftext|>", "<EOT>"};
+// Tokens that end generation when the model emits them, besides eos and eot: llama.cpp's list
+// (llama-vocab.cpp, the release of node-llama-cpp 3.22.1), which it also makes control tokens
+// whatever type the file gives them, so that their text in a prompt is that one token.
+constexpr std::string_view kEogTexts[] = {"<|eot_id|>",
+                                          "<|im_end|>",
+                                          "<|end|>",
+                                          "<|return|>",
+                                          "<|call|>",
+                                          "<|flush|>",
+                                          "<|calls|>",
+                                          "<end_of_turn>",
+                                          "<|endoftext|>",
+                                          "</s>",
+                                          "<|eom_id|>",
+                                          "<EOT>",
+                                          "_<EOT>",
+                                          "[EOT]",
+                                          "[EOS]",
+                                          "<|end_of_text|>",
+                                          "<end_of_utterance>",
+                                          "<eos>",
+                                          "<turn|>",
+                                          "<|tool_response>",
+                                          "<｜end▁of▁sentence｜>",
+                                          "[e~["};
+// Fill-in-the-middle markers, which llama.cpp makes control tokens too.
+constexpr std::string_view kFimTexts[] = {
+    "<|fim_prefix|>",  "<fim-prefix>",  "<fim_prefix>",    "<｜fim▁begin｜>", "<PRE>",           "▁<PRE>",
+    "<|code_prefix|>", "<|prefix|>",    "<|fim_suffix|>",  "<fim-suffix>",    "<fim_suffix>",    "<｜fim▁hole｜>",
+    "<SUF>",           "▁<SUF>",        "<|code_suffix|>", "<|suffix|>",      "<|fim_middle|>",  "<fim-middle>",
+    "<fim_middle>",    "<｜fim▁end｜>", "<MID>",           "▁<MID>",          "<|code_middle|>", "<|middle|>",
+    "<|fim_pad|>",     "<fim-pad>",     "<fim_pad>",       "<PAD>",           "[PAD]",           "<|fim_repo|>",
+    "<|repo_name|>",   "<fim-repo>",    "<REPO>",          "<reponame>",      "<|file_sep|>"};
 
 int32_t special_id(const gguf::GgufFile& file, const char* key, int32_t fallback, size_t vocab) {
   const std::optional<uint32_t> id = file.find_u32(key);
@@ -76,6 +107,14 @@ Tokenizer Tokenizer::from_gguf(const gguf::GgufFile& file) {
   }
   impl->id_of.reserve(n);
   for (size_t i = 0; i < n; ++i) impl->id_of[impl->text[i]] = int32_t(i);
+  // Control-looking tokens of ordinary type become control tokens, as llama.cpp makes them (Qwen3's
+  // vocabulary has "</s>" as a normal token, which llama.cpp then reads as one special token).
+  using Texts = std::span<const std::string_view>;
+  for (const Texts list : {Texts(kEogTexts), Texts(kFimTexts)}) {
+    for (std::string_view t : list) {
+      if (const int32_t id = impl->lookup(std::string(t)); id >= 0) impl->type[size_t(id)] = TokenType::Control;
+    }
+  }
 
   std::fill(std::begin(impl->byte_token), std::end(impl->byte_token), -1);
   for (int b = 0; b < 256; ++b) impl->byte_token[b] = impl->lookup(fmt::format("<0x{:02X}>", b));
@@ -117,7 +156,10 @@ Tokenizer Tokenizer::from_gguf(const gguf::GgufFile& file) {
       }
     }
   }
-  impl->add_bos = file.find_bool("tokenizer.ggml.add_bos_token").value_or(spm);
+  // Without the key, llama.cpp adds BOS for SentencePiece vocabularies and for byte-level ones
+  // of the Llama 3 pre-tokenizer group (llama-bpe, falcon3, pixtral...), not for the others.
+  const bool llama3_bpe = impl->kind == TokenizerKind::Bpe && impl->pre_tokenizer == PreTokenizer::Llama3;
+  impl->add_bos = file.find_bool("tokenizer.ggml.add_bos_token").value_or(spm || llama3_bpe);
   impl->add_space_prefix = file.find_bool("tokenizer.ggml.add_space_prefix").value_or(spm);
 
   for (int32_t id : {impl->eos, impl->eot}) {

@@ -10,6 +10,8 @@
 #extension GL_GOOGLE_include_directive : require
 #include "common/types.glsl"
 #include "common/grid.glsl"
+#define ATTENTION_REDUCE 1
+#include "attention/params.glsl"
 
 #define MAX_DIMS 4
 
@@ -17,12 +19,6 @@ layout(constant_id = 1) const uint D = 64;
 
 layout(set = 0, binding = 0) readonly buffer PartBuf { float part[]; };
 layout(set = 0, binding = 1) writeonly buffer OutBuf { float o[]; };
-layout(push_constant) uniform Params {
-  uint rows;
-  uint n_chunks;
-  uint part_off;
-  uint o_off;
-} p;
 
 void main() {
   const uint row = group_index();

@@ -1,34 +1,28 @@
 #version 450
 // Split-K decode attention ("flash-decoding"), pass 1. The cache is cut into n_chunks ranges of
 // chunk_len slots; a workgroup owns one (token, kv head, group of HG query heads, chunk) and runs
-// the online softmax of attention.comp over its range only. With one chunk it writes the
+// the online softmax over its range only. With one chunk it writes the
 // normalized output itself (one dispatch); with several it writes, per (chunk, row), the
 // unnormalized accumulator o, the running maximum m and the sum l to `part`, and
 // attention_reduce.comp combines the chunks (log-sum-exp rescale). A long context then keeps as
-// many workgroups busy as the host asks for, instead of one per head.
+// many workgroups busy as the host asks for, instead of one per head; a short one is one chunk,
+// one dispatch.
 //
 // GQA/MQA: the HG query heads of a workgroup share its kv head, so each K and V element is read
 // once for all of them (scores and accumulators are kept per head in registers).
 //
-// Visibility as graph.h defines it: slot j is visible to query i iff kv_pos[j] >= 0 (an empty
-// slot holds -1), kv_pos[j] <= q_pos[i] and (window <= 0 || q_pos[i] - kv_pos[j] < window). A
-// chunk that sees nothing writes m = -inf, l = 0, o = 0; a row that sees nothing gets zeros.
+// Visibility, key rotation, scores and the online softmax: attention/common.glsl. A chunk that
+// sees nothing writes m = -inf, l = 0, o = 0; a row that sees nothing gets zeros.
 //
-// q: [m, n_head, D] f32, k/v: [n_slots, n_kv_head, D] (KV_F16 or f32), q_pos: [m] i32,
-// kv_pos: [n_slots] i32, out: [m, n_head, D] f32,
+// Tensors as in attention/common.glsl, and
 // part: [n_chunks, m * n_head, D] f32 accumulators, then [n_chunks, m * n_head, 2] f32 (m, l).
-// Constants: 1 D (head dimension, <= 256), 2 ROPE_MODE (0 keys as stored; 1 normal, 2 neox:
-// keys stored unrotated and rotated at kv_pos as they are read), 3 HG (query heads per
-// workgroup, 1..MAX_HG).
+// Constants 1-2 as in attention/common.glsl; 3 HG (query heads per workgroup, 1..MAX_HG).
 #extension GL_GOOGLE_include_directive : require
 #include "common/types.glsl"
 #include "common/grid.glsl"
-
-#if defined(KV_F16)
-#define KV_T F16_T
-#else
-#define KV_T F32_T
-#endif
+#define ATTENTION_SPLIT 1
+#include "attention/params.glsl"
+#include "attention/common.glsl"
 
 // The workgroup has exactly SPLIT_WG invocations (the host checks the kernel row): per-head
 // shared arrays are sized by it, and with D <= 256 an invocation owns at most 256 / SPLIT_WG
@@ -37,42 +31,13 @@
 #define MAX_DIMS 4
 #define MAX_HG 8
 
-layout(constant_id = 1) const uint D = 64;
-layout(constant_id = 2) const uint ROPE_MODE = 0;
 layout(constant_id = 3) const uint HG = 1;
 
-layout(set = 0, binding = 0) readonly buffer QBuf { float q[]; };
-layout(set = 0, binding = 1) readonly buffer KBuf { KV_T k[]; };
-layout(set = 0, binding = 2) readonly buffer VBuf { KV_T v[]; };
-layout(set = 0, binding = 3) readonly buffer QPosBuf { int q_pos[]; };
-layout(set = 0, binding = 4) readonly buffer KvPosBuf { int kv_pos[]; };
-layout(set = 0, binding = 5) writeonly buffer OutBuf { float o[]; };
 layout(set = 0, binding = 6) writeonly buffer PartBuf { float part[]; };
-layout(push_constant) uniform Params {
-  uint m;
-  uint n_head;
-  uint n_kv_head;
-  uint n_slots;
-  float scale;
-  int window;
-  uint q_off;
-  uint k_off;
-  uint v_off;
-  uint q_pos_off;
-  uint kv_pos_off;
-  uint o_off;
-  uint n_rot;  // rotate_keys: rotated dimensions (even, <= D)
-  float freq_base;
-  float freq_scale;
-  uint n_chunks;
-  uint chunk_len;  // a multiple of SPLIT_WG
-  uint part_off;
-} p;
 
 shared float q_s[HG * D];           // the queries of the workgroup's heads
 shared float prob[HG * SPLIT_WG];   // per head, the probabilities of the current keys
 shared float red[HG * SPLIT_WG];    // per head, the reduction scratch
-shared float inv_freq[D / 2];       // rotate_keys: freq_scale * base^(-2i/n_rot) of pair i
 
 // Tree reduction of red[h * SPLIT_WG + t] over t for every head at once (one set of barriers for
 // all HG heads); the result of head h is left in red[h * SPLIT_WG]. Uniform control flow; the
@@ -97,18 +62,10 @@ void reduce_heads(bool take_max) {
 void key_dots(uint kb, int kp, inout float dots[MAX_HG]) {
   uint d0 = 0;
   if (ROPE_MODE != 0) {
-    const uint half_rot = p.n_rot / 2;
-    for (uint i = 0; i < half_rot; ++i) {
-      const uint i0 = ROPE_MODE == 2 ? i : 2 * i;
-      const uint i1 = ROPE_MODE == 2 ? i + half_rot : 2 * i + 1;
-      const float theta = float(kp) * inv_freq[i];
-      const float c = cos(theta);
-      const float s = sin(theta);
-      const float k0 = float(k[kb + i0]);
-      const float k1 = float(k[kb + i1]);
-      const float r0 = k0 * c - k1 * s;
-      const float r1 = k0 * s + k1 * c;
-      for (uint h = 0; h < HG; ++h) dots[h] += q_s[h * D + i0] * r0 + q_s[h * D + i1] * r1;
+    for (uint i = 0; i < p.n_rot / 2; ++i) {
+      const uvec2 dims = rotation_pair(i);
+      const vec2 r = rotated_key_pair(kb, i, kp);
+      for (uint h = 0; h < HG; ++h) dots[h] += q_s[h * D + dims.x] * r.x + q_s[h * D + dims.y] * r.y;
     }
     d0 = p.n_rot;
   }
@@ -132,11 +89,7 @@ void main() {
   const uint kv_stride = p.n_kv_head * D;  // elements between consecutive slots
 
   for (uint i = t; i < HG * D; i += SPLIT_WG) q_s[i] = q[p.q_off + row0 * D + i];
-  if (ROPE_MODE != 0) {
-    for (uint i = t; i < p.n_rot / 2; i += SPLIT_WG) {
-      inv_freq[i] = p.freq_scale * pow(p.freq_base, -2.0 * float(i) / float(p.n_rot));
-    }
-  }
+  load_key_rotation(t, SPLIT_WG);
   barrier();
 
   // The value phase: with D < SPLIT_WG, R invocations share a dimension, each summing every R-th
@@ -164,11 +117,11 @@ void main() {
     for (uint h = 0; h < HG; ++h) dots[h] = 0.0;
     if (j < last) {
       const int kp = kv_pos[p.kv_pos_off + j];
-      visible = kp >= 0 && kp <= qp && (p.window <= 0 || qp - kp < p.window);
+      visible = key_visible(kp, qp);
       if (visible) key_dots(p.k_off + j * kv_stride + kv_head * D, kp, dots);
     }
     for (uint h = 0; h < HG; ++h) {
-      dots[h] = visible ? dots[h] * p.scale : neg_inf();
+      dots[h] = visible ? attention_score(dots[h]) : neg_inf();
       red[h * SPLIT_WG + t] = dots[h];
     }
     reduce_heads(true);
@@ -178,13 +131,11 @@ void main() {
       continue;
     }
     for (uint h = 0; h < HG; ++h) {
-      const float new_max = max(run_max[h], red[h * SPLIT_WG]);
-      const float alpha = exp(run_max[h] - new_max);  // 0 on the first visible keys
-      const float pj = visible ? exp(dots[h] - new_max) : 0.0;
+      const float alpha = softmax_rescale(run_max[h], red[h * SPLIT_WG]);
+      const float pj = softmax_weight(dots[h], run_max[h]);
       prob[h * SPLIT_WG + t] = pj;
       part_sum[h] = part_sum[h] * alpha + pj;
       for (uint i = 0; i < MAX_DIMS; ++i) acc[h * MAX_DIMS + i] *= alpha;
-      run_max[h] = new_max;
     }
     barrier();  // publishes prob[]; the maxima in red[] have been read
     if (v_active) {
@@ -225,7 +176,7 @@ void main() {
   for (uint h = 0; h < HG; ++h) {
     const uint row = row0 + h;
     if (p.n_chunks == 1) {
-      const float inv = sums[h] > 0.0 ? 1.0 / sums[h] : 0.0;
+      const float inv = softmax_normalizer(sums[h]);
       for (uint i = 0; i < MAX_DIMS; ++i) {
         const uint d = R > 1 ? t : t + i * SPLIT_WG;
         if (d >= D || (R > 1 && i > 0)) break;

@@ -7,9 +7,12 @@
 //
 // The macros take the uint16_t array and the index of the block's first word, so they work on
 // any buffer a kernel declares.
-#define Q8_0_BLOCK_WORDS 17u
-#define Q4_0_BLOCK_WORDS 9u
-#define QK 32u
+// Block sizes come from the weight-type table (engine/core/weight_types.def, generated as
+// weight_types.glsl): Q8_0_BLOCK_WORDS, Q4_0_BLOCK_WORDS, <TYPE>_BLOCK_ELEMENTS, ...
+#include "weight_types.glsl"
+// The kernels' step along k: one 32-element block of q8_0 / q4_0 (the tiled kernel's BK, the
+// "pairs" loads). Types with other blocks (the K-quants' 256) use W_BLOCK_ELEMENTS instead.
+#define QK Q4_0_BLOCK_ELEMENTS
 
 #define block_scale(arr, word) unpackHalf2x16(uint(arr[word])).x
 

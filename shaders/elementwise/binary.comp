@@ -9,6 +9,7 @@
 layout(set = 0, binding = 0) readonly buffer ABuf { float a[]; };
 layout(set = 0, binding = 1) readonly buffer BBuf { float b[]; };
 layout(set = 0, binding = 2) writeonly buffer OutBuf { float o[]; };
+// The C++ side: BinaryPush in engine/backend/vulkan/push/elementwise.h (the build compares the two).
 layout(push_constant) uniform Params {
   uint n;
   uint n_b;

@@ -8,6 +8,7 @@
 layout(set = 0, binding = 0) readonly buffer GateBuf { float gate[]; };
 layout(set = 0, binding = 1) readonly buffer UpBuf { float up[]; };
 layout(set = 0, binding = 2) writeonly buffer OutBuf { float o[]; };
+// The C++ side: SwigluPush in engine/backend/vulkan/push/elementwise.h (the build compares the two).
 layout(push_constant) uniform Params {
   uint n;
   uint gate_off;

@@ -19,6 +19,7 @@
 
 layout(set = 0, binding = 0) readonly buffer XBuf { X_T x[]; };
 layout(set = 0, binding = 1) writeonly buffer OutBuf { O_T o[]; };
+// The C++ side: UnaryPush in engine/backend/vulkan/push/elementwise.h (the build compares the two).
 layout(push_constant) uniform Params {
   uint n;
   uint x_off;

@@ -11,6 +11,7 @@
 
 layout(set = 0, binding = 1) readonly buffer IdBuf { int ids[]; };
 layout(set = 0, binding = 2) writeonly buffer OutBuf { float o[]; };
+// The C++ side: GetRowsPush in engine/backend/vulkan/push/elementwise.h (the build compares the two).
 layout(push_constant) uniform Params {
   uint m;
   uint n;

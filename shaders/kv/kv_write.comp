@@ -16,6 +16,7 @@
 layout(set = 0, binding = 0) readonly buffer SrcBuf { float src[]; };
 layout(set = 0, binding = 1) readonly buffer SlotBuf { int slots[]; };
 layout(set = 0, binding = 2) buffer CacheBuf { C_T cache[]; };
+// The C++ side: KvWritePush in engine/backend/vulkan/push/elementwise.h (the build compares the two).
 layout(push_constant) uniform Params {
   uint m;
   uint row;  // n_kv_head * head_dim

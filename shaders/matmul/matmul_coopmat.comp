@@ -38,14 +38,7 @@ layout(constant_id = 3) const uint BK = 32;
 
 layout(set = 0, binding = 1) readonly buffer XBuf { X_T x[]; };
 layout(set = 0, binding = 2) writeonly buffer OutBuf { float o[]; };
-layout(push_constant) uniform Params {
-  uint m;
-  uint n_in;
-  uint n_out;
-  uint w_off;
-  uint x_off;
-  uint o_off;
-} p;
+#include "matmul/params.glsl"
 
 shared float16_t xs[BM * BK];  // [BM][BK] row-major: A
 shared float16_t ws[BN * BK];  // [BN][BK]: B = ws^T, read column-major
@@ -76,7 +69,7 @@ void main() {
     }
     for (uint e = t; e < BN * BK; e += gl_WorkGroupSize.x) {
       const uint row = n0 + e / BK, kk = k0 + e % BK;
-      ws[e] = float16_t((row < p.n_out && kk < p.n_in) ? w_value(p.w_off + row * row_units, kk) : 0.0);
+      ws[e] = float16_t((row < p.n_out && kk < p.n_in) ? w_value(p.w_off0 + row * row_units, kk) : 0.0);
     }
     barrier();
     for (uint s = gl_SubgroupID; s < sub_tiles; s += gl_NumSubgroups) {

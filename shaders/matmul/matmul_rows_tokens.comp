@@ -38,7 +38,7 @@ layout(constant_id = 2) const uint TOKENS = 8;  // tokens per invocation (<= MAX
 // Set by the host from the tensors' offsets; constants rather than push-constant flags so the
 // driver compiles one path only (a CPU driver's compile time grows with the unrolled code).
 // Quantized: block pairs start at 4-byte boundaries (n_in a multiple of 64, even word offset).
-// F32/F16: every row's 4-weight groups start at 16 / 8-byte boundaries (n_in and w_off
+// F32/F16: every row's 4-weight groups start at 16 / 8-byte boundaries (n_in and w_off0
 // multiples of 4).
 layout(constant_id = 3) const uint PAIRS_ALIGNED = 0;
 layout(constant_id = 4) const uint X_SHARED = 0;  // 1: x_off and n_in multiples of 4 (vec4 reads)
@@ -66,14 +66,7 @@ layout(set = 0, binding = 1) readonly buffer XBuf4 { f16vec4 x_vec4[]; };
 layout(set = 0, binding = 1) readonly buffer XBuf4 { vec4 x_vec4[]; };
 #endif
 layout(set = 0, binding = 2) writeonly buffer OutBuf { float o[]; };
-layout(push_constant) uniform Params {
-  uint m;
-  uint n_in;
-  uint n_out;
-  uint w_off;  // 16-bit words for F16 and quantized weights, floats for F32
-  uint x_off;
-  uint o_off;
-} p;
+#include "matmul/params.glsl"
 
 // Every loop over tokens, rows and the words of a block carries [[unroll]]: with the bounds
 // known after specialization the driver unrolls them and these arrays become registers (a
@@ -272,7 +265,7 @@ void main() {
   [[unroll]] for (uint t = 0; t < TOKENS; ++t) x_base[t] = p.x_off + min(t0 + t, p.m - 1) * p.n_in;
   const uint units = row_units();
   [[unroll]] for (uint j = 0; j < RPI; ++j) {
-    w_base[j] = p.w_off + min(r0 + j * gl_WorkGroupSize.x, p.n_out - 1) * units;
+    w_base[j] = p.w_off0 + min(r0 + j * gl_WorkGroupSize.x, p.n_out - 1) * units;
   }
   [[unroll]] for (uint i = 0; i < RPI * TOKENS; ++i) acc[i] = 0.0;
 

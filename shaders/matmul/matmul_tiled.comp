@@ -30,14 +30,7 @@ layout(constant_id = 3) const uint BK = 32;
 
 layout(set = 0, binding = 1) readonly buffer XBuf { X_T x[]; };
 layout(set = 0, binding = 2) writeonly buffer OutBuf { float o[]; };
-layout(push_constant) uniform Params {
-  uint m;
-  uint n_in;
-  uint n_out;
-  uint w_off;
-  uint x_off;
-  uint o_off;
-} p;
+#include "matmul/params.glsl"
 
 shared float xs[BM * BK];  // [BM][BK]
 shared float ws[BN * BK];  // [BN][BK]
@@ -71,7 +64,7 @@ void main() {
       const uint k = e % BK;
       const uint row = n0 + r;
       const uint kk = k0 + k;
-      ws[e] = (row < p.n_out && kk < p.n_in) ? w_value(p.w_off + row * row_units, kk) : 0.0;
+      ws[e] = (row < p.n_out && kk < p.n_in) ? w_value(p.w_off0 + row * row_units, kk) : 0.0;
     }
     barrier();
     for (uint k = 0; k < BK; ++k) {

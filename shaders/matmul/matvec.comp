@@ -28,32 +28,9 @@
 
 layout(constant_id = 1) const uint ROWS = 1;  // a power of two dividing the workgroup size
 
-#if defined(CAT)
-#define W_COUNT 3
-#elif defined(SWIGLU)
-#define W_COUNT 2
-#else
-#define W_COUNT 1
-#endif
-
+#include "matmul/params.glsl"
 layout(set = 0, binding = W_COUNT) readonly buffer XBuf { X_T x[]; };
 layout(set = 0, binding = W_COUNT + 1) writeonly buffer OutBuf { float o[]; };
-layout(push_constant) uniform Params {
-  uint m;
-  uint n_in;
-  uint n_out;
-  uint w_off0;  // weight 0: elements for F32/F16, uint16_t words for quantized weights
-  uint x_off;
-  uint o_off;
-#if defined(ADD)
-  uint r_off;  // floats
-#elif W_COUNT > 1
-  uint w_off1;  // weights 1 and 2, units as w_off0
-  uint w_off2;
-  uint rows0;  // CAT: rows of weights 0 and 1 (weight 2 has the rest of n_out)
-  uint rows1;
-#endif
-} p;
 
 // ADD (matmul_add): the epilogue adds r [m, n_out] f32 (a residual) to each stored sum, read at
 // the index the sum is written to, so r may share the output's bytes.

@@ -35,14 +35,7 @@ layout(constant_id = 2) const uint LANES = 4;  // invocations per row; ROWS * LA
 layout(set = 0, binding = 0) readonly buffer WeightBuf { uint16_t w_data[]; };
 layout(set = 0, binding = 1) readonly buffer XBuf { X_T x[]; };
 layout(set = 0, binding = 2) writeonly buffer OutBuf { float o[]; };
-layout(push_constant) uniform Params {
-  uint m;
-  uint n_in;
-  uint n_out;
-  uint w_off;  // 16-bit words
-  uint x_off;
-  uint o_off;
-} p;
+#include "matmul/params.glsl"
 
 shared int xq[CHUNK * 8];   // the chunk's quantized activations, 4 per word, little-endian
 shared float xd[CHUNK];     // their scales
@@ -105,7 +98,7 @@ void main() {
   const uint lane = inv % LANES;
   const uint row = (g % row_tiles) * ROWS + inv / LANES;
   // Rows past n_out compute the last row (keeps every invocation at the barriers), not stored.
-  const uint wb = p.w_off + min(row, p.n_out - 1) * (p.n_in / QK) *
+  const uint wb = p.w_off0 + min(row, p.n_out - 1) * (p.n_in / QK) *
 #if defined(W_Q8_0)
                                 Q8_0_BLOCK_WORDS;
 #else

@@ -54,13 +54,7 @@ layout(constant_id = 4) const uint PAIRS_ALIGNED = 0;  // 1: block pairs / f16 p
 layout(constant_id = 5) const uint X_SHARED = 0;       // 1: x_off and n_in multiples of 4 (BLOCK_X)
 #define MAX_TOKENS 8
 
-#if defined(CAT)
-#define W_COUNT 3
-#elif defined(SWIGLU)
-#define W_COUNT 2
-#else
-#define W_COUNT 1
-#endif
+#include "matmul/params.glsl"
 #define X_BINDING W_COUNT
 #define O_BINDING (W_COUNT + 1)
 
@@ -71,22 +65,6 @@ layout(set = 0, binding = X_BINDING) readonly buffer XBuf4 { f16vec4 x_vec4[]; }
 layout(set = 0, binding = X_BINDING) readonly buffer XBuf4 { vec4 x_vec4[]; };
 #endif
 layout(set = 0, binding = O_BINDING) writeonly buffer OutBuf { float o[]; };
-layout(push_constant) uniform Params {
-  uint m;
-  uint n_in;
-  uint n_out;
-  uint w_off0;  // weight 0: 16-bit words for F16 and quantized weights, floats for F32
-  uint x_off;
-  uint o_off;
-#if defined(ADD)
-  uint r_off;  // floats
-#elif W_COUNT > 1
-  uint w_off1;  // weights 1 and 2, units as w_off0
-  uint w_off2;
-  uint rows0;  // CAT: rows of weights 0 and 1 (weight 2 has the rest of n_out)
-  uint rows1;
-#endif
-} p;
 
 // ADD (matmul_add): the epilogue adds r [m, n_out] f32 (a residual) to each stored sum, read at
 // the index the sum is written to, so r may share the output's bytes.

@@ -1,43 +1,48 @@
-# Matrix products per weight type (F32/F16/Q8_0/Q4_0) and activation type (f32/f16):
+# Matrix products per weight type (the vk_matmul types of engine/core/weight_types.def) and
+# activation type (f32/f16):
 # - matvec: decode, shared-memory reduction (portable: no subgroup operations);
 # - rows: row-parallel with subgroup-shuffle reduction, decode and CPU-class prefill (also
 #   matmul_add, matmul_cat and matmul_swiglu: ADD, CAT, SWIGLU);
 # - rows_tokens: CPU-class prefill, a register tile of rows x tokens per invocation;
 # - tiled: prefill, shared-memory tiles.
 # The kernel table picks among them and sets their tiles through specialization constants.
-foreach(w F32 F16 Q8_0 Q4_0)
-  string(TOLOWER ${w} wl)
+vkgraph_weight_types_with(matmul_types vk_matmul)
+foreach(w IN LISTS matmul_types)
+  set(wl ${VKGRAPH_TYPE_${w}_NAME})
   foreach(x f32 f16)
     if(x STREQUAL "f16")
       set(xdef X_F16=1)
     else()
       set(xdef)
     endif()
-    vkgraph_shader(NAME matmul/matvec_${wl}_${x} SOURCE matvec.comp DEFINES W_${w}=1 ${xdef})
-    vkgraph_shader(NAME matmul/rows_${wl}_${x} SOURCE matvec_rows.comp DEFINES W_${w}=1 ${xdef})
-    vkgraph_shader(NAME matmul/tiled_${wl}_${x} SOURCE matmul_tiled.comp DEFINES W_${w}=1 ${xdef})
+    vkgraph_shader(NAME matmul/matvec_${wl}_${x} SOURCE matvec.comp PUSH MatmulPush DEFINES W_${w}=1 ${xdef})
+    vkgraph_shader(NAME matmul/rows_${wl}_${x} SOURCE matvec_rows.comp PUSH MatmulPush DEFINES W_${w}=1 ${xdef})
+    vkgraph_shader(NAME matmul/tiled_${wl}_${x} SOURCE matmul_tiled.comp PUSH MatmulPush DEFINES W_${w}=1 ${xdef})
     # CPU-class prefill: a register tile of rows x tokens per invocation.
-    vkgraph_shader(NAME matmul/rows_tokens_${wl}_${x} SOURCE matmul_rows_tokens.comp DEFINES W_${w}=1 ${xdef})
+    vkgraph_shader(NAME matmul/rows_tokens_${wl}_${x} SOURCE matmul_rows_tokens.comp PUSH MatmulPush DEFINES W_${w}=1 ${xdef})
     # matmul_add (one token): the mat-vecs with a residual added in the store (ADD).
-    vkgraph_shader(NAME matmul/matvec_add_${wl}_${x} SOURCE matvec.comp DEFINES W_${w}=1 ${xdef} ADD=1)
-    vkgraph_shader(NAME matmul/rows_add_${wl}_${x} SOURCE matvec_rows.comp DEFINES W_${w}=1 ${xdef} ADD=1)
+    vkgraph_shader(NAME matmul/matvec_add_${wl}_${x} SOURCE matvec.comp PUSH MatmulAddPush DEFINES W_${w}=1 ${xdef} ADD=1)
+    vkgraph_shader(NAME matmul/rows_add_${wl}_${x} SOURCE matvec_rows.comp PUSH MatmulAddPush DEFINES W_${w}=1 ${xdef} ADD=1)
     # matmul_cat and matmul_swiglu (one token): several matrices of one x in one dispatch.
-    vkgraph_shader(NAME matmul/rows_cat_${wl}_${x} SOURCE matvec_rows.comp DEFINES W_${w}=1 ${xdef} CAT=1)
-    vkgraph_shader(NAME matmul/rows_swiglu_${wl}_${x} SOURCE matvec_rows.comp DEFINES W_${w}=1 ${xdef} SWIGLU=1)
-    vkgraph_shader(NAME matmul/matvec_cat_${wl}_${x} SOURCE matvec.comp DEFINES W_${w}=1 ${xdef} CAT=1)
-    vkgraph_shader(NAME matmul/matvec_swiglu_${wl}_${x} SOURCE matvec.comp DEFINES W_${w}=1 ${xdef} SWIGLU=1)
+    vkgraph_shader(NAME matmul/rows_cat_${wl}_${x} SOURCE matvec_rows.comp PUSH MatmulGroupPush DEFINES W_${w}=1 ${xdef} CAT=1)
+    vkgraph_shader(NAME matmul/rows_swiglu_${wl}_${x} SOURCE matvec_rows.comp PUSH MatmulGroupPush DEFINES W_${w}=1 ${xdef} SWIGLU=1)
+    vkgraph_shader(NAME matmul/matvec_cat_${wl}_${x} SOURCE matvec.comp PUSH MatmulGroupPush DEFINES W_${w}=1 ${xdef} CAT=1)
+    vkgraph_shader(NAME matmul/matvec_swiglu_${wl}_${x} SOURCE matvec.comp PUSH MatmulGroupPush DEFINES W_${w}=1 ${xdef} SWIGLU=1)
   endforeach()
 endforeach()
-# Integer-dot-product mat-vec (activations quantized to int8 per block in the kernel).
-foreach(w Q8_0 Q4_0)
-  string(TOLOWER ${w} wl)
-  vkgraph_shader(NAME matmul/dot8_${wl}_f32 SOURCE matvec_dot8.comp DEFINES W_${w}=1)
-  vkgraph_shader(NAME matmul/dot8_${wl}_f16 SOURCE matvec_dot8.comp DEFINES W_${w}=1 X_F16=1)
+# Integer-dot-product mat-vec (activations quantized to int8 per block in the kernel): vk_dot8.
+vkgraph_weight_types_with(dot8_types vk_dot8)
+foreach(w IN LISTS dot8_types)
+  set(wl ${VKGRAPH_TYPE_${w}_NAME})
+  vkgraph_shader(NAME matmul/dot8_${wl}_f32 SOURCE matvec_dot8.comp PUSH MatmulPush DEFINES W_${w}=1)
+  vkgraph_shader(NAME matmul/dot8_${wl}_f16 SOURCE matvec_dot8.comp PUSH MatmulPush DEFINES W_${w}=1 X_F16=1)
 endforeach()
 # Cooperative-matrix mat-mat (prefill), 16x16x16 f16 tiles; weights dequantized to f16 in
-# shared memory. Compiled and validated here; selected only on devices listing the shape.
-foreach(w F16 Q8_0 Q4_0)
-  string(TOLOWER ${w} wl)
-  vkgraph_shader(NAME matmul/coopmat_${wl}_f32 SOURCE matmul_coopmat.comp DEFINES W_${w}=1 COOPMAT)
-  vkgraph_shader(NAME matmul/coopmat_${wl}_f16 SOURCE matmul_coopmat.comp DEFINES W_${w}=1 X_F16=1 COOPMAT)
+# shared memory. Compiled and validated here; selected only on devices listing the shape:
+# vk_coopmat.
+vkgraph_weight_types_with(coopmat_types vk_coopmat)
+foreach(w IN LISTS coopmat_types)
+  set(wl ${VKGRAPH_TYPE_${w}_NAME})
+  vkgraph_shader(NAME matmul/coopmat_${wl}_f32 SOURCE matmul_coopmat.comp PUSH MatmulPush DEFINES W_${w}=1 COOPMAT)
+  vkgraph_shader(NAME matmul/coopmat_${wl}_f16 SOURCE matmul_coopmat.comp PUSH MatmulPush DEFINES W_${w}=1 X_F16=1 COOPMAT)
 endforeach()

@@ -15,6 +15,7 @@ layout(set = 0, binding = 2) writeonly buffer OutBuf { float o[]; };
 #else
 layout(set = 0, binding = 1) writeonly buffer OutBuf { float o[]; };
 #endif
+// The C++ side: NormPush in engine/backend/vulkan/push/row_ops.h (the build compares the two).
 layout(push_constant) uniform Params {
   uint rows;
   uint n;

@@ -10,6 +10,7 @@
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
 
 
+// The C++ side: ProbeTilePush in engine/backend/vulkan/push/probe.h (the build compares the two).
 layout(push_constant) uniform Params {
   uint m;
   uint n;

@@ -6,6 +6,7 @@
 
 layout(local_size_x_id = 0) in;
 
+// The C++ side: ProbeCountPush in engine/backend/vulkan/push/probe.h (the build compares the two).
 layout(push_constant) uniform Params {
   uint n;
 } params;

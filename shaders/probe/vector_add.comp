@@ -4,6 +4,7 @@
 // many devices), and the bound check covers n not a multiple of the workgroup size.
 
 
+// The C++ side: ProbeCountPush in engine/backend/vulkan/push/probe.h (the build compares the two).
 layout(push_constant) uniform Params {
   uint n;
 } params;

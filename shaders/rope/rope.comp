@@ -11,6 +11,7 @@
 layout(set = 0, binding = 0) readonly buffer XBuf { float x[]; };
 layout(set = 0, binding = 1) readonly buffer PosBuf { int pos[]; };
 layout(set = 0, binding = 2) writeonly buffer OutBuf { float o[]; };
+// The C++ side: RopePush in engine/backend/vulkan/push/elementwise.h (the build compares the two).
 layout(push_constant) uniform Params {
   uint m;
   uint n_head;

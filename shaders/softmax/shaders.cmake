@@ -1,1 +1,1 @@
-vkgraph_shader(NAME softmax/softmax_f32 SOURCE softmax.comp)
+vkgraph_shader(NAME softmax/softmax_f32 SOURCE softmax.comp PUSH SoftmaxPush)

@@ -9,6 +9,7 @@
 
 layout(set = 0, binding = 0) readonly buffer XBuf { float x[]; };
 layout(set = 0, binding = 1) writeonly buffer OutBuf { float o[]; };
+// The C++ side: SoftmaxPush in engine/backend/vulkan/push/row_ops.h (the build compares the two).
 layout(push_constant) uniform Params {
   uint rows;
   uint n;

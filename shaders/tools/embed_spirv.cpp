@@ -1,5 +1,5 @@
 // Build tool: turns one .spv file into a C++ source holding its words as an EmbeddedShader.
-// usage: vkgraph_embed_spirv NAME IN.spv OUT.cpp NEEDS_COOPMAT(0|1)
+// usage: vkgraph_embed_spirv NAME IN.spv OUT.cpp NEEDS_COOPMAT(0|1) PUSH_STRUCT(- for none)
 
 #include <cstdint>
 #include <cstdio>
@@ -9,11 +9,12 @@
 #include <vector>
 
 int main(int argc, char** argv) {
-  if (argc != 5) {
-    std::fprintf(stderr, "usage: %s NAME IN.spv OUT.cpp NEEDS_COOPMAT\n", argv[0]);
+  if (argc != 6) {
+    std::fprintf(stderr, "usage: %s NAME IN.spv OUT.cpp NEEDS_COOPMAT PUSH_STRUCT\n", argv[0]);
     return 2;
   }
   const std::string name = argv[1];
+  const std::string push = std::string(argv[5]) == "-" ? "" : argv[5];
   std::ifstream in(argv[2], std::ios::binary);
   if (!in) {
     std::fprintf(stderr, "%s: cannot open\n", argv[2]);
@@ -38,7 +39,7 @@ int main(int argc, char** argv) {
     out << (i % 32 == 0 ? "\n  " : " ") << word << "u,";
   }
   out << "};\n}  // namespace\nextern const EmbeddedShader shader_" << id << ";\nconst EmbeddedShader shader_" << id
-      << "{\"" << name << "\", words, " << (argv[4][0] == '1' ? "true" : "false") << "};\n"
+      << "{\"" << name << "\", words, " << (argv[4][0] == '1' ? "true" : "false") << ", \"" << push << "\"};\n"
       << "}  // namespace vkgraph::shaders\n";
   return out.good() ? 0 : 1;
 }

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "engine/backend/cuda/cuda_backend.h"
+#include "engine/backend/cuda/kernels.h"
 #include "engine/core/error.h"
 
 namespace vkgraph::cuda {
@@ -20,6 +21,8 @@ const CudaProbe& probe_cuda() {
 }
 
 std::unique_ptr<Backend> create_cuda_backend(const std::string&) { fail("no CUDA device: {}", probe_cuda().reason); }
+
+bool decode_row_with_cuda_decoder(DType, const void*, float*, int64_t) { return false; }
 
 std::string sm_name(const CudaDeviceInfo& device) {
   return fmt::format("sm_{}{}", device.compute_major, device.compute_minor);

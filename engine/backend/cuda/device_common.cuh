@@ -1,12 +1,15 @@
 #pragma once
-// Device helpers shared by the kernel files: element loads of every weight type, block
-// reductions, grid sizing, the bad-index report and RoPE angles.
+// Device helpers shared by the kernel files: element loads of every weight type
+// (decode_blocks.cuh) and the dispatch over them, block reductions, grid sizing, the bad-index
+// report and RoPE angles.
 
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <type_traits>
 
+#include "engine/backend/cuda/decode_blocks.cuh"
 #include "engine/backend/cuda/kernels.h"
 
 namespace vkgraph::cuda {
@@ -21,50 +24,20 @@ inline unsigned grid_for(int64_t items, int per_block = kBlock) {
   return unsigned(blocks < 1 ? 1 : (blocks > 65535 ? 65535 : blocks));
 }
 
-__device__ inline float half_bits_to_float(const uint8_t* p) {
-  return __half2float(__ushort_as_half(*reinterpret_cast<const unsigned short*>(p)));
-}
-
-// Element k of a row of type T, stored at `row` (ggml's block layouts, see engine/core/dtype.h).
-// Q8_0 and Q4_0 blocks are 34 and 18 bytes, so their f16 scale is 2-byte aligned.
-template <DType T>
-__device__ inline float load_element(const uint8_t* row, int64_t k) {
-  if constexpr (T == DType::F32) {
-    return reinterpret_cast<const float*>(row)[k];
-  } else if constexpr (T == DType::F16) {
-    return __half2float(reinterpret_cast<const __half*>(row)[k]);
-  } else if constexpr (T == DType::Q8_0) {
-    const uint8_t* block = row + (k / 32) * 34;
-    return half_bits_to_float(block) * float(int8_t(block[2 + k % 32]));
-  } else {
-    static_assert(T == DType::Q4_0);
-    const uint8_t* block = row + (k / 32) * 18;
-    const int j = int(k % 32);
-    const uint8_t byte = block[2 + (j & 15)];
-    const int q = j < 16 ? (byte & 0x0f) : (byte >> 4);
-    return half_bits_to_float(block) * float(q - 8);
+// Calls f(std::integral_constant<DType, T>{}) for the runtime weight type `type`: every weight
+// type of engine/core/weight_types.def (a C++17 stand-in for a template lambda: CMake 3.25 cannot
+// ask nvcc for C++20). I32 is never a weight: the graph refuses it before any launch.
+template <typename F>
+void dispatch_weight_type(DType type, F&& f) {
+  switch (type) {
+#define VKGRAPH_TYPE(Enum, name, ggml_id, block_elements, block_bytes, vulkan)                \
+  case DType::Enum:                                                                           \
+    if constexpr (DType::Enum != DType::I32) f(std::integral_constant<DType, DType::Enum>{}); \
+    break;
+#include "engine/core/weight_types.def"
+#undef VKGRAPH_TYPE
   }
 }
-
-// Expands CALL(T) for the runtime weight type `type` (a C++17 stand-in for a template lambda:
-// CMake 3.25 cannot ask nvcc for C++20).
-#define VKGRAPH_CUDA_WEIGHT_SWITCH(type, CALL) \
-  switch (type) {                              \
-    case DType::F32:                           \
-      CALL(DType::F32);                        \
-      break;                                   \
-    case DType::F16:                           \
-      CALL(DType::F16);                        \
-      break;                                   \
-    case DType::Q8_0:                          \
-      CALL(DType::Q8_0);                       \
-      break;                                   \
-    case DType::Q4_0:                          \
-      CALL(DType::Q4_0);                       \
-      break;                                   \
-    case DType::I32:                           \
-      break;                                   \
-  }
 
 __device__ inline float warp_sum(float v) {
   for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);

@@ -190,7 +190,8 @@ size_t CudaExecutable::device_bytes() const {
   return total;
 }
 
-std::string CudaExecutable::describe() const {
+std::string CudaExecutable::describe(bool reasons) const {
+  (void)reasons;  // one kernel per op: no selection table, nothing to explain
   std::string out;
   const Graph& g = plan_.graph();
   for (size_t i = 0; i < kernels_.size(); ++i) {

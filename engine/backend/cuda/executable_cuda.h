@@ -25,7 +25,7 @@ class CudaExecutable final : public Executable {
   void read_output(TensorId id, std::span<std::byte> out) override;
   std::vector<DispatchTiming> timings() const override;
   size_t device_bytes() const override;
-  std::string describe() const override;
+  std::string describe(bool reasons) const override;
 
  private:
   struct OwnBuffer {  // an input's or output's buffer; outputs have guard bands around them

@@ -19,11 +19,11 @@ struct Launch {
   int error_code = 0;    // the step's number + 1
 };
 
-// get_rows: table [n_rows, n] (f32/f16/q8_0/q4_0), ids [m] -> out [m, n] f32.
+// get_rows: table [n_rows, n] (any weight type), ids [m] -> out [m, n] f32.
 void launch_get_rows(const Launch& l, DType table_type, const void* table, int64_t n_rows, int64_t n,
                      const int32_t* ids, int64_t m, float* out);
 
-// matmul: w [n_out, n_in] (f32/f16/q8_0/q4_0), x [m, n_in] (f32/f16) -> y [m, n_out] f32.
+// matmul: w [n_out, n_in] (any weight type), x [m, n_in] (f32/f16) -> y [m, n_out] f32.
 void launch_matmul(const Launch& l, DType w_type, const void* w, DType x_type, const void* x, float* y, int64_t m,
                    int64_t n_in, int64_t n_out);
 
@@ -97,6 +97,11 @@ struct AttentionArgs {
 constexpr int64_t kMaxAttentionHeadDim = 512;
 
 void launch_attention(const Launch& l, const AttentionArgs& a);
+
+// The kernels' element decoder (decode_blocks.cuh) run on the host: out[k] for k < n from n
+// elements of `type` at `blocks`, exactly as load_element gives them on a device. For tests on
+// machines without a GPU; false (and nothing written) in a build without the CUDA backend.
+bool decode_row_with_cuda_decoder(DType type, const void* blocks, float* out, int64_t n);
 
 // kv_write: cache [n_slots, row] (f32/f16), src [m, row] f32, slots [m]; rows in order, so a
 // slot named twice keeps the later row.

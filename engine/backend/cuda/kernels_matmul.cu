@@ -1,6 +1,6 @@
-// matmul and get_rows: the kernels that read weight rows of every type (f32, f16, q8_0, q4_0),
-// decoding one element at a time with load_element. Correctness first: one warp computes one
-// output value, its lanes striding over the row, so each weight row is read once per token.
+// matmul and get_rows: the kernels that read weight rows of every weight type (the table of
+// engine/core/weight_types.def), decoding one element at a time with load_element. Correctness first: one warp computes
+// one output value, its lanes striding over the row, so each weight row is read once per token.
 
 #include "engine/backend/cuda/device_common.cuh"
 
@@ -83,22 +83,6 @@ __global__ void get_rows_kernel(const uint8_t* table, size_t row_bytes, int64_t 
   }
 }
 
-size_t bytes_of_row(DType type, int64_t n) {
-  switch (type) {
-    case DType::F32:
-      return size_t(n) * 4;
-    case DType::F16:
-      return size_t(n) * 2;
-    case DType::Q8_0:
-      return size_t(n) / 32 * 34;
-    case DType::Q4_0:
-      return size_t(n) / 32 * 18;
-    case DType::I32:
-      break;
-  }
-  return 0;
-}
-
 }  // namespace
 
 void launch_matmul(const Launch& l, DType w_type, const void* w, DType x_type, const void* x, float* y, int64_t m,
@@ -106,21 +90,21 @@ void launch_matmul(const Launch& l, DType w_type, const void* w, DType x_type, c
   const unsigned grid = grid_for(m * n_out, kWarpsPerBlock);
   const auto* wb = static_cast<const uint8_t*>(w);
   const auto* xb = static_cast<const uint8_t*>(x);
-  const size_t w_row = bytes_of_row(w_type, n_in);
-#define VKGRAPH_MATMUL(W)                                                                          \
-  if (x_type == DType::F16) {                                                                      \
-    matmul_kernel<W, DType::F16><<<grid, kBlock, 0, l.stream>>>(wb, w_row, xb, y, m, n_in, n_out); \
-  } else {                                                                                         \
-    matmul_kernel<W, DType::F32><<<grid, kBlock, 0, l.stream>>>(wb, w_row, xb, y, m, n_in, n_out); \
-  }
-  VKGRAPH_CUDA_WEIGHT_SWITCH(w_type, VKGRAPH_MATMUL)
-#undef VKGRAPH_MATMUL
+  const size_t w_row = row_bytes(w_type, size_t(n_in));
+  dispatch_weight_type(w_type, [&](auto weight) {
+    constexpr DType W = decltype(weight)::value;
+    if (x_type == DType::F16) {
+      matmul_kernel<W, DType::F16><<<grid, kBlock, 0, l.stream>>>(wb, w_row, xb, y, m, n_in, n_out);
+    } else {
+      matmul_kernel<W, DType::F32><<<grid, kBlock, 0, l.stream>>>(wb, w_row, xb, y, m, n_in, n_out);
+    }
+  });
 }
 
 void launch_matmul_group(const Launch& l, const MatmulGroupArgs& a) {
   GroupWeights g{};
   g.count = a.count;
-  g.w_row = bytes_of_row(a.w_type, a.n_in);
+  g.w_row = row_bytes(a.w_type, size_t(a.n_in));
   int64_t n_total = 0;
   for (int i = 0; i < a.count && i < 3; ++i) {
     g.w[i] = static_cast<const uint8_t*>(a.w[i]);
@@ -130,24 +114,25 @@ void launch_matmul_group(const Launch& l, const MatmulGroupArgs& a) {
   if (a.swiglu) n_total = a.rows[0];
   const unsigned grid = grid_for(a.m * n_total, kWarpsPerBlock);
   const auto* xb = static_cast<const uint8_t*>(a.x);
-#define VKGRAPH_MATMUL_GROUP(W)                                                                                    \
-  if (a.x_type == DType::F16) {                                                                                    \
-    matmul_group_kernel<W, DType::F16><<<grid, kBlock, 0, l.stream>>>(g, xb, a.y, a.m, a.n_in, n_total, a.swiglu); \
-  } else {                                                                                                         \
-    matmul_group_kernel<W, DType::F32><<<grid, kBlock, 0, l.stream>>>(g, xb, a.y, a.m, a.n_in, n_total, a.swiglu); \
-  }
-  VKGRAPH_CUDA_WEIGHT_SWITCH(a.w_type, VKGRAPH_MATMUL_GROUP)
-#undef VKGRAPH_MATMUL_GROUP
+  dispatch_weight_type(a.w_type, [&](auto weight) {
+    constexpr DType W = decltype(weight)::value;
+    if (a.x_type == DType::F16) {
+      matmul_group_kernel<W, DType::F16><<<grid, kBlock, 0, l.stream>>>(g, xb, a.y, a.m, a.n_in, n_total, a.swiglu);
+    } else {
+      matmul_group_kernel<W, DType::F32><<<grid, kBlock, 0, l.stream>>>(g, xb, a.y, a.m, a.n_in, n_total, a.swiglu);
+    }
+  });
 }
 
 void launch_get_rows(const Launch& l, DType table_type, const void* table, int64_t n_rows, int64_t n,
                      const int32_t* ids, int64_t m, float* out) {
   const auto* tb = static_cast<const uint8_t*>(table);
-  const size_t row = bytes_of_row(table_type, n);
-#define VKGRAPH_GET_ROWS(T) \
-  get_rows_kernel<T><<<grid_for(m* n), kBlock, 0, l.stream>>>(tb, row, n_rows, n, ids, m, out, l.error, l.error_code)
-  VKGRAPH_CUDA_WEIGHT_SWITCH(table_type, VKGRAPH_GET_ROWS)
-#undef VKGRAPH_GET_ROWS
+  const size_t row = row_bytes(table_type, size_t(n));
+  dispatch_weight_type(table_type, [&](auto table_tag) {
+    constexpr DType T = decltype(table_tag)::value;
+    get_rows_kernel<T>
+        <<<grid_for(m * n), kBlock, 0, l.stream>>>(tb, row, n_rows, n, ids, m, out, l.error, l.error_code);
+  });
 }
 
 }  // namespace vkgraph::cuda

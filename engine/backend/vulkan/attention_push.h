@@ -1,22 +1,15 @@
 #pragma once
-// What the attention lowerings (one pass: attention.comp and attention_tiled.comp; split-K:
-// attention_split.comp) give their kernels alike: the push constants the shaders declare first,
-// in this order, checked against the node once, and the six tensor bindings.
+// What the attention lowerings (prefill: attention_tiled.comp; split-K decode:
+// attention_split.comp) give their kernels alike: the push constants (push/attention.h, the
+// block of shaders/attention/params.glsl), checked against the node once, and the six tensor
+// bindings of shaders/attention/common.glsl.
 
 #include <cstdint>
 
 #include "engine/backend/vulkan/lowering.h"
+#include "engine/backend/vulkan/push/attention.h"
 
 namespace vkgraph::vk {
-
-struct AttentionPush {
-  uint32_t m, n_head, n_kv_head, n_slots;
-  float scale;
-  int32_t window;
-  uint32_t q_off, k_off, v_off, q_pos_off, kv_pos_off, o_off;
-  uint32_t n_rot;  // rotate_keys
-  float freq_base, freq_scale;
-};
 
 // The kernels keep q and the output of a row in shared memory or registers sized for this.
 inline constexpr int64_t kMaxAttentionHeadDim = 256;
@@ -26,8 +19,18 @@ inline constexpr int64_t kMaxAttentionHeadDim = 256;
 // fields are set by bind_attention_tensors.
 AttentionPush attention_push(const LoweringInput& in);
 
-// Binds q, k, v, q_pos, kv_pos and the output as bindings 0-5 and records their offsets in `p`.
-void bind_attention_tensors(Dispatch& d, const LoweringInput& in, AttentionPush& p);
+// Binds q, k, v, q_pos, kv_pos and the output as bindings 0-5 and records their offsets in `p`
+// (AttentionPush or AttentionSplitPush, which starts with the same fields).
+template <typename Push>
+void bind_attention_tensors(Dispatch& d, const LoweringInput& in, Push& p) {
+  const uint32_t kv_unit = unit_bytes(in.input(1).dtype);
+  p.q_off = add_binding(d, in, in.input_id(0), 4);
+  p.k_off = add_binding(d, in, in.input_id(1), kv_unit);
+  p.v_off = add_binding(d, in, in.input_id(2), kv_unit);
+  p.q_pos_off = add_binding(d, in, in.input_id(3), 4);
+  p.kv_pos_off = add_binding(d, in, in.input_id(4), 4);
+  p.o_off = add_binding(d, in, in.id, 4);
+}
 
 // constant_id 2 of the attention kernels: how keys are rotated as they are read (0: not,
 // 1: normal, 2: neox).

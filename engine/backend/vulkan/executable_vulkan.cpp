@@ -252,7 +252,7 @@ std::vector<DispatchTiming> VulkanExecutable::timings() const {
   return result;
 }
 
-std::string VulkanExecutable::describe_dispatches() const {
+std::string VulkanExecutable::describe_dispatches(bool reasons) const {
   std::string out;
   for (size_t i = 0; i < dispatches_.size(); ++i) {
     const Dispatch& d = dispatches_[i];
@@ -260,6 +260,10 @@ std::string VulkanExecutable::describe_dispatches() const {
     out += fmt::format("{:4} {}{} {} -> {} groups [{}, {}, {}] x {} spec [{}]\n", i, barrier_before_[i] ? "|" : " ",
                        op_name(node.op), node.name, d.kernel->variant.shader, d.groups[0], d.groups[1], d.groups[2],
                        d.kernel->workgroup_size, fmt::join(d.spec_constants, ", "));
+    if (reasons) {
+      out += fmt::format("       row {} ({}, {}): {}\n", kernel_row_name(*d.kernel), kernel_key_string(d.kernel->key),
+                         kernel_family_name(d.kernel->family), d.kernel->why);
+    }
     for (size_t b = 0; b < d.bound.size(); ++b) {
       if (!d.bound[b].valid()) {
         out += fmt::format("       binding {}: scratch ({} B; descriptor offset {})\n", b, d.buffers[b].size,

@@ -26,15 +26,16 @@ class VulkanExecutable final : public Executable, private TensorBinder {
   size_t record_count() const override { return records_; }
   std::vector<DispatchTiming> timings() const override;
   size_t device_bytes() const override;
-  std::string describe() const override { return describe_dispatches(); }
+  std::string describe(bool reasons) const override { return describe_dispatches(reasons); }
   uint64_t bytes_read_estimate() const override;
   std::optional<RunHostTime> last_run_host_time() const override { return host_time_; }
 
   // The lowered dispatches in step order (for `vkgraph plan` and tests).
   const std::vector<Dispatch>& dispatches() const { return dispatches_; }
   // One line per dispatch: kernel, workgroups, specialization constants, and every binding with
-  // its tensor, placement, offset and range (what `vkgraph plan --backend vulkan` prints).
-  std::string describe_dispatches() const;
+  // its tensor, placement, offset and range (what `vkgraph plan --backend vulkan` prints);
+  // `reasons`: also the kernel table row that chose the kernel and its `why`.
+  std::string describe_dispatches(bool reasons = false) const;
 
   // Writes bytes into an output's buffer at `offset` from the tensor's first byte; negative or
   // past-the-end offsets reach the guard bands. Tests use it to check that read_output catches

@@ -15,8 +15,17 @@ namespace {
 constexpr DType F32 = DType::F32;
 constexpr DType F16 = DType::F16;
 constexpr DType I32 = DType::I32;
-constexpr DType Q8 = DType::Q8_0;
-constexpr DType Q4 = DType::Q4_0;
+
+// The weight types whose Vulkan shaders include `family` (the vulkan column of
+// engine/core/weight_types.def, which also decides which variants shaders/*/shaders.cmake builds).
+std::vector<DType> vulkan_weight_types(VulkanKernels family) {
+  std::vector<DType> types;
+  for (size_t i = 0; i < kDTypeCount; ++i) {
+    const auto t = static_cast<DType>(i);
+    if (dtype_info(t).vulkan & family) types.push_back(t);
+  }
+  return types;
+}
 
 // F16 tensors and quantized blocks (read as uint16_t words) need 16-bit storage access.
 bool needs_16bit(DType t) { return t != F32 && t != I32; }
@@ -31,9 +40,11 @@ KernelRequirements requirements(DType a, DType b, uint32_t invocations, uint32_t
 
 // A one-invocation-per-element kernel: 256 wide, and a 128-wide fallback because Vulkan only
 // guarantees maxComputeWorkGroupInvocations >= 128 and some mobile GPUs stop there.
-void add_elementwise(std::vector<KernelRow>& rows, KernelKey key, const char* shader) {
-  rows.push_back({key, {shader, requirements(key.a, key.b, 256, 0)}, 256, {}, "element-wise, 256 invocations"});
+void add_elementwise(std::vector<KernelRow>& rows, KernelKey key, std::string_view shader,
+                     KernelFamily family = KernelFamily::elementwise) {
+  rows.push_back({key, family, {shader, requirements(key.a, key.b, 256, 0)}, 256, {}, "element-wise, 256 invocations"});
   rows.push_back({key,
+                  family,
                   {shader, requirements(key.a, key.b, 128, 0)},
                   128,
                   {},
@@ -48,6 +59,7 @@ constexpr uint32_t kReduceBytes = kMaxWorkgroup * 4;
 // 2048-8192 wide, so each invocation sums 16-64 values.
 void add_row_kernel(std::vector<KernelRow>& rows, KernelKey key, const char* shader, uint32_t extra_shared = 0) {
   rows.push_back({key,
+                  KernelFamily::row_reduction,
                   {shader, requirements(key.a, key.b, 128, kReduceBytes + extra_shared)},
                   128,
                   {},
@@ -80,10 +92,11 @@ void add_matmul(std::vector<KernelRow>& rows, DType w, DType x, const std::strin
   // weights. 16 rows x 4 lanes = 64 invocations (at least the 32 that quantize a chunk of
   // activation blocks); shared memory: the chunk (32 blocks x (8 words + scale + sum)) and the
   // per-invocation partial sums.
-  if (w == Q8 || w == Q4) {
+  if (dtype_info(w).vulkan & vk_dot8) {
     KernelRequirements dot = requirements(w, x, 64, 32 * (8 + 2) * 4 + kReduceBytes);
     dot.needs_int8_dot = true;  // runs wherever supported (forced in tests); chosen only where fast
     rows.push_back({{OpKind::matmul, w, x, KernelForm::vector},
+                    KernelFamily::matmul_dot8,
                     {intern("matmul/dot8_" + wx), dot},
                     64,
                     {16, 4, 1},
@@ -99,6 +112,7 @@ void add_matmul(std::vector<KernelRow>& rows, DType w, DType x, const std::strin
   // on lavapipe: q4_0 576x576 567 -> 156 us, 49152x576 224 -> 7.9 ms against the shared-memory
   // mat-vec below. GPUs keep their own row.
   rows.push_back({{OpKind::matmul, w, x, KernelForm::vector},
+                  KernelFamily::matmul_rows,
                   {rows_name, rows_requirements(w, x, 32, 1)},
                   32,
                   {32, 1, 1},
@@ -109,6 +123,7 @@ void add_matmul(std::vector<KernelRow>& rows, DType w, DType x, const std::strin
   // every subgroup size GPUs use (8 to 128), so the row runs everywhere subgroups do, and a
   // 576-wide row (18 blocks) still keeps them all busy.
   rows.push_back({{OpKind::matmul, w, x, KernelForm::vector},
+                  KernelFamily::matmul_rows,
                   {rows_name, rows_requirements(w, x, 64, 8)},
                   64,
                   {16, 8, 1},
@@ -117,6 +132,7 @@ void add_matmul(std::vector<KernelRow>& rows, DType w, DType x, const std::strin
   // Portable decode: no subgroup operations. 64 invocations for 4 output rows, 16 per row,
   // reduced through shared memory.
   rows.push_back({{OpKind::matmul, w, x, KernelForm::vector},
+                  KernelFamily::matmul_matvec,
                   {matvec_name, requirements(w, x, 64, kReduceBytes)},
                   64,
                   {4},
@@ -131,6 +147,7 @@ void add_matmul(std::vector<KernelRow>& rows, DType w, DType x, const std::strin
   // 192-row matrix at 128 tokens still makes 64 workgroups for the cores. No shared memory, no barrier. GPUs keep the
   // tiled rows below.
   rows.push_back({{OpKind::matmul, w, x, KernelForm::matrix},
+                  KernelFamily::matmul_rows_tokens,
                   {intern("matmul/rows_tokens_" + wx), rows_requirements(w, x, 16, 1)},
                   16,
                   {8, 4, 0},
@@ -141,6 +158,7 @@ void add_matmul(std::vector<KernelRow>& rows, DType w, DType x, const std::strin
   // lavapipe workgroup into coroutines). The tile above needs the same features, so this row
   // runs only when forced (tests, and benchmarks comparing the two).
   rows.push_back({{OpKind::matmul, w, x, KernelForm::matrix},
+                  KernelFamily::matmul_rows,
                   {rows_name, rows_requirements(w, x, 32, 1)},
                   32,
                   {32, 1, 8},
@@ -150,13 +168,14 @@ void add_matmul(std::vector<KernelRow>& rows, DType w, DType x, const std::strin
   // the 16x16x16 f16 x f16 + f32 -> f32 subgroup shape: 64 tokens x 64 output rows x 32 of n_in
   // per step, staged as f16 (8 KiB) with the f32 accumulators in shared memory (16 KiB); 128
   // invocations = 4 subgroups of 32 or 2 of 64 share the 16 tile products.
-  if (w != F32) {
+  if (dtype_info(w).vulkan & vk_coopmat) {
     KernelRequirements coop = requirements(w, x, 128, (64 * 32 + 64 * 32) * 2 + 64 * 64 * 4);
     coop.coopmat = CoopMatShape{16, 16, 16};
     coop.needs_fp16 = true;
     coop.needs_storage_16bit = true;
     coop.subgroup_ops = VK_SUBGROUP_FEATURE_BASIC_BIT;
     rows.push_back({{OpKind::matmul, w, x, KernelForm::matrix},
+                    KernelFamily::matmul_tiled,
                     {intern("matmul/coopmat_" + wx), coop},
                     128,
                     {64, 64, 32},
@@ -166,6 +185,7 @@ void add_matmul(std::vector<KernelRow>& rows, DType w, DType x, const std::strin
   // accumulators per invocation -> 64 invocations and 8 KiB of shared memory, well inside the
   // 16 KiB every Vulkan device has.
   rows.push_back({{OpKind::matmul, w, x, KernelForm::matrix},
+                  KernelFamily::matmul_tiled,
                   {tiled_name, requirements(w, x, 64, 2 * 32 * 32 * 4)},
                   64,
                   {32, 32, 32},
@@ -177,18 +197,21 @@ void add_matmul(std::vector<KernelRow>& rows, DType w, DType x, const std::strin
 void add_matmul_add(std::vector<KernelRow>& rows, DType w, DType x, const std::string& wx) {
   const std::string_view rows_name = intern("matmul/rows_add_" + wx);
   rows.push_back({{OpKind::matmul_add, w, x, KernelForm::vector},
+                  KernelFamily::matmul_rows,
                   {rows_name, rows_requirements(w, x, 32, 1)},
                   32,
                   {32, 1, 1},
                   "decode + residual, CPU-class device: a row per invocation (as matmul/rows_*)",
                   RowWhen::cpu});
   rows.push_back({{OpKind::matmul_add, w, x, KernelForm::vector},
+                  KernelFamily::matmul_rows,
                   {rows_name, rows_requirements(w, x, 64, 8)},
                   64,
                   {16, 8, 1},
                   "decode + residual, GPU: 8 lanes per row (as matmul/rows_*)",
                   RowWhen::gpu});
   rows.push_back({{OpKind::matmul_add, w, x, KernelForm::vector},
+                  KernelFamily::matmul_matvec,
                   {intern("matmul/matvec_add_" + wx), requirements(w, x, 64, kReduceBytes)},
                   64,
                   {4},
@@ -203,57 +226,55 @@ void add_matmul_group(std::vector<KernelRow>& rows, OpKind op, DType w, DType x,
   const char* fused = op == OpKind::matmul_cat ? "cat" : "swiglu";
   const std::string_view name = intern(fmt::format("matmul/rows_{}_{}", fused, wx));
   rows.push_back({{op, w, x, KernelForm::vector},
+                  KernelFamily::matmul_rows,
                   {name, rows_requirements(w, x, 32, 1)},
                   32,
                   {32, 1, 1},
                   "decode, several matrices, CPU-class device: a row per invocation (as matmul/rows_*)",
                   RowWhen::cpu});
   rows.push_back({{op, w, x, KernelForm::vector},
+                  KernelFamily::matmul_rows,
                   {name, rows_requirements(w, x, 64, 8)},
                   64,
                   {16, 8, 1},
                   "decode, several matrices, GPU: 8 lanes per row (as matmul/rows_*)",
                   RowWhen::gpu});
   rows.push_back({{op, w, x, KernelForm::vector},
+                  KernelFamily::matmul_matvec,
                   {intern(fmt::format("matmul/matvec_{}_{}", fused, wx)), requirements(w, x, 64, kReduceBytes)},
                   64,
                   {4},
                   "decode, several matrices, without subgroup shuffles (as matmul/matvec_*)"});
 }
 
-// Attention. Decode (one query row): one workgroup per (row, head), 64 invocations, one key each
-// per chunk; shared memory: q and the accumulator (head_dim <= 256 floats each), the rotate_keys
-// frequencies (head_dim / 2) and two per-invocation arrays (probabilities, reduction).
-// Prefill: the tiled kernel (shaders/attention/attention_tiled.comp); the row's shared-memory
-// figure is the budget the lowering sizes its tiles to (lowering_attention.cpp), so one shader
-// serves every head dimension.
+// Attention. Decode (one query row): split-K (shaders/attention/attention_split.comp), whose
+// lowering (lowering_attention_split.cpp) cuts the cache into chunks only where the context is
+// long enough to pay for the reduce pass, so a short decode stays one dispatch. Prefill: the
+// tiled kernel (shaders/attention/attention_tiled.comp); the row's shared-memory figure is the
+// budget the lowering sizes its tiles to (lowering_attention.cpp), so one shader serves every
+// head dimension.
 void add_attention_rows(std::vector<KernelRow>& r) {
   for (DType kv : {F32, F16}) {
     const bool f16 = kv == F16;
-    // Split-K decode (shaders/attention/attention_split.comp): chosen for every decode. The
-    // lowering (lowering_attention_split.cpp) cuts the cache into chunks only where the context
-    // is long enough to pay for the reduce pass, so a short decode stays one dispatch; even
-    // then it beats the kernel below by reading K/V once per kv head for up to 8 query heads.
     // 64 invocations (the shader's SPLIT_WG); shared memory: q of 8 heads x 256 dims, two
-    // 8 x 64 per-head arrays (probabilities, reductions) and the rotate_keys frequencies.
+    // 8 x 64 per-head arrays (probabilities, reductions) and the key rotation's 129 frequencies
+    // (attention/common.glsl). All of it inside the Vulkan minimums (128 invocations, 16 KiB),
+    // so the row runs on every device: one decode kernel, no fallback needed. It reads K/V once
+    // per kv head for up to 8 query heads, where one workgroup per (row, head) would read them
+    // once per query head.
     r.push_back({{OpKind::attention, kv, F32, KernelForm::attention_decode},
+                 KernelFamily::attention_split,
                  {f16 ? "attention/split_kv_f16" : "attention/split_kv_f32",
-                  requirements(kv, F32, 64, 8 * 256 * 4 + 2 * 8 * 64 * 4 + 128 * 4)},
+                  requirements(kv, F32, 64, 8 * 256 * 4 + 2 * 8 * 64 * 4 + 129 * 4)},
                  64,
                  {},
                  "decode: split-K over the cache (flash-decoding), K/V read once per kv head"});
-    r.push_back({{OpKind::attention, kv, F32, KernelForm::attention_decode},
-                 {f16 ? "attention/attention_kv_f16" : "attention/attention_kv_f32",
-                  requirements(kv, F32, 64, 2 * 256 * 4 + 128 * 4 + 2 * kReduceBytes)},
-                 64,
-                 {},
-                 "decode: one workgroup per (query row, head), online softmax over chunks of 64 keys "
-                 "(a fallback, and the baseline benchmarks force)"});
 
     if (!f16) {
       // The reduce pass of split-K decode: one workgroup per (token, head), 64 invocations over
       // the head dimension; the chunks' partials are f32 whatever the cache type.
       r.push_back({{OpKind::attention, F32, F32, KernelForm::attention_split_reduce},
+                   KernelFamily::attention_reduce,
                    {"attention/split_reduce", requirements(F32, F32, 64, 0)},
                    64,
                    {},
@@ -271,6 +292,7 @@ void add_attention_rows(std::vector<KernelRow>& r) {
     coop.needs_storage_16bit = true;
     coop.subgroup_ops = VK_SUBGROUP_FEATURE_BASIC_BIT;
     r.push_back({{OpKind::attention, kv, F32, KernelForm::attention_tiled16},
+                 KernelFamily::attention_tiled,
                  {coopmat, coop},
                  128,
                  {},
@@ -279,11 +301,13 @@ void add_attention_rows(std::vector<KernelRow>& r) {
       // 64 invocations = 8 subgroups of lavapipe's 8 lanes; 32 KiB: lavapipe's and most GPUs'
       // shared memory, where BR=32 x BC=16 tiles fit for head_dim <= 128.
       r.push_back({{OpKind::attention, kv, F32, form},
+                   KernelFamily::attention_tiled,
                    {portable, requirements(kv, F32, 64, 32 * 1024)},
                    64,
                    {},
                    "prefill: portable shared-memory tiles"});
       r.push_back({{OpKind::attention, kv, F32, form},
+                   KernelFamily::attention_tiled,
                    {portable, requirements(kv, F32, 64, 16 * 1024)},
                    64,
                    {},
@@ -309,18 +333,14 @@ std::vector<KernelRow> build_table() {
   add_row_kernel(r, {OpKind::softmax, F32}, "softmax/softmax_f32");
   add_row_kernel(r, {OpKind::argmax, F32}, "argmax/argmax_f32", kReduceBytes);  // + the index array
 
-  add_elementwise(r, {OpKind::rope, F32, I32, KernelForm::rope_normal}, "rope/rope_normal_f32");
-  add_elementwise(r, {OpKind::rope, F32, I32, KernelForm::rope_neox}, "rope/rope_neox_f32");
+  add_elementwise(r, {OpKind::rope, F32, I32, KernelForm::rope_normal}, "rope/rope_normal_f32", KernelFamily::rope);
+  add_elementwise(r, {OpKind::rope, F32, I32, KernelForm::rope_neox}, "rope/rope_neox_f32", KernelFamily::rope);
 
-  add_matmul(r, F32, F32, "f32_f32");
-  add_matmul(r, F32, F16, "f32_f16");
-  add_matmul(r, F16, F32, "f16_f32");
-  add_matmul(r, F16, F16, "f16_f16");
-  add_matmul(r, Q8, F32, "q8_0_f32");
-  add_matmul(r, Q8, F16, "q8_0_f16");
-  add_matmul(r, Q4, F32, "q4_0_f32");
-  add_matmul(r, Q4, F16, "q4_0_f16");
-  for (DType w : {F32, F16, Q8, Q4}) {
+  // Weight types with Vulkan kernels: the vk_matmul rows of engine/core/weight_types.def.
+  for (DType w : vulkan_weight_types(vk_matmul)) {
+    for (DType x : {F32, F16}) add_matmul(r, w, x, fmt::format("{}_{}", dtype_name(w), dtype_name(x)));
+  }
+  for (DType w : vulkan_weight_types(vk_matmul)) {
     for (DType x : {F32, F16}) {
       const std::string wx = fmt::format("{}_{}", dtype_name(w), dtype_name(x));
       add_matmul_add(r, w, x, wx);
@@ -329,19 +349,51 @@ std::vector<KernelRow> build_table() {
     }
   }
 
-  add_elementwise(r, {OpKind::get_rows, F32, I32}, "get_rows/get_rows_f32");
-  add_elementwise(r, {OpKind::get_rows, F16, I32}, "get_rows/get_rows_f16");
-  add_elementwise(r, {OpKind::get_rows, Q8, I32}, "get_rows/get_rows_q8_0");
-  add_elementwise(r, {OpKind::get_rows, Q4, I32}, "get_rows/get_rows_q4_0");
+  for (DType t : vulkan_weight_types(vk_matmul)) {
+    add_elementwise(r, {OpKind::get_rows, t, I32}, intern(fmt::format("get_rows/get_rows_{}", dtype_name(t))),
+                    KernelFamily::get_rows);
+  }
 
-  add_elementwise(r, {OpKind::kv_write, F32, F32}, "kv/kv_write_f32_f32");
-  add_elementwise(r, {OpKind::kv_write, F32, F16}, "kv/kv_write_f32_f16");
+  add_elementwise(r, {OpKind::kv_write, F32, F32}, "kv/kv_write_f32_f32", KernelFamily::kv_write);
+  add_elementwise(r, {OpKind::kv_write, F32, F16}, "kv/kv_write_f32_f16", KernelFamily::kv_write);
 
   add_attention_rows(r);
   return r;
 }
 
 }  // namespace
+
+const char* kernel_family_name(KernelFamily family) {
+  switch (family) {
+    case KernelFamily::elementwise:
+      return "elementwise";
+    case KernelFamily::row_reduction:
+      return "row_reduction";
+    case KernelFamily::rope:
+      return "rope";
+    case KernelFamily::get_rows:
+      return "get_rows";
+    case KernelFamily::kv_write:
+      return "kv_write";
+    case KernelFamily::matmul_matvec:
+      return "matmul_matvec";
+    case KernelFamily::matmul_rows:
+      return "matmul_rows";
+    case KernelFamily::matmul_rows_tokens:
+      return "matmul_rows_tokens";
+    case KernelFamily::matmul_dot8:
+      return "matmul_dot8";
+    case KernelFamily::matmul_tiled:
+      return "matmul_tiled";
+    case KernelFamily::attention_split:
+      return "attention_split";
+    case KernelFamily::attention_reduce:
+      return "attention_reduce";
+    case KernelFamily::attention_tiled:
+      return "attention_tiled";
+  }
+  return "?";
+}
 
 const char* kernel_form_name(KernelForm form) {
   switch (form) {
@@ -444,24 +496,65 @@ KernelKey kernel_key(const Graph& graph, const Node& node) {
 
 namespace {
 
+std::string shader_at_when(const KernelRow& row) {
+  return fmt::format("{}@{}", row.variant.shader, row_when_name(row.when));
+}
+
+// kernel_row_name of every row, in table order.
+const std::vector<std::string>& row_names() {
+  static const std::vector<std::string> names = [] {
+    const std::span<const KernelRow> table = kernel_table();
+    std::vector<std::string> out;
+    for (const KernelRow& row : table) {
+      std::string name(row.variant.shader);
+      if (row.when != RowWhen::always) name += fmt::format("@{}", row_when_name(row.when));
+      size_t same = 0, index = 0;
+      for (const KernelRow& other : table) {
+        if (other.variant.shader == row.variant.shader && other.when == row.when) {
+          if (&other == &row) index = same;
+          ++same;
+        }
+      }
+      if (same > 1) name += fmt::format("#{}", index);
+      out.push_back(std::move(name));
+    }
+    return out;
+  }();
+  return names;
+}
+
+// Whether `selector` names `row`: its name, its shader, or "shader@when".
+bool selects(std::string_view selector, const KernelRow& row) {
+  return selector == row.variant.shader || selector == shader_at_when(row) || selector == kernel_row_name(row);
+}
+
 std::mutex forced_mutex;
 std::vector<std::string> forced_shaders;  // see ForcedKernels
 
-// "shader" forces every row of that shader, "shader@cpu" (a row_when_name) only that one.
 bool is_forced(const KernelRow& row) {
   std::lock_guard lock(forced_mutex);
   for (const std::string& f : forced_shaders) {
-    const size_t at = f.find('@');
-    if (at == std::string::npos ? f == row.variant.shader
-                                : (std::string_view(f).substr(0, at) == row.variant.shader &&
-                                   std::string_view(f).substr(at + 1) == row_when_name(row.when))) {
-      return true;
-    }
+    if (selects(f, row)) return true;
   }
   return false;
 }
 
 }  // namespace
+
+std::string kernel_row_name(const KernelRow& row) {
+  const std::span<const KernelRow> table = kernel_table();
+  VKGRAPH_CHECK(&row >= table.data() && &row < table.data() + table.size(),
+                "kernel row of '{}' is not a row of the kernel table", row.variant.shader);
+  return row_names()[size_t(&row - table.data())];
+}
+
+std::vector<const KernelRow*> find_kernel_rows(std::string_view selector) {
+  std::vector<const KernelRow*> rows;
+  for (const KernelRow& row : kernel_table()) {
+    if (selects(selector, row)) rows.push_back(&row);
+  }
+  return rows;
+}
 
 const char* row_when_name(RowWhen when) {
   switch (when) {
@@ -526,7 +619,14 @@ const KernelRow& select_kernel_row(const DeviceInfo& device, const KernelKey& ke
     }
   }
   if (!any) {
-    fail("no Vulkan kernel for {}: the kernel table has no row with these types", kernel_key_string(key));
+    // A weight type the table lists with no Vulkan shaders (engine/core/weight_types.def).
+    const std::string no_shaders =
+        (key.op == OpKind::matmul || key.op == OpKind::matmul_add || key.op == OpKind::matmul_cat ||
+         key.op == OpKind::matmul_swiglu || key.op == OpKind::get_rows) &&
+                dtype_info(key.a).vulkan == vk_none && is_weight_type(key.a)
+            ? fmt::format(" ({} weights have no Vulkan kernels yet; the cpu backend runs them)", dtype_name(key.a))
+            : "";
+    fail("no Vulkan kernel for {}: the kernel table has no row with these types{}", kernel_key_string(key), no_shaders);
   }
   std::string why_not;
   const KernelVariant* chosen = select_kernel(device, candidates, &why_not);

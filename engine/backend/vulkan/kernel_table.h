@@ -55,8 +55,29 @@ bool row_applies(RowWhen when, const DeviceInfo& device);
 // The largest workgroup of any row: MAX_WORKGROUP in shaders/common/grid.glsl.
 inline constexpr uint32_t kMaxWorkgroup = 256;
 
+// The shader program a row runs, which decides how the lowering launches it: its
+// specialization constants, push constants, bindings and workgroup grid. Several rows (weight
+// types, devices) share a family; a new weight type adds rows, not families.
+enum class KernelFamily : uint8_t {
+  elementwise,         // shaders/elementwise: one invocation per element
+  row_reduction,       // shaders/norm, softmax, argmax: one workgroup per row
+  rope,                // shaders/rope
+  get_rows,            // shaders/get_rows
+  kv_write,            // shaders/kv
+  matmul_matvec,       // matmul/matvec.comp: rows split over invocations, shared-memory reduction
+  matmul_rows,         // matmul/matvec_rows.comp: ROWS x LANES x TOKENS, subgroup reduction
+  matmul_rows_tokens,  // matmul/matmul_rows_tokens.comp: a register tile of rows x tokens
+  matmul_dot8,         // matmul/matvec_dot8.comp: int8 activations, integer dot products
+  matmul_tiled,        // matmul/matmul_tiled.comp and matmul_coopmat.comp: BM x BN x BK tiles
+  attention_split,     // attention/attention_split.comp: split-K decode
+  attention_reduce,    // attention/attention_reduce.comp: split-K's second pass
+  attention_tiled,     // attention/attention_tiled.comp: prefill tiles, portable or coopmat
+};
+const char* kernel_family_name(KernelFamily family);
+
 struct KernelRow {
   KernelKey key;
+  KernelFamily family = KernelFamily::elementwise;
   KernelVariant variant;           // shader name and what it needs from the device
   uint32_t workgroup_size = 0;     // specialization constant 0 (a power of two)
   std::array<uint32_t, 3> tile{};  // specialization constants 1..3 where the shader has them
@@ -67,6 +88,15 @@ struct KernelRow {
 // Every row, in priority order within each key.
 std::span<const KernelRow> kernel_table();
 
+// A row's name: its shader, then "@when" where the row is meant for a device class, then
+// "#N" where several rows share both (N counts them from 0 in table order), e.g.
+// "matmul/rows_q4_0_f32@cpu#1". Unique in the table; `vkgraph test-ops --kernel` takes it.
+std::string kernel_row_name(const KernelRow& row);
+
+// The rows a selector names: a row name, or a shader (every row of it), or "shader@when".
+// Empty when none matches.
+std::vector<const KernelRow*> find_kernel_rows(std::string_view selector);
+
 // The key of a graph node (its op, the types of the inputs that matter, and its form).
 KernelKey kernel_key(const Graph& graph, const Node& node);
 
@@ -74,11 +104,12 @@ KernelKey kernel_key(const Graph& graph, const Node& node);
 // per candidate row, what the device lacks.
 const KernelRow& select_kernel_row(const DeviceInfo& device, const KernelKey& key);
 
-// Forces shader variants for as long as it lives (tests and benchmarks that must run a variant
+// Forces shader variants (or rows) for as long as it lives (tests and benchmarks that must run a variant
 // the table would not pick on this device, e.g. the integer-dot path on lavapipe): rows whose
 // shader is listed win over every other row of their key, whatever their `when`, as long as
 // the device can run them. An entry "shader@gpu" (a row_when_name) forces only the row of that
-// shader meant for that device class. Process-wide; not for concurrent use with differing lists.
+// shader meant for that device class; an entry that is a row name (kernel_row_name) forces that
+// row only. Process-wide; not for concurrent use with differing lists.
 class ForcedKernels {
  public:
   explicit ForcedKernels(std::vector<std::string> shaders);

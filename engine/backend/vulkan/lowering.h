@@ -12,6 +12,7 @@
 #include "engine/backend/vulkan/device_info.h"
 #include "engine/backend/vulkan/kernel_table.h"
 #include "engine/backend/vulkan/memory.h"
+#include "engine/backend/vulkan/push/layout.h"
 #include "engine/graph/plan.h"
 
 namespace vkgraph::vk {
@@ -57,7 +58,7 @@ struct LoweringInput {
   TensorId input_id(size_t i) const { return node().inputs.at(i); }
 };
 
-// The dispatch of one step; the op decides the family.
+// The dispatch of one step; the kernel row's family decides the lowering.
 Dispatch lower_step(const LoweringInput& in);
 
 // A step lowered to one or more dispatches (split-K decode attention: partial results, then their
@@ -71,14 +72,13 @@ struct LoweredStep {
 };
 LoweredStep lower_step_dispatches(const LoweringInput& in);  // lower_step unless the step needs more
 LoweredStep lower_attention_split(const LoweringInput& in);  // lowering_attention_split.cpp
-bool is_split_decode_row(const KernelRow& row);              // the split-K decode attention rows
 
 Dispatch lower_elementwise(const LoweringInput& in);  // add mul scale silu swiglu convert
 Dispatch lower_row_op(const LoweringInput& in);       // rms_norm rms_norm_mul softmax argmax
 Dispatch lower_rope(const LoweringInput& in);
-Dispatch lower_matmul(const LoweringInput& in);
+Dispatch lower_matmul(const LoweringInput& in);  // every matmul_* family
 Dispatch lower_get_rows(const LoweringInput& in);
-Dispatch lower_attention(const LoweringInput& in);
+Dispatch lower_attention(const LoweringInput& in);  // attention_tiled (prefill)
 Dispatch lower_kv_write(const LoweringInput& in);
 
 // --- helpers shared by the lowering files ---
@@ -104,10 +104,16 @@ void add_scratch_binding(Dispatch& d, uint64_t offset, uint64_t bytes);
 // maxComputeWorkGroupCount[0] (shaders/common/grid.glsl folds them back).
 void set_groups(Dispatch& d, uint64_t groups, const DeviceInfo& device, const Node& node);
 
-// Copies the push-constant struct (scalars of 4 bytes: std430 packs them as declared).
+// Throws Error unless the dispatch's shader takes `push_struct` (its vkgraph_shader PUSH, which
+// the build checked against the shader's SPIR-V).
+void check_push_struct(const Dispatch& d, std::string_view push_struct);
+
+// Copies the push-constant struct (engine/backend/vulkan/push/: scalars of 4 bytes, which std430
+// packs as declared), after checking that the dispatch's shader takes that struct.
 template <typename T>
 void set_push(Dispatch& d, const T& params) {
   static_assert(sizeof(T) % 4 == 0);
+  check_push_struct(d, PushStruct<T>::name);
   d.push.resize(sizeof(T));
   std::memcpy(d.push.data(), &params, sizeof(T));
 }

@@ -1,7 +1,6 @@
-// attention: decode (one query row) runs split-K (lowering_attention_split.cpp) or, as a fallback,
-// one workgroup per (row, head) (attention.comp); prefill
-// runs the tiled kernel (attention_tiled.comp), whose tile sizes are chosen here per head
-// dimension to fit the kernel row's shared-memory budget.
+// attention: decode (one query row) runs split-K (lowering_attention_split.cpp); prefill runs the
+// tiled kernel (attention_tiled.comp), whose tile sizes are chosen here per head dimension to fit
+// the kernel row's shared-memory budget.
 #include <algorithm>
 #include <bit>
 #include <span>
@@ -19,7 +18,8 @@ struct Tiles {
 
 // Shared memory of attention_tiled.comp for BR x BC tiles: q, kv and p tiles in the tile type
 // (f16 on cooperative matrices, else f32); scores and outputs in f32; per-row and per-slot
-// bookkeeping; the rope frequencies. Mirrors the shader's shared declarations.
+// bookkeeping; the key rotation's frequencies (attention/common.glsl). Mirrors the shaders'
+// shared declarations.
 uint64_t tiled_shared_bytes(Tiles t, uint64_t d, bool coopmat) {
   const uint64_t unit = coopmat ? 2 : 4;
   return unit * (t.rows * d + t.slots * d + uint64_t(t.rows) * t.slots) + 4 * (uint64_t(t.rows) * t.slots) +
@@ -74,16 +74,6 @@ AttentionPush attention_push(const LoweringInput& in) {
   return p;
 }
 
-void bind_attention_tensors(Dispatch& d, const LoweringInput& in, AttentionPush& p) {
-  const uint32_t kv_unit = unit_bytes(in.input(1).dtype);
-  p.q_off = add_binding(d, in, in.input_id(0), 4);
-  p.k_off = add_binding(d, in, in.input_id(1), kv_unit);
-  p.v_off = add_binding(d, in, in.input_id(2), kv_unit);
-  p.q_pos_off = add_binding(d, in, in.input_id(3), 4);
-  p.kv_pos_off = add_binding(d, in, in.input_id(4), 4);
-  p.o_off = add_binding(d, in, in.id, 4);
-}
-
 uint32_t rope_mode_constant(const AttentionParams& a) {
   if (!a.rotate_keys) return 0;
   return a.key_rope.mode == RopeMode::neox ? 2 : 1;
@@ -91,42 +81,30 @@ uint32_t rope_mode_constant(const AttentionParams& a) {
 
 Dispatch lower_attention(const LoweringInput& in) {
   const Node& node = in.node();
-  VKGRAPH_CHECK(!is_split_decode_row(in.kernel),
-                "attention '{}': the split-K row {} lowers through lower_attention_split", node.name,
-                in.kernel.variant.shader);
+  VKGRAPH_CHECK(in.kernel.family == KernelFamily::attention_tiled,
+                "attention '{}': kernel {} is of family {}; lower_attention lowers the tiled kernel", node.name,
+                in.kernel.variant.shader, kernel_family_name(in.kernel.family));
   AttentionPush p = attention_push(in);
   const Node& q = in.input(0);  // q: [m, n_head, d]
   const Node& k = in.input(1);  // k: [n_slots, n_kv_head, d]
   const int64_t head_dim = q.shape[2];
   const AttentionParams& attn = node.params.attention;
 
-  const bool tiled = in.kernel.key.form != KernelForm::attention_decode;
   const bool coopmat = in.kernel.variant.requirements.coopmat.has_value();
   const uint64_t rows_total = uint64_t(p.m) * (p.n_head / p.n_kv_head);
-  Tiles tiles;
-  std::vector<uint32_t> spec{uint32_t(head_dim), rope_mode_constant(attn)};
-  if (tiled) {
-    VKGRAPH_CHECK(!coopmat || head_dim % 16 == 0,
-                  "attention '{}': the cooperative-matrix kernel needs head_dim a multiple of 16, not {}", node.name,
-                  head_dim);
-    tiles =
-        choose_tiles(uint64_t(head_dim), rows_total, coopmat, in.kernel.variant.requirements.shared_memory_bytes, node);
-    spec.push_back(tiles.rows);
-    spec.push_back(tiles.slots);
-  }
-  Dispatch d = begin_dispatch(in, spec);
+  VKGRAPH_CHECK(!coopmat || head_dim % 16 == 0,
+                "attention '{}': the cooperative-matrix kernel needs head_dim a multiple of 16, not {}", node.name,
+                head_dim);
+  const Tiles tiles =
+      choose_tiles(uint64_t(head_dim), rows_total, coopmat, in.kernel.variant.requirements.shared_memory_bytes, node);
+  Dispatch d = begin_dispatch(in, {uint32_t(head_dim), rope_mode_constant(attn), tiles.rows, tiles.slots});
   bind_attention_tensors(d, in, p);
   set_push(d, p);
 
+  // One workgroup per BR rows of one kv head; each reads (at most) its kv head's K and V once.
   const uint64_t kv_bytes = uint64_t(p.n_slots) * p.n_kv_head * uint64_t(head_dim) * unit_bytes(k.dtype) * 2;
   const uint64_t q_bytes = uint64_t(element_count(q.shape)) * 4;
-  uint64_t workgroups = 0;
-  if (tiled) {
-    // One workgroup per BR rows of one kv head; each reads (at most) its kv head's K and V once.
-    workgroups = (rows_total + tiles.rows - 1) / tiles.rows * p.n_kv_head;
-  } else {
-    workgroups = uint64_t(p.m) * p.n_head;  // every (row, head) reads its kv head's K and V
-  }
+  const uint64_t workgroups = (rows_total + tiles.rows - 1) / tiles.rows * p.n_kv_head;
   d.bytes_read = workgroups * kv_bytes / p.n_kv_head + q_bytes;
   d.bytes_written = q_bytes;
   set_groups(d, workgroups, in.device, node);

@@ -1,7 +1,7 @@
-// Split-K decode attention ("flash-decoding"): one query row attends to a long cache. The
-// one-workgroup-per-head kernel (attention.comp) launches n_head workgroups whatever the length,
-// so at 16k slots a GPU with dozens of compute units runs a handful of long workgroups. Here the
-// cache is cut into chunks, a workgroup owns (kv head, up to 8 of its query heads, chunk) and
+// Split-K decode attention ("flash-decoding"): one query row attends to a long cache. One
+// workgroup per head would launch n_head workgroups whatever the length, so at 16k slots a GPU
+// with dozens of compute units would run a handful of long workgroups. Here the cache is cut
+// into chunks, a workgroup owns (kv head, up to 8 of its query heads, chunk) and
 // writes partial softmax results to scratch memory; a second dispatch combines them
 // (attention_split.comp, attention_reduce.comp).
 #include <algorithm>
@@ -36,16 +36,6 @@ uint64_t parallel_units(const DeviceInfo& device) {
   return kAssumedGpuUnits;
 }
 
-struct SplitPush {  // attention_split.comp: the common block, then the chunking
-  AttentionPush common;
-  uint32_t n_chunks, chunk_len, part_off;
-};
-static_assert(sizeof(SplitPush) == sizeof(AttentionPush) + 12, "std430 packs the push block without padding");
-
-struct ReducePush {  // attention_reduce.comp
-  uint32_t rows, n_chunks, part_off, o_off;
-};
-
 }  // namespace
 
 DecodeSplit choose_decode_split(uint64_t tokens, uint32_t n_head, uint32_t n_kv_head, uint32_t n_slots,
@@ -71,15 +61,13 @@ DecodeSplit choose_decode_split(uint64_t tokens, uint32_t n_head, uint32_t n_kv_
   return s;
 }
 
-bool is_split_decode_row(const KernelRow& row) { return row.variant.shader.starts_with("attention/split_kv_"); }
-
 LoweredStep lower_attention_split(const LoweringInput& in) {
   const Node& node = in.node();
   VKGRAPH_CHECK(in.kernel.workgroup_size == kSplitWorkgroup,
                 "attention '{}': kernel row {} has {} invocations; attention_split.comp is written for {}", node.name,
                 in.kernel.variant.shader, in.kernel.workgroup_size, kSplitWorkgroup);
-  SplitPush split_push{attention_push(in), 0, 0, 0};
-  AttentionPush& p = split_push.common;
+  AttentionSplitPush p{};
+  VKGRAPH_PUSH_COPY(VKGRAPH_ATTENTION_PUSH, p, attention_push(in));
   const Node& k = in.input(1);  // k: [n_slots, n_kv_head, d]
   const int64_t head_dim = in.input(0).shape[2];
   const AttentionParams& attn = node.params.attention;
@@ -88,8 +76,8 @@ LoweredStep lower_attention_split(const LoweringInput& in) {
   const bool decode_rows = in.graph().decode_rows();
   DecodeSplit split = choose_decode_split(decode_rows ? 1 : p.m, p.n_head, p.n_kv_head, p.n_slots, in.device);
   if (decode_rows) split.workgroups *= p.m;
-  split_push.n_chunks = split.n_chunks;
-  split_push.chunk_len = split.chunk_len;
+  p.n_chunks = split.n_chunks;
+  p.chunk_len = split.chunk_len;
 
   // part: [n_chunks, rows, head_dim] accumulators, then [n_chunks, rows, 2] (max, sum), f32.
   const uint64_t rows = uint64_t(p.m) * p.n_head;
@@ -109,7 +97,7 @@ LoweredStep lower_attention_split(const LoweringInput& in) {
   } else {
     add_binding(d, in, in.id, 4);  // binding 6 unused: one chunk writes the output itself
   }
-  set_push(d, split_push);
+  set_push(d, p);
   const uint64_t kv_bytes = uint64_t(p.n_slots) * p.n_kv_head * uint64_t(head_dim) * unit_bytes(k.dtype) * 2;
   const uint64_t q_bytes = rows * uint64_t(head_dim) * 4;
   d.bytes_read = uint64_t(p.m) * kv_bytes * (p.n_head / p.n_kv_head / split.heads_per_group) + q_bytes;
@@ -123,7 +111,7 @@ LoweredStep lower_attention_split(const LoweringInput& in) {
   const LoweringInput reduce_in{in.plan, in.id, reduce_row, in.binder, in.device};
   Dispatch r = begin_dispatch(reduce_in, {uint32_t(head_dim)});
   add_scratch_binding(r, 0, step.scratch_bytes);
-  ReducePush rp{};
+  AttentionReducePush rp{};
   rp.rows = checked_u32(rows, node, "query rows");
   rp.n_chunks = split.n_chunks;
   rp.part_off = 0;

@@ -2,21 +2,13 @@
 
 #include "engine/backend/vulkan/lowering.h"
 #include "engine/core/error.h"
+#include "shaders/embedded.h"
 
 namespace vkgraph::vk {
 
-uint32_t unit_bytes(DType type) {
-  switch (type) {
-    case DType::F32:
-    case DType::I32:
-      return 4;
-    case DType::F16:
-    case DType::Q8_0:
-    case DType::Q4_0:
-      return 2;
-  }
-  return 4;
-}
+// F32 and I32 bind as 32-bit elements; F16 and every block type (all of whose blocks are a whole
+// number of 16-bit words, none of 32-bit ones) as uint16_t words.
+uint32_t unit_bytes(DType type) { return type == DType::F32 || type == DType::I32 ? 4 : 2; }
 
 uint32_t checked_u32(uint64_t value, const Node& node, const char* what) {
   VKGRAPH_CHECK(value <= UINT32_MAX, "tensor '{}' ({}): {} = {} exceeds the 32-bit indices of the Vulkan kernels",
@@ -58,42 +50,47 @@ void set_groups(Dispatch& d, uint64_t groups, const DeviceInfo& device, const No
   d.groups[2] = 1;
 }
 
+void check_push_struct(const Dispatch& d, std::string_view push_struct) {
+  VKGRAPH_CHECK(d.kernel != nullptr, "a dispatch without a kernel row sets push constants {}", push_struct);
+  const std::string_view shader = d.kernel->variant.shader;
+  const shaders::EmbeddedShader* embedded = shaders::find(shader);
+  VKGRAPH_CHECK(embedded != nullptr, "kernel row names shader '{}', which is not embedded in this build", shader);
+  VKGRAPH_CHECK(embedded->push_struct == push_struct,
+                "shader '{}' takes the push constants {} (its PUSH in shaders.cmake), but its lowering fills {}",
+                shader, embedded->push_struct.empty() ? std::string_view("(none)") : embedded->push_struct,
+                push_struct);
+}
+
 Dispatch lower_step(const LoweringInput& in) {
-  switch (in.node().op) {
-    case OpKind::add:
-    case OpKind::mul:
-    case OpKind::scale:
-    case OpKind::silu:
-    case OpKind::swiglu:
-    case OpKind::convert:
+  switch (in.kernel.family) {
+    case KernelFamily::elementwise:
       return lower_elementwise(in);
-    case OpKind::rms_norm:
-    case OpKind::rms_norm_mul:
-    case OpKind::softmax:
-    case OpKind::argmax:
+    case KernelFamily::row_reduction:
       return lower_row_op(in);
-    case OpKind::rope:
+    case KernelFamily::rope:
       return lower_rope(in);
-    case OpKind::matmul:
-    case OpKind::matmul_add:
-    case OpKind::matmul_cat:
-    case OpKind::matmul_swiglu:
-      return lower_matmul(in);
-    case OpKind::get_rows:
+    case KernelFamily::get_rows:
       return lower_get_rows(in);
-    case OpKind::attention:
-      return lower_attention(in);
-    case OpKind::kv_write:
+    case KernelFamily::kv_write:
       return lower_kv_write(in);
-    case OpKind::leaf:
-    case OpKind::view:
-      break;
+    case KernelFamily::matmul_matvec:
+    case KernelFamily::matmul_rows:
+    case KernelFamily::matmul_rows_tokens:
+    case KernelFamily::matmul_dot8:
+    case KernelFamily::matmul_tiled:
+      return lower_matmul(in);
+    case KernelFamily::attention_tiled:
+      return lower_attention(in);
+    case KernelFamily::attention_split:
+    case KernelFamily::attention_reduce:
+      break;  // several dispatches: lower_step_dispatches
   }
-  fail("tensor '{}': op {} has no dispatch", in.node().name, op_name(in.node().op));
+  fail("tensor '{}' ({}): kernel {} of family {} is not one dispatch", in.node().name, op_name(in.node().op),
+       in.kernel.variant.shader, kernel_family_name(in.kernel.family));
 }
 
 LoweredStep lower_step_dispatches(const LoweringInput& in) {
-  if (in.node().op == OpKind::attention && is_split_decode_row(in.kernel)) return lower_attention_split(in);
+  if (in.kernel.family == KernelFamily::attention_split) return lower_attention_split(in);
   LoweredStep step;
   step.dispatches.push_back(lower_step(in));
   return step;

@@ -1,23 +1,9 @@
 // Element-wise ops: one invocation per element (shaders/elementwise).
 #include "engine/backend/vulkan/lowering.h"
+#include "engine/backend/vulkan/push/elementwise.h"
 #include "engine/core/error.h"
 
 namespace vkgraph::vk {
-namespace {
-
-// Layouts of the push-constant blocks in binary.comp, unary.comp and swiglu.comp.
-struct BinaryParams {
-  uint32_t n, n_b, a_off, b_off, o_off;
-};
-struct UnaryParams {
-  uint32_t n, x_off, o_off;
-  float scale;
-};
-struct SwigluParams {
-  uint32_t n, gate_off, up_off, o_off;
-};
-
-}  // namespace
 
 Dispatch lower_elementwise(const LoweringInput& in) {
   const Node& node = in.node();
@@ -28,7 +14,7 @@ Dispatch lower_elementwise(const LoweringInput& in) {
     case OpKind::add:
     case OpKind::mul: {
       // b's shape is a suffix of a's (checked by the graph), so it repeats every n_b elements.
-      BinaryParams p{};
+      BinaryPush p{};
       p.n = n;
       p.n_b = checked_u32(uint64_t(element_count(in.input(1).shape)), node, "broadcast elements");
       p.a_off = add_binding(d, in, in.input_id(0), 4);
@@ -39,7 +25,7 @@ Dispatch lower_elementwise(const LoweringInput& in) {
       break;
     }
     case OpKind::swiglu: {
-      SwigluParams p{};
+      SwigluPush p{};
       p.n = n;
       p.gate_off = add_binding(d, in, in.input_id(0), 4);
       p.up_off = add_binding(d, in, in.input_id(1), 4);
@@ -51,7 +37,7 @@ Dispatch lower_elementwise(const LoweringInput& in) {
     case OpKind::scale:
     case OpKind::silu:
     case OpKind::convert: {
-      UnaryParams p{};
+      UnaryPush p{};
       p.n = n;
       p.x_off = add_binding(d, in, in.input_id(0), unit_bytes(in.input(0).dtype));
       p.o_off = add_binding(d, in, in.id, unit_bytes(node.dtype));

@@ -1,22 +1,16 @@
 // get_rows: embedding lookup from a table of any weight type (shaders/get_rows).
 #include "engine/backend/vulkan/lowering.h"
+#include "engine/backend/vulkan/push/elementwise.h"
 #include "engine/core/error.h"
 
 namespace vkgraph::vk {
-namespace {
-
-struct GetRowsParams {  // get_rows/get_rows.comp
-  uint32_t m, n, n_rows, w_off, ids_off, o_off;
-};
-
-}  // namespace
 
 Dispatch lower_get_rows(const LoweringInput& in) {
   const Node& node = in.node();
   const Node& table = in.input(0);  // table: [n_rows, n]
   const Node& ids = in.input(1);    // ids: [m] i32
   Dispatch d = begin_dispatch(in);
-  GetRowsParams p{};
+  GetRowsPush p{};
   p.n_rows = checked_u32(uint64_t(table.shape.at(0)), node, "table rows");
   p.n = checked_u32(uint64_t(table.shape.at(1)), node, "row length");
   p.m = checked_u32(uint64_t(element_count(ids.shape)), node, "ids");

@@ -1,16 +1,10 @@
 // kv_write: new keys/values into the cache at per-token slots (shaders/kv). The result tensor
 // is the cache itself (the plan places it on the cache's storage), so the kernel writes there.
 #include "engine/backend/vulkan/lowering.h"
+#include "engine/backend/vulkan/push/elementwise.h"
 #include "engine/core/error.h"
 
 namespace vkgraph::vk {
-namespace {
-
-struct KvWritePush {  // kv/kv_write.comp
-  uint32_t m, row, n_slots, src_off, slots_off, cache_off;
-};
-
-}  // namespace
 
 Dispatch lower_kv_write(const LoweringInput& in) {
   const Node& node = in.node();

@@ -1,33 +1,27 @@
-// matmul: the kernel row decides the shader (shaders/matmul): the row-parallel kernel
-// (matmul/rows_*, decode), the CPU-class prefill tile (matmul/rows_tokens_*: rows x tokens
-// per invocation), the shared-memory mat-vec (decode), the
-// integer-dot-product mat-vec (matmul/dot8_*, decode) or the tiled mat-mat (prefill), portable
-// or with cooperative matrices (matmul/coopmat_*: same tile constants). All take the same
-// leading push constants.
+// matmul: the kernel row's family decides the shader (shaders/matmul): the row-parallel kernel
+// (matmul_rows, decode), the CPU-class prefill tile (matmul_rows_tokens: rows x tokens per
+// invocation), the shared-memory mat-vec (matmul_matvec, decode), the integer-dot-product
+// mat-vec (matmul_dot8, decode) or the tiled mat-mat (matmul_tiled, prefill), portable or with
+// cooperative matrices (same tile constants). All take MatmulPush or, fused, its extensions
+// (push/matmul.h, declared for the shaders in shaders/matmul/params.glsl).
 #include <algorithm>
 #include <string_view>
 
 #include "engine/backend/vulkan/lowering.h"
+#include "engine/backend/vulkan/push/matmul.h"
 #include "engine/core/error.h"
 
 namespace vkgraph::vk {
 namespace {
 
-struct MatmulParams {  // matmul/matvec.comp, matmul/matmul_tiled.comp, matmul/matvec_rows.comp
-  uint32_t m, n_in, n_out, w_off, x_off, o_off;
-};
-struct MatmulAddParams {  // the same shaders built with ADD (matmul_add)
-  MatmulParams base;
-  uint32_t r_off;  // floats
-};
-
-struct MatmulGroupParams {  // matvec_rows.comp built with CAT or SWIGLU (matmul_cat, matmul_swiglu)
-  MatmulParams base;        // w_off: weight 0's, n_out: the result's last dimension
-  uint32_t w_off1, w_off2;  // weights 1 and 2
-  uint32_t rows0, rows1;    // CAT: rows of weights 0 and 1 (weight 2 has the rest)
-};
-
-enum class MatmulShader { rows, rows_tokens, matvec, tiled, dot8 };
+// The matmul block extended with the residual's offset (ADD): MatmulAddPush starts with every
+// MatmulPush field.
+MatmulAddPush with_residual(const MatmulPush& p, uint32_t r_off) {
+  MatmulAddPush out{};
+  VKGRAPH_PUSH_COPY(VKGRAPH_MATMUL_PUSH, out, p);
+  out.r_off = r_off;
+  return out;
+}
 
 // The row kernel's MAX_TOKENS (shaders/matmul/matvec_rows.comp): accumulators per invocation.
 constexpr uint32_t kRowsMaxTokens = 8;
@@ -44,15 +38,6 @@ uint32_t rows_tokens(const LoweringInput& in, const KernelRow& k, uint64_t m) {
   return uint32_t(std::clamp<uint64_t>(m, 1, kRowsMaxTokens));
 }
 
-MatmulShader shader_kind(const KernelRow& k) {
-  const std::string_view name = k.variant.shader;
-  if (name.starts_with("matmul/rows_tokens_")) return MatmulShader::rows_tokens;
-  if (name.starts_with("matmul/rows_")) return MatmulShader::rows;
-  if (name.starts_with("matmul/matvec_")) return MatmulShader::matvec;
-  if (name.starts_with("matmul/dot8_")) return MatmulShader::dot8;
-  return MatmulShader::tiled;
-}
-
 // The activation-type and offset facts the row kernel takes as specialization constants 4-5.
 void add_rows_constants(Dispatch& d, bool pairs_aligned, bool x_shared) {
   d.spec_constants.push_back(pairs_aligned ? 1 : 0);
@@ -67,8 +52,8 @@ Dispatch lower_matmul_group(const LoweringInput& in) {
   const KernelRow& k = in.kernel;
   const bool cat = node.op == OpKind::matmul_cat;
   const size_t n_weights = node.inputs.size() - 1;
-  const MatmulShader kind = shader_kind(k);
-  VKGRAPH_CHECK(kind == MatmulShader::rows || kind == MatmulShader::matvec,
+  const KernelFamily kind = k.family;
+  VKGRAPH_CHECK(kind == KernelFamily::matmul_rows || kind == KernelFamily::matmul_matvec,
                 "{} '{}': kernel '{}' is neither the row kernel nor the mat-vec", op_name(node.op), node.name,
                 k.variant.shader);
   VKGRAPH_CHECK(cat ? (n_weights == 2 || n_weights == 3) : n_weights == 2, "{} '{}': {} weights, the kernel takes {}",
@@ -77,17 +62,17 @@ Dispatch lower_matmul_group(const LoweringInput& in) {
   const Node& x = in.graph().node(node.inputs.back());  // x: [m, n_in]
   // Rows: ROWS, LANES, TOKENS (constant_id 1-3); mat-vec: rows per workgroup (constant_id 1).
   const uint32_t tile_tokens = rows_tokens(in, k, rows_of(x.shape));
-  Dispatch d = kind == MatmulShader::rows ? begin_dispatch(in, {k.tile[0], k.tile[1], tile_tokens})
-                                          : begin_dispatch(in, {k.tile[0]});
+  Dispatch d = kind == KernelFamily::matmul_rows ? begin_dispatch(in, {k.tile[0], k.tile[1], tile_tokens})
+                                                 : begin_dispatch(in, {k.tile[0]});
 
-  MatmulGroupParams p{};
-  p.base.n_in = checked_u32(uint64_t(w0.shape.at(1)), node, "n_in");
-  p.base.n_out = checked_u32(uint64_t(node.shape.back()), node, "n_out");
-  p.base.m = checked_u32(rows_of(x.shape), node, "tokens");
+  MatmulGroupPush p{};
+  p.n_in = checked_u32(uint64_t(w0.shape.at(1)), node, "n_in");
+  p.n_out = checked_u32(uint64_t(node.shape.back()), node, "n_out");
+  p.m = checked_u32(rows_of(x.shape), node, "tokens");
   const DTypeInfo& wi = dtype_info(w0.dtype);
-  VKGRAPH_CHECK(p.base.n_in % wi.block_elements == 0, "{} '{}': weight '{}' rows of {} are not whole {} blocks",
-                op_name(node.op), node.name, w0.name, p.base.n_in, wi.name);
-  const uint64_t row_units = row_bytes(w0.dtype, p.base.n_in) / unit_bytes(w0.dtype);
+  VKGRAPH_CHECK(p.n_in % wi.block_elements == 0, "{} '{}': weight '{}' rows of {} are not whole {} blocks",
+                op_name(node.op), node.name, w0.name, p.n_in, wi.name);
+  const uint64_t row_units = row_bytes(w0.dtype, p.n_in) / unit_bytes(w0.dtype);
   uint32_t offsets[3] = {};
   uint32_t rows[3] = {};
   bool pairs = w0.dtype != DType::F32 && row_units % 2 == 0;
@@ -103,27 +88,26 @@ Dispatch lower_matmul_group(const LoweringInput& in) {
     pairs = pairs && offsets[i] % 2 == 0;
     if (i < n_weights) {
       rows[i] = checked_u32(uint64_t(w.shape[0]), node, "rows");
-      weight_bytes += uint64_t(rows[i]) * row_bytes(w.dtype, p.base.n_in);
+      weight_bytes += uint64_t(rows[i]) * row_bytes(w.dtype, p.n_in);
     }
   }
   if (!cat) {
-    VKGRAPH_CHECK(rows[0] == rows[1] && rows[0] == p.base.n_out,
-                  "matmul_swiglu '{}': gate has {} rows, up {}, the result {}", node.name, rows[0], rows[1],
-                  p.base.n_out);
+    VKGRAPH_CHECK(rows[0] == rows[1] && rows[0] == p.n_out,
+                  "matmul_swiglu '{}': gate has {} rows, up {}, the result {}", node.name, rows[0], rows[1], p.n_out);
   } else {
-    VKGRAPH_CHECK(uint64_t(rows[0]) + rows[1] + rows[2] == p.base.n_out,
+    VKGRAPH_CHECK(uint64_t(rows[0]) + rows[1] + rows[2] == p.n_out,
                   "matmul_cat '{}': the weights have {} + {} + {} rows, the result {}", node.name, rows[0], rows[1],
-                  rows[2], p.base.n_out);
+                  rows[2], p.n_out);
   }
-  p.base.w_off = offsets[0];
+  p.w_off0 = offsets[0];
   p.w_off1 = offsets[1];
   p.w_off2 = cat ? offsets[2] : 0;
   p.rows0 = rows[0];
   p.rows1 = rows[1];
-  p.base.x_off = add_binding(d, in, node.inputs.back(), unit_bytes(x.dtype));
-  p.base.o_off = add_binding(d, in, in.id, 4);
-  if (kind == MatmulShader::rows) {
-    add_rows_constants(d, pairs, p.base.x_off % 4 == 0 && p.base.n_in % 4 == 0);
+  p.x_off = add_binding(d, in, node.inputs.back(), unit_bytes(x.dtype));
+  p.o_off = add_binding(d, in, in.id, 4);
+  if (kind == KernelFamily::matmul_rows) {
+    add_rows_constants(d, pairs, p.x_off % 4 == 0 && p.n_in % 4 == 0);
   } else {
     pairs = false;  // the mat-vec reads 16-bit words: its bindings stay as bound
   }
@@ -137,15 +121,15 @@ Dispatch lower_matmul_group(const LoweringInput& in) {
   // Row tiles of ROWS rows per matrix (CAT) or of the one row count (SWIGLU), for every token tile
   // (the mat-vec: one token per tile).
   const uint64_t per_tile = std::max<uint32_t>(k.tile[0], 1);
-  const uint64_t tokens = kind == MatmulShader::rows ? std::max<uint32_t>(tile_tokens, 1) : 1;
+  const uint64_t tokens = kind == KernelFamily::matmul_rows ? std::max<uint32_t>(tile_tokens, 1) : 1;
   uint64_t tiles_n = 0;
   for (size_t i = 0; i < n_weights && (cat || i == 0); ++i) tiles_n += (uint64_t(rows[i]) + per_tile - 1) / per_tile;
-  const uint64_t tiles_m = (uint64_t(p.base.m) + tokens - 1) / tokens;
+  const uint64_t tiles_m = (uint64_t(p.m) + tokens - 1) / tokens;
   set_groups(d, tiles_m * tiles_n, in.device, node);
   // Each token tile reads every matrix once; each row tile reads the token tile's activations.
-  const uint64_t x_bytes = uint64_t(p.base.m) * p.base.n_in * unit_bytes(x.dtype);
+  const uint64_t x_bytes = uint64_t(p.m) * p.n_in * unit_bytes(x.dtype);
   d.bytes_read = tiles_m * weight_bytes + tiles_n * x_bytes;
-  d.bytes_written = uint64_t(p.base.m) * p.base.n_out * 4;
+  d.bytes_written = uint64_t(p.m) * p.n_out * 4;
   return d;
 }
 
@@ -157,42 +141,42 @@ Dispatch lower_matmul(const LoweringInput& in) {
   const Node& w = in.input(0);  // w: [n_out, n_in]
   const Node& x = in.input(1);  // x: [m, n_in] (leading dims flattened)
   const KernelRow& k = in.kernel;
-  const MatmulShader kind = shader_kind(k);
+  const KernelFamily kind = k.family;
   // Rows: ROWS, LANES, TOKENS; tiled: BM, BN, BK (constant_id 1-3). Mat-vec: rows per
   // workgroup (constant_id 1).
   std::vector<uint32_t> spec;
-  if (kind == MatmulShader::matvec) {
+  if (kind == KernelFamily::matmul_matvec) {
     spec.push_back(k.tile[0]);
-  } else if (kind == MatmulShader::dot8) {
+  } else if (kind == KernelFamily::matmul_dot8) {
     // ROWS, LANES (constant_id 1-2). The first 32 invocations (CHUNK in matvec_dot8.comp)
     // quantize a chunk of activation blocks, and ROWS x LANES must fill the workgroup.
     VKGRAPH_CHECK(k.tile[0] * k.tile[1] == k.workgroup_size && k.workgroup_size >= 32,
                   "matmul '{}': {} needs ROWS x LANES = workgroup size >= 32, the row has {} x {} and {}", node.name,
                   k.variant.shader, k.tile[0], k.tile[1], k.workgroup_size);
     spec = {k.tile[0], k.tile[1]};
-  } else if (kind == MatmulShader::rows_tokens) {
+  } else if (kind == KernelFamily::matmul_rows_tokens) {
     spec = {k.tile[0], k.tile[1]};  // RPI, TOKENS (constant_id 1-2)
   } else {
     spec.assign(k.tile.begin(), k.tile.end());
-    if (kind == MatmulShader::rows) spec[2] = rows_tokens(in, k, rows_of(x.shape));
+    if (kind == KernelFamily::matmul_rows) spec[2] = rows_tokens(in, k, rows_of(x.shape));
   }
   Dispatch d = begin_dispatch(in, spec);
 
-  MatmulParams p{};
+  MatmulPush p{};
   p.n_out = checked_u32(uint64_t(w.shape.at(0)), node, "n_out");
   p.n_in = checked_u32(uint64_t(w.shape.at(1)), node, "n_in");
   p.m = checked_u32(rows_of(x.shape), node, "tokens");
   const DTypeInfo& wi = dtype_info(w.dtype);
   VKGRAPH_CHECK(p.n_in % wi.block_elements == 0, "matmul '{}': weight '{}' rows of {} are not whole {} blocks",
                 node.name, w.name, p.n_in, wi.name);
-  p.w_off = add_binding(d, in, in.input_id(0), unit_bytes(w.dtype));
+  p.w_off0 = add_binding(d, in, in.input_id(0), unit_bytes(w.dtype));
   p.x_off = add_binding(d, in, in.input_id(1), unit_bytes(x.dtype));
   p.o_off = add_binding(d, in, in.id, 4);
-  if (kind == MatmulShader::rows) {
+  if (kind == KernelFamily::matmul_rows) {
     // PAIRS_ALIGNED (constant_id 4): 16-bit units per row; pairs of them (one 32-bit word) must
     // start every row and the binding for the 32-bit view to line up with block pairs.
     const uint64_t row_units = row_bytes(w.dtype, p.n_in) / 2;
-    const bool pairs = w.dtype != DType::F32 && p.w_off % 2 == 0 && row_units % 2 == 0;
+    const bool pairs = w.dtype != DType::F32 && p.w_off0 % 2 == 0 && row_units % 2 == 0;
     d.spec_constants.push_back(pairs ? 1 : 0);
     // Quantized pairs are read as 16-byte vectors from the 16-byte boundary below them, which
     // may reach up to 15 bytes past the tensor's end: the binding is rounded up to 16 bytes.
@@ -202,13 +186,13 @@ Dispatch lower_matmul(const LoweringInput& in) {
     // X_SHARED (constant_id 5): activations read as vec4.
     d.spec_constants.push_back(p.x_off % 4 == 0 && p.n_in % 4 == 0 ? 1 : 0);
   }
-  if (kind == MatmulShader::rows_tokens) {
+  if (kind == KernelFamily::matmul_rows_tokens) {
     // PAIRS_ALIGNED (constant_id 3): quantized block pairs start at 32-bit words (as above, the
     // binding rounded up to 16 bytes for the vector reads); F32 / F16 rows read 4 weights per
     // load, so every row must start at a multiple of 4 weights.
     const bool quantized = dtype_info(w.dtype).quantized;
     const uint64_t row_units = row_bytes(w.dtype, p.n_in) / unit_bytes(w.dtype);
-    const bool aligned = quantized ? p.w_off % 2 == 0 && row_units % 2 == 0 : p.w_off % 4 == 0 && p.n_in % 4 == 0;
+    const bool aligned = quantized ? p.w_off0 % 2 == 0 && row_units % 2 == 0 : p.w_off0 % 4 == 0 && p.n_in % 4 == 0;
     d.spec_constants.push_back(aligned ? 1 : 0);
     if (aligned && quantized) d.buffers[0].size = (d.buffers[0].size + 15) / 16 * 16;
     // X_SHARED (constant_id 4): activations read as vec4.
@@ -216,9 +200,9 @@ Dispatch lower_matmul(const LoweringInput& in) {
   }
   if (node.op == OpKind::matmul_add) {
     // r: [m, n_out] f32 at binding 3, after the output's binding 2.
-    VKGRAPH_CHECK(kind != MatmulShader::tiled && kind != MatmulShader::rows_tokens,
+    VKGRAPH_CHECK(kind != KernelFamily::matmul_tiled && kind != KernelFamily::matmul_rows_tokens,
                   "matmul_add '{}': kernel '{}' has no residual epilogue", node.name, k.variant.shader);
-    set_push(d, MatmulAddParams{p, add_binding(d, in, in.input_id(2), 4)});
+    set_push(d, with_residual(p, add_binding(d, in, in.input_id(2), 4)));
   } else {
     set_push(d, p);
   }
@@ -226,7 +210,7 @@ Dispatch lower_matmul(const LoweringInput& in) {
   const uint64_t weight_bytes = uint64_t(p.n_out) * row_bytes(w.dtype, p.n_in);
   const uint64_t x_bytes = uint64_t(p.m) * p.n_in * unit_bytes(x.dtype);
   switch (kind) {
-    case MatmulShader::tiled: {
+    case KernelFamily::matmul_tiled: {
       const uint32_t bm = k.tile[0], bn = k.tile[1];
       const uint64_t tiles_m = (uint64_t(p.m) + bm - 1) / bm;
       const uint64_t tiles_n = (uint64_t(p.n_out) + bn - 1) / bn;
@@ -235,7 +219,7 @@ Dispatch lower_matmul(const LoweringInput& in) {
       d.bytes_read = tiles_m * weight_bytes + tiles_n * x_bytes;
       break;
     }
-    case MatmulShader::rows: {
+    case KernelFamily::matmul_rows: {
       const uint64_t rows = std::max<uint32_t>(k.tile[0], 1), tokens = std::max<uint32_t>(spec[2], 1);
       const uint64_t tiles_m = (uint64_t(p.m) + tokens - 1) / tokens;
       const uint64_t tiles_n = (uint64_t(p.n_out) + rows - 1) / rows;
@@ -244,7 +228,7 @@ Dispatch lower_matmul(const LoweringInput& in) {
       d.bytes_read = tiles_m * weight_bytes + tiles_n * x_bytes;
       break;
     }
-    case MatmulShader::rows_tokens: {
+    case KernelFamily::matmul_rows_tokens: {
       // A workgroup owns workgroup_size x RPI rows of TOKENS tokens.
       const uint64_t rows = uint64_t(k.workgroup_size) * std::max<uint32_t>(k.tile[0], 1);
       const uint64_t tokens = std::max<uint32_t>(k.tile[1], 1);
@@ -254,19 +238,22 @@ Dispatch lower_matmul(const LoweringInput& in) {
       d.bytes_read = tiles_m * weight_bytes + tiles_n * x_bytes;
       break;
     }
-    case MatmulShader::dot8: {
+    case KernelFamily::matmul_dot8: {
       const uint64_t tiles_n = (uint64_t(p.n_out) + k.tile[0] - 1) / k.tile[0];
       set_groups(d, uint64_t(p.m) * tiles_n, in.device, node);
       // Each token reads the weights once; each row tile reads the token's activations.
       d.bytes_read = uint64_t(p.m) * weight_bytes + tiles_n * x_bytes;
       break;
     }
-    case MatmulShader::matvec: {
+    case KernelFamily::matmul_matvec: {
       const uint64_t rows_per_group = std::max<uint32_t>(k.tile[0], 1);
       set_groups(d, (uint64_t(p.m) * p.n_out + rows_per_group - 1) / rows_per_group, in.device, node);
       d.bytes_read = uint64_t(p.m) * weight_bytes + x_bytes;
       break;
     }
+    default:
+      fail("matmul '{}': kernel '{}' is of family {}, not a matmul kernel", node.name, k.variant.shader,
+           kernel_family_name(kind));
   }
   if (node.op == OpKind::matmul_add) d.bytes_read += uint64_t(p.m) * p.n_out * 4;  // the residual
   d.bytes_written = uint64_t(p.m) * p.n_out * 4;

@@ -1,16 +1,9 @@
 // RoPE: one invocation per rotated pair or pass-through pair (shaders/rope).
 #include "engine/backend/vulkan/lowering.h"
+#include "engine/backend/vulkan/push/elementwise.h"
 #include "engine/core/error.h"
 
 namespace vkgraph::vk {
-namespace {
-
-struct RopePush {  // rope/rope.comp
-  uint32_t m, n_head, head_dim, n_rot, x_off, pos_off, o_off;
-  float freq_base, freq_scale;
-};
-
-}  // namespace
 
 Dispatch lower_rope(const LoweringInput& in) {
   const Node& node = in.node();

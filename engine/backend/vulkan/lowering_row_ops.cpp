@@ -1,24 +1,10 @@
 // Ops that reduce along the last dimension, one workgroup per row: rms_norm (and its fused
 // weight multiply), softmax, argmax (shaders/norm, shaders/softmax, shaders/argmax).
 #include "engine/backend/vulkan/lowering.h"
+#include "engine/backend/vulkan/push/row_ops.h"
 #include "engine/core/error.h"
 
 namespace vkgraph::vk {
-namespace {
-
-struct NormParams {  // norm/rms_norm.comp
-  uint32_t rows, n, x_off, w_off, o_off;
-  float eps;
-};
-struct SoftmaxParams {  // softmax/softmax.comp
-  uint32_t rows, n, x_off, o_off;
-  float scale;
-};
-struct ArgmaxParams {  // argmax/argmax.comp
-  uint32_t rows, n, x_off, o_off;
-};
-
-}  // namespace
 
 Dispatch lower_row_op(const LoweringInput& in) {
   const Node& node = in.node();
@@ -30,7 +16,7 @@ Dispatch lower_row_op(const LoweringInput& in) {
   switch (node.op) {
     case OpKind::rms_norm:
     case OpKind::rms_norm_mul: {
-      NormParams p{};
+      NormPush p{};
       p.rows = rows;
       p.n = n;
       p.eps = node.params.eps;
@@ -45,7 +31,7 @@ Dispatch lower_row_op(const LoweringInput& in) {
       break;
     }
     case OpKind::softmax: {
-      SoftmaxParams p{};
+      SoftmaxPush p{};
       p.rows = rows;
       p.n = n;
       p.scale = node.params.scale;
@@ -56,7 +42,7 @@ Dispatch lower_row_op(const LoweringInput& in) {
       break;
     }
     case OpKind::argmax: {
-      ArgmaxParams p{};
+      ArgmaxPush p{};
       p.rows = rows;
       p.n = n;
       p.x_off = add_binding(d, in, in.input_id(0), 4);

@@ -9,6 +9,7 @@
 #include "engine/backend/vulkan/context.h"
 #include "engine/backend/vulkan/memory.h"
 #include "engine/backend/vulkan/pipeline.h"
+#include "engine/backend/vulkan/push/probe.h"
 #include "engine/core/error.h"
 
 namespace vkgraph::vk {
@@ -65,7 +66,7 @@ CopyBandwidth measure_copy_bandwidth(const std::shared_ptr<Context>& context, ui
   memory.fill_zero(src);
 
   const uint32_t workgroup = std::min({256u, info.max_workgroup_invocations, info.max_workgroup_size[0]});
-  const Pipeline& pipeline = context->pipelines().get({kCopyShader, {workgroup}, 2, 4});
+  const Pipeline& pipeline = context->pipelines().get({kCopyShader, {workgroup}, 2, sizeof(ProbeCountPush)});
   // Enough workgroups to fill any device, capped by the dispatch limit; the shader's grid-stride
   // loop covers the rest.
   const uint32_t groups =
@@ -75,7 +76,7 @@ CopyBandwidth measure_copy_bandwidth(const std::shared_ptr<Context>& context, ui
   seq.begin();
   seq.bind(pipeline);
   seq.bind_buffers({src.range(), dst.range()});
-  seq.push(words);
+  seq.push(ProbeCountPush{words});
   seq.begin_region("copy");
   seq.dispatch(groups);
   seq.end_region();

@@ -1,0 +1,144 @@
+// `vkgraph serve`: an OpenAI-compatible HTTP server (cli/serve/, docs/serving.md).
+
+#include <fmt/format.h>
+
+#include <pthread.h>
+#include <unistd.h>
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include "cli/chat_template_options.h"
+#include "cli/command.h"
+#include "cli/model_options.h"
+#include "cli/serve/http_server.h"
+#include "engine/core/error.h"
+#include "engine/core/log.h"
+#include "models/embedding.h"
+#include "models/model.h"
+#include "models/serving/engine.h"
+
+namespace vkgraph::cli {
+namespace {
+
+struct ServeOptions {
+  ModelOptions model;
+  serve::ServerOptions server;
+  int64_t n_parallel = 4;
+  int64_t max_queue = 64;
+  ChatTemplateOptions chat_template;
+  std::string pooling;  // "" = the model's
+  bool verbose = false;
+};
+
+models::Pooling parse_pooling(const std::string& name) {
+  for (models::Pooling p :
+       {models::Pooling::none, models::Pooling::mean, models::Pooling::cls, models::Pooling::last}) {
+    if (name == models::pooling_name(p)) return p;
+  }
+  fail("--pooling '{}' is not one of none, mean, cls, last", name);
+}
+
+// SIGTERM and SIGINT are taken by a thread of their own (sigwait): the first drains the server
+// (in-flight requests finish, then the process exits 0), a second one exits at once.
+sigset_t shutdown_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  return set;
+}
+
+int serve_main(ServeOptions& o) {
+  if (o.verbose) log::set_level(log::Level::info);
+  // Before the signals are blocked: a -hf download stops on Ctrl-C (cli/hf_option.h), and it
+  // leaves no thread behind.
+  const std::string path = model_path(o.model);
+  // Blocked before any thread starts, so every thread inherits the mask and only sigwait sees
+  // the signals. A peer that closes its socket must not kill the process either.
+  const sigset_t signals = shutdown_signals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  std::unique_ptr<Backend> backend = create_model_backend(o.model);
+  std::fprintf(stderr, "serve: loading %s on %s (%s)\n", path.c_str(), backend->device_name().c_str(),
+               backend->name().c_str());
+  auto model = models::Model::load(path, *backend, load_options(o.model));
+
+  serving::EngineOptions engine_options;
+  engine_options.n_parallel = o.n_parallel;
+  engine_options.n_ctx = o.model.n_ctx;
+  engine_options.max_queue = o.max_queue;
+  std::unique_ptr<serving::Engine> engine = serving::Engine::create(*model, *backend, engine_options);
+
+  chat::ChatTemplate tmpl = resolve_chat_template(o.chat_template, *model);
+  if (o.server.model_id.empty()) o.server.model_id = std::filesystem::path(path).stem().string();
+  if (!o.pooling.empty()) o.server.pooling = parse_pooling(o.pooling);
+  if (o.server.threads == 0) o.server.threads = int(o.n_parallel + o.max_queue + 8);
+  serve::HttpServer server(*model, *engine, tmpl, o.server);
+  const int port = server.bind();
+  std::fprintf(
+      stderr,
+      "serve: %s on http://%s:%d/v1 (model '%s', %lld parallel, context %lld, queue %lld, chat template %s%s)\n",
+      path.c_str(), o.server.host.c_str(), port, o.server.model_id.c_str(), static_cast<long long>(o.n_parallel),
+      static_cast<long long>(engine->n_ctx()), static_cast<long long>(o.max_queue), tmpl.describe().c_str(),
+      o.server.api_key.empty() ? "" : ", API key required");
+
+  std::atomic<bool> finished{false};
+  std::thread signal_thread([&server, &finished, signals] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    if (finished) return;  // woken by the main thread at the end
+    std::fprintf(stderr, "serve: %s: draining (in-flight requests finish; a second signal exits at once)\n",
+                 sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    std::thread second([signals] {
+      int again = 0;
+      sigwait(&signals, &again);
+      std::fprintf(stderr, "serve: second signal: exiting now\n");
+      std::_Exit(1);
+    });
+    second.detach();
+    server.drain_and_stop();
+  });
+  server.serve();
+  // serve() returned: drained (or the listener failed). Wake the signal thread if it still waits.
+  finished = true;
+  pthread_kill(signal_thread.native_handle(), SIGTERM);
+  signal_thread.join();
+  std::fprintf(stderr, "serve: stopped\n");
+  return 0;
+}
+
+const CommandRegistration registration{
+    "serve", "Serve the model over an OpenAI-compatible HTTP API", [](CLI::App& app) {
+      auto o = std::make_shared<ServeOptions>();
+      add_model_options(app, o->model);
+      app.add_option("--host", o->server.host, "address to listen on (loopback unless told otherwise)")
+          ->capture_default_str();
+      app.add_option("--port", o->server.port, "port to listen on (0: any free port)")
+          ->capture_default_str()
+          ->check(CLI::Range(0, 65535));
+      app.add_option("--parallel", o->n_parallel, "requests generated at once")
+          ->capture_default_str()
+          ->check(CLI::Range(1, 1024));
+      app.add_option("--queue", o->max_queue, "requests that may wait beyond those; more get 429")
+          ->capture_default_str()
+          ->check(CLI::Range(0, 100000));
+      app.add_option("--api-key", o->server.api_key,
+                     "require 'Authorization: Bearer KEY' on every route but /health (also VKGRAPH_API_KEY)")
+          ->envname("VKGRAPH_API_KEY");
+      app.add_option("--alias", o->server.model_id, "the model's name in the API (default: the file's name)");
+      add_chat_template_options(app, o->chat_template);
+      app.add_option("--pooling", o->pooling,
+                     "embedding pooling: mean, cls, last, none (default: the model's; mean when it names none)");
+      app.add_option("--max-body", o->server.max_body_bytes, "largest request body in bytes; larger get 413")
+          ->capture_default_str()
+          ->check(CLI::Range(size_t(1024), size_t(1) << 30));
+      app.add_flag("-v,--verbose", o->verbose, "log model loading and device details");
+      return [o] { return serve_main(*o); };
+    }};
+
+}  // namespace
+}  // namespace vkgraph::cli

@@ -1,0 +1,48 @@
+#pragma once
+// The push constants of the attention kernels: shaders/attention/params.glsl declares the same
+// blocks (the build compares them). A new attention feature that needs a scalar adds it to
+// VKGRAPH_ATTENTION_PUSH here and to the GLSL block, in the same place.
+
+#include "engine/backend/vulkan/push/layout.h"
+
+namespace vkgraph::vk {
+
+// attention_tiled.comp (prefill), and the start of the split-K block.
+// q: [m, n_head, d], k/v: [n_slots, n_kv_head, d]; window 0 = none; n_rot, freq_base and
+// freq_scale: the key rotation of rotate_keys (n_rot 0 = keys used as stored).
+#define VKGRAPH_ATTENTION_PUSH(F) \
+  F(uint32_t, m)                  \
+  F(uint32_t, n_head)             \
+  F(uint32_t, n_kv_head)          \
+  F(uint32_t, n_slots)            \
+  F(float, scale)                 \
+  F(int32_t, window)              \
+  F(uint32_t, q_off)              \
+  F(uint32_t, k_off)              \
+  F(uint32_t, v_off)              \
+  F(uint32_t, q_pos_off)          \
+  F(uint32_t, kv_pos_off)         \
+  F(uint32_t, o_off)              \
+  F(uint32_t, n_rot)              \
+  F(float, freq_base)             \
+  F(float, freq_scale)
+VKGRAPH_PUSH_STRUCT(AttentionPush, VKGRAPH_ATTENTION_PUSH)
+
+// attention_split.comp (split-K decode): the cache cut into n_chunks of chunk_len slots, the
+// partials at part_off (floats) of the scratch binding.
+#define VKGRAPH_ATTENTION_SPLIT_PUSH(F) \
+  VKGRAPH_ATTENTION_PUSH(F)             \
+  F(uint32_t, n_chunks)                 \
+  F(uint32_t, chunk_len)                \
+  F(uint32_t, part_off)
+VKGRAPH_PUSH_STRUCT(AttentionSplitPush, VKGRAPH_ATTENTION_SPLIT_PUSH)
+
+// attention_reduce.comp: rows (token, head) of the output, combined from n_chunks partials.
+#define VKGRAPH_ATTENTION_REDUCE_PUSH(F) \
+  F(uint32_t, rows)                      \
+  F(uint32_t, n_chunks)                  \
+  F(uint32_t, part_off)                  \
+  F(uint32_t, o_off)
+VKGRAPH_PUSH_STRUCT(AttentionReducePush, VKGRAPH_ATTENTION_REDUCE_PUSH)
+
+}  // namespace vkgraph::vk

@@ -1,0 +1,35 @@
+#pragma once
+// The push constants of the matmul kernels: shaders/matmul/params.glsl declares the same block
+// (the build compares them). Weight offsets are in units of the array the shader binds the
+// weight as: elements for F32/F16, uint16_t words of the blocks for quantized types.
+
+#include "engine/backend/vulkan/push/layout.h"
+
+namespace vkgraph::vk {
+
+// Every matmul kernel (matvec, matvec_rows, matvec_dot8, matmul_rows_tokens, matmul_tiled,
+// matmul_coopmat): w: [n_out, n_in], x: [m, n_in], out: [m, n_out].
+#define VKGRAPH_MATMUL_PUSH(F) \
+  F(uint32_t, m)               \
+  F(uint32_t, n_in)            \
+  F(uint32_t, n_out)           \
+  F(uint32_t, w_off0)          \
+  F(uint32_t, x_off)           \
+  F(uint32_t, o_off)
+VKGRAPH_PUSH_STRUCT(MatmulPush, VKGRAPH_MATMUL_PUSH)
+
+// Built with ADD (matmul_add): the residual r [m, n_out] f32, in floats.
+#define VKGRAPH_MATMUL_ADD_PUSH(F) VKGRAPH_MATMUL_PUSH(F) F(uint32_t, r_off)
+VKGRAPH_PUSH_STRUCT(MatmulAddPush, VKGRAPH_MATMUL_ADD_PUSH)
+
+// Built with CAT or SWIGLU (matmul_cat, matmul_swiglu): weights 1 and 2 (units as w_off0) and,
+// for CAT, the rows of weights 0 and 1 (weight 2 has the rest of n_out).
+#define VKGRAPH_MATMUL_GROUP_PUSH(F) \
+  VKGRAPH_MATMUL_PUSH(F)             \
+  F(uint32_t, w_off1)                \
+  F(uint32_t, w_off2)                \
+  F(uint32_t, rows0)                 \
+  F(uint32_t, rows1)
+VKGRAPH_PUSH_STRUCT(MatmulGroupPush, VKGRAPH_MATMUL_GROUP_PUSH)
+
+}  // namespace vkgraph::vk

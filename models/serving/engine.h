@@ -1,0 +1,125 @@
+#pragma once
+// The serving engine: runs many generation requests on one model at once. The HTTP layer
+// (cli/serve/) renders and tokenizes, submits token ids here and turns the tokens it gets back
+// into text; the engine knows sequences, KV memory and steps, nothing of HTTP or JSON.
+//
+// One interface, several implementations chosen by Engine::create: the first
+// (session_engine.h) runs `n_parallel` independent Sessions in turn; a batched engine over a
+// paged KV cache replaces it where the backend can, behind the same calls.
+//
+// Threads: submit, cancel, embed, metrics and drain may be called from any thread. The
+// callbacks run on the engine's own thread, in order, and must be short (hand the token to the
+// connection's queue): a slow callback delays every running sequence.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/backend/backend.h"
+#include "engine/core/error.h"
+#include "models/arch/hparams.h"
+#include "models/model.h"
+#include "models/sampler.h"
+#include "models/serving/histogram.h"
+
+namespace vkgraph::serving {
+
+struct Request {
+  std::vector<int32_t> prompt;     // token ids, BOS included (the caller renders and tokenizes); not empty
+  int64_t max_tokens = 16;         // tokens to generate at most; > 0
+  models::SamplerParams sampling;  // temperature 0 = greedy; the seed makes sampling reproducible
+  bool ignore_eos = false;         // end-of-generation tokens cannot be drawn (fixed-length output)
+  // Later additions (LoRA adapters by id and scale, speculative drafts) are new fields with
+  // defaults, so callers keep compiling.
+};
+
+enum class FinishReason {
+  length,        // max_tokens generated
+  eog,           // the model drew an end-of-generation token (not passed to on_token)
+  cancelled,     // cancel(), or on_token returned false
+  context_full,  // the sequence filled its context before max_tokens
+  error,         // the device failed on this sequence; Completion::error says how
+};
+
+const char* finish_reason_name(FinishReason reason);  // "length", "eog", ...
+
+struct Completion {  // passed to on_done exactly once per submitted request
+  FinishReason reason = FinishReason::length;
+  std::string error;                 // the message when reason == error
+  int64_t prompt_tokens = 0;         // the request's prompt length
+  int64_t cached_prompt_tokens = 0;  // prompt tokens whose KV came from a prefix cache (0 without one)
+  int64_t generated_tokens = 0;      // tokens passed to on_token
+  double queue_seconds = 0;          // submit() to the start of the prompt's evaluation
+  double first_token_seconds = 0;    // submit() to the first token (0 when none came)
+  double total_seconds = 0;          // submit() to on_done
+};
+
+using RequestId = uint64_t;
+// Called once per generated token, in order. Return false to stop (client gone, stop string
+// matched): the request then ends as `cancelled` and its sequence is freed before the next step.
+using OnToken = std::function<bool(int32_t token)>;
+using OnDone = std::function<void(const Completion&)>;
+
+// submit() when the waiting queue is full: the HTTP layer answers 429 with Retry-After.
+struct QueueFull : Error {
+  QueueFull(const std::string& message, double retry_after) : Error(message), retry_after_seconds(retry_after) {}
+  double retry_after_seconds;  // a hint: about when a place may be free
+};
+
+// submit() after drain() began: the HTTP layer answers 503.
+struct ShuttingDown : Error {
+  using Error::Error;
+};
+
+struct EngineOptions {
+  int64_t n_parallel = 4;  // sequences running at once (--parallel)
+  int64_t n_ctx = 0;       // tokens per sequence (--ctx-size); 0: the model's, at most 4096
+  int64_t max_queue = 64;  // requests waiting beyond the running ones; one more gets QueueFull
+  // Most prompt tokens one sequence evaluates per step: a long prompt is fed in chunks so the
+  // other sequences keep generating meanwhile.
+  int64_t prefill_chunk = 512;
+};
+
+struct EngineMetrics {
+  uint64_t requests_total = 0;  // submitted and accepted
+  uint64_t prompt_tokens_total = 0;
+  uint64_t generated_tokens_total = 0;
+  uint64_t prefix_cache_hit_tokens_total = 0;  // prompt tokens not evaluated thanks to a prefix cache
+  int64_t queue_depth = 0;                     // accepted, not yet running
+  int64_t running_sequences = 0;
+  int64_t kv_blocks_used = 0;  // blocks of a paged cache; an engine without blocks counts each
+  int64_t kv_blocks_free = 0;  // sequence's cache as one block
+  Histogram step_seconds;      // wall time of one engine step (all running sequences once)
+  Histogram batch_tokens;      // tokens evaluated per step
+};
+
+class Engine {
+ public:
+  // The best engine the backend supports (today: the session engine).
+  static std::unique_ptr<Engine> create(const models::Model& model, Backend& backend, const EngineOptions& options);
+  virtual ~Engine();
+
+  // Queues a request. Throws Error naming the problem for one that can never run (an empty
+  // prompt, a token outside the vocabulary, a prompt of N tokens beyond the context of M),
+  // QueueFull when the queue is full and ShuttingDown after drain() began. Thread-safe.
+  virtual RequestId submit(Request request, OnToken on_token, OnDone on_done) = 0;
+  // Ends a queued or running request; its on_done(cancelled) follows (unless it already ended).
+  // Thread-safe; unknown ids are ignored.
+  virtual void cancel(RequestId id) = 0;
+  // Pooled, L2-normalized final hidden states of `tokens` ([n_embd], or [n_tokens * n_embd]
+  // with Pooling::none): the pooling given, else the file's. Runs between steps. Thread-safe.
+  virtual std::vector<float> embed(std::span<const int32_t> tokens, std::optional<models::Pooling> pooling) = 0;
+  // A consistent snapshot. Thread-safe.
+  virtual EngineMetrics metrics() const = 0;
+  // Tokens per sequence, the limit submit() checks prompts against.
+  virtual int64_t n_ctx() const = 0;
+  // Stops accepting (submit throws ShuttingDown), lets running and queued requests finish and
+  // returns once every on_done has been called. Thread-safe; later calls return at once.
+  virtual void drain() = 0;
+};
+
+}  // namespace vkgraph::serving

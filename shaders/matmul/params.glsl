@@ -1,0 +1,32 @@
+// The push constants of every matmul kernel, declared once. The C++ side is
+// engine/backend/vulkan/push/matmul.h (MatmulPush; MatmulAddPush with ADD; MatmulGroupPush with
+// CAT or SWIGLU); the build compares the two field by field (shaders/tools/check_push_constants.cpp),
+// so a field added here is added there in the same place.
+// Defines W_COUNT: the weight matrices the kernel reads, in bindings 0..W_COUNT-1.
+// w: [n_out, n_in], x: [m, n_in], out: [m, n_out]. Weight offsets are in units of the array the
+// weight is bound as: elements for F32/F16, uint16_t words of the blocks for quantized types.
+
+#if defined(CAT)
+#define W_COUNT 3
+#elif defined(SWIGLU)
+#define W_COUNT 2
+#else
+#define W_COUNT 1
+#endif
+
+layout(push_constant) uniform Params {
+  uint m;
+  uint n_in;
+  uint n_out;
+  uint w_off0;  // weight 0
+  uint x_off;
+  uint o_off;
+#if defined(ADD)
+  uint r_off;  // the residual [m, n_out] f32, in floats
+#elif W_COUNT > 1
+  uint w_off1;  // weights 1 and 2, units as w_off0
+  uint w_off2;
+  uint rows0;  // CAT: rows of weights 0 and 1 (weight 2 has the rest of n_out)
+  uint rows1;
+#endif
+} p;
