@@ -13,8 +13,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <random>
 
+#include "cli/bench/bench_draft.h"
 #include "cli/bench/bench_format.h"
 #include "cli/bench/bench_kernel.h"
 #include "cli/bench/bench_plot.h"
@@ -30,6 +32,7 @@
 #include "engine/core/error.h"
 #include "models/bundled/default_model.h"
 #include "models/quant_scheme.h"
+#include "models/speculative/vocab_match.h"
 #include "models/synth/synth_model.h"
 
 namespace vkgraph::cli {
@@ -52,7 +55,18 @@ struct BenchArgs {
   uint64_t seed = 1;
   std::vector<std::string> lora;  // FILE[:SCALE]: each model is measured without, then with them
   std::string kernel;             // --kernel: time one kernel-table row instead of models
+  // Speculative decoding against plain decoding (cli/bench/bench_draft.h) instead of pp/tg tests.
+  std::vector<std::string> drafts;  // ngram, self, synth, or a GGUF file
+  std::string draft_synth;          // PRESET:TYPE for the "synth" draft
+  int64_t draft_synth_layers = 0;
+  DraftBenchConfig draft;
 };
+
+// The default prompt of bench --draft: a paragraph three times, so n-gram lookup has text to
+// find and a model has a story to continue.
+constexpr const char* kDraftPrompt =
+    "Once upon a time, there was a little girl named Lily. She loved to play outside in the park with her dog. "
+    "One day, she saw a big red ball under a tree. ";
 
 // One status line on stderr: redrawn in place on a terminal; elsewhere (logs, pipes) a line at
 // most every few seconds, so a log shows progress without a line per token.
@@ -164,7 +178,105 @@ std::string adapters_label(const std::vector<std::string>& args) {
   return fmt::format("LoRA {}", fmt::join(parts, " + "));
 }
 
+// bench --draft: for every target and device, the drafts against plain decoding.
+int bench_draft_command(const BenchArgs& a) {
+  for (const std::string& d : a.drafts) {
+    VKGRAPH_CHECK(d == "ngram" || d == "self" || d == "synth" || std::filesystem::is_regular_file(d),
+                  "--draft: '{}' is not ngram, self, synth or a model file", d);
+    VKGRAPH_CHECK(d != "synth" || !a.draft_synth.empty(), "--draft synth needs --draft-synth PRESET:TYPE");
+  }
+  for (const std::string& m : a.models) {
+    VKGRAPH_CHECK(std::filesystem::is_regular_file(m), "-m: model file '{}' does not exist", m);
+  }
+  VKGRAPH_CHECK(a.output == "md" || a.output == "json" || a.output == "jsonl",
+                "-o {}: bench --draft writes md, json or jsonl", a.output);
+  std::vector<SynthSpec> synth;
+  for (const std::string& s : a.synth) synth.push_back(parse_synth(s));
+  std::optional<SynthSpec> draft_synth;
+  if (!a.draft_synth.empty()) draft_synth = parse_synth(a.draft_synth);
+  StatusLine status;
+  const bench::TargetList targets = bench::resolve_targets(a.backends, a.devices);
+  for (const std::string& note : targets.notes) status.note(note);
+
+  ScratchDir scratch;
+  std::vector<std::string> paths = a.models;
+  for (const std::string& name : a.hf) paths.push_back(hf_model_path(name));
+  for (const SynthSpec& s : synth) {
+    const std::string path = scratch.file(fmt::format("{}-{}.gguf", s.preset->name, s.type_name));
+    status.show("", fmt::format("writing synthetic {} ({})", s.preset->name, s.type_name));
+    models::SynthOptions options;
+    options.weights = s.type_name;
+    options.seed = a.seed;
+    options.n_layer = a.synth_layers;
+    models::write_synthetic_model(*s.preset, options, path);
+    paths.push_back(path);
+  }
+  if (paths.empty()) paths.push_back(models::default_model_path());
+  // A synthetic draft per target, with the target's vocabulary and weights of another seed.
+  std::vector<std::string> synth_drafts;
+  for (size_t i = 0; i < paths.size() && draft_synth; ++i) {
+    const std::string path = scratch.file(fmt::format("draft-{}-{}.gguf", i, draft_synth->preset->name));
+    status.show("",
+                fmt::format("writing the synthetic draft {} ({})", draft_synth->preset->name, draft_synth->type_name));
+    models::SynthOptions options;
+    options.weights = draft_synth->type_name;
+    options.seed = a.seed + 1;
+    options.n_layer = a.draft_synth_layers;
+    options.vocab_from = paths[i];
+    models::write_synthetic_model(*draft_synth->preset, options, path);
+    synth_drafts.push_back(path);
+  }
+
+  DraftBenchConfig config = a.draft;
+  config.n_gen = a.n_gen;
+  config.reps = a.reps;
+  if (config.prompt.empty()) config.prompt = std::string(kDraftPrompt) + kDraftPrompt + kDraftPrompt;
+  std::vector<DraftBenchRow> rows;
+  for (const bench::BenchTarget& target : targets.targets) {
+    std::unique_ptr<Backend> backend = bench::create_target_backend(target);
+    const std::string device = backend->device_name();
+    for (size_t i = 0; i < paths.size(); ++i) {
+      status.clear();
+      const std::unique_ptr<models::Model> model = load_model(paths[i], *backend);
+      std::vector<std::unique_ptr<models::Model>> draft_models;
+      std::vector<DraftBenchSpec> specs;
+      for (const std::string& d : a.drafts) {
+        DraftBenchSpec spec;
+        spec.kind = d == "ngram" || d == "self" ? d : "model";
+        spec.label = d;
+        if (spec.kind == "model") {
+          const std::string file = d == "synth" ? synth_drafts[i] : d;
+          draft_models.push_back(load_model(file, *backend));
+          models::check_same_vocabulary(*model, *draft_models.back());
+          spec.model = draft_models.back().get();
+          spec.label = d == "synth" ? fmt::format("synth {} ({} params)", a.draft_synth,
+                                                  bench::format_count(spec.model->parameter_count()))
+                                    : std::filesystem::path(d).filename().string();
+        }
+        specs.push_back(spec);
+      }
+      const std::string prefix =
+          fmt::format("{} | {} on {} | ", std::filesystem::path(paths[i]).filename().string(), backend->name(), device);
+      std::vector<DraftBenchRow> got = run_draft_bench(*model, *backend, device, specs, config,
+                                                       [&](const std::string& st) { status.show(prefix, st); });
+      for (const DraftBenchRow& r : got) {
+        status.note(fmt::format("{}{} tg{}: {:.1f}% accepted, {:.2f} tokens/step, speed-up {:.2f}", prefix, r.draft,
+                                r.n_gen, 100.0 * r.stats.acceptance_rate(), r.stats.tokens_per_step(),
+                                r.speedup_mean()));
+      }
+      rows.insert(rows.end(), got.begin(), got.end());
+    }
+  }
+  status.clear();
+  const std::string text = format_draft_rows(rows, a.output);
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
+  return 0;
+}
+
 int bench_command(const BenchArgs& a) {
+  VKGRAPH_CHECK(a.drafts.empty() || a.kernel.empty(), "--draft and --kernel are separate runs: give one of them");
+  if (!a.drafts.empty()) return bench_draft_command(a);
   if (!a.kernel.empty()) {
     VKGRAPH_CHECK(a.devices.size() <= 1, "--kernel runs on one device; --device names {}", a.devices.size());
     return bench_kernel(a.kernel, a.devices.empty() ? "" : a.devices[0], a.reps);
@@ -305,6 +417,28 @@ const CommandRegistration registration{
       app.add_option("--kernel", a->kernel,
                      "time one row of the Vulkan kernel table (a row name, or a shader: each of its rows) on the op "
                      "cases it runs, each checked against the CPU reference (`vkgraph test-ops --list-kernels`)");
+      app.add_option("--draft", a->drafts,
+                     "speculative decoding against plain decoding, comma list: ngram, self (the model drafts for "
+                     "itself), synth (--draft-synth), or a draft GGUF file; -n gives the generation lengths")
+          ->delimiter(',');
+      app.add_option("--draft-synth", a->draft_synth,
+                     "the synth draft: PRESET:TYPE with the target's vocabulary and other random weights");
+      app.add_option("--draft-synth-layers", a->draft_synth_layers, "layers of the synth draft (0: the preset's)")
+          ->check(CLI::NonNegativeNumber);
+      app.add_option("--draft-max", a->draft.params.draft_max, "most tokens drafted per target step")
+          ->capture_default_str()
+          ->check(CLI::Range(1, 256));
+      app.add_option("--draft-min", a->draft.params.draft_min, "drafts shorter than this get a plain step")
+          ->capture_default_str()
+          ->check(CLI::NonNegativeNumber);
+      app.add_option("--draft-ngram-min", a->draft.ngram_min, "n-gram drafts: the shortest match to draft from")
+          ->capture_default_str()
+          ->check(CLI::Range(1, 16));
+      app.add_option("--draft-p-min", a->draft.p_min, "draft models: stop drafting below this probability")
+          ->capture_default_str()
+          ->check(CLI::Range(0.0, 0.999));
+      app.add_option("--draft-prompt", a->draft.prompt,
+                     "prompt text of bench --draft (default: a short story, 3 times)");
       return [a] { return bench_command(*a); };
     }};
 

@@ -9,6 +9,7 @@
 
 #include "cli/chat_template_options.h"
 #include "cli/command.h"
+#include "cli/draft_options.h"
 #include "cli/line_reader.h"
 #include "cli/model_options.h"
 #include "cli/progress_bar.h"
@@ -30,6 +31,7 @@ struct ChatOptions {
   ChatTemplateOptions chat_template;
   int64_t n_predict = 512;
   SamplingOptions sampling;
+  DraftOptions draft;
   bool ignore_eos = false;
 };
 
@@ -81,6 +83,7 @@ const char* help_text =
 struct Totals {
   int64_t prompt_tokens = 0, generated_tokens = 0, turns = 0;
   double prompt_seconds = 0, generation_seconds = 0;
+  int64_t target_steps = 0, drafted = 0, accepted = 0, step_tokens = 0;
   models::TurnStats last;
 };
 
@@ -121,8 +124,15 @@ int chat(const ChatOptions& o) {
     model = models::Model::load(path, *backend, load);
     bar.finish(fmt::format("({}, {} on {})", model->hparams().name, backend->name(), backend->device_name()));
   }
-  models::Session session(*model, *backend, session_options(o.model));
+  const models::SessionOptions session_opts = session_options(o.model);
+  models::Session session(*model, *backend, with_draft_slots(session_opts, o.draft));
   session.set_adapters(load_adapters(o.model, *model, *backend));
+  DraftSetup draft;
+  if (drafting(o.draft)) {
+    ProgressBar bar("preparing drafts");
+    draft = make_drafter(o.draft, *model, *backend, session_opts);
+    bar.finish(draft.description);
+  }
   {
     ProgressBar bar("preparing kernels");
     session.warm_up();
@@ -132,6 +142,7 @@ int chat(const ChatOptions& o) {
   const chat::ChatTemplate tmpl = resolve_chat_template(o.chat_template, *model);
   models::Conversation conversation(session, tmpl, o.system);
   conversation.set_ignore_eos(o.ignore_eos);
+  conversation.set_drafter(draft.drafter.get(), o.draft.params);
   const models::SamplerParams sampling = resolve_sampling(o.sampling);
   models::Sampler sampler(sampling);
 
@@ -175,6 +186,12 @@ int chat(const ChatOptions& o) {
           std::printf("KV ring: %lld tokens since the start, %lld evicted (%lld sinks kept)\n",
                       (long long)session.n_past(), (long long)session.evicted(), (long long)session.sinks());
         }
+        if (draft.drafter) {
+          std::printf("speculative: %lld of %lld drafted tokens accepted (%.1f%%), %.2f tokens per target step\n",
+                      (long long)totals.accepted, (long long)totals.drafted,
+                      totals.drafted > 0 ? 100.0 * double(totals.accepted) / double(totals.drafted) : 0.0,
+                      totals.target_steps > 0 ? double(totals.step_tokens) / double(totals.target_steps) : 0.0);
+        }
         std::printf("last turn: %lld new prompt tokens (%lld reused from the cache), %lld generated\n",
                     (long long)totals.last.prompt_tokens, (long long)totals.last.reused_tokens,
                     (long long)totals.last.generated_tokens);
@@ -212,6 +229,10 @@ int chat(const ChatOptions& o) {
       totals.prompt_seconds += stats.prompt_seconds;
       totals.generation_seconds += stats.generation_seconds;
       totals.last = stats;
+      totals.target_steps += stats.speculative.target_steps;
+      totals.drafted += stats.speculative.drafted;
+      totals.accepted += stats.speculative.accepted;
+      totals.step_tokens += stats.speculative.tokens;
       dim_line(
           fmt::format("{} tokens, {:.1f} t/s{}", stats.generated_tokens,
                       stats.generation_seconds > 0 ? double(stats.generated_tokens) / stats.generation_seconds : 0.0,
@@ -234,6 +255,7 @@ const CommandRegistration registration{"chat", "Chat with a model in the termina
                                              ->check(CLI::PositiveNumber);
                                          add_model_options(app, o->model);
                                          add_sampling_options(app, o->sampling);
+                                         add_draft_options(app, o->draft);
                                          app.add_flag("--ignore-eos", o->ignore_eos,
                                                       "keep generating past end-of-text tokens (until -n)");
                                          return [o] { return chat(*o); };

@@ -10,6 +10,7 @@
 
 #include "cli/chat_template_options.h"
 #include "cli/command.h"
+#include "cli/draft_options.h"
 #include "cli/model_options.h"
 #include "cli/sampling_options.h"
 #include "engine/backend/registry.h"
@@ -31,6 +32,7 @@ struct RunOptions {
   bool prompt_given = false;
   int64_t n_predict = 128;
   SamplingOptions sampling;
+  DraftOptions draft;
   std::string dump_logits;
   bool verbose = false;
   bool ignore_eos = false;
@@ -66,8 +68,10 @@ int run(const RunOptions& o) {
       chat ? models::encode_chat_prompt(tokenizer, prompt) : tokenizer.encode(prompt, tokenizer.add_bos(), true);
   VKGRAPH_CHECK(!tokens.empty(), "the prompt is empty and the model adds no BOS token: nothing to continue");
 
-  models::Session session(*model, *backend, session_options(o.model));
+  const models::SessionOptions session_opts = session_options(o.model);
+  models::Session session(*model, *backend, with_draft_slots(session_opts, o.draft));
   session.set_adapters(load_adapters(o.model, *model, *backend));
+  const DraftSetup draft = make_drafter(o.draft, *model, *backend, session_opts);
   VKGRAPH_CHECK(session.fits(int64_t(tokens.size())),
                 "the prompt is {} tokens long but the context holds {} (raise -c, or use the ring: --sinks)",
                 tokens.size(), session.n_ctx());
@@ -93,6 +97,8 @@ int run(const RunOptions& o) {
   models::GenerateOptions options;
   options.max_tokens = o.n_predict;
   options.ignore_eos = o.ignore_eos;
+  options.drafter = draft.drafter.get();
+  options.speculative = o.draft.params;
   const models::GenerateResult result =
       models::generate(session, std::move(logits), sampler, history, options, [](const std::string& text) {
         std::fputs(text.c_str(), stdout);
@@ -111,6 +117,14 @@ int run(const RunOptions& o) {
         result.evaluated > 0 ? double(result.evaluated) / result.seconds : 0.0);
     log::info("weights: {} bytes packed ({}), {} bytes in backend storage ({} held in all, KV cache included)",
               model->weight_bytes(), model->weight_type(), weight_storage, backend->storage_bytes());
+    if (draft.drafter) {
+      const models::SpeculativeStats& sp = result.speculative;
+      log::info(
+          "speculative: {}; {} target steps, {} of {} drafted tokens accepted ({:.1f}%), {:.2f} tokens per step; "
+          "drafting {:.3f} s, target {:.3f} s",
+          draft.description, sp.target_steps, sp.accepted, sp.drafted, 100.0 * sp.acceptance_rate(),
+          sp.tokens_per_step(), sp.draft_seconds, sp.target_seconds);
+    }
     if (session.ring()) {
       log::info("KV ring: {} slots, {} sinks; {} tokens evaluated, {} evicted", session.n_ctx(), session.sinks(),
                 session.n_past(), session.evicted());
@@ -132,6 +146,7 @@ const CommandRegistration registration{
           ->check(CLI::NonNegativeNumber);
       add_model_options(app, o->model);
       add_sampling_options(app, o->sampling);
+      add_draft_options(app, o->draft);
       app.add_option("--dump-logits", o->dump_logits, "write the prompt's ids and logits at every position as JSON");
       app.add_flag("--ignore-eos", o->ignore_eos, "keep generating past end-of-text tokens (until -n)");
       app.add_flag("--chat", o->chat,

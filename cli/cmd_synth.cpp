@@ -18,6 +18,7 @@ struct SynthArgs {
   std::string type = "f16";
   std::string output;
   std::string tokenizer;
+  std::string vocab_from;
   uint64_t seed = 1;
   int64_t layers = 0;
   int64_t lora_rank = 0;  // > 0: write an adapter instead of a model
@@ -50,6 +51,7 @@ int synth(const SynthArgs& a) {
   }
   options.weights = models::find_quant_scheme(a.type, "--type").name;  // throws listing the schemes
   options.tokenizer_json = a.tokenizer;
+  options.vocab_from = a.vocab_from;
   options.seed = a.seed;
   options.n_layer = a.layers;
   models::write_synthetic_model(preset, options, a.output);
@@ -69,6 +71,8 @@ const CommandRegistration registration{
           ->capture_default_str();
       app.add_option("-o,--output", a->output, "GGUF file to write")->required();
       app.add_option("--tokenizer", a->tokenizer, "a Hugging Face tokenizer.json for a real vocabulary");
+      app.add_option("--vocab-from", a->vocab_from,
+                     "take the vocabulary of this GGUF model (e.g. a draft model for speculative decoding)");
       app.add_option("--seed", a->seed, "weights seed")->capture_default_str();
       app.add_option("--layers", a->layers, "override the layer count (0: the preset's)");
       app.add_option("--lora-rank", a->lora_rank,

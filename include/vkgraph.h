@@ -250,6 +250,49 @@ typedef struct vkgraph_adapter_scale {
 VKGRAPH_API vkgraph_status vkgraph_context_set_adapters(vkgraph_context* context, const vkgraph_adapter_scale* adapters,
                                                         size_t n_adapters);
 
+/* ---- Speculative decoding ----
+ * A context can generate several tokens per step of its model: a drafter proposes the tokens it
+ * guesses come next, the model evaluates them all in one batched step and keeps those the
+ * acceptance rule accepts (greedy: those it would have chosen; sampling: accepted with
+ * probability min(1, p/q), a rejection redrawn from max(0, p - q)), then adds a token of its
+ * own. The text is distributed exactly as without drafts, and greedy text is the same text, as
+ * long as the KV cache holds the whole text: once a KV ring is full, the drafted tokens of a step
+ * see up to max_tokens more of the oldest tokens than one-token steps would, so greedy text may
+ * differ from then on (README, "Speculative decoding"). */
+
+typedef struct vkgraph_draft_params {
+  int32_t max_tokens; /* most tokens drafted per step, 1..256 (default 8) */
+  int32_t min_tokens; /* a proposal shorter than this gets a plain step instead (default 0) */
+  int32_t ngram_min;  /* n-gram drafts: the shortest match of the last tokens to draft from, 1..16 (default 2) */
+  float p_min;        /* draft model: stop drafting at a token it gives less probability (default 0: never) */
+} vkgraph_draft_params;
+
+VKGRAPH_API vkgraph_draft_params vkgraph_draft_default_params(void);
+
+/* Turns speculative decoding on for the context's vkgraph_generate calls. Drafts come from
+ * `draft_model`, a smaller model with the same vocabulary (VKGRAPH_ERR_MODEL naming the first
+ * difference otherwise), or, when it is NULL, from n-gram lookup in the context (the
+ * continuation of the longest earlier match of its last tokens). The draft model keeps a KV
+ * cache of its own for this context, on its own backend; it may draft for several contexts and
+ * must be freed after them (vkgraph_model_free refuses a model that still drafts). With the KV
+ * ring the context needs max_tokens + 1 spare slots: a context that lacks them must be empty
+ * (new or reset) so its cache can be reallocated, VKGRAPH_ERR_INVALID_ARGUMENT otherwise.
+ * Calling it again replaces the drafter. */
+VKGRAPH_API vkgraph_status vkgraph_context_set_draft(vkgraph_context* context, vkgraph_model* draft_model,
+                                                     const vkgraph_draft_params* params);
+/* Turns speculative decoding off (and releases the draft model's cache for this context). */
+VKGRAPH_API vkgraph_status vkgraph_context_clear_draft(vkgraph_context* context);
+
+typedef struct vkgraph_draft_stats {
+  int64_t target_steps; /* steps of the context's model */
+  int64_t drafted;      /* drafted tokens it verified */
+  int64_t accepted;     /* of them, accepted */
+  int64_t tokens;       /* tokens its steps produced: tokens / target_steps is the speed-up in steps */
+} vkgraph_draft_stats;
+
+/* Counts of the last vkgraph_generate on the context (zeros without a drafter). */
+VKGRAPH_API vkgraph_status vkgraph_context_draft_stats(const vkgraph_context* context, vkgraph_draft_stats* out);
+
 /* ---- Samplers ---- */
 
 typedef struct vkgraph_sampler_params {

@@ -156,6 +156,17 @@ class Context {
     for (const auto& [adapter, scale] : adapters) list.push_back({adapter->get(), scale});
     check(vkgraph_context_set_adapters(get(), list.data(), list.size()));
   }
+  // Speculative decoding: drafts from `draft` (a smaller model with the same vocabulary, kept
+  // alive longer than this Context) or, with nullptr, n-gram lookup in the context.
+  void set_draft(const Model* draft, const vkgraph_draft_params& params = vkgraph_draft_default_params()) {
+    check(vkgraph_context_set_draft(get(), draft != nullptr ? draft->get() : nullptr, &params));
+  }
+  void clear_draft() { check(vkgraph_context_clear_draft(get())); }
+  vkgraph_draft_stats draft_stats() const {
+    vkgraph_draft_stats s{};
+    check(vkgraph_context_draft_stats(get(), &s));
+    return s;
+  }
   void cancel() { vkgraph_context_cancel(get()); }  // from any thread
   void reset() { check(vkgraph_context_reset(get())); }
   vkgraph_timings timings() const {

@@ -83,6 +83,8 @@ TurnStats Conversation::reply(const std::string& user_text, Sampler& sampler, in
     GenerateOptions options;
     options.max_tokens = max_tokens;
     options.ignore_eos = ignore_eos_;
+    options.drafter = drafter_;
+    options.speculative = speculative_;
     result = generate(session_, std::move(logits), sampler, history, options, emit, should_stop);
   } catch (...) {
     // A failed step (a device error, non-finite logits, which reset the session) leaves the
@@ -97,6 +99,7 @@ TurnStats Conversation::reply(const std::string& user_text, Sampler& sampler, in
   stats.generation_seconds = result.seconds;
   stats.interrupted = result.interrupted;
   stats.stopped_at_eog = result.stopped_at_eog;
+  stats.speculative = result.speculative;
   const std::string& text = result.text;
   messages_.push_back({"assistant", text});
   return stats;

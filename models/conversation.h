@@ -9,9 +9,12 @@
 #include "models/chat/chat_template.h"
 #include "models/sampler.h"
 #include "models/session.h"
+#include "models/speculative/speculative_params.h"
 #include "models/tokenizer/tokenizer.h"
 
 namespace vkgraph::models {
+
+class Drafter;
 
 struct TurnStats {
   int64_t prompt_tokens = 0;  // evaluated for this turn (only the new text)
@@ -21,6 +24,7 @@ struct TurnStats {
   double generation_seconds = 0;
   bool interrupted = false;  // stopped by should_stop
   bool stopped_at_eog = false;
+  SpeculativeStats speculative;  // with a drafter
 };
 
 // Token ids of a rendered chat prompt: special tokens parsed, and the vocabulary's BOS in front
@@ -40,6 +44,12 @@ class Conversation {
                   const std::function<void(const std::string&)>& emit, const std::function<bool()>& should_stop = {});
   // Keep generating past end-of-generation tokens (benchmarks, tests of long replies).
   void set_ignore_eos(bool ignore) { ignore_eos_ = ignore; }
+  // Speculative decoding of the replies (models/speculative); nullptr: off. The drafter is used,
+  // not owned.
+  void set_drafter(Drafter* drafter, const SpeculativeParams& params = {}) {
+    drafter_ = drafter;
+    speculative_ = params;
+  }
 
   void reset();                              // forget the messages (keeps the system prompt)
   void set_system_prompt(std::string text);  // replaces it; takes effect from the next turn
@@ -69,6 +79,8 @@ class Conversation {
   std::vector<int32_t> cached_;  // the tokens the session evaluated since its reset, in order (with
                                  // the ring, older ones may have been evicted from the cache)
   bool ignore_eos_ = false;
+  Drafter* drafter_ = nullptr;
+  SpeculativeParams speculative_;
 };
 
 }  // namespace vkgraph::models

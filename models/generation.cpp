@@ -3,6 +3,7 @@
 #include <chrono>
 #include <limits>
 
+#include "models/speculative/speculative_generation.h"
 #include "models/tokenizer/tokenizer.h"
 
 namespace vkgraph::models {
@@ -10,6 +11,9 @@ namespace vkgraph::models {
 GenerateResult generate(Session& session, std::vector<float> logits, Sampler& sampler, std::vector<int32_t>& history,
                         const GenerateOptions& options, const std::function<void(const std::string&)>& emit,
                         const std::function<bool()>& should_stop) {
+  if (options.drafter != nullptr) {
+    return generate_speculative(session, std::move(logits), sampler, history, options, emit, should_stop);
+  }
   const Tokenizer& tok = session.model().tokenizer();
   StreamingDecoder decoder(tok, false, false);
   GenerateResult result;

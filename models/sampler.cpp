@@ -21,8 +21,37 @@ Sampler::Sampler(const SamplerParams& params) : params_(params), rng_(params.see
   VKGRAPH_CHECK(params.repeat_penalty > 0.0f, "--repeat-penalty must be > 0 (got {})", params.repeat_penalty);
 }
 
+double TokenDistribution::total() const {
+  double sum = 0;
+  for (double w : weights) sum += w;
+  return sum;
+}
+
+double TokenDistribution::probability(int32_t id) const {
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (ids[i] == id) return weights[i] / total();
+  }
+  return 0.0;
+}
+
 int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> recent) {
   if (params_.temperature == 0.0f && params_.repeat_penalty == 1.0f) return argmax(logits);
+  return draw(distribution(logits, recent));
+}
+
+int32_t Sampler::draw(const TokenDistribution& d) {
+  VKGRAPH_CHECK(!d.ids.empty() && d.ids.size() == d.weights.size(), "internal: drawing from an empty distribution");
+  // A one-token distribution (greedy) is drawn without touching the generator.
+  if (d.ids.size() == 1 && greedy()) return d.ids[0];
+  std::discrete_distribution<size_t> pick(d.weights.begin(), d.weights.end());
+  return d.ids[pick(rng_)];
+}
+
+double Sampler::uniform() { return double(rng_() >> 11) * 0x1.0p-53; }
+
+TokenDistribution Sampler::distribution(std::span<const float> logits, std::span<const int32_t> recent) {
+  VKGRAPH_CHECK(!logits.empty(), "sampling from empty logits");
+  if (params_.temperature == 0.0f && params_.repeat_penalty == 1.0f) return TokenDistribution::one_hot(argmax(logits));
 
   candidates_.clear();
   candidates_.reserve(logits.size());
@@ -39,7 +68,7 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
     return a.first > b.first || (a.first == b.first && a.second < b.second);
   };
   if (params_.temperature == 0.0f) {
-    return std::min_element(candidates_.begin(), candidates_.end(), by_logit)->second;
+    return TokenDistribution::one_hot(std::min_element(candidates_.begin(), candidates_.end(), by_logit)->second);
   }
 
   size_t keep = candidates_.size();
@@ -76,12 +105,14 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
     cut = i;
   }
 
-  std::vector<double> weights(cut);
+  TokenDistribution d;
+  d.ids.resize(cut);
+  d.weights.resize(cut);
   for (size_t i = 0; i < cut; ++i) {
-    weights[i] = std::exp((double(candidates_[i].first) - max_logit) / params_.temperature);
+    d.ids[i] = candidates_[i].second;
+    d.weights[i] = std::exp((double(candidates_[i].first) - max_logit) / params_.temperature);
   }
-  std::discrete_distribution<size_t> pick(weights.begin(), weights.end());
-  return candidates_[pick(rng_)].second;
+  return d;
 }
 
 }  // namespace vkgraph::models

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
+
+#include <fmt/format.h>
 
 #include "engine/core/error.h"
 #include "models/non_finite_trace.h"
@@ -9,8 +12,9 @@
 namespace vkgraph::models {
 namespace {
 
-// Prepared prompt shapes kept at once: the decode step plus a few prompt lengths.
-constexpr size_t max_prepared = 8;
+// Prepared step shapes kept at once: the decode step, a few prompt lengths and, with speculative
+// decoding, a verification step per draft length (2 to --draft-max + 1 tokens, 9 by default).
+constexpr size_t max_prepared = 16;
 
 template <typename T>
 std::span<const std::byte> bytes_of(const std::vector<T>& v) {
@@ -28,8 +32,12 @@ Session::Session(const Model& model, Backend& backend, const SessionOptions& opt
   VKGRAPH_CHECK(options.sinks >= 0 && options.sinks < n_ctx,
                 "attention sinks must be in [0, {}] for a context of {} (got {}; 0: no ring)", n_ctx - 1, n_ctx,
                 options.sinks);
-  kv_ = allocate_kv(hp, backend, n_ctx, options.kv_dtype);
+  VKGRAPH_CHECK(options.spare_slots >= 0 && options.spare_slots <= 4096, "spare KV slots must be in [0, 4096] (got {})",
+                options.spare_slots);
+  n_ctx_ = n_ctx;
   sinks_ = options.sinks;
+  // The plain cache's tentative tokens use its free positions: spare slots would never be used.
+  kv_ = allocate_kv(hp, backend, n_ctx + (ring() ? options.spare_slots : 0), options.kv_dtype);
   VKGRAPH_CHECK(options.n_batch >= 0, "n_batch must be >= 0 (0: no limit; got {})", options.n_batch);
   n_batch_ = options.n_batch;
 }
@@ -37,13 +45,16 @@ Session::Session(const Model& model, Backend& backend, const SessionOptions& opt
 int64_t Session::overflow_chunk() const {
   // 1/8 of the window: the first query of a chunk still sees 7/8 of the window, and at real
   // context sizes (thousands of slots) the chunks stay long enough for batched matmuls.
-  return std::max<int64_t>(1, (kv_.n_slots - sinks_) / 8);
+  return std::max<int64_t>(1, (n_ctx_ - sinks_) / 8);
 }
 
 void Session::reset() {
   n_past_ = 0;
   evicted_ = 0;
-  head_ = 0;
+  n_tentative_ = 0;
+  slot_order_.clear();
+  freed_.clear();
+  next_fresh_ = 0;
 }
 
 bool Session::can_truncate(int64_t n_keep) const {
@@ -52,19 +63,50 @@ bool Session::can_truncate(int64_t n_keep) const {
 }
 
 void Session::truncate(int64_t n_keep) {
+  VKGRAPH_CHECK(n_tentative_ == 0, "cannot truncate with {} tentative tokens pending: accept() them first",
+                n_tentative_);
   VKGRAPH_CHECK(n_keep >= 0 && n_keep <= n_past_, "cannot keep {} of {} positions", n_keep, n_past_);
   VKGRAPH_CHECK(can_truncate(n_keep),
                 "cannot go back to position {}: the KV ring has evicted positions {} to {} (reset and evaluate again)",
                 n_keep, sinks_, sinks_ + evicted_ - 1);
   if (n_keep == 0) return reset();
   // The dropped tokens are the newest of the cache: their slots become free, nothing moves.
-  n_past_ = n_keep;
+  while (n_past_ > n_keep) {
+    release_slot(slot_order_.back());
+    slot_order_.pop_back();
+    --n_past_;
+  }
 }
 
-int32_t Session::slot_of(int64_t pos, int64_t head) const {
-  if (pos < sinks_) return int32_t(pos);
-  const int64_t window = kv_.n_slots - sinks_;
-  return int32_t(sinks_ + (head + pos - sinks_) % window);
+int32_t Session::take_slot() {
+  if (!freed_.empty()) {
+    const int32_t slot = *freed_.begin();
+    freed_.erase(freed_.begin());
+    return slot;
+  }
+  VKGRAPH_CHECK(next_fresh_ < kv_.n_slots, "internal: no free KV slot ({} slots)", kv_.n_slots);
+  return next_fresh_++;
+}
+
+void Session::release_slot(int32_t slot) {
+  freed_.insert(slot);
+  // Free slots at the top of the used range go back to the fresh range, so freed_ stays small.
+  while (!freed_.empty() && *freed_.rbegin() == next_fresh_ - 1) {
+    freed_.erase(std::prev(freed_.end()));
+    --next_fresh_;
+  }
+}
+
+void Session::evict_oldest() {
+  const auto oldest = slot_order_.begin() + std::ptrdiff_t(sinks_);
+  release_slot(*oldest);
+  slot_order_.erase(oldest);
+  ++evicted_;
+}
+
+int64_t Session::tentative_room() const {
+  if (!ring()) return n_ctx_ - n_past_;
+  return kv_.n_slots - int64_t(slot_order_.size());
 }
 
 void Session::set_adapters(std::vector<AdapterUse> adapters) {
@@ -101,40 +143,50 @@ size_t Session::executable_bytes() const {
   return total;
 }
 
-Session::Prepared& Session::prepared(int64_t n_tokens, bool all_logits) {
-  const auto key = std::make_pair(n_tokens, all_logits);
-  if (auto it = prepared_.find(key); it != prepared_.end()) return it->second;
+Session::Prepared& Session::prepared(const StepKey& key) {
+  if (auto it = prepared_.find(key); it != prepared_.end()) {
+    it->second.last_use = ++use_clock_;
+    return it->second;
+  }
   if (prepared_.size() >= max_prepared) {
-    // Drop a prompt-shaped executable, never the decode step that every token uses.
+    // Drop the least recently used shape, never the decode step that every token uses.
+    auto victim = prepared_.end();
     for (auto it = prepared_.begin(); it != prepared_.end(); ++it) {
-      if (it->first.first != 1) {
-        prepared_.erase(it);
-        break;
+      if (it->first.n_tokens != 1 && (victim == prepared_.end() || it->second.last_use < victim->second.last_use)) {
+        victim = it;
       }
     }
+    if (victim != prepared_.end()) prepared_.erase(victim);
   }
   StepShape shape;
-  shape.n_tokens = n_tokens;
-  shape.all_logits = all_logits;
+  shape.n_tokens = key.n_tokens;
+  shape.all_logits = key.all_logits;
+  shape.decode_rows = key.decode_rows;
   shape.ring = ring();
   Prepared p;
   p.step = build_step_graph(model_.hparams(), model_.weights(), kv_, shape, adapters_);
   const Plan plan = Plan::build(p.step.graph, backend_.plan_options());
   p.executable = backend_.prepare(plan);
+  p.last_use = ++use_clock_;
   return prepared_.emplace(key, std::move(p)).first->second;
 }
 
-std::vector<float> Session::eval(std::span<const int32_t> tokens, bool all_logits) {
-  const auto n = int64_t(tokens.size());
-  VKGRAPH_CHECK(n > 0, "nothing to evaluate: no tokens");
-  VKGRAPH_CHECK(fits(n), "{} tokens do not fit the context: {} of {} positions are used (raise -c)", n, n_past_,
-                kv_.n_slots);
+void Session::check_tokens(std::span<const int32_t> tokens) const {
+  VKGRAPH_CHECK(!tokens.empty(), "nothing to evaluate: no tokens");
   const int64_t n_vocab = model_.hparams().n_vocab;
   for (int32_t id : tokens) {
     VKGRAPH_CHECK(id >= 0 && id < n_vocab, "token id {} is outside the vocabulary of {}", id, n_vocab);
   }
+}
+
+std::vector<float> Session::eval(std::span<const int32_t> tokens, bool all_logits) {
+  const auto n = int64_t(tokens.size());
+  check_tokens(tokens);
+  VKGRAPH_CHECK(n_tentative_ == 0, "{} tentative tokens are pending: accept() them before eval()", n_tentative_);
+  VKGRAPH_CHECK(fits(n), "{} tokens do not fit the context: {} of {} positions are used (raise -c)", n, n_past_,
+                n_ctx_);
   const int64_t batch = n_batch_ > 0 ? n_batch_ : n;
-  const int64_t free_slots = kv_.n_slots - n_cached();
+  const int64_t free_slots = n_ctx_ - n_cached();
   if (n <= free_slots && n <= batch) return eval_chunk(tokens, all_logits);
 
   // Several steps of at most `batch` tokens; when the ring overflows, first the free slots,
@@ -142,7 +194,7 @@ std::vector<float> Session::eval(std::span<const int32_t> tokens, bool all_logit
   std::vector<float> logits;
   int64_t done = 0;
   while (done < n) {
-    const int64_t free_now = kv_.n_slots - n_cached();
+    const int64_t free_now = n_ctx_ - n_cached();
     const int64_t take = std::min({n - done, batch, free_now > 0 ? free_now : overflow_chunk()});
     const bool last = done + take == n;
     // Earlier chunks' logits are only wanted with all_logits.
@@ -156,29 +208,77 @@ std::vector<float> Session::eval(std::span<const int32_t> tokens, bool all_logit
 std::vector<float> Session::eval_chunk(std::span<const int32_t> tokens, bool all_logits) {
   const auto n = int64_t(tokens.size());
   // Evict the oldest window tokens to make room (only the ring ever gets here with too few).
-  const int64_t evict = std::max<int64_t>(0, n_cached() + n - kv_.n_slots);
+  const int64_t evict = std::max<int64_t>(0, n_cached() + n - n_ctx_);
   VKGRAPH_CHECK(evict == 0 || (ring() && evict <= n_cached() - sinks_),
                 "internal: a chunk of {} tokens cannot evict {} of the {} cached", n, evict, n_cached());
-  const int64_t window = kv_.n_slots - sinks_;
-  const int64_t head = evict > 0 ? (head_ + evict) % window : head_;
-  const int64_t first = n_cached() - evict;  // the cache position of the chunk's first token
+  Prepared& p = prepared({n, all_logits, false});  // before any change: preparing may fail
+  for (int64_t e = 0; e < evict; ++e) evict_oldest();
+  return run_step(p, tokens, all_logits, 0);
+}
 
-  Prepared& p = prepared(n, all_logits);
+std::vector<float> Session::eval_tentative(std::span<const int32_t> tokens) {
+  const auto n = int64_t(tokens.size());
+  check_tokens(tokens);
+  VKGRAPH_CHECK(n <= tentative_room(), "{} tentative tokens do not fit: the cache has room for {} ({} cached of {}{})",
+                n, tentative_room(), n_cached(), n_ctx_,
+                ring() ? fmt::format(", {} spare slots", spare_slots()) : std::string());
+  // When the committed tokens fill the ring, the step sees what a committed one-token eval
+  // would: without the oldest window token, which stays in its slot until accept().
+  const int64_t committed = n_cached() - n_tentative_;
+  const int64_t hidden = ring() && committed >= n_ctx_ ? 1 : 0;
+  // One token is the decode step itself (its rows are decode rows by definition).
+  std::vector<float> logits = run_step(prepared({n, n > 1, n > 1}), tokens, n > 1, hidden);
+  n_tentative_ += n;
+  return logits;
+}
+
+void Session::accept(int64_t n) {
+  VKGRAPH_CHECK(n >= 0 && n <= n_tentative_, "cannot accept {} of {} tentative tokens", n, n_tentative_);
+  for (int64_t drop = n_tentative_ - n; drop > 0; --drop) {
+    release_slot(slot_order_.back());
+    slot_order_.pop_back();
+    --n_past_;
+  }
+  n_tentative_ = 0;
+  while (n_cached() > n_ctx_) evict_oldest();
+}
+
+std::vector<float> Session::run_step(Prepared& p, std::span<const int32_t> tokens, bool all_logits, int64_t hidden) {
+  const auto n = int64_t(tokens.size());
+  const auto held = int64_t(slot_order_.size());
+  // Cache positions: the sinks, then the window in age order without its `hidden` oldest.
+  const auto position_of = [&](int64_t index) { return index < sinks_ ? index : index - hidden; };
   std::vector<int32_t> positions(static_cast<size_t>(n)), slots(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) {
-    positions[size_t(i)] = int32_t(first + i);
-    slots[size_t(i)] = slot_of(first + i, head);
+    const int32_t slot = take_slot();
+    slot_order_.push_back(slot);
+    positions[size_t(i)] = int32_t(position_of(held + i));
+    slots[size_t(i)] = slot;
   }
-  // Every held slot's cache position after the writes; -1 marks free slots.
+  // Every held slot's cache position after the writes; -1 marks free and hidden slots.
   std::vector<int32_t> kv_pos(size_t(kv_.n_slots), -1);
-  for (int64_t pos = 0; pos < first + n; ++pos) kv_pos[size_t(slot_of(pos, head))] = int32_t(pos);
+  for (int64_t index = 0; index < held + n; ++index) {
+    const bool is_hidden = index >= sinks_ && index < sinks_ + hidden;
+    if (!is_hidden) kv_pos[size_t(slot_order_[size_t(index)])] = int32_t(position_of(index));
+  }
 
   const std::vector<int32_t> ids(tokens.begin(), tokens.end());
   p.executable->set_input(p.step.tokens, bytes_of(ids));
   p.executable->set_input(p.step.positions, bytes_of(positions));
   p.executable->set_input(p.step.slots, bytes_of(slots));
   p.executable->set_input(p.step.kv_pos, bytes_of(kv_pos));
-  p.executable->run();
+  try {
+    p.executable->run();
+  } catch (...) {
+    // The new tokens were not evaluated: their slots go back (whatever the step wrote there is
+    // invisible, since kv_pos decides what a step sees). Tokens evicted for them stay evicted:
+    // their slots may have been overwritten.
+    for (int64_t i = 0; i < n; ++i) {
+      release_slot(slot_order_.back());
+      slot_order_.pop_back();
+    }
+    throw;
+  }
 
   const int64_t n_vocab = model_.hparams().n_vocab;
   std::vector<float> logits(size_t((all_logits ? n : 1) * n_vocab));
@@ -200,8 +300,6 @@ std::vector<float> Session::eval_chunk(std::span<const int32_t> tokens, bool all
                     "all); the context was reset",
                     model_.path(), token, *bad, at % size_t(n_vocab), where));
   }
-  head_ = head;
-  evicted_ += evict;
   n_past_ += n;
   return logits;
 }

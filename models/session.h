@@ -13,12 +13,40 @@
 // after the newest key. When a token is evicted every younger window token moves down one
 // position. Keys are therefore stored unrotated and rotated by RoPE at their current position
 // when attention reads them (AttentionParams::rotate_keys): evicting rewrites nothing, and RoPE
-// never sees a position >= n_ctx. Queries are rotated at their position before attention as
+// never sees a position >= n_ctx (tentative tokens of a full ring, below, excepted: up to
+// n_ctx + spare_slots - 2). Queries are rotated at their position before attention as
 // usual. Until the first eviction these positions equal the absolute ones, so within capacity
 // the ring computes exactly ordinary causal attention (the keys' rotation merely moves from
 // before the f16 store to after it).
 //
 // A batch longer than n_batch runs as consecutive steps of at most n_batch tokens.
+//
+// Slots. The host keeps the cache's slots in position order (slot_order_) and a free list, so a
+// token's slot is any free one: within capacity the ring's window is used round-robin as
+// before, but tokens can also sit in spare slots past n_ctx (below).
+//
+// Tentative tokens (speculative decoding). eval_tentative() evaluates drafted tokens whose fate
+// is not known yet; accept(n) keeps the first n of them and forgets the rest, as if they had
+// never been evaluated. Three rules make the rollback exact, for the plain cache and the ring:
+//  - A tentative token never overwrites a cached one: it takes a free slot, and the ring keeps
+//    SessionOptions::spare_slots slots past n_ctx for them, so a full ring has room for a
+//    verification step without evicting anything. Only accept() evicts, and only what the
+//    accepted tokens push out (the oldest window tokens, exactly as committed evals would).
+//  - What a tentative token sees depends only on the cache before the step and the tokens
+//    before it, never on how many follow it: the first one sees exactly what a committed
+//    one-token eval would (when the ring is full, the oldest window token is hidden from the
+//    step, kv_pos -1, but stays in its slot until accept() decides), each later one sees the
+//    same plus the tentative tokens up to itself. So keeping n of them leaves the cache a run
+//    that evaluated only those n (in one tentative step) would have.
+//  - Every token row is computed as a one-token step computes it (Graph::decode_rows), so a
+//    verification step's logits are those of decoding its tokens one at a time, bit for bit.
+// Within capacity (plain cache, or a ring that has not filled) tentative tokens are therefore
+// exactly sequential decoding. Once the ring is full, sequential decoding evicts one token per
+// token while a verification step evicts only before its first token: its i-th drafted token
+// sees i more of the oldest window tokens (and sits i positions further from the sinks) than
+// one-token decoding would have, so speculative and plain output may differ there (both are
+// StreamingLLM windows; neither is more right). No step with shared key positions can do
+// better: the sinks' distance to each query would have to differ per query.
 //
 // A batch that overflows the ring (a long prompt, a chat turn once the cache is full) runs in
 // chunks: first the tokens that fill the free slots (no eviction), then chunks of at most
@@ -29,9 +57,12 @@
 // live here on the host (slots, positions, kv_pos), so every backend computes the same thing
 // and the CPU backend is the reference.
 
+#include <compare>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
+#include <set>
 #include <span>
 #include <utility>
 #include <vector>
@@ -64,6 +95,11 @@ struct SessionOptions {
   // arena (O(n_batch), not O(prompt)) and the running time of one submission: a 16k-token
   // prompt in one step takes minutes on a CPU driver, past the hang timeout. 0: no limit.
   int64_t n_batch = 512;
+  // KV ring only: slots past n_ctx for tentative tokens (eval_tentative), so that a verification
+  // step of up to spare_slots tokens never overwrites a cached token; speculative decoding with
+  // K drafted tokens needs K + 1. The plain cache needs none: its tentative tokens take the free
+  // positions below n_ctx.
+  int64_t spare_slots = 0;
 };
 
 class Session {
@@ -76,18 +112,32 @@ class Session {
   // Logits that are not finite are refused with NonFiniteLogits (the session is then reset).
   std::vector<float> eval(std::span<const int32_t> tokens, bool all_logits = false);
 
+  // Evaluates tokens tentatively (see above) and returns the logits of every one of them,
+  // [tokens.size() * n_vocab], each bit-identical to a one-token step's. The cache must have
+  // room (tentative_room()); nothing is evicted. May be called again before accept() (a draft
+  // model drafts one token per call); eval() and truncate() refuse while tokens are tentative.
+  std::vector<float> eval_tentative(std::span<const int32_t> tokens);
+  // Keeps the first n tentative tokens as evaluated tokens, forgets the others (their slots
+  // become free) and evicts what the kept ones push out of a full ring.
+  void accept(int64_t n);
+  int64_t n_tentative() const { return n_tentative_; }
+  // How many more tokens eval_tentative() can take now.
+  int64_t tentative_room() const;
+
   const Model& model() const { return model_; }
   // Tokens evaluated since the last reset; with the ring this can exceed n_ctx().
   int64_t n_past() const { return n_past_; }
   // Tokens the cache holds now (<= n_ctx()).
   int64_t n_cached() const { return n_past_ - evicted_; }
-  int64_t n_ctx() const { return kv_.n_slots; }
+  // The capacity in tokens (-c); the storage has spare_slots() more slots for tentative tokens.
+  int64_t n_ctx() const { return n_ctx_; }
+  int64_t spare_slots() const { return kv_.n_slots - n_ctx_; }
   bool ring() const { return sinks_ > 0; }
   int64_t sinks() const { return sinks_; }
   // Tokens evicted from the ring since the last reset (0: the cache holds every token so far).
   int64_t evicted() const { return evicted_; }
   // Whether `n_tokens` more can be evaluated (always with the ring).
-  bool fits(int64_t n_tokens) const { return ring() || n_past_ + n_tokens <= kv_.n_slots; }
+  bool fits(int64_t n_tokens) const { return ring() || n_past_ + n_tokens <= n_ctx_; }
   // The largest chunk an overflowing batch runs in once the ring is full.
   int64_t overflow_chunk() const;
 
@@ -103,7 +153,7 @@ class Session {
   // tokens alone would give: more old tokens have been evicted).
   bool can_truncate(int64_t n_keep) const;
   // Prepares the one-token decode step ahead of time (kernel compilation happens here).
-  void warm_up() { prepared(1, false); }
+  void warm_up() { prepared({1, false, false}); }
 
   // LoRA adapters of this session's model applied from the next eval on, each at its scale
   // (models/lora/lora_adapter.h). Nothing is uploaded: the steps are rebuilt around the
@@ -114,34 +164,56 @@ class Session {
   void set_adapters(std::vector<AdapterUse> adapters);
   const std::vector<AdapterUse>& adapters() const { return adapters_; }
 
-  // The cache's storages (tests inspect the layout; a saved session would read them).
+  // The cache's storages (tests inspect the layout; a saved session would read them), and the
+  // slot that holds the token at a cache position (< n_cached()).
   const KvStorage& kv() const { return kv_; }
+  int32_t slot_at(int64_t pos) const { return slot_order_.at(size_t(pos)); }
   // Device bytes of the KV cache and of the prepared executables.
   size_t kv_bytes() const;
   size_t executable_bytes() const;
   size_t prepared_count() const { return prepared_.size(); }
 
  private:
+  struct StepKey {
+    int64_t n_tokens = 1;
+    bool all_logits = false;
+    bool decode_rows = false;
+    auto operator<=>(const StepKey&) const = default;
+  };
   struct Prepared {
     StepGraph step;
     std::unique_ptr<Executable> executable;
+    uint64_t last_use = 0;
   };
-  Prepared& prepared(int64_t n_tokens, bool all_logits);
+  Prepared& prepared(const StepKey& key);
   // Evaluates one chunk that fits the cache after evicting at most its own length.
   std::vector<float> eval_chunk(std::span<const int32_t> tokens, bool all_logits);
-  // The slot holding the token at cache position `pos` given the window's oldest slot `head`.
-  int32_t slot_of(int64_t pos, int64_t head) const;
+  // Runs a prepared step: the tokens go to free slots at the positions after the cache's, with
+  // `hidden` of the oldest window tokens invisible to it (kv_pos -1).
+  std::vector<float> run_step(Prepared& p, std::span<const int32_t> tokens, bool all_logits, int64_t hidden);
+  // Drops the oldest window token (its slot becomes free).
+  void evict_oldest();
+  int32_t take_slot();
+  void check_tokens(std::span<const int32_t> tokens) const;
+  void release_slot(int32_t slot);
 
   const Model& model_;
   Backend& backend_;
   KvStorage kv_;
+  int64_t n_ctx_ = 0;
   int64_t sinks_ = 0;
   int64_t n_batch_ = 0;  // SessionOptions::n_batch
-  int64_t n_past_ = 0;
+  int64_t n_past_ = 0;   // evaluated tokens, tentative ones included
   int64_t evicted_ = 0;  // window tokens overwritten since the last reset
-  int64_t head_ = 0;     // the oldest window token's index in the window's slots [0, n_ctx - sinks)
-  std::map<std::pair<int64_t, bool>, Prepared> prepared_;  // built with adapters_
+  int64_t n_tentative_ = 0;
+  // The slot of every cached token (tentative ones last), in cache-position order.
+  std::deque<int32_t> slot_order_;
+  // Free slots: every slot >= next_fresh_, and those in freed_ (all below it).
+  int32_t next_fresh_ = 0;
+  std::set<int32_t> freed_;
+  std::map<StepKey, Prepared> prepared_;  // built with adapters_
   std::vector<AdapterUse> adapters_;
+  uint64_t use_clock_ = 0;
 };
 
 }  // namespace vkgraph::models

@@ -196,9 +196,19 @@ class Graph {
   std::vector<Node>& nodes() { return nodes_; }
   size_t size() const { return nodes_.size(); }
 
+  // Decode rows: every token row is computed exactly as a graph of that one token computes it,
+  // bit for bit, whatever the number of rows. Backends then pick their one-token (decode)
+  // kernels for any row count, with the same per-row arithmetic (reduction order, split of the
+  // cache), instead of the batched kernels whose rounding depends on the tile a row falls in.
+  // Speculative verification sets it: k drafted tokens evaluated in one step must give the
+  // logits that decoding them one at a time gives, or greedy output could change at a near tie.
+  void set_decode_rows(bool on) { decode_rows_ = on; }
+  bool decode_rows() const { return decode_rows_; }
+
  private:
   TensorId add_node(Node node);
   std::vector<Node> nodes_;
+  bool decode_rows_ = false;
 };
 
 }  // namespace vkgraph

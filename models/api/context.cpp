@@ -73,6 +73,7 @@ vkgraph_status vkgraph_context_create(vkgraph_model* model, const vkgraph_contex
     vkgraph::models::SessionOptions options;
     options.n_ctx = p.n_ctx;
     options.sinks = p.sinks;
+    handle->session_options = options;
     std::lock_guard lock(loaded.device_mutex);
     try {
       handle->session = std::make_unique<vkgraph::models::Session>(*loaded.model, *loaded.backend, options);
@@ -93,6 +94,7 @@ vkgraph_status vkgraph_context_free(vkgraph_context* context) {
       const ContextUse use(context, "vkgraph_context_free");  // refused while another call uses it
       vkgraph::api::unregister_handle(context);               // from here on no other call can claim it
     }
+    vkgraph::api::release_drafter(*context);
     // The model (and its device lock) may live only through this context: keep it until the
     // session, which frees device memory under the lock, is gone.
     const std::shared_ptr<vkgraph::api::LoadedModel> loaded = context->loaded;

@@ -2,6 +2,7 @@
 // per-token callback and the context's cancel flag checked before each token is drawn.
 
 #include <chrono>
+#include <mutex>
 
 #include "models/api/handles.h"
 #include "models/generation.h"
@@ -76,7 +77,18 @@ vkgraph_status vkgraph_generate(vkgraph_context* context, vkgraph_sampler* sampl
       raise(VKGRAPH_ERR_INVALID_ARGUMENT, "the prompt is empty and the context has evaluated nothing to continue");
     }
     auto& session = *context->session;
-    std::lock_guard lock(context->loaded->device_mutex);
+    // The context's device, and the draft model's when it drafts from another model: both at
+    // once (std::lock's deadlock avoidance), since another context may hold them the other way.
+    std::unique_lock lock(context->loaded->device_mutex, std::defer_lock);
+    std::unique_lock<std::recursive_mutex> draft_lock;
+    if (context->draft_model != nullptr && context->draft_model->loaded != context->loaded) {
+      draft_lock = std::unique_lock(context->draft_model->loaded->device_mutex, std::defer_lock);
+    }
+    if (draft_lock.mutex() != nullptr) {
+      std::lock(lock, draft_lock);
+    } else {
+      lock.lock();
+    }
     bool callback_stopped = false;
     size_t seen = context->history.size();
     const auto emit = [&](const std::string& piece) {
@@ -94,6 +106,8 @@ vkgraph_status vkgraph_generate(vkgraph_context* context, vkgraph_sampler* sampl
     vkgraph::models::GenerateOptions options;
     options.max_tokens = p.max_tokens;
     options.ignore_eos = p.ignore_eos != 0;
+    options.drafter = context->drafter.get();
+    options.speculative = context->speculative;
     std::vector<float> logits = context->last_logits;
     vkgraph::models::GenerateResult result;
     try {
@@ -108,6 +122,7 @@ vkgraph_status vkgraph_generate(vkgraph_context* context, vkgraph_sampler* sampl
     }
     context->timings.generated_tokens = int64_t(result.tokens.size());
     context->timings.generation_seconds = result.seconds;
+    context->draft_stats = result.speculative;
     // Keep the cache and the history in step: the last sampled token is evaluated now when
     // generate() left it out (it stopped at its limit), so a later call continues after it.
     if (result.evaluated < result.tokens.size()) {

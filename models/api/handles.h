@@ -17,6 +17,8 @@
 #include "models/model.h"
 #include "models/sampler.h"
 #include "models/session.h"
+#include "models/speculative/drafter.h"
+#include "models/speculative/speculative_params.h"
 
 namespace vkgraph::api {
 
@@ -67,6 +69,8 @@ struct vkgraph_model {
   // The adapters loaded for this model and not freed yet (freed with it); guarded by the loaded
   // model's device_mutex. The adapters' weights are shared with the sessions applying them.
   std::vector<vkgraph_adapter*> adapters;
+  // Contexts drafting with this model (vkgraph_context_set_draft): it cannot be freed before them.
+  std::atomic<int> draft_users{0};
 };
 
 struct vkgraph_adapter {
@@ -87,6 +91,13 @@ struct vkgraph_context {
   std::vector<float> last_logits;   // of the last evaluated token; empty before the first
   std::atomic<bool> cancel{false};  // set by vkgraph_context_cancel from any thread
   vkgraph_timings timings{};
+  // The session's options, to reallocate it with spare slots for speculative decoding.
+  vkgraph::models::SessionOptions session_options;
+  // Speculative decoding (vkgraph_context_set_draft); no drafter: off.
+  std::unique_ptr<vkgraph::models::Drafter> drafter;
+  vkgraph_model* draft_model = nullptr;  // NULL with n-gram drafts
+  vkgraph::models::SpeculativeParams speculative;
+  vkgraph::models::SpeculativeStats draft_stats;
 };
 
 struct vkgraph_sampler {
@@ -152,6 +163,10 @@ void resync_after_failure(vkgraph_context& context);
 
 // Copies `text` into a caller's buffer of `capacity` bytes with a NUL; sets *length first.
 void copy_out(const std::string& text, char* out, size_t capacity, size_t* length);
+
+// Drops the context's drafter, if any: its draft-model session frees device memory under the
+// draft model's lock, and the draft model is no longer held (models/api/draft.cpp).
+void release_drafter(vkgraph_context& context);
 
 }  // namespace vkgraph::api
 

@@ -100,6 +100,10 @@ vkgraph_status vkgraph_model_load(const char* path, const vkgraph_model_params* 
 vkgraph_status vkgraph_model_free(vkgraph_model* model) {
   return vkgraph::api::guarded(VKGRAPH_ERR_INTERNAL, [&] {
     vkgraph::api::checked(model, vkgraph::api::kModelTag, "model");
+    if (const int users = model->draft_users.load(); users > 0) {
+      raise(VKGRAPH_ERR_INVALID_ARGUMENT, "the model drafts for " + std::to_string(users) +
+                                              " context(s): free them or vkgraph_context_clear_draft() first");
+    }
     {
       std::lock_guard lock(model->loaded->device_mutex);
       while (!model->adapters.empty()) vkgraph::api::free_adapter_locked(model->adapters.back());

@@ -20,6 +20,7 @@ StepGraph build_step_graph(const Hparams& hp, const ModelWeights& w, const KvSto
                            std::span<const AdapterUse> lora) {
   StepGraph step;
   Graph& g = step.graph;
+  g.set_decode_rows(shape.decode_rows);
   const int64_t m = shape.n_tokens;
   const int64_t d = hp.head_dim;
   step.tokens = g.input("tokens", DType::I32, {m});

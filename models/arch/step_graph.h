@@ -22,6 +22,9 @@ struct StepShape {
   // change from step to step (eviction renumbers the window) without rewriting the cache.
   // false: the plain cache, keys rotated at their position before the write.
   bool ring = false;
+  // Every token's row computed exactly as a one-token step computes it (Graph::decode_rows):
+  // speculative verification steps.
+  bool decode_rows = false;
   // Embeddings: the output is every token's final hidden state after the output norm (what
   // llama.cpp pools), and the output projection is not built.
   bool hidden_states = false;

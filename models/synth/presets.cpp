@@ -23,6 +23,9 @@ const std::vector<Preset>& presets() {
       {"test-qwen2", "qwen2", 512, 256, 128, 2, 4, 2, 32, 320, 1000000.0f, 1e-6f, true},
       {"test-qwen3", "qwen3", 512, 256, 128, 2, 4, 2, 64, 320, 1000000.0f, 1e-6f, true},
       {"test-mistral", "mistral", 512, 256, 128, 2, 4, 1, 32, 320, 10000.0f, 1e-5f, false, 8},
+      // stories260K's shape (the bundled default model): with its vocabulary (SynthOptions::
+      // vocab_from) a draft model for speculative decoding that predicts nothing the target does.
+      {"stories260k", "llama", 512, 2048, 64, 5, 8, 4, 8, 172, 10000.0f, 1e-5f, false},
       // stories260K's shape (the bundled default model) with a 16384-token context: long-context
       // prefill and attention memory tests at negligible weight cost.
       {"stories260k-16k", "llama", 512, 16384, 64, 5, 8, 4, 8, 172, 10000.0f, 1e-5f, false},

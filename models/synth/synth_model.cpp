@@ -7,6 +7,7 @@
 
 #include "engine/core/error.h"
 #include "engine/core/quant.h"
+#include "models/gguf/gguf_reader.h"
 #include "models/gguf/gguf_writer.h"
 #include "models/quant_scheme.h"
 #include "models/synth/synth_tensors.h"
@@ -78,12 +79,25 @@ class TensorMaker {
   std::vector<Spec> specs_;
 };
 
+// The `tokenizer.*` keys of a GGUF file, copied as they are.
+void copy_vocab(gguf::GgufWriter& w, const std::string& path, int64_t n_vocab) {
+  const gguf::GgufFile file = gguf::GgufFile::open(path);
+  const gguf::Value* tokens = file.find("tokenizer.ggml.tokens");
+  VKGRAPH_CHECK(tokens != nullptr && std::holds_alternative<gguf::Array>(*tokens),
+                "{}: no tokenizer.ggml.tokens array to take the vocabulary from", path);
+  const size_t count = std::get<gguf::Array>(*tokens).size();
+  VKGRAPH_CHECK(int64_t(count) == n_vocab, "{} has {} tokens but the preset's vocabulary has {}", path, count, n_vocab);
+  for (const gguf::MetadataEntry& e : file.metadata()) {
+    if (e.key.rfind("tokenizer.", 0) == 0) w.set(e.key, e.value);
+  }
+}
+
 }  // namespace
 
 void write_synthetic_model(const Preset& p, const SynthOptions& o, const std::string& path) {
   const int64_t n_layer = o.n_layer > 0 ? o.n_layer : p.n_layer;
-  const SynthVocab vocab =
-      o.tokenizer_json.empty() ? placeholder_vocab(p.n_vocab) : vocab_from_tokenizer_json(o.tokenizer_json, p.n_vocab);
+  VKGRAPH_CHECK(o.tokenizer_json.empty() || o.vocab_from.empty(),
+                "a synthetic model takes its vocabulary from a tokenizer.json or a GGUF file, not both");
   gguf::GgufWriter w;
   const std::string a = p.arch + ".";
   w.set_string("general.architecture", p.arch);
@@ -104,7 +118,12 @@ void write_synthetic_model(const Preset& p, const SynthOptions& o, const std::st
   w.set_f32(a + "rope.freq_base", p.rope_base);
   w.set_f32(a + "attention.layer_norm_rms_epsilon", p.rms_eps);
   if (p.sliding_window > 0) w.set_u32(a + "attention.sliding_window", uint32_t(p.sliding_window));
-  write_vocab(w, vocab);
+  if (!o.vocab_from.empty()) {
+    copy_vocab(w, o.vocab_from, p.n_vocab);
+  } else {
+    write_vocab(w, o.tokenizer_json.empty() ? placeholder_vocab(p.n_vocab)
+                                            : vocab_from_tokenizer_json(o.tokenizer_json, p.n_vocab));
+  }
 
   const int64_t e = p.n_embd, q = p.n_head * p.head_dim, kv = p.n_head_kv * p.head_dim;
   // Standard deviations keep activations of order one through the layers, so the logits are

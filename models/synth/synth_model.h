@@ -15,6 +15,10 @@ struct SynthOptions {
   // Norms stay f32.
   std::string weights = "f16";
   std::string tokenizer_json;  // a Hugging Face tokenizer.json for a real vocabulary (byte-level BPE)
+  // A GGUF model whose vocabulary (every `tokenizer.*` key, verbatim) the synthetic model takes,
+  // e.g. a mismatched draft model for speculative decoding with the target's vocabulary. Its
+  // token count must be the preset's n_vocab.
+  std::string vocab_from;
   uint64_t seed = 1;
   int64_t n_layer = 0;  // 0: the preset's
 };

@@ -494,9 +494,10 @@ KernelKey kernel_key(const Graph& graph, const Node& node) {
     case OpKind::matmul_add: {
       key.a = in(0);
       key.b = in(1);
-      // The activations' rows: everything but the last dimension of x.
+      // The activations' rows: everything but the last dimension of x. Decode rows keep the
+      // one-token kernels for any count (Graph::decode_rows).
       const Shape& x = graph.node(node.inputs[1]).shape;
-      key.form = element_count(x) == x.back() ? KernelForm::vector : KernelForm::matrix;
+      key.form = element_count(x) == x.back() || graph.decode_rows() ? KernelForm::vector : KernelForm::matrix;
       if (node.params.tails.mask != 0) key.form = KernelForm::vector_tail;
       break;
     }
@@ -506,7 +507,7 @@ KernelKey kernel_key(const Graph& graph, const Node& node) {
       key.a = in(0);
       key.b = graph.node(x_id).dtype;
       const Shape& x = graph.node(x_id).shape;
-      key.form = element_count(x) == x.back() ? KernelForm::vector : KernelForm::matrix;
+      key.form = element_count(x) == x.back() || graph.decode_rows() ? KernelForm::vector : KernelForm::matrix;
       if (node.params.tails.mask != 0) key.form = KernelForm::vector_tail;
       break;
     }
@@ -527,7 +528,7 @@ KernelKey kernel_key(const Graph& graph, const Node& node) {
       key.b = in(0);
       VKGRAPH_CHECK(in(1) == in(2), "attention '{}': k is {} but v is {}; the kernels need one cache type", node.name,
                     dtype_name(in(1)), dtype_name(in(2)));
-      if (node.shape[0] == 1) {
+      if (node.shape[0] == 1 || graph.decode_rows()) {
         key.form = KernelForm::attention_decode;
       } else {
         // Cooperative-matrix tiles are 16 wide along the head dimension.

@@ -71,7 +71,11 @@ LoweredStep lower_attention_split(const LoweringInput& in) {
   const Node& k = in.input(1);  // k: [n_slots, n_kv_head, d]
   const int64_t head_dim = in.input(0).shape[2];
   const AttentionParams& attn = node.params.attention;
-  const DecodeSplit split = choose_decode_split(p.m, p.n_head, p.n_kv_head, p.n_slots, in.device);
+  // Decode rows (Graph::decode_rows): each query row is cut into the chunks a one-token step
+  // uses, so its partial softmaxes, and their reduction, are the one-token step's bits.
+  const bool decode_rows = in.graph().decode_rows();
+  DecodeSplit split = choose_decode_split(decode_rows ? 1 : p.m, p.n_head, p.n_kv_head, p.n_slots, in.device);
+  if (decode_rows) split.workgroups *= p.m;
   p.n_chunks = split.n_chunks;
   p.chunk_len = split.chunk_len;
 

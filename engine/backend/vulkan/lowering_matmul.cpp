@@ -70,6 +70,21 @@ MatmulGroupTailPush with_tails(const MatmulGroupPush& p, const TailValues& tv) {
   return out;
 }
 
+// The row kernel's MAX_TOKENS (shaders/matmul/matvec_rows.comp): accumulators per invocation.
+constexpr uint32_t kRowsMaxTokens = 8;
+
+// TOKENS of the row kernel: the kernel row's, except for decode rows (Graph::decode_rows) of
+// several tokens, where a decode row (TOKENS 1) becomes tiles of up to 8 tokens. Each token's
+// accumulator runs the same instructions in the same order whatever TOKENS is, so the rows stay
+// bit-identical to one-token steps, and a weight block is read once per tile instead of once per
+// token: where reading the weights is a step's cost (GPUs), verifying k drafted tokens costs about
+// one decode step. On lavapipe each token's activation loads still add up (docs/performance.md,
+// "Speculative decoding").
+uint32_t rows_tokens(const LoweringInput& in, const KernelRow& k, uint64_t m) {
+  if (!in.graph().decode_rows() || k.tile[2] > 1) return k.tile[2];
+  return uint32_t(std::clamp<uint64_t>(m, 1, kRowsMaxTokens));
+}
+
 // The activation-type and offset facts the row kernel takes as specialization constants 4-5.
 void add_rows_constants(Dispatch& d, bool pairs_aligned, bool x_shared) {
   d.spec_constants.push_back(pairs_aligned ? 1 : 0);
@@ -138,7 +153,8 @@ Dispatch lower_matmul_group(const LoweringInput& in) {
   const Node& w0 = in.input(0);           // w_i: [n_i, n_in]
   const Node& x = in.graph().node(x_id);  // x: [m, n_in]
   // Rows: ROWS, LANES, TOKENS (constant_id 1-3); mat-vec: rows per workgroup (constant_id 1).
-  Dispatch d = kind == KernelFamily::matmul_rows ? begin_dispatch(in, {k.tile[0], k.tile[1], k.tile[2]})
+  const uint32_t tile_tokens = rows_tokens(in, k, rows_of(x.shape));
+  Dispatch d = kind == KernelFamily::matmul_rows ? begin_dispatch(in, {k.tile[0], k.tile[1], tile_tokens})
                                                  : begin_dispatch(in, {k.tile[0]});
 
   MatmulGroupPush p{};
@@ -204,7 +220,7 @@ Dispatch lower_matmul_group(const LoweringInput& in) {
   // Row tiles of ROWS rows per matrix (CAT) or of the one row count (SWIGLU), for every token tile
   // (the mat-vec: one token per tile).
   const uint64_t per_tile = std::max<uint32_t>(k.tile[0], 1);
-  const uint64_t tokens = kind == KernelFamily::matmul_rows ? std::max<uint32_t>(k.tile[2], 1) : 1;
+  const uint64_t tokens = kind == KernelFamily::matmul_rows ? std::max<uint32_t>(tile_tokens, 1) : 1;
   uint64_t tiles_n = 0;
   for (size_t i = 0; i < n_weights && (cat || i == 0); ++i) tiles_n += (uint64_t(rows[i]) + per_tile - 1) / per_tile;
   const uint64_t tiles_m = (uint64_t(p.m) + tokens - 1) / tokens;
@@ -241,6 +257,7 @@ Dispatch lower_matmul(const LoweringInput& in) {
     spec = {k.tile[0], k.tile[1]};  // RPI, TOKENS (constant_id 1-2)
   } else {
     spec.assign(k.tile.begin(), k.tile.end());
+    if (kind == KernelFamily::matmul_rows) spec[2] = rows_tokens(in, k, rows_of(x.shape));
   }
   Dispatch d = begin_dispatch(in, spec);
 
@@ -315,7 +332,7 @@ Dispatch lower_matmul(const LoweringInput& in) {
       break;
     }
     case KernelFamily::matmul_rows: {
-      const uint64_t rows = std::max<uint32_t>(k.tile[0], 1), tokens = std::max<uint32_t>(k.tile[2], 1);
+      const uint64_t rows = std::max<uint32_t>(k.tile[0], 1), tokens = std::max<uint32_t>(spec[2], 1);
       const uint64_t tiles_m = (uint64_t(p.m) + tokens - 1) / tokens;
       const uint64_t tiles_n = (uint64_t(p.n_out) + rows - 1) / rows;
       set_groups(d, tiles_m * tiles_n, in.device, node);
