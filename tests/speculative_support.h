@@ -26,7 +26,7 @@ namespace vkgraph::test {
 // target does (most drafts rejected).
 inline std::string write_mismatched_draft(const std::string& path) {
   models::SynthOptions options;
-  options.weight_type = DType::F32;
+  options.weights = "f32";
   options.seed = 7;
   options.vocab_from = models::default_model_path();
   models::write_synthetic_model(models::find_preset("stories260k"), options, path);

@@ -138,7 +138,7 @@ TEST_CASE("capi: vkgraph_context_set_draft refuses what it cannot do", "[capi][s
     CHECK(vkgraph_context_set_draft(ctx, other, nullptr) == VKGRAPH_ERR_MODEL);
     CHECK(std::string(vkgraph_last_error()).find("the target has 512 tokens, the draft 4096") != std::string::npos);
     vkgraph::models::SynthOptions options;
-    options.weight_type = vkgraph::DType::F32;
+    options.weights = "f32";
     const std::string path = dir.file("placeholders.gguf");
     vkgraph::models::write_synthetic_model(vkgraph::models::find_preset("stories260k"), options, path);
     vkgraph_model* same_size = load(path.c_str());
