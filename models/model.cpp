@@ -94,18 +94,6 @@ void check_finite(const gguf::TensorInfo& info, std::span<const std::byte> data,
                 dtype_name(info.type), describe(*found));
 }
 
-void for_each_weight(ModelWeights& w, const std::function<void(WeightTensor&)>& fn) {
-  fn(w.tok_embd);
-  fn(w.output_norm);
-  fn(w.output);
-  for (LayerWeights& L : w.layers) {
-    for (WeightTensor* t : {&L.attn_norm, &L.wq, &L.wk, &L.wv, &L.wo, &L.bq, &L.bk, &L.bv, &L.q_norm, &L.k_norm,
-                            &L.ffn_norm, &L.w_gate, &L.w_up, &L.w_down}) {
-      fn(*t);
-    }
-  }
-}
-
 }  // namespace
 
 Model::~Model() = default;
