@@ -12,6 +12,7 @@
 #include "models/logits_dump.h"
 #include "models/model.h"
 #include "models/session.h"
+#include "tests/closeness_checks.h"
 #include "tests/shared_files.h"
 #include "tests/vulkan_test_support.h"
 
@@ -86,20 +87,16 @@ TEST_CASE("every tiny-k file matches llama.cpp on the CPU backend, prompt and st
       const auto model =
           models::Model::load(testing::shared_file(fmt::format("models/tiny-k-{}.gguf", c.name)), *backend);
       const auto [whole, steps] = prompt_and_steps(*model, *backend, cpu_ref.tokens);
-      const double prompt_err = models::nmse(whole, cpu_ref.logits), step_err = models::nmse(steps, cpu_ref.logits);
-      INFO(fmt::format("tiny-k-{} against llama.cpp CPU: prompt NMSE {:.3g}, steps {:.3g} (bound {:.3g})", c.name,
-                       prompt_err, step_err, c.bound_cpu));
-      CHECK(prompt_err <= c.bound_cpu);
-      CHECK(step_err <= c.bound_cpu);
+      INFO(fmt::format("tiny-k-{} against llama.cpp CPU", c.name));
+      CHECK_CLOSE(testing::nmse_close(whole, cpu_ref.logits, c.bound_cpu));
+      CHECK_CLOSE(testing::nmse_close(steps, cpu_ref.logits, c.bound_cpu));
       if (c.vulkan_twin) {
         const auto vk_ref = models::read_logits_json(
             testing::shared_file(fmt::format("reference/logits-vulkan/tiny-k-{}.json", c.name)));
         REQUIRE(vk_ref.tokens == cpu_ref.tokens);
-        const double prompt_vk = models::nmse(whole, vk_ref.logits), step_vk = models::nmse(steps, vk_ref.logits);
-        INFO(fmt::format("against llama.cpp Vulkan: prompt NMSE {:.3g}, steps {:.3g} (bound {:.3g})", prompt_vk,
-                         step_vk, c.bound_vulkan));
-        CHECK(prompt_vk <= c.bound_vulkan);
-        CHECK(step_vk <= c.bound_vulkan);
+        INFO("against llama.cpp Vulkan");
+        CHECK_CLOSE(testing::nmse_close(whole, vk_ref.logits, c.bound_vulkan));
+        CHECK_CLOSE(testing::nmse_close(steps, vk_ref.logits, c.bound_vulkan));
       }
     }
   }
@@ -132,11 +129,9 @@ TEST_CASE("tiny-k on Vulkan: f16 matches llama.cpp, types without Vulkan kernels
         continue;
       }
       const auto [whole, steps] = prompt_and_steps(*model, *backend, ref.tokens);
-      const double prompt_err = models::nmse(whole, ref.logits), step_err = models::nmse(steps, ref.logits);
-      INFO(fmt::format("tiny-k-{} on Vulkan against llama.cpp Vulkan: prompt NMSE {:.3g}, steps {:.3g}", c.name,
-                       prompt_err, step_err));
-      CHECK(prompt_err <= c.bound_vulkan);
-      CHECK(step_err <= c.bound_vulkan);
+      INFO(fmt::format("tiny-k-{} on Vulkan against llama.cpp Vulkan", c.name));
+      CHECK_CLOSE(testing::nmse_close(whole, ref.logits, c.bound_vulkan));
+      CHECK_CLOSE(testing::nmse_close(steps, ref.logits, c.bound_vulkan));
     }
   }
 }

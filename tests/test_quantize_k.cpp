@@ -8,8 +8,10 @@
 
 #include <fmt/format.h>
 
+#include <limits>
 #include <map>
 
+#include "closeness_checks.h"
 #include "engine/backend/registry.h"
 #include "models/logits_dump.h"
 #include "models/model.h"
@@ -130,9 +132,15 @@ TEST_CASE("every scheme against llama.cpp's file of it: tensor types, blocks, cl
     if (c.quality) {
       const auto our_model = models::Model::load(path, *backend);
       const auto their_model = models::Model::load(theirs_path, *backend);
-      const double ours_err = models::nmse(testing::logits_per_position(*our_model, *backend, ref.tokens), f16_logits);
-      const double theirs_err =
-          models::nmse(testing::logits_per_position(*their_model, *backend, ref.tokens), f16_logits);
+      // No bound of their own (the bound is the ratio below): they fail only on a non-finite value.
+      constexpr double unbounded = std::numeric_limits<double>::infinity();
+      const testing::Closeness ours_close =
+          testing::nmse_close(testing::logits_per_position(*our_model, *backend, ref.tokens), f16_logits, unbounded);
+      const testing::Closeness theirs_close =
+          testing::nmse_close(testing::logits_per_position(*their_model, *backend, ref.tokens), f16_logits, unbounded);
+      CHECK_CLOSE(ours_close);
+      CHECK_CLOSE(theirs_close);
+      const double ours_err = ours_close.error, theirs_err = theirs_close.error;
       INFO(fmt::format("NMSE against f16: ours {:.4g}, llama.cpp's {:.4g}, ratio {:.3f}", ours_err, theirs_err,
                        ours_err / theirs_err));
       CHECK(theirs_err > 1e-4);  // the comparison is not between two near-f16 files
