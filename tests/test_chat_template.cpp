@@ -213,7 +213,7 @@ TEST_CASE("a model's template that does not parse or render falls back to its fa
   CHECK_THROWS_WITH(gemma.render_jinja(with_system, {}), ContainsSubstring("System role not supported"));
 }
 
-TEST_CASE("--chat-template takes a family name, a Jinja file or a tokenizer_config.json", "[chat]") {
+TEST_CASE("the --chat-template option takes a family name, a Jinja file or a tokenizer_config.json", "[chat]") {
   const testing::TempDir dir;
   const std::vector<Message> messages = {{"user", "Hi"}};
   CHECK_FALSE(ChatTemplate::from_option("llama3", {}).is_jinja());
