@@ -93,7 +93,7 @@ void check_switching(const char* backend) {
 
   // Every adapter and context exists now: from here on the backend's storage (weights, adapters,
   // KV caches) must not grow, whatever is switched.
-  const size_t storage = model->backend->storage_bytes();
+  const size_t storage = model->loaded->backend->storage_bytes();
   const std::vector<vkgraph_token> base = greedy(a, sampler, n);
   set(a, {{lora, 1.0f}});
   const std::vector<vkgraph_token> adapted = greedy(a, sampler, n);
@@ -119,7 +119,7 @@ void check_switching(const char* backend) {
   tb.join();
   CHECK(from_a == adapted);
   CHECK(from_b == base);
-  CHECK(model->backend->storage_bytes() == storage);
+  CHECK(model->loaded->backend->storage_bytes() == storage);
 
   // Freeing an adapter a context still applies: the context keeps it until it lets go.
   REQUIRE(vkgraph_adapter_free(lora) == VKGRAPH_OK);

@@ -10,9 +10,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "engine/backend/registry.h"
 #include "engine/core/quant.h"
+#include "engine/testing/closeness.h"
 #include "models/gguf/gguf_reader.h"
 #include "models/gguf/gguf_writer.h"
 #include "models/logits_dump.h"
@@ -52,6 +54,15 @@ models::LogitsFile reference(const char* folder, const char* file) {
 // norm): the bound. The adapter's own effect (the NMSE between llama.cpp's logits with and
 // without it) is 0.5 for tiny-k at 0.5 and 0.2 for stories260K, over 1000 times the bound, so a
 // wrong factor, a missing matrix or a transposed pair fails it by orders of magnitude.
+// NMSE of logits against a reference through the suite's NaN-safe measure: a non-finite value on
+// either side fails the test here instead of becoming a measure that compares true.
+double measured_nmse(const std::vector<std::vector<float>>& got, const std::vector<std::vector<float>>& want) {
+  const testing::Closeness c = testing::nmse_close(got, want, std::numeric_limits<double>::infinity());
+  INFO(c.describe());
+  REQUIRE(c.mismatched == 0);
+  return c.error;
+}
+
 struct Bound {
   double value;
   double adapter_effect;
@@ -61,12 +72,17 @@ Bound bound_of(const LoraCase& c) {
   const models::LogitsFile cpu = reference("logits", c.reference);
   const models::LogitsFile vk = reference("logits-vulkan", c.reference);
   const models::LogitsFile base = reference("logits", c.base_reference);
-  Bound b{4.0 * models::nmse(vk.logits, cpu.logits), 0.0};
+  // Bound infinity: only the measure is wanted here; a non-finite value makes it +inf, which the
+  // REQUIREs below refuse.
+  constexpr double kMeasure = std::numeric_limits<double>::infinity();
+  Bound b{4.0 * testing::nmse_close(vk.logits, cpu.logits, kMeasure).error, 0.0};
   // The base reference's prompt may be longer (stories260K-1): compare the positions both have.
   const size_t n = std::min(base.logits.size(), cpu.logits.size());
   REQUIRE(std::equal(cpu.tokens.begin(), cpu.tokens.begin() + std::ptrdiff_t(n), base.tokens.begin()));
-  b.adapter_effect = models::nmse(std::vector(cpu.logits.begin(), cpu.logits.begin() + std::ptrdiff_t(n)),
-                                  std::vector(base.logits.begin(), base.logits.begin() + std::ptrdiff_t(n)));
+  b.adapter_effect =
+      testing::nmse_close(std::vector(cpu.logits.begin(), cpu.logits.begin() + std::ptrdiff_t(n)),
+                          std::vector(base.logits.begin(), base.logits.begin() + std::ptrdiff_t(n)), kMeasure)
+          .error;
   REQUIRE(b.value > 0.0);
   REQUIRE(b.value * 1000 < b.adapter_effect);
   return b;
@@ -104,12 +120,12 @@ void check_case(const std::string& backend, const LoraCase& c) {
   const auto lora = adapter(l, c.adapter);
   for (const bool one_at_a_time : {false, true}) {
     const auto ours = logits_with(l, {{lora, c.scale}}, cpu_ref.tokens, one_at_a_time);
-    const double to_cpu = models::nmse(ours, cpu_ref.logits), to_vk = models::nmse(ours, vk_ref.logits);
-    INFO(fmt::format("{} on {}, {}: NMSE {:.3g} to llama.cpp CPU, {:.3g} to llama.cpp Vulkan (bound {:.3g})",
-                     c.reference, backend, one_at_a_time ? "one token at a time" : "one batch", to_cpu, to_vk,
-                     bound.value));
-    CHECK(to_cpu <= bound.value);
-    CHECK(to_vk <= bound.value);
+    const testing::Closeness to_cpu = testing::nmse_close(ours, cpu_ref.logits, bound.value);
+    const testing::Closeness to_vk = testing::nmse_close(ours, vk_ref.logits, bound.value);
+    INFO(fmt::format("{} on {}, {}: to llama.cpp CPU {}, to llama.cpp Vulkan {}", c.reference, backend,
+                     one_at_a_time ? "one token at a time" : "one batch", to_cpu.describe(), to_vk.describe()));
+    CHECK(to_cpu.close);
+    CHECK(to_vk.close);
   }
   // The greedy continuation, one token at a time as llama.cpp made it. stories260K's is text
   // and must match token for token; tiny-k's synthetic weights repeat a few tokens, which
@@ -176,7 +192,7 @@ void check_quantized_base(const std::string& backend) {
   // other orders: 1e-8 is the op cases' matmul bound (5e-6, cases_matmul.cpp) divided by the
   // ~100x the model's depth adds to a kernel's rounding here at most; a tail taken from the wrong
   // matrix scores 1e-2 or more.
-  const double twin = models::nmse(on_q4, on_f32);
+  const double twin = measured_nmse(on_q4, on_f32);
   INFO(fmt::format("q4_0 base + adapter vs its f32 twin + adapter on {}: NMSE {:.3g}", backend, twin));
   if (backend == "cpu") {
     CHECK(twin == 0.0);
@@ -189,8 +205,8 @@ void check_quantized_base(const std::string& backend) {
   // adapted model. Measured: 0.050 with the adapter against 0.045 without; 1.5x leaves room for
   // how the adapter reshapes that error, and an adapter lost or misapplied adds its effect of 0.5.
   models::Session base(*q4.model, *q4.backend);
-  const double base_error = models::nmse(testing::position_logits(base, ref_base.tokens, true), ref_base.logits);
-  const double adapted_error = models::nmse(on_q4, ref.logits);
+  const double base_error = measured_nmse(testing::position_logits(base, ref_base.tokens, true), ref_base.logits);
+  const double adapted_error = measured_nmse(on_q4, ref.logits);
   INFO(fmt::format("q4_0 base vs llama.cpp f16: NMSE {:.3g}; with the adapter: {:.3g}", base_error, adapted_error));
   CHECK(base_error > 0.0);
   CHECK(adapted_error <= 1.5 * base_error);
@@ -223,7 +239,7 @@ TEST_CASE("LoRA scale 0 gives exactly the base model, two adapters add up", "[lo
     // adapter at scale 1, so llama.cpp's scale-1 logits within the same bound.
     const auto twin = adapter(l, stories.adapter);
     const auto halves = logits_with(l, {{lora, 0.5f}, {twin, 0.5f}}, ref.tokens, true);
-    CHECK(models::nmse(halves, ref.logits) <= bound.value);
+    CHECK(measured_nmse(halves, ref.logits) <= bound.value);
   }
 }
 
@@ -236,7 +252,7 @@ TEST_CASE("LoRA merged into the weights while loading", "[lora][reference]") {
     options.merge_adapters = {{testing::shared_file(std::string("models/") + c->adapter), c->scale}};
     const Loaded merged = load("cpu", testing::shared_file(std::string("models/") + c->model), options);
     const models::LogitsFile ref = reference("logits", c->reference);
-    CHECK(models::nmse(logits_with(merged, {}, ref.tokens, false), ref.logits) <= bound_of(*c).value);
+    CHECK(measured_nmse(logits_with(merged, {}, ref.tokens, false), ref.logits) <= bound_of(*c).value);
   }
 
   // A q4_0 base is dequantized, merged and quantized to q4_0 again: every adapted weight is
@@ -254,11 +270,11 @@ TEST_CASE("LoRA merged into the weights while loading", "[lora][reference]") {
   CHECK(merged.model->weight_type() == "q4_0");
   const auto merged_logits = logits_with(merged, {}, ref.tokens, false);
   models::Session base(*q4.model, *q4.backend);
-  const double quantization = models::nmse(testing::position_logits(base, ref.tokens, false),
-                                           reference("logits", tiny_k.base_reference).logits);
-  const double merge_cost = models::nmse(merged_logits, unmerged);
+  const double quantization = measured_nmse(testing::position_logits(base, ref.tokens, false),
+                                            reference("logits", tiny_k.base_reference).logits);
+  const double merge_cost = measured_nmse(merged_logits, unmerged);
   INFO(fmt::format("q4_0 merge: NMSE {:.3g} against unmerged, base q4_0 error {:.3g}, merged vs llama.cpp f16 {:.3g}",
-                   merge_cost, quantization, models::nmse(merged_logits, ref.logits)));
+                   merge_cost, quantization, measured_nmse(merged_logits, ref.logits)));
   CHECK(merge_cost > 0.0);
   CHECK(merge_cost <= 2.0 * quantization);
 }

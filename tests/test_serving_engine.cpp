@@ -201,7 +201,7 @@ void check_batch_invariance(const std::string& backend_name) {
   for (const auto& [preset, type] : {std::pair{"test-llama", DType::Q4_0}, std::pair{"test-mistral", DType::Q8_0}}) {
     DYNAMIC_SECTION(preset << " " << dtype_name(type)) {
       models::SynthOptions synth;
-      synth.weight_type = type;
+      synth.weights = dtype_name(type);
       const std::string path = dir.file(std::string(preset) + ".gguf");
       models::write_synthetic_model(models::find_preset(preset), synth, path);
       const auto model = models::Model::load(path, *backend);
