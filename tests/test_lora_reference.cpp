@@ -163,7 +163,8 @@ struct QuantizedBase {
   std::string q4_0 = dir.file("tiny-k-q4_0.gguf");
   std::string f32 = dir.file("tiny-k-q4_0-as-f32.gguf");
   QuantizedBase() {
-    models::quantize_file(testing::shared_file("models/tiny-k-f16.gguf"), q4_0, DType::Q4_0);
+    models::quantize_file(testing::shared_file("models/tiny-k-f16.gguf"), q4_0,
+                          models::find_quant_scheme("q4_0", "test"));
     const gguf::GgufFile in = gguf::GgufFile::open(q4_0);
     gguf::GgufWriter w(in.alignment());
     for (const gguf::MetadataEntry& e : in.metadata()) w.set(e.key, e.value);
