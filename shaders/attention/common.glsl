@@ -4,7 +4,7 @@
 // only in how they spread rows and slots over invocations.
 //
 // q: [m, n_head, D] f32, k/v: [n_slots, n_kv_head, D] (KV_F16 or f32), q_pos: [m] i32,
-// kv_pos: [n_slots] i32, out: [m, n_head, D] f32. GQA/MQA: query head h reads kv head
+// kv_pos: [n_slots] i32, out: [m, n_head, D] f32, factors (binding 6). GQA/MQA: query head h reads kv head
 // h / (n_head / n_kv_head).
 // Constants: 0 the workgroup size (grid.glsl), 1 D (the head dimension, <= 256), 2 ROPE_MODE
 // (0: keys used as stored; 1 normal, 2 neox: keys are stored unrotated and slot j's key is
@@ -26,6 +26,9 @@ layout(set = 0, binding = 2) readonly buffer VBuf { KV_T v[]; };
 layout(set = 0, binding = 3) readonly buffer QPosBuf { int q_pos[]; };
 layout(set = 0, binding = 4) readonly buffer KvPosBuf { int kv_pos[]; };
 layout(set = 0, binding = 5) writeonly buffer OutBuf { float o[]; };
+// The key rotation's frequency factors [n_rot / 2] f32 when p.has_factors != 0 (Llama 3.1's
+// rope_freqs); otherwise the binding holds kv_pos again and is not read.
+layout(set = 0, binding = 6) readonly buffer FactorBuf { float factors[]; };
 
 // --- Visibility, as graph.h defines it ---
 
@@ -42,7 +45,7 @@ bool key_visible_to_range(int kp, int q_min, int q_max) {
 
 // --- Key rotation (rotate_keys) ---
 
-// freq_scale * freq_base^(-2i / n_rot) of pair i; filled by load_key_rotation.
+// freq_scale * freq_base^(-2i / n_rot) / factor_i of pair i; filled by load_key_rotation.
 shared float key_inv_freq[D / 2 + 1];
 
 // Invocation t of `wg` fills its share of key_inv_freq; the caller puts a barrier() before any
@@ -50,7 +53,8 @@ shared float key_inv_freq[D / 2 + 1];
 void load_key_rotation(uint t, uint wg) {
   if (ROPE_MODE == 0) return;
   for (uint i = t; i < p.n_rot / 2; i += wg) {
-    key_inv_freq[i] = p.freq_scale * pow(p.freq_base, -2.0 * float(i) / float(p.n_rot));
+    key_inv_freq[i] = p.freq_scale * pow(p.freq_base, -2.0 * float(i) / float(p.n_rot)) /
+                      (p.has_factors != 0 ? factors[p.factors_off + i] : 1.0);
   }
 }
 
