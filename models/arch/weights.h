@@ -31,6 +31,7 @@ struct ModelWeights {
   WeightTensor tok_embd;     // [n_vocab, n_embd]
   WeightTensor output_norm;  // [n_embd]
   WeightTensor output;       // [n_vocab, n_embd]; the same storage as tok_embd when tied
+  WeightTensor rope_freqs;   // Llama 3.1+: [n_rot/2] RoPE frequency factors of every layer; optional
   std::vector<LayerWeights> layers;
 };
 
