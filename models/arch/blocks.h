@@ -21,9 +21,9 @@ struct StepBuilder {
   const ModelWeights& w;
   const KvStorage& kv;
   const StepShape& shape;
-  StepGraph step;  // step.graph, and its tokens, positions, slots and kv_pos inputs
-  Graph& g;        // step.graph
-  int64_t m;       // tokens in the step
+  StepGraph step;         // step.graph, and its tokens, positions, slots and kv_pos inputs
+  Graph& g;               // step.graph
+  int64_t m;              // tokens in the step
   TensorId rope_factors;  // the file's RoPE frequency factors (Llama 3.1's rope_freqs), or none
 
   TensorId weight(const WeightTensor& t);
