@@ -1,6 +1,6 @@
 // `vkgraph bench`: llama-bench style throughput tests (pp<N>, tg<N>, at KV depths) of one or
 // more models on every selected backend and device in one run, with the roofline figures and
-// an optional per-op profile. The measuring lives in models/bench; this file parses the flags,
+// an optional per-op profile. The measuring lives in cli/bench; this file parses the flags,
 // makes synthetic models, shows progress and writes the results.
 
 #include <unistd.h>
@@ -15,16 +15,19 @@
 #include <fstream>
 #include <random>
 
-#include "cli/bench_kernel.h"
+#include "cli/bench/bench_format.h"
+#include "cli/bench/bench_kernel.h"
+#include "cli/bench/bench_plot.h"
+#include "cli/bench/bench_runner.h"
+#include "cli/bench/bench_targets.h"
+#include "cli/bench/device_report.h"
 #include "cli/command.h"
+#include "cli/hf_option.h"
+#include "cli/model_options.h"
 #include "cli/progress_bar.h"
+#include "engine/backend/registry.h"
 #include "engine/core/dtype.h"
 #include "engine/core/error.h"
-#include "models/bench/bench_format.h"
-#include "models/bench/bench_plot.h"
-#include "models/bench/bench_runner.h"
-#include "models/bench/bench_targets.h"
-#include "models/bench/device_report.h"
 #include "models/bundled/default_model.h"
 #include "models/quant_scheme.h"
 #include "models/synth/synth_model.h"
@@ -34,19 +37,21 @@ namespace {
 
 struct BenchArgs {
   std::vector<std::string> models;
+  std::vector<std::string> hf;     // -hf ORG/REPO[:QUANT], resolved through the Hugging Face cache
   std::vector<std::string> synth;  // PRESET:TYPE
   int64_t synth_layers = 0;        // 0: the preset's
   std::vector<int64_t> n_prompt{512};
   std::vector<int64_t> n_gen{128};
   std::vector<int64_t> depth{0};
   int reps = 5;
-  std::vector<std::string> backends{"vulkan"};
+  std::vector<std::string> backends{default_backend_name()};
   std::vector<std::string> devices;
   bool ops = false;
   std::string output = "md";
   std::string plot;
   uint64_t seed = 1;
-  std::string kernel;  // --kernel: time one kernel-table row instead of models
+  std::vector<std::string> lora;  // FILE[:SCALE]: each model is measured without, then with them
+  std::string kernel;             // --kernel: time one kernel-table row instead of models
 };
 
 // One status line on stderr: redrawn in place on a terminal; elsewhere (logs, pipes) a line at
@@ -138,6 +143,27 @@ std::unique_ptr<models::Model> load_model(const std::string& path, Backend& back
   return model;
 }
 
+// The --lora adapters for one loaded model (each model and backend loads its own).
+std::vector<models::AdapterUse> load_bench_adapters(const std::vector<std::string>& args, const models::Model& model,
+                                                    Backend& backend) {
+  std::vector<models::AdapterUse> uses;
+  for (const std::string& arg : args) {
+    const LoraArg l = parse_lora_arg(arg);
+    uses.push_back({models::LoraAdapter::load(l.path, model, backend), l.scale});
+  }
+  return uses;
+}
+
+// "LoRA r8.gguf:1" for the model column of the rows measured with adapters.
+std::string adapters_label(const std::vector<std::string>& args) {
+  std::vector<std::string> parts;
+  for (const std::string& arg : args) {
+    const LoraArg l = parse_lora_arg(arg);
+    parts.push_back(fmt::format("{}:{}", std::filesystem::path(l.path).filename().string(), l.scale));
+  }
+  return fmt::format("LoRA {}", fmt::join(parts, " + "));
+}
+
 int bench_command(const BenchArgs& a) {
   if (!a.kernel.empty()) {
     VKGRAPH_CHECK(a.devices.size() <= 1, "--kernel runs on one device; --device names {}", a.devices.size());
@@ -158,6 +184,10 @@ int bench_command(const BenchArgs& a) {
   for (const std::string& m : a.models) {
     VKGRAPH_CHECK(std::filesystem::is_regular_file(m), "-m: model file '{}' does not exist", m);
   }
+  for (const std::string& l : a.lora) {
+    const std::string file = parse_lora_arg(l).path;
+    VKGRAPH_CHECK(std::filesystem::is_regular_file(file), "--lora: adapter file '{}' does not exist", file);
+  }
   if (!a.plot.empty()) {
     const std::filesystem::path dir = std::filesystem::absolute(a.plot).parent_path();
     VKGRAPH_CHECK(std::filesystem::is_directory(dir), "--plot: folder '{}' does not exist", dir.string());
@@ -167,6 +197,7 @@ int bench_command(const BenchArgs& a) {
   for (const std::string& note : targets.notes) status.note(note);
 
   std::vector<std::string> paths = a.models;
+  for (const std::string& name : a.hf) paths.push_back(hf_model_path(name));
   std::unique_ptr<ScratchDir> scratch;
   for (const SynthSpec& s : synth) {
     if (!scratch) scratch = std::make_unique<ScratchDir>();
@@ -198,13 +229,23 @@ int bench_command(const BenchArgs& a) {
       const bench::ModelReport report = model_report(*model);
       bench::DeviceReport model_device = device;
       bench::describe_kernel_paths(*backend, *model, model_device);
-      const std::string prefix = fmt::format("{} | {} | ", report.name, where);
-      std::vector<bench::BenchRow> got = bench::run_bench(*model, *backend, report, model_device, config,
-                                                          [&](const std::string& s) { status.show(prefix, s); });
-      for (const bench::BenchRow& r : got) {
-        status.note(fmt::format("{}{}: {:.2f} ± {:.2f} t/s", prefix, r.label(), r.ts_mean, r.ts_stddev));
+      // With --lora, the model as it is and then with the adapters, in one run, so the rows
+      // compare like for like (same machine state, same build).
+      std::vector<std::vector<models::AdapterUse>> variants{{}};
+      if (!a.lora.empty()) variants.push_back(load_bench_adapters(a.lora, *model, *backend));
+      for (const std::vector<models::AdapterUse>& adapters : variants) {
+        bench::BenchConfig variant = config;
+        variant.adapters = adapters;
+        bench::ModelReport named = report;
+        if (!adapters.empty()) named.name += " + " + adapters_label(a.lora);
+        const std::string prefix = fmt::format("{} | {} | ", named.name, where);
+        std::vector<bench::BenchRow> got = bench::run_bench(*model, *backend, named, model_device, variant,
+                                                            [&](const std::string& s) { status.show(prefix, s); });
+        for (const bench::BenchRow& r : got) {
+          status.note(fmt::format("{}{}: {:.2f} ± {:.2f} t/s", prefix, r.label(), r.ts_mean, r.ts_stddev));
+        }
+        rows.insert(rows.end(), got.begin(), got.end());
       }
-      rows.insert(rows.end(), got.begin(), got.end());
     }
   }
   status.clear();
@@ -228,6 +269,7 @@ const CommandRegistration registration{
       std::string presets;
       for (const auto& p : models::presets()) presets += (presets.empty() ? "" : ", ") + p.name;
       app.add_option("-m,--model", a->models, "GGUF model file(s) (default: the bundled stories260K)");
+      add_hf_option(app, a->hf);
       app.add_option("--synth", a->synth,
                      "generate a synthetic model PRESET:TYPE for the run (TYPE a quantization scheme: " +
                          models::quant_scheme_names() + "); presets: " + presets);
@@ -256,6 +298,10 @@ const CommandRegistration registration{
       app.add_option("--plot", a->plot, "also write a bar chart of tokens/s to this SVG file");
       app.add_option("--seed", a->seed, "seed of the random prompt tokens and synthetic weights")
           ->capture_default_str();
+      app.add_option("--lora", a->lora,
+                     "LoRA adapter FILE[:SCALE] applied unmerged (repeatable): each model is measured without, then "
+                     "with the adapters, in one run")
+          ->type_name("FILE[:SCALE]");
       app.add_option("--kernel", a->kernel,
                      "time one row of the Vulkan kernel table (a row name, or a shader: each of its rows) on the op "
                      "cases it runs, each checked against the CPU reference (`vkgraph test-ops --list-kernels`)");

@@ -122,6 +122,7 @@ int chat(const ChatOptions& o) {
     bar.finish(fmt::format("({}, {} on {})", model->hparams().name, backend->name(), backend->device_name()));
   }
   models::Session session(*model, *backend, session_options(o.model));
+  session.set_adapters(load_adapters(o.model, *model, *backend));
   {
     ProgressBar bar("preparing kernels");
     session.warm_up();

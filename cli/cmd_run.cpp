@@ -67,6 +67,7 @@ int run(const RunOptions& o) {
   VKGRAPH_CHECK(!tokens.empty(), "the prompt is empty and the model adds no BOS token: nothing to continue");
 
   models::Session session(*model, *backend, session_options(o.model));
+  session.set_adapters(load_adapters(o.model, *model, *backend));
   VKGRAPH_CHECK(session.fits(int64_t(tokens.size())),
                 "the prompt is {} tokens long but the context holds {} (raise -c, or use the ring: --sinks)",
                 tokens.size(), session.n_ctx());

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <unistd.h>
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -29,7 +30,12 @@ struct ServeOptions {
   int64_t n_parallel = 4;
   int64_t max_queue = 64;
   ChatTemplateOptions chat_template;
-  std::string pooling;  // "" = the model's
+  serving::EngineOptions engine;  // the batched engine's KV blocks and step budget
+  std::string pooling;            // "" = the model's
+  // The session engine is the default: on lavapipe it gave more aggregate tokens/s and a shorter
+  // time to first token than the batched engine at 1, 8 and 32 streams (docs/performance.md,
+  // scripts/bench-serve.sh). `--engine batched` gives continuous batching over the paged cache.
+  std::string engine_kind = "session";
   bool verbose = false;
 };
 
@@ -39,6 +45,13 @@ models::Pooling parse_pooling(const std::string& name) {
     if (name == models::pooling_name(p)) return p;
   }
   fail("--pooling '{}' is not one of none, mean, cls, last", name);
+}
+
+serving::EngineKind parse_engine_kind(const std::string& name) {
+  for (serving::EngineKind k : {serving::EngineKind::batched, serving::EngineKind::session}) {
+    if (name == serving::engine_kind_name(k)) return k;
+  }
+  fail("--engine '{}' is not one of batched, session", name);
 }
 
 // SIGTERM and SIGINT are taken by a thread of their own (sigwait): the first drains the server
@@ -53,23 +66,40 @@ sigset_t shutdown_signals() {
 
 int serve_main(ServeOptions& o) {
   if (o.verbose) log::set_level(log::Level::info);
+  // Before the signals are blocked: a -hf download stops on Ctrl-C (cli/hf_option.h), and it
+  // leaves no thread behind.
+  const std::string path = model_path(o.model);
   // Blocked before any thread starts, so every thread inherits the mask and only sigwait sees
   // the signals. A peer that closes its socket must not kill the process either.
   const sigset_t signals = shutdown_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
-  const std::string path = model_path(o.model);
   std::unique_ptr<Backend> backend = create_model_backend(o.model);
   std::fprintf(stderr, "serve: loading %s on %s (%s)\n", path.c_str(), backend->device_name().c_str(),
                backend->name().c_str());
   auto model = models::Model::load(path, *backend, load_options(o.model));
 
-  serving::EngineOptions engine_options;
+  serving::EngineOptions engine_options = o.engine;
   engine_options.n_parallel = o.n_parallel;
   engine_options.n_ctx = o.model.n_ctx;
   engine_options.max_queue = o.max_queue;
+  // Unmerged --lora adapters: requests choose among them by index (their `lora` field).
+  engine_options.adapters = load_adapters(o.model, *model, *backend);
+  engine_options.kind = parse_engine_kind(o.engine_kind);
+  const auto engine_start = std::chrono::steady_clock::now();
   std::unique_ptr<serving::Engine> engine = serving::Engine::create(*model, *backend, engine_options);
+  const double engine_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - engine_start).count();
+  if (engine_options.kind == serving::EngineKind::batched) {
+    // The engine prepares every step shape before it returns, so no request waits on that later.
+    std::fprintf(stderr,
+                 "serve: batched engine ready in %.2f s (KV blocks of %lld tokens, steps of up to %lld tokens)\n",
+                 engine_seconds, static_cast<long long>(engine_options.block_size),
+                 static_cast<long long>(engine_options.step_tokens));
+  } else {
+    std::fprintf(stderr, "serve: session engine ready in %.2f s (one session per running request, in turn)\n",
+                 engine_seconds);
+  }
 
   chat::ChatTemplate tmpl = resolve_chat_template(o.chat_template, *model);
   if (o.server.model_id.empty()) o.server.model_id = std::filesystem::path(path).stem().string();
@@ -83,6 +113,10 @@ int serve_main(ServeOptions& o) {
       path.c_str(), o.server.host.c_str(), port, o.server.model_id.c_str(), static_cast<long long>(o.n_parallel),
       static_cast<long long>(engine->n_ctx()), static_cast<long long>(o.max_queue), tmpl.describe().c_str(),
       o.server.api_key.empty() ? "" : ", API key required");
+  for (size_t i = 0; i < engine_options.adapters.size(); ++i) {
+    std::fprintf(stderr, "serve: LoRA adapter %zu: %s at scale %g (a request's \"lora\" field may change it)\n", i,
+                 engine_options.adapters[i].adapter->path().c_str(), double(engine_options.adapters[i].scale));
+  }
 
   std::atomic<bool> finished{false};
   std::thread signal_thread([&server, &finished, signals] {
@@ -124,6 +158,20 @@ const CommandRegistration registration{
       app.add_option("--queue", o->max_queue, "requests that may wait beyond those; more get 429")
           ->capture_default_str()
           ->check(CLI::Range(0, 100000));
+      app.add_option("--engine", o->engine_kind,
+                     "serving engine: batched (continuous batching over a paged KV cache) or session (one "
+                     "session per request, stepped in turn)")
+          ->capture_default_str();
+      app.add_option("--block-size", o->engine.block_size, "KV cache block: positions per block")
+          ->capture_default_str()
+          ->check(CLI::Range(1, 1024));
+      app.add_option("--kv-blocks", o->engine.kv_blocks,
+                     "KV cache blocks in all (default: --parallel sequences of the whole context)")
+          ->check(CLI::Range(int64_t(1), int64_t(1) << 30));
+      app.add_option("--step-tokens", o->engine.step_tokens,
+                     "most tokens one batched step evaluates (generated tokens and prompt chunks together)")
+          ->capture_default_str()
+          ->check(CLI::Range(1, 8192));
       app.add_option("--api-key", o->server.api_key,
                      "require 'Authorization: Bearer KEY' on every route but /health (also VKGRAPH_API_KEY)")
           ->envname("VKGRAPH_API_KEY");

@@ -4,9 +4,11 @@
 #include <cstdio>
 #include <exception>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "cli/command.h"
-#include "engine/backend/vulkan/instance.h"
+#include "engine/backend/registry.h"
 #include "engine/core/error.h"
 #include "engine/core/version.h"
 
@@ -17,6 +19,19 @@ std::vector<CommandInfo>& command_registry() {
   return registry;
 }
 
+namespace {
+
+// llama.cpp spells its Hugging Face option -hf (and -hfr); CLI11 reads "-hf" as -h -f, so
+// those words become --hf before parsing. Words after "--" are left alone.
+std::vector<std::string> with_long_spellings(int argc, char** argv) {
+  std::vector<std::string> args(argv, argv + argc);
+  for (size_t i = 1; i < args.size() && args[i] != "--"; ++i) {
+    if (args[i] == "-hf" || args[i] == "-hfr") args[i] = "--hf";
+  }
+  return args;
+}
+
+}  // namespace
 }  // namespace vkgraph::cli
 
 int main(int argc, char** argv) {
@@ -32,17 +47,20 @@ int main(int argc, char** argv) {
     sub->callback([run, &chosen] { chosen = *run; });
   }
 
+  std::vector<std::string> args = with_long_spellings(argc, argv);
+  std::vector<char*> arg_pointers;
+  for (std::string& a : args) arg_pointers.push_back(a.data());
   try {
-    app.parse(argc, argv);
+    app.parse(int(arg_pointers.size()), arg_pointers.data());
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
   // With validation on (VKGRAPH_VALIDATION=1, as in every test), any validation message makes
   // the run fail, so tests that drive the program catch them as the library tests do.
   const auto checked = [](int code) {
-    if (const uint64_t n = vkgraph::vk::validation_error_count(); n > 0) {
+    if (const vkgraph::BackendDiagnostics d = vkgraph::backend_diagnostics(); d.messages > 0) {
       std::fprintf(stderr, "vkgraph: error: %llu Vulkan validation message(s); the last: %s\n",
-                   static_cast<unsigned long long>(n), vkgraph::vk::last_validation_message().c_str());
+                   static_cast<unsigned long long>(d.messages), d.last.c_str());
       return code != 0 ? code : 4;
     }
     return code;

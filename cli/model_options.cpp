@@ -1,13 +1,19 @@
 #include "cli/model_options.h"
 
+#include <cmath>
+#include <cstdlib>
+
+#include "cli/hf_option.h"
 #include "engine/backend/registry.h"
+#include "engine/core/error.h"
 #include "models/bundled/default_model.h"
 #include "models/quantize.h"
 
 namespace vkgraph::cli {
 
 void add_model_options(CLI::App& app, ModelOptions& o) {
-  app.add_option("-m,--model", o.model, "GGUF model file (default: the bundled stories260K)");
+  CLI::Option* model = app.add_option("-m,--model", o.model, "GGUF model file (default: the bundled stories260K)");
+  add_hf_option(app, o.hf)->excludes(model);
   app.add_option("-c,--ctx-size", o.n_ctx, "context size in tokens (0: the model's, at most 4096)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--sinks", o.sinks,
@@ -16,21 +22,54 @@ void add_model_options(CLI::App& app, ModelOptions& o) {
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber)
       ->each([&o](const std::string&) { o.sinks_given = true; });
-  app.add_option("--backend", o.backend, "vulkan, cpu or cuda (where built; `vkgraph devices` lists them)")
-      ->capture_default_str();
+  app.add_option(
+      "--backend", o.backend,
+      "vulkan, cpu or cuda (where built; `vkgraph devices` lists them; default: " + default_backend_name() + ")");
   app.add_option("--device", o.device, "device index or name substring (default: $VKGRAPH_DEVICE or the first GPU)");
   app.add_option("--weights", o.weights,
                  "convert f32/f16/bf16 weights while loading, as `vkgraph quantize --type` would: " +
                      models::quant_scheme_names());
+  app.add_option("--lora", o.lora,
+                 "LoRA adapter FILE[:SCALE] in llama.cpp's GGUF adapter format, applied unmerged at SCALE (default "
+                 "1); repeat for several")
+      ->type_name("FILE[:SCALE]");
+  app.add_flag("--lora-merge", o.lora_merge,
+               "merge the --lora adapters into the weights while loading (quantized weights are quantized again)");
 }
 
-std::string model_path(const ModelOptions& o) { return o.model.empty() ? models::default_model_path() : o.model; }
+LoraArg parse_lora_arg(const std::string& arg) {
+  LoraArg out{arg, 1.0f};
+  const size_t colon = arg.rfind(':');
+  if (colon == std::string::npos || colon == 0) return out;
+  const std::string tail = arg.substr(colon + 1);
+  char* end = nullptr;
+  const float scale = std::strtof(tail.c_str(), &end);
+  if (tail.empty() || end != tail.c_str() + tail.size()) return out;  // not a number: part of the path
+  VKGRAPH_CHECK(std::isfinite(scale), "--lora {}: the scale '{}' is not a finite number", arg, tail);
+  out.path = arg.substr(0, colon);
+  out.scale = scale;
+  return out;
+}
 
-std::unique_ptr<Backend> create_model_backend(const ModelOptions& o) { return create_backend(o.backend, o.device); }
+std::string model_path(const ModelOptions& o) {
+  if (!o.hf.empty()) return hf_model_path(o.hf);
+  return o.model.empty() ? models::default_model_path() : o.model;
+}
+
+std::unique_ptr<Backend> create_model_backend(const ModelOptions& o) {
+  return create_backend(o.backend.empty() ? default_backend_name() : o.backend, o.device);
+}
 
 models::LoadOptions load_options(const ModelOptions& o) {
   models::LoadOptions load;
   if (!o.weights.empty()) load.weights = models::find_quant_scheme(o.weights, "--weights").name;
+  VKGRAPH_CHECK(!o.lora_merge || !o.lora.empty(), "--lora-merge: no --lora adapter to merge");
+  if (o.lora_merge) {
+    for (const std::string& arg : o.lora) {
+      const LoraArg a = parse_lora_arg(arg);
+      load.merge_adapters.push_back({a.path, a.scale});
+    }
+  }
   return load;
 }
 
@@ -42,6 +81,16 @@ models::SessionOptions session_options(const ModelOptions& o) {
   // checked against -c by the session.
   if (!o.sinks_given && o.n_ctx > 0 && session.sinks >= o.n_ctx) session.sinks = o.n_ctx - 1;
   return session;
+}
+
+std::vector<models::AdapterUse> load_adapters(const ModelOptions& o, const models::Model& model, Backend& backend) {
+  std::vector<models::AdapterUse> uses;
+  if (o.lora_merge) return uses;
+  for (const std::string& arg : o.lora) {
+    const LoraArg a = parse_lora_arg(arg);
+    uses.push_back({models::LoraAdapter::load(a.path, model, backend), a.scale});
+  }
+  return uses;
 }
 
 }  // namespace vkgraph::cli

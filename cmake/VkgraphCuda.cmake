@@ -58,7 +58,8 @@ endif()
 function(vkgraph_attach_cuda engine)
   set(dir "${CMAKE_SOURCE_DIR}/engine/backend/cuda")
   if(NOT vkgraph_cuda_enabled)
-    target_sources(${engine} PRIVATE "${dir}/cuda_stub.cpp")
+    # The stub's probe says CUDA is not built; the registry lists that through cuda_records.cpp.
+    target_sources(${engine} PRIVATE "${dir}/cuda_stub.cpp" "${dir}/cuda_records.cpp")
     return()
   endif()
   # Kernels: a few .cu files compiled in parallel; host code: plain C++ against the runtime API.

@@ -1,9 +1,10 @@
 #pragma once
 // The GGUF target's body: the reader, the block decoders on each tensor's first row, and
 // everything that reads a file's metadata after it (the hyper-parameters, the tokenizer, the
-// chat template). Any input must either open or throw a
+// chat template, the LoRA adapter format). Any input must either open or throw a
 // vkgraph::Error; a crash, a sanitizer report, a leak or a violated property is a finding.
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "models/arch/hparams.h"
 #include "models/chat/chat_template.h"
 #include "models/gguf/gguf_reader.h"
+#include "models/lora/lora_file.h"
 #include "models/tokenizer/tokenizer.h"
 
 namespace vkgraph::fuzz {
@@ -113,6 +115,17 @@ inline void gguf_fuzz_one(const uint8_t* data, size_t size) {
     } catch (const Error&) {
     }
     (void)chat::ChatTemplate::from_gguf(file);
+  } catch (const Error&) {
+  }
+  // The same bytes as a LoRA adapter (the adapter files of ../shared/models are seeds too):
+  // metadata, tensor names, pairs and ranks are checked before anything is used.
+  try {
+    const models::LoraFile lora = models::LoraFile::open(memory.path());
+    for (const models::LoraTensorPair& p : lora.pairs()) {
+      require(p.a.shape.size() == 2 && p.b.shape.size() == 2 && p.a.shape[0] == p.b.shape[1],
+              "an adapter pair is two matrices of one rank");
+    }
+    require(!lora.alpha() || std::isfinite(*lora.alpha()), "an adapter's alpha is finite");
   } catch (const Error&) {
   }
 }

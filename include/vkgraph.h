@@ -52,12 +52,17 @@ typedef enum vkgraph_status {
   VKGRAPH_ERR_CANCELLED = 7,        /* a load cancelled through its flag */
   VKGRAPH_ERR_UNSUPPORTED = 8,      /* a feature this build does not have yet */
   VKGRAPH_ERR_OUT_OF_MEMORY = 9,
-  VKGRAPH_ERR_INTERNAL = 10
+  VKGRAPH_ERR_INTERNAL = 10,
+  VKGRAPH_ERR_NETWORK = 11,   /* the Hub cannot be reached, answered an error, a download broke off or
+                                 arrived with the wrong checksum */
+  VKGRAPH_ERR_NOT_FOUND = 12, /* no such repository, quant or file on the Hub (or offline and not cached) */
+  VKGRAPH_ERR_ACCESS = 13     /* a gated or private repository: no token, or the token was refused */
 } vkgraph_status;
 
 typedef struct vkgraph_model vkgraph_model;
 typedef struct vkgraph_context vkgraph_context;
 typedef struct vkgraph_sampler vkgraph_sampler;
+typedef struct vkgraph_adapter vkgraph_adapter;
 typedef int32_t vkgraph_token;
 
 /* ---- Version and errors ---- */
@@ -137,6 +142,41 @@ VKGRAPH_API vkgraph_status vkgraph_apply_chat_template(const vkgraph_model* mode
                                                        int add_generation_prompt, char* text, size_t capacity,
                                                        size_t* length);
 
+/* ---- Models from the Hugging Face Hub ---- */
+
+/* Where models come from and go. NULL strings are taken from the environment, as huggingface_hub
+ * and llama.cpp take them, so every tool shares one cache and one login. */
+typedef struct vkgraph_hub_params {
+  const char* endpoint;         /* NULL: $HF_ENDPOINT, else https://huggingface.co */
+  const char* cache_dir;        /* NULL: $HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub */
+  const char* token;            /* NULL: $HF_TOKEN, else the token file ($HF_TOKEN_PATH, else $HF_HOME/token) */
+  int offline;                  /* nonzero: only the cache, no network (also when HF_HUB_OFFLINE=1 is set) */
+  int refresh;                  /* nonzero: ask the Hub for the newest files even when the cache has them */
+  vkgraph_progress_fn progress; /* may be NULL: bytes of the file being downloaded; nonzero cancels */
+  void* progress_user_data;
+  const volatile int* cancel; /* may be NULL: set to nonzero from another thread to stop a download */
+} vkgraph_hub_params;
+
+VKGRAPH_API vkgraph_hub_params vkgraph_hub_default_params(void);
+
+/* Resolves a model name as `vkgraph -hf` does to the local path of its GGUF file in the Hugging
+ * Face cache, for vkgraph_model_load:
+ *   "ORG/REPO"            the default quant: Q4_K_M, else Q8_0, else the first GGUF file
+ *   "ORG/REPO:QUANT"      the file whose name carries QUANT (any case), e.g. "Q8_0"
+ *   "ORG/REPO/FILE.gguf"  that file
+ * When the cache holds the file the name means (fetched by vkgraph, huggingface_hub, llama.cpp,
+ * ...; for a name without a quant, a Q4_K_M file) no request is made. Otherwise the Hub is asked
+ * (and when it cannot be reached, a file the cache holds is used) and the file is downloaded
+ * (every part of a split model; the path is the first part's, which vkgraph_model_load opens with
+ * the others), resumed if a partial download is there, checked against the Hub's SHA-256 and
+ * only then put in place. The path is written as vkgraph_detokenize writes text (4096 bytes hold
+ * any path). Errors: VKGRAPH_ERR_NOT_FOUND, VKGRAPH_ERR_ACCESS (vkgraph_last_error() says how to
+ * give a token), VKGRAPH_ERR_NETWORK, VKGRAPH_ERR_FILE (disk full, cache not writable),
+ * VKGRAPH_ERR_CANCELLED (the partial file stays and the next call resumes it),
+ * VKGRAPH_ERR_INVALID_ARGUMENT (a malformed name). */
+VKGRAPH_API vkgraph_status vkgraph_hub_resolve(const char* name, const vkgraph_hub_params* params, char* path,
+                                               size_t capacity, size_t* length);
+
 /* ---- Contexts ---- */
 
 typedef struct vkgraph_context_params {
@@ -170,6 +210,38 @@ VKGRAPH_API vkgraph_status vkgraph_context_n_ctx(const vkgraph_context* context,
  * changing nothing, when they do not fit. */
 VKGRAPH_API vkgraph_status vkgraph_eval(vkgraph_context* context, const vkgraph_token* tokens, size_t n_tokens,
                                         float* logits);
+
+/* ---- LoRA adapters ----
+ *
+ * A LoRA adapter in llama.cpp's GGUF adapter format (what convert_lora_to_gguf.py writes from a
+ * PEFT/QLoRA fine-tune) is loaded once per model: checked against the model's weights and
+ * uploaded to its device. Each context then applies any of the model's adapters, each at its own
+ * scale: the adapted product is W x + scale * (alpha / r) * B (A x), computed beside the base
+ * weight as it was loaded (quantized or not), as llama.cpp does. Switching or rescaling adapters
+ * between generations uploads nothing and leaves the model as it is, so two contexts of one
+ * model may apply different adapters at the same time. (To merge an adapter into the weights
+ * instead, use `vkgraph run --lora FILE --lora-merge`.) */
+
+/* Loads the adapter at `path` for `model`. Fails with VKGRAPH_ERR_FILE when the file cannot be
+ * read, VKGRAPH_ERR_MODEL when it is not a LoRA adapter or does not fit the model (another
+ * architecture, a tensor the model lacks, a shape that differs: the message names the tensor
+ * and both shapes). The adapter belongs to the model: vkgraph_model_free frees any left. */
+VKGRAPH_API vkgraph_status vkgraph_adapter_load(vkgraph_model* model, const char* path, vkgraph_adapter** out_adapter);
+/* Frees an adapter. Contexts that apply it keep using it until they set other adapters or are
+ * freed. */
+VKGRAPH_API vkgraph_status vkgraph_adapter_free(vkgraph_adapter* adapter);
+
+typedef struct vkgraph_adapter_scale {
+  vkgraph_adapter* adapter;
+  float scale; /* 1: as trained; 0: as if not applied (it is then left out, as in llama.cpp) */
+} vkgraph_adapter_scale;
+
+/* Sets the adapters `context` applies from its next evaluation on, replacing any set before
+ * (n_adapters 0: none). Every adapter must belong to the context's model, appear once and have a
+ * finite scale (else VKGRAPH_ERR_INVALID_ARGUMENT, changing nothing). The tokens the context
+ * already holds keep what they were computed with; vkgraph_context_reset starts clean. */
+VKGRAPH_API vkgraph_status vkgraph_context_set_adapters(vkgraph_context* context, const vkgraph_adapter_scale* adapters,
+                                                        size_t n_adapters);
 
 /* ---- Samplers ---- */
 

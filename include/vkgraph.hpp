@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "vkgraph.h"
@@ -36,6 +37,9 @@ struct ContextFree {
 };
 struct SamplerFree {
   void operator()(vkgraph_sampler* s) const { vkgraph_sampler_free(s); }
+};
+struct AdapterFree {
+  void operator()(vkgraph_adapter* a) const { vkgraph_adapter_free(a); }
 };
 }  // namespace detail
 
@@ -77,6 +81,17 @@ class Model {
   std::unique_ptr<vkgraph_model, detail::ModelFree> handle_;
 };
 
+// The local path of a model from the Hugging Face Hub ("ORG/REPO:Q4_K_M"), downloaded into the
+// shared cache when it is not there (vkgraph_hub_resolve); give it to Model.
+inline std::string hub_resolve(const std::string& name,
+                               const vkgraph_hub_params& params = vkgraph_hub_default_params()) {
+  std::string path(4096, '\0');
+  size_t length = 0;
+  check(vkgraph_hub_resolve(name.c_str(), &params, path.data(), path.size(), &length));
+  path.resize(length);
+  return path;
+}
+
 class Sampler {
  public:
   explicit Sampler(const vkgraph_sampler_params& params = vkgraph_sampler_default_params()) {
@@ -93,6 +108,20 @@ class Sampler {
 
  private:
   std::unique_ptr<vkgraph_sampler, detail::SamplerFree> handle_;
+};
+
+// A LoRA adapter loaded for one model (free it before the model, or let the model free it).
+class Adapter {
+ public:
+  Adapter(const Model& model, const std::string& path) {
+    vkgraph_adapter* a = nullptr;
+    check(vkgraph_adapter_load(model.get(), path.c_str(), &a));
+    handle_.reset(a);
+  }
+  vkgraph_adapter* get() const { return handle_.get(); }
+
+ private:
+  std::unique_ptr<vkgraph_adapter, detail::AdapterFree> handle_;
 };
 
 // One conversation's KV cache. Keep its Model alive longer than the Context.
@@ -120,6 +149,12 @@ class Context {
     check(vkgraph_generate(get(), sampler.get(), prompt.data(), prompt.size(), &params, trampoline,
                            const_cast<std::function<bool(std::string_view)>*>(&on_piece), &stop));
     return stop;
+  }
+  // The adapters applied from the next evaluation on, each with its scale ({} for none).
+  void set_adapters(const std::vector<std::pair<const Adapter*, float>>& adapters) {
+    std::vector<vkgraph_adapter_scale> list;
+    for (const auto& [adapter, scale] : adapters) list.push_back({adapter->get(), scale});
+    check(vkgraph_context_set_adapters(get(), list.data(), list.size()));
   }
   void cancel() { vkgraph_context_cancel(get()); }  // from any thread
   void reset() { check(vkgraph_context_reset(get())); }

@@ -8,6 +8,7 @@
 #include "engine/core/error.h"
 #include "engine/core/log.h"
 #include "models/gguf/gguf_reader.h"
+#include "models/gguf/gguf_split.h"
 #include "models/quantize.h"
 #include "models/tokenizer/tokenizer.h"
 
@@ -122,25 +123,13 @@ ModelWeights describe_weights(WeightLoader& loader, const Hparams& hp) {
   return w;
 }
 
-void for_each_weight(ModelWeights& w, const std::function<void(WeightTensor&)>& fn) {
-  fn(w.tok_embd);
-  fn(w.output_norm);
-  fn(w.output);
-  fn(w.rope_freqs);
-  for (LayerWeights& L : w.layers) {
-    for (WeightTensor* t : {&L.attn_norm, &L.wq, &L.wk, &L.wv, &L.wo, &L.bq, &L.bk, &L.bv, &L.q_norm, &L.k_norm,
-                            &L.ffn_norm, &L.w_gate, &L.w_up, &L.w_down}) {
-      fn(*t);
-    }
-  }
-}
-
 }  // namespace
 
 Model::~Model() = default;
 
 std::unique_ptr<Model> Model::load(const std::string& path, Backend& backend, const LoadOptions& options) {
-  const gguf::GgufFile file = gguf::GgufFile::open(path);
+  // A split model's first part brings its other parts (models/gguf/gguf_split.h).
+  const gguf::GgufFile file = gguf::open_split_model(path);
   std::unique_ptr<Model> model(new Model());
   model->path_ = path;
   model->hparams_ = read_hparams(file, path);
@@ -180,17 +169,19 @@ std::unique_ptr<Model> Model::load(const std::string& path, Backend& backend, co
   }
   backend.check_weights_fit(sizes);
 
-  // Upload each tensor once (converted first when asked); a tied output shares the embedding's
-  // storage.
+  // Adapters to merge are opened and checked against the weights before anything is uploaded.
+  const LoraMerger merger(options.merge_adapters, model->hparams_, model->weights_);
+
+  // Upload each tensor once (converted or merged first when asked); a tied output shares the
+  // embedding's storage.
   std::map<std::string, std::shared_ptr<Storage>> uploaded;
   std::map<std::string, DType> uploaded_type;
   std::map<std::string, size_t> bytes_by_type;
-  size_t converted = 0, vectors_kept = 0;
+  size_t converted = 0, vectors_kept = 0, merged = 0;
   for (size_t i = 0; i < loader.wanted().size(); ++i) {
     const gguf::TensorInfo* info = loader.wanted()[i];
     DType type = info->type;
-    size_t bytes = info->bytes;
-    std::vector<std::byte> packed;  // the tensor converted to `type`, when it is
+    std::vector<std::byte> packed;  // the bytes to upload when they are not the file's
     if (scheme != nullptr) {
       const TensorChoice& choice = choices[i];
       if (!choice.converted) {
@@ -204,12 +195,17 @@ std::unique_ptr<Model> Model::load(const std::string& path, Backend& backend, co
       } else {
         if (!choice.reason.empty())
           log::info("{}: '{}' becomes {}: {}", path, info->name, dtype_name(choice.type), choice.reason);
-        packed = quantize_tensor(*info, file.data(*info), choice.type);
         type = choice.type;
-        bytes = packed.size();
         converted++;
       }
     }
+    if (merger.adapts(info->name)) {
+      packed = pack_rows(type, merger.merged(*info, file.data(*info)), info->shape[0], info->shape[1]);
+      merged++;
+    } else if (type != info->type) {
+      packed = quantize_tensor(*info, file.data(*info), type);
+    }
+    const size_t bytes = packed.empty() ? size_t(info->bytes) : packed.size();
     const std::span<const std::byte> data = packed.empty() ? file.data(*info) : std::span<const std::byte>(packed);
     const auto slices = loader.slices_of(info->name);
     if (slices.empty()) {
@@ -232,6 +228,10 @@ std::unique_ptr<Model> Model::load(const std::string& path, Backend& backend, co
   if (scheme != nullptr) {
     log::info("{}: converted {} of {} tensors to {} while loading; {} norm and bias vectors stay f32", path, converted,
               loader.wanted().size(), scheme->name, vectors_kept);
+  }
+  if (merger.adapter_count() > 0) {
+    log::info("{}: merged {} LoRA adapter(s) into {} matrices (each stored back in its own type)", path,
+              merger.adapter_count(), merged);
   }
   for_each_weight(model->weights_, [&](WeightTensor& t) {
     if (t.name.empty()) return;

@@ -5,10 +5,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "engine/backend/backend.h"
 #include "models/arch/hparams.h"
 #include "models/arch/weights.h"
+#include "models/lora/lora_merge.h"
 
 namespace vkgraph {
 class Tokenizer;
@@ -31,12 +33,16 @@ struct LoadOptions {
   // as `vkgraph quantize --type` would (models/quantize.h); matrices it keeps stay in their type
   // and the log names them. Norms and biases stay f32.
   std::optional<std::string> weights;
+  // LoRA adapters merged into the weights they adapt (models/lora/lora_merge.h): each adapted
+  // matrix is merged in f32 and stored in the type it would have had (its own, or the scheme's).
+  std::vector<LoraMergeRequest> merge_adapters;
 };
 
 class Model {
  public:
-  // Reads a GGUF file, checks every tensor's presence, type and shape, and uploads the weights
-  // to `backend` once. Errors name the file and the tensor.
+  // Reads a GGUF file (or every part of a split one, given its first part), checks every
+  // tensor's presence, type and shape, and uploads the weights to `backend` once. Errors name
+  // the file and the tensor.
   static std::unique_ptr<Model> load(const std::string& path, Backend& backend, const LoadOptions& options = {});
   ~Model();
 

@@ -1,6 +1,7 @@
 #include "models/session.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "engine/core/error.h"
 
@@ -65,6 +66,27 @@ int32_t Session::slot_of(int64_t pos, int64_t head) const {
   return int32_t(sinks_ + (head + pos - sinks_) % window);
 }
 
+void Session::set_adapters(std::vector<AdapterUse> adapters) {
+  for (size_t i = 0; i < adapters.size(); ++i) {
+    const AdapterUse& use = adapters[i];
+    VKGRAPH_CHECK(use.adapter != nullptr, "adapter {} of {} is null", i, adapters.size());
+    VKGRAPH_CHECK(use.adapter->model() == &model_, "adapter '{}' was loaded for another model than '{}'",
+                  use.adapter->path(), model_.path());
+    VKGRAPH_CHECK(std::isfinite(use.scale), "adapter '{}': scale {} is not a finite number", use.adapter->path(),
+                  use.scale);
+    for (size_t j = 0; j < i; ++j) {
+      VKGRAPH_CHECK(adapters[j].adapter != use.adapter, "adapter '{}' is listed twice (entries {} and {})",
+                    use.adapter->path(), j, i);
+    }
+  }
+  const auto same = [](const AdapterUse& a, const AdapterUse& b) {
+    return a.adapter == b.adapter && a.scale == b.scale;
+  };
+  if (std::equal(adapters.begin(), adapters.end(), adapters_.begin(), adapters_.end(), same)) return;
+  adapters_ = std::move(adapters);
+  prepared_.clear();  // the steps bake the adapters in; the next eval prepares them anew
+}
+
 size_t Session::kv_bytes() const {
   size_t total = 0;
   for (const auto& s : kv_.k) total += s->bytes();
@@ -95,8 +117,8 @@ Session::Prepared& Session::prepared(int64_t n_tokens, bool all_logits) {
   shape.all_logits = all_logits;
   shape.ring = ring();
   Prepared p;
-  p.step = build_step_graph(model_.hparams(), model_.weights(), kv_, shape);
-  const Plan plan = Plan::build(p.step.graph);
+  p.step = build_step_graph(model_.hparams(), model_.weights(), kv_, shape, adapters_);
+  const Plan plan = Plan::build(p.step.graph, backend_.plan_options());
   p.executable = backend_.prepare(plan);
   return prepared_.emplace(key, std::move(p)).first->second;
 }

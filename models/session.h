@@ -38,6 +38,7 @@
 
 #include "engine/backend/backend.h"
 #include "models/arch/step_graph.h"
+#include "models/lora/lora_adapter.h"
 #include "models/model.h"
 
 namespace vkgraph::models {
@@ -92,6 +93,15 @@ class Session {
   // Prepares the one-token decode step ahead of time (kernel compilation happens here).
   void warm_up() { prepared(1, false); }
 
+  // LoRA adapters of this session's model applied from the next eval on, each at its scale
+  // (models/lora/lora_adapter.h). Nothing is uploaded: the steps are rebuilt around the
+  // adapters' weights already on the device. The KV cache keeps what earlier evals wrote under
+  // the previous adapters (llama.cpp does the same); reset() starts clean. Throws, changing
+  // nothing, for an adapter of another model, a scale that is not finite, or an adapter listed
+  // twice.
+  void set_adapters(std::vector<AdapterUse> adapters);
+  const std::vector<AdapterUse>& adapters() const { return adapters_; }
+
   // The cache's storages (tests inspect the layout; a saved session would read them).
   const KvStorage& kv() const { return kv_; }
   // Device bytes of the KV cache and of the prepared executables.
@@ -118,7 +128,8 @@ class Session {
   int64_t n_past_ = 0;
   int64_t evicted_ = 0;  // window tokens overwritten since the last reset
   int64_t head_ = 0;     // the oldest window token's index in the window's slots [0, n_ctx - sinks)
-  std::map<std::pair<int64_t, bool>, Prepared> prepared_;
+  std::map<std::pair<int64_t, bool>, Prepared> prepared_;  // built with adapters_
+  std::vector<AdapterUse> adapters_;
 };
 
 }  // namespace vkgraph::models

@@ -2,7 +2,7 @@
 # One-time set-up of a build machine. Idempotent: run it again at any time.
 #
 # On Debian 12 (bookworm) it installs everything the build and the tests need:
-#   - compilers and CMake/Ninja, fmt, CLI11, the Vulkan loader, validation layers, tmux;
+#   - compilers and CMake/Ninja, fmt, CLI11, the Vulkan loader, validation layers, tmux, libcurl;
 #   - Mesa 25 lavapipe and Catch2 3 from bookworm-backports;
 #   - when the system glslang cannot compile GL_KHR_cooperative_matrix (bookworm's glslang 12),
 #     glslang 15 and spirv-val built from Debian trixie's source packages, and the Vulkan 1.4
@@ -58,8 +58,10 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg"
   local base=(build-essential cmake ninja-build pkg-config git dpkg-dev xz-utils python3
               libvulkan-dev vulkan-validationlayers vulkan-tools libfmt-dev libcli11-dev
               glslang-tools spirv-tools nlohmann-json3-dev libedit-dev tmux
+              libcurl4-openssl-dev libssl-dev
               clang clang-format libclang-rt-14-dev ccache chromium
               libcpp-httplib-dev nginx-light curl python3-jinja2)
+  # libcurl + OpenSSL's libcrypto: `-hf` downloads from the Hugging Face Hub (HTTP, SHA-256 checks);
   # clang + its runtime: the fuzzers (libFuzzer) and the sanitizer builds; clang-format: the format
   # check of scripts/test.sh; ccache: repeat builds;
   # chromium: the test that renders `vkgraph bench --plot`'s SVG;

@@ -9,10 +9,10 @@
 #include <cmath>
 #include <set>
 
+#include "cli/bench/bench_runner.h"
+#include "cli/bench/roofline.h"
 #include "engine/backend/registry.h"
 #include "engine/backend/vulkan/probe_kernels.h"
-#include "models/bench/bench_runner.h"
-#include "models/bench/roofline.h"
 #include "models/model.h"
 #include "models/synth/synth_model.h"
 #include "run_command.h"
@@ -109,7 +109,7 @@ TEST_CASE("bench roofline counts the weights and KV positions read and the FLOPs
 TEST_CASE("the copy probe measures a positive bandwidth on the Vulkan device", "[bench][vulkan]") {
   auto ctx = test::vulkan_context();
   test::ValidationGuard guard;
-  const vk::CopyBandwidth bw = vk::measure_copy_bandwidth(ctx, 4 << 20, 2);
+  const vk::CopyProbe bw = vk::measure_copy_bandwidth(ctx, 4 << 20, 2);
   CHECK(bw.buffer_bytes == (4u << 20));
   CHECK(bw.runs == 2);
   CHECK(bw.bytes_per_second > 1e8);

@@ -43,7 +43,8 @@ TEST_CASE("vkgraph test-ops ends with the summary line", "[cli][testing]") {
 }
 
 TEST_CASE("vkgraph plan prints the steps and the arena against the sum of intermediates", "[cli][passes]") {
-  const CliResult r = run_vkgraph("plan --tokens 4 --kv 64 --layers 1");
+  // The bundled model's first layer, its matrices converted to q8_0 while loading.
+  const CliResult r = run_vkgraph("plan --weights q8_0 --tokens 4 --kv 64 --layers 1");
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.out, ContainsSubstring("rms_norm_mul"));
   CHECK_THAT(r.out, ContainsSubstring("swiglu"));
@@ -58,6 +59,8 @@ TEST_CASE("vkgraph plan prints the steps and the arena against the sum of interm
   CHECK_THAT(r.out,
              ContainsSubstring("matmul/rows_q8_0_f32 groups") || ContainsSubstring("matmul/tiled_q8_0_f32 groups"));
   CHECK_THAT(r.out, ContainsSubstring("binding 0: token_embd"));
+  // The models' builder made the step: the bundled model's dimensions, one of its 5 layers.
+  CHECK_THAT(r.out, ContainsSubstring("step: 4 tokens, 64 cache slots, 1 of 5 layers, n_embd 64"));
 }
 
 TEST_CASE("vkgraph plan -v prints each dispatch's kernel row and why it was chosen", "[cli][passes][kernels]") {

@@ -104,23 +104,28 @@ TEST_CASE("cuda cli devices lists CUDA as unavailable beside the Vulkan devices"
   REQUIRE(json.exit_code == 0);
   const nlohmann::json devices = nlohmann::json::parse(json.out);
   REQUIRE(devices.is_array());
-  size_t vulkan = 0, cuda_entries = 0;
+  size_t vulkan = 0, cuda_entries = 0, cpu_entries = 0;
   for (const nlohmann::json& d : devices) {
     if (d.at("backend") == "vulkan") {
       ++vulkan;
+      CHECK(cuda_entries + cpu_entries == 0);  // the Vulkan devices come first
       CHECK(d.at("available") == true);
       CHECK(d.contains("pci_bus_id"));  // a string where VK_EXT_pci_bus_info exists, else null
-    } else {
-      REQUIRE(d.at("backend") == "cuda");
+    } else if (d.at("backend") == "cuda") {
       ++cuda_entries;
+      CHECK(cpu_entries == 0);  // then CUDA, then the CPU: the registry's order of preference
       CHECK(d.at("available") == false);
       CHECK(d.at("reason") == reason);
       CHECK(d.at("built_in") == cuda::probe_cuda().built_in);
+    } else {
+      REQUIRE(d.at("backend") == "cpu");
+      ++cpu_entries;
+      CHECK(d.at("available") == true);
     }
   }
   CHECK(vulkan >= 1);
   CHECK(cuda_entries == 1);
-  CHECK(devices.back().at("backend") == "cuda");  // after the Vulkan devices
+  CHECK(cpu_entries == 1);
 
   // Asking for one Vulkan device shows that device only.
   const testing::CommandResult one = testing::run_vkgraph("devices --device 0");

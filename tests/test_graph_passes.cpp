@@ -8,7 +8,10 @@
 
 #include "engine/backend/cpu/cpu_backend.h"
 #include "engine/graph/plan.h"
-#include "engine/testing/llama_step.h"
+#include "models/arch/kv_storage.h"
+#include "models/arch/step_graph.h"
+#include "models/bundled/default_model.h"
+#include "models/model.h"
 #include "tests/op_case_support.h"
 
 using namespace vkgraph;
@@ -55,20 +58,14 @@ bool depends(const Plan& plan, size_t i, size_t j) {
   return false;
 }
 
-testing::LlamaDims small_llama() {
-  testing::LlamaDims d;
-  d.n_vocab = 512;
-  d.n_embd = 128;
-  d.n_head = 4;
-  d.n_kv_head = 2;
-  d.head_dim = 32;
-  d.n_ff = 352;
-  d.n_layer = 3;
-  d.n_tokens = 7;
-  d.n_kv = 64;
-  d.weight_type = DType::F16;
-  d.rope.n_rot = 32;
-  return d;
+// One step of the bundled model (stories260K: 5 layers, n_embd 64, 8 heads, a 64-slot cache),
+// built by the models' builder as a session builds it.
+Graph bundled_step(int64_t tokens) {
+  static const std::unique_ptr<models::Model> model = models::Model::load(models::default_model_path(), host());
+  static const models::KvStorage kv = models::allocate_kv(model->hparams(), host(), 64);
+  models::StepShape shape;
+  shape.n_tokens = tokens;
+  return models::build_step_graph(model->hparams(), model->weights(), kv, shape).graph;
 }
 
 }  // namespace
@@ -136,13 +133,10 @@ TEST_CASE("fusion is skipped when the inner result is needed elsewhere", "[graph
 
 TEST_CASE("the memory plan of a llama step shares the arena and never overlaps live tensors", "[graph][passes]") {
   for (int64_t tokens : {1, 7}) {
-    testing::LlamaDims dims = small_llama();
-    dims.n_tokens = tokens;
-    testing::LlamaStep step = testing::build_llama_step(dims, host());
-    const Plan plan = Plan::build(std::move(step.graph));
+    const Plan plan = Plan::build(bundled_step(tokens));
     INFO("tokens " << tokens << ", arena " << plan.arena_bytes() << " of " << plan.intermediate_bytes());
-    // Three layers of ~20 intermediates each but at most a handful alive at once: the peak is a
-    // fraction of the sum (measured 12-16%); a planner that stopped reusing would be at 100%.
+    // Five layers of ~20 intermediates each but at most a handful alive at once: the peak is a
+    // fraction of the sum (measured 8-10%); a planner that stopped reusing would be at 100%.
     REQUIRE(plan.intermediate_bytes() > 0);
     CHECK(double(plan.arena_bytes()) < 0.25 * double(plan.intermediate_bytes()));
 
@@ -241,10 +235,7 @@ TEST_CASE("barriers appear exactly where a step depends on an unwaited one", "[g
   }
   SECTION("every barrier of a llama step has a dependency, every dependency has a barrier") {
     for (int64_t tokens : {1, 7}) {
-      testing::LlamaDims dims = small_llama();
-      dims.n_tokens = tokens;
-      testing::LlamaStep step = testing::build_llama_step(dims, host());
-      const Plan plan = Plan::build(std::move(step.graph));
+      const Plan plan = Plan::build(bundled_step(tokens));
       const std::vector<Step>& steps = plan.steps();
       size_t last_barrier = 0;
       for (size_t j = 0; j < steps.size(); ++j) {

@@ -65,6 +65,7 @@ class FaultyBackend final : public Backend {
     return std::make_unique<FaultyExecutable>(std::make_unique<cpu::CpuExecutable>(plan, options), plan, fault_);
   }
   size_t storage_bytes() const override { return cpu_.storage_bytes(); }
+  bool supports(OpKind op, DType type) const override { return cpu_.supports(op, type); }
 
  private:
   cpu::CpuBackend cpu_;
@@ -103,9 +104,10 @@ TEST_CASE("the op cases cover every op and every dtype combination", "[testing]"
     CHECK(c.max_nmse < 1e-4);  // every bound is tight enough to see one wrong element
   }
   for (OpKind op :
-       {OpKind::view, OpKind::get_rows, OpKind::rms_norm, OpKind::rms_norm_mul, OpKind::mul, OpKind::add, OpKind::scale,
-        OpKind::matmul, OpKind::matmul_add, OpKind::matmul_cat, OpKind::matmul_swiglu, OpKind::rope, OpKind::softmax,
-        OpKind::silu, OpKind::swiglu, OpKind::attention, OpKind::kv_write, OpKind::argmax, OpKind::convert}) {
+       {OpKind::view,          OpKind::get_rows, OpKind::rms_norm, OpKind::rms_norm_mul, OpKind::mul,
+        OpKind::add,           OpKind::scale,    OpKind::matmul,   OpKind::matmul_add,   OpKind::matmul_cat,
+        OpKind::matmul_swiglu, OpKind::rope,     OpKind::softmax,  OpKind::silu,         OpKind::swiglu,
+        OpKind::attention,     OpKind::kv_write, OpKind::argmax,   OpKind::convert,      OpKind::paged_attention}) {
     CHECK(ops.count(op_name(op)) == 1);
   }
   auto has = [&](const std::string& text) {
@@ -133,10 +135,31 @@ TEST_CASE("the op cases cover every op and every dtype combination", "[testing]"
     CHECK(has("matmul_cat w=" + w));
     CHECK(has("matmul_swiglu w=" + w));
   }
-  for (const char* text : {"rope normal", "rope neox", "n_rot=32", "freq_scale=0.25", "attention cache=f16",
-                           "attention cache=f32", "n_kv_head=1", "window=4", "m=33", "no visible key",
-                           "attention+kv_write", "kv_write cache=f16", "kv_write cache=f32", "swiglu fused",
-                           "convert f16->f32", "convert f32->f16", "add a=3x5x64 b=5x64", "argmax 3x32000"}) {
+  for (const char* text : {"rope normal",
+                           "rope neox",
+                           "n_rot=32",
+                           "freq_scale=0.25",
+                           "attention cache=f16",
+                           "attention cache=f32",
+                           "n_kv_head=1",
+                           "window=4",
+                           "m=33",
+                           "no visible key",
+                           "attention+kv_write",
+                           "kv_write cache=f16",
+                           "kv_write cache=f32",
+                           "swiglu fused",
+                           "convert f16->f32",
+                           "convert f32->f16",
+                           "add a=3x5x64 b=5x64",
+                           "argmax 3x32000",
+                           "paged_attention cache=f32 block=3",
+                           "block=1 ",
+                           "+shared",
+                           "empty_rows=",
+                           "padding=",
+                           "shuffled",
+                           "1/4096"}) {
     INFO(text);
     CHECK(has(text));
   }

@@ -53,6 +53,14 @@ TEST_CASE("serve protocol: a chat request with every honoured field", "[serve]")
   CHECK(r.gen.stop == std::vector<std::string>{"\n\n", "END"});
   CHECK(r.gen.stream);
   CHECK(r.gen.include_usage);
+  CHECK(!r.gen.lora);  // absent: the server's start-up adapter scales
+  const ChatRequest l = parse_chat_request(
+      R"({"messages": [{"role": "user", "content": "hi"}], "lora": [{"id": 1, "scale": 0.25}, {"id": 0, "scale": 0}]})");
+  REQUIRE(l.gen.lora);
+  REQUIRE(l.gen.lora->size() == 2);
+  CHECK((*l.gen.lora)[0].id == 1);
+  CHECK((*l.gen.lora)[0].scale == 0.25f);
+  CHECK((*l.gen.lora)[1].scale == 0.0f);
   // OpenAI's defaults when absent: temperature 1, top_p 1, no top-k or min-p.
   const ChatRequest d = parse_chat_request(R"({"messages": [{"role": "user", "content": "hi"}], "stop": null})");
   CHECK(d.gen.temperature == 1.0f);
@@ -95,6 +103,12 @@ TEST_CASE("serve protocol: each bad chat request names its field", "[serve]") {
       {R"({"messages": [{"role": "user", "content": 5}]})", "messages[0].content", "invalid_type"},
       {R"({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {}}]}]})",
        "messages[0].content[0].type", "unsupported_value"},
+      {R"({"messages": [{"role": "user", "content": "hi"}], "lora": {"id": 0}})", "lora", "invalid_type"},
+      {R"({"messages": [{"role": "user", "content": "hi"}], "lora": [3]})", "lora[0]", "invalid_type"},
+      {R"({"messages": [{"role": "user", "content": "hi"}], "lora": [{"scale": 1}]})", "lora[0].id",
+       "missing_required_parameter"},
+      {R"({"messages": [{"role": "user", "content": "hi"}], "lora": [{"id": 0, "scale": "x"}]})", "lora[0].scale",
+       "invalid_type"},
   };
   for (const Case& c : cases) {
     const ApiError e = chat_error(c.body);

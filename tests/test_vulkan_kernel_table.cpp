@@ -186,6 +186,7 @@ TEST_CASE("kernel table: a row's family matches the push constants of its shader
       {KernelFamily::attention_split, {"AttentionSplitPush"}},
       {KernelFamily::attention_reduce, {"AttentionReducePush"}},
       {KernelFamily::attention_tiled, {"AttentionPush"}},
+      {KernelFamily::attention_paged, {"PagedAttentionPush"}},
   };
   for (const KernelRow& row : kernel_table()) {
     INFO(kernel_row_name(row) << " (" << kernel_family_name(row.family) << ")");

@@ -61,10 +61,14 @@ std::string prometheus_text(const ServerStats::Snapshot& server, const serving::
   single(out, "vkgraph_prefix_cache_hit_tokens_total", "counter",
          "Prompt tokens whose KV came from the prefix cache instead of being evaluated",
          e.prefix_cache_hit_tokens_total);
+  single(out, "vkgraph_preemptions_total", "counter",
+         "Sequences sent back to the queue when KV cache blocks ran out (recomputed when readmitted)",
+         e.preemptions_total);
   single(out, "vkgraph_queue_depth", "gauge", "Requests waiting for a sequence slot", e.queue_depth);
   single(out, "vkgraph_running_sequences", "gauge", "Sequences being generated", e.running_sequences);
   single(out, "vkgraph_kv_blocks_used", "gauge", "KV cache blocks in use", e.kv_blocks_used);
-  single(out, "vkgraph_kv_blocks_free", "gauge", "KV cache blocks free", e.kv_blocks_free);
+  single(out, "vkgraph_kv_blocks_free", "gauge", "KV cache blocks free or kept only by the prefix cache",
+         e.kv_blocks_free);
   histogram(out, "vkgraph_step_seconds", "Wall time of one engine step", e.step_seconds);
   histogram(out, "vkgraph_batch_tokens", "Tokens evaluated per engine step", e.batch_tokens);
   histogram(out, "vkgraph_time_to_first_token_seconds", "Request arrival to its first generated token",

@@ -160,6 +160,31 @@ TextOrTokens text_or_tokens(const json& v, const std::string& param, bool allow_
                       "invalid_type");
 }
 
+// llama-server's `lora`: a list of {"id": integer, "scale": number}.
+std::vector<LoraChoice> lora_choices(const Fields& f, const json& list) {
+  if (!list.is_array()) throw f.wrong_type("lora", list, "a list of {\"id\", \"scale\"} objects");
+  std::vector<LoraChoice> out;
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string param = fmt::format("lora[{}]", i);
+    if (!list[i].is_object()) {
+      throw invalid_field(param, fmt::format("'{}' must be an object, not {}", param, type_name(list[i])),
+                          "invalid_type");
+    }
+    const Fields entry(list[i], param + ".");
+    const auto id = entry.integer("id", 0, std::numeric_limits<int32_t>::max());
+    if (!id)
+      throw invalid_field(entry.param("id"), fmt::format("'{}.id' is missing", param), "missing_required_parameter");
+    // A scale is a multiplier of the adapter's effect; llama.cpp takes any finite value.
+    const auto scale = entry.number("scale", -1e6, 1e6);
+    if (!scale) {
+      throw invalid_field(entry.param("scale"), fmt::format("'{}.scale' is missing", param),
+                          "missing_required_parameter");
+    }
+    out.push_back({*id, float(*scale)});
+  }
+  return out;
+}
+
 GenerationFields generation_fields(const Fields& f, int64_t max_tokens_limit) {
   GenerationFields g;
   // OpenAI renamed max_tokens to max_completion_tokens for chat; both are accepted.
@@ -202,6 +227,7 @@ GenerationFields generation_fields(const Fields& f, int64_t max_tokens_limit) {
     g.include_usage = Fields(*options, "stream_options.").boolean("include_usage").value_or(false);
   }
   g.ignore_eos = f.boolean("ignore_eos").value_or(false);
+  if (const json* lora = f.find("lora")) g.lora = lora_choices(f, *lora);
   if (const auto n = f.integer("n", 1, 128); n && *n != 1) {
     throw invalid_field("n", fmt::format("'n' is {}; this server generates one choice per request (n = 1)", *n),
                         "invalid_value");

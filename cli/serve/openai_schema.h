@@ -17,6 +17,13 @@
 
 namespace vkgraph::serve {
 
+// One entry of llama-server's `lora` field: the adapter loaded at start-up with index `id`
+// (`--lora`, in order) at `scale`.
+struct LoraChoice {
+  int64_t id = 0;
+  float scale = 0.0f;
+};
+
 // Sampling and stopping, shared by chat and text completions.
 struct GenerationFields {
   std::optional<int64_t> max_tokens;  // max_tokens or max_completion_tokens; absent: up to the context
@@ -30,6 +37,9 @@ struct GenerationFields {
   bool stream = false;
   bool include_usage = false;  // stream_options.include_usage
   bool ignore_eos = false;     // extension: generate exactly max_tokens
+  // extension (llama-server's): the LoRA adapters this request applies, adapters not listed at
+  // scale 0; absent: the start-up scales. Ids are checked against the loaded adapters later.
+  std::optional<std::vector<LoraChoice>> lora;
 };
 
 struct ChatRequest {

@@ -13,6 +13,7 @@
 #include "cli/serve/responses.h"
 #include "cli/serve/server_state.h"
 #include "cli/serve/sse.h"
+#include "models/lora/adapter_choice.h"
 #include "models/tokenizer/tokenizer.h"
 
 namespace vkgraph::serve {
@@ -41,6 +42,22 @@ models::SamplerParams sampler_params(const GenerationFields& g) {
   return p;
 }
 
+// The adapters a request's `lora` field chooses among those loaded at start-up.
+std::vector<models::AdapterUse> chosen_adapters(const HttpServer::State& state, const std::vector<LoraChoice>& lora) {
+  const std::vector<models::AdapterUse>& loaded = state.engine.adapters();
+  if (loaded.empty() && !lora.empty()) {
+    throw invalid_field("lora", "'lora' names an adapter but the server loaded none (start it with --lora FILE)",
+                        "invalid_value");
+  }
+  std::vector<models::AdapterRequest> request;
+  for (const LoraChoice& c : lora) request.push_back({c.id, c.scale});
+  try {
+    return models::choose_adapters(loaded, request);
+  } catch (const Error& e) {
+    throw invalid_field("lora", e.what(), "invalid_value");
+  }
+}
+
 serving::Request make_request(const HttpServer::State& state, std::vector<int32_t> prompt, const GenerationFields& g,
                               const char* prompt_param) {
   const int64_t n_ctx = state.engine.n_ctx();
@@ -67,6 +84,7 @@ serving::Request make_request(const HttpServer::State& state, std::vector<int32_
   r.max_tokens = g.max_tokens.value_or(std::max<int64_t>(1, n_ctx - n));
   r.sampling = sampler_params(g);
   r.ignore_eos = g.ignore_eos;
+  if (g.lora) r.adapters = chosen_adapters(state, *g.lora);
   return r;
 }
 

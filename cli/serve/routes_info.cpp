@@ -1,4 +1,4 @@
-// GET /v1/models, GET /health, GET /metrics and POST /v1/embeddings.
+// GET /v1/models, GET /health, GET /metrics, GET /lora-adapters and POST /v1/embeddings.
 
 #include <fmt/format.h>
 
@@ -60,6 +60,17 @@ void install_info_routes(httplib::Server& http, HttpServer::State& state) {
   http.Get(R"(/v1/models/(.+))", [&state](const httplib::Request& req, httplib::Response& res) {
     check_model(state, req.matches[1]);
     send_json(res, model_list(state.options.model_id, state.created)["data"][0]);
+  });
+
+  // The LoRA adapters loaded at start-up, as llama-server lists them: a request's `lora` field
+  // names them by `id`; `scale` is what applies to requests without one.
+  http.Get("/lora-adapters", [&state](const httplib::Request&, httplib::Response& res) {
+    json list = json::array();
+    const std::vector<models::AdapterUse>& loaded = state.engine.adapters();
+    for (size_t i = 0; i < loaded.size(); ++i) {
+      list.push_back({{"id", i}, {"path", loaded[i].adapter->path()}, {"scale", loaded[i].scale}});
+    }
+    send_json(res, list);
   });
 
   http.Get("/metrics", [&state](const httplib::Request&, httplib::Response& res) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/backend/device_record.h"
 #include "engine/graph/plan.h"
 #include "engine/graph/storage.h"
 
@@ -65,6 +66,19 @@ struct PrepareOptions {
   size_t guard_bytes = 0;
 };
 
+// The kernel a backend that chooses among several would run for a node (Backend::kernel_choice).
+struct KernelChoice {
+  std::string kernel;  // e.g. the Vulkan kernel table's row name
+  std::string path;    // the kind of kernel: "coopmat" or "portable" on Vulkan
+  std::string why;     // the reason its selection table gives
+};
+
+// The device's memory bandwidth as a copy measures it (Backend::measure_copy_bandwidth).
+struct CopyBandwidth {
+  double bytes_per_second = 0.0;  // bytes read + written per second
+  std::string method;             // how it was measured, e.g. "copy shader, timestamps"
+};
+
 // A weight about to be uploaded, for Backend::check_weights_fit.
 struct WeightSize {
   std::string name;
@@ -95,6 +109,34 @@ class Backend {
 
   // Device bytes held by storages (weights and state).
   virtual size_t storage_bytes() const = 0;
+
+  // The device it runs on, as the registry lists it (registry.h).
+  virtual DeviceRecord device_record() const;
+
+  // Whether it runs `op` on data of `type`: the type that picks the kernel (the weights of a
+  // matmul, the table of get_rows, the cache of attention, the source of kv_write and convert,
+  // else the first input's). A caller can refuse a model's weights before uploading them.
+  virtual bool supports(OpKind op, DType type) const = 0;
+
+  // The fused ops (graph.h: fused_op_kinds) it runs; fusion makes no other (plan_options).
+  virtual std::vector<OpKind> fused_ops() const { return {}; }
+  // Plan options for plans this backend runs: fusion limited to its fused ops.
+  PlanOptions plan_options() const {
+    PlanOptions options;
+    options.fused_ops = fused_ops();
+    return options;
+  }
+
+  // The kernel it would run for `node` of `graph`, for backends that choose among several
+  // (benchmark rows, `vkgraph plan`); nullopt for those with one kernel per op.
+  virtual std::optional<KernelChoice> kernel_choice(const Graph& graph, const Node& node) const {
+    (void)graph;
+    (void)node;
+    return std::nullopt;
+  }
+
+  // Measures its memory bandwidth with a copy; nullopt where the backend has no probe.
+  virtual std::optional<CopyBandwidth> measure_copy_bandwidth() { return std::nullopt; }
 };
 
 }  // namespace vkgraph

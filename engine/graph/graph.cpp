@@ -15,6 +15,12 @@ int64_t element_count(const Shape& shape) {
   return n;
 }
 
+const std::vector<OpKind>& fused_op_kinds() {
+  static const std::vector<OpKind> ops = {OpKind::rms_norm_mul, OpKind::swiglu, OpKind::matmul_add, OpKind::matmul_cat,
+                                          OpKind::matmul_swiglu};
+  return ops;
+}
+
 const char* op_name(OpKind op) {
   switch (op) {
     case OpKind::leaf:
@@ -51,6 +57,8 @@ const char* op_name(OpKind op) {
       return "swiglu";
     case OpKind::attention:
       return "attention";
+    case OpKind::paged_attention:
+      return "paged_attention";
     case OpKind::kv_write:
       return "kv_write";
     case OpKind::argmax:
@@ -59,6 +67,28 @@ const char* op_name(OpKind op) {
       return "convert";
   }
   return "?";
+}
+
+int LowRankTails::count() const {
+  int n = 0;
+  for (int i = 0; i < kMaxMembers; ++i) n += has(i) ? 1 : 0;
+  return n;
+}
+
+size_t base_input_count(const Node& node) {
+  const size_t tails = 2 * size_t(node.params.tails.count());
+  VKGRAPH_CHECK(node.inputs.size() >= tails, "{} '{}': {} inputs cannot hold {} low-rank tails", op_name(node.op),
+                node.name, node.inputs.size(), tails / 2);
+  return node.inputs.size() - tails;
+}
+
+size_t tail_input_index(const Node& node, int member) {
+  const LowRankTails& t = node.params.tails;
+  VKGRAPH_CHECK(member >= 0 && member < LowRankTails::kMaxMembers && t.has(member),
+                "{} '{}': member {} has no low-rank tail", op_name(node.op), node.name, member);
+  size_t index = base_input_count(node);
+  for (int i = 0; i < member; ++i) index += t.has(i) ? 2 : 0;
+  return index;
 }
 
 namespace {
@@ -299,6 +329,40 @@ TensorId Graph::attention(TensorId q, TensorId k, TensorId v, TensorId q_pos, Te
                 describe(*this, q));
   if (params.rotate_keys) require_rope_params(*this, "attention: key_rope of k", k, params.key_rope);
   Node n = make_op(OpKind::attention, DType::F32, nq.shape, {q, k, v, q_pos, kv_pos});
+  n.params.attention = params;
+  return add_node(std::move(n));
+}
+
+TensorId Graph::paged_attention(TensorId q, TensorId k, TensorId v, TensorId block_table, TensorId seq_rows,
+                                TensorId q_pos, const AttentionParams& params) {
+  const Node& nq = node(q);
+  const Node& nk = node(k);
+  const Node& nv = node(v);
+  const Node& nt = node(block_table);
+  VKGRAPH_CHECK(nq.dtype == DType::F32 && nq.shape.size() == 3,
+                "paged_attention: q {} must be f32 [m, n_head, head_dim]", describe(*this, q));
+  VKGRAPH_CHECK(is_float(nk.dtype) && nk.shape.size() == 3,
+                "paged_attention: k {} must be an f32 or f16 pool [n_pool, n_kv_head, head_dim]", describe(*this, k));
+  VKGRAPH_CHECK(nv.dtype == nk.dtype && nv.shape == nk.shape, "paged_attention: v {} must match k {}",
+                describe(*this, v), describe(*this, k));
+  VKGRAPH_CHECK(nk.shape[2] == nq.shape[2], "paged_attention: shapes {} and {} differ in head_dim (q {}, k {})",
+                shape_string(nq.shape), shape_string(nk.shape), describe(*this, q), describe(*this, k));
+  VKGRAPH_CHECK(nq.shape[1] % nk.shape[1] == 0,
+                "paged_attention: n_head {} of q {} is not a multiple of n_kv_head {} of k {}", nq.shape[1],
+                describe(*this, q), nk.shape[1], describe(*this, k));
+  VKGRAPH_CHECK(params.block_size > 0 && nk.shape[0] % params.block_size == 0,
+                "paged_attention: the pool's {} slots (k {}) are not whole blocks of block_size {}", nk.shape[0],
+                describe(*this, k), params.block_size);
+  VKGRAPH_CHECK(nt.dtype == DType::I32 && nt.shape.size() == 2,
+                "paged_attention: block_table {} must be i32 [n_rows, max_blocks]", describe(*this, block_table));
+  require_i32_vector(*this, "paged_attention", "seq_rows", seq_rows, nq.shape[0]);
+  require_i32_vector(*this, "paged_attention", "q_pos", q_pos, nq.shape[0]);
+  VKGRAPH_CHECK(params.window >= 0, "paged_attention: window {} must not be negative (q {})", params.window,
+                describe(*this, q));
+  VKGRAPH_CHECK(
+      !params.rotate_keys,
+      "paged_attention: keys are stored rotated (rotate_keys is the KV ring's layout, not the paged cache's)");
+  Node n = make_op(OpKind::paged_attention, DType::F32, nq.shape, {q, k, v, block_table, seq_rows, q_pos});
   n.params.attention = params;
   return add_node(std::move(n));
 }

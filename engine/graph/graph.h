@@ -10,6 +10,7 @@
 // argmax) take and give f32. Only weights are quantized; only matmul activations, caches and
 // convert use f16. Index tensors (ids, positions, slots, kv_pos) are i32 vectors.
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -56,6 +57,8 @@ enum class OpKind : uint8_t {
                   // results become views of it. One token only (each product is one contiguous range)
   matmul_swiglu,  // fused by a pass: swiglu(matmul(w_gate, x), matmul(w_up, x)), inputs w_gate, w_up, x; both
                   // weights [n_ff, n_in] of one type. One token only
+                  // The four matmul forms may carry low-rank tails (OpParams::tails): one-token LoRA products
+                  // summed in the same store, their inputs after the node's own (base_input_count)
   rope,           // x [m, n_head, head_dim], pos [m] (i32) -> rotated x (params.rope)
   softmax,        // over the last dimension, of x * params.scale (max-subtracted)
   silu,           // x * sigmoid(x)
@@ -68,8 +71,23 @@ enum class OpKind : uint8_t {
                   // cache[slots[i]] = src[i] converted to the cache type; the result is the cache itself
   argmax,         // x [..., n] -> [...] i32 ([1] for a vector), the first index of the maximum
   convert,        // x -> x in params.dtype (f32 <-> f16, round to nearest even; same type: a copy)
+  // paged_attention: attention over a paged KV cache (continuous batching). q [m, n_head, d] f32,
+  // k/v pools [n_pool, n_kv_head, d] (f32 or f16, the same; n_pool a multiple of block_size),
+  // block_table [n_rows, max_blocks] i32, seq_rows [m] i32, q_pos [m] i32 -> [m, n_head, d] f32.
+  // Query i belongs to the sequence of table row seq_rows[i], whose key at position p lives in
+  // pool slot table[row][p / block_size] * block_size + p % block_size. Key p is visible to
+  // query i iff p <= q_pos[i], (window == 0 || q_pos[i] - p < window) and its table entry is
+  // >= 0. A query of row -1 (padding) or of an empty row (all -1) sees nothing and gives zeros.
+  // Rows and entries must lie inside the table and the pool (the CPU reference throws; device
+  // kernels read nothing outside them). Each query's result depends on its own row, position
+  // and blocks only, never on the other queries of the step.
+  paged_attention,
 };
 const char* op_name(OpKind op);
+
+// The ops the fusion pass makes from others (PlanOptions::fused_ops): a backend that lacks one
+// runs the unfused ops instead.
+const std::vector<OpKind>& fused_op_kinds();
 
 enum class RopeMode : uint8_t {
   normal,  // rotates pairs (2i, 2i+1): llama
@@ -91,6 +109,23 @@ struct AttentionParams {
   // a token rewrites nothing. q arrives already rotated at q_pos.
   bool rotate_keys = false;
   RopeParams key_rope;  // used when rotate_keys
+  // paged_attention: slots per KV block (the pool's page size). Keys are stored rotated (no
+  // rotate_keys): a sequence's positions are absolute, so its keys never move.
+  int32_t block_size = 0;
+};
+
+// Low-rank tails of a one-token matmul-family node (matmul, matmul_add, matmul_cat,
+// matmul_swiglu), fused by a pass from add(matmul(w, x), scale(matmul(b, t), factor)) (LoRA
+// adapters: models/arch/projection.h): the product of member i (weight i of the node) gains
+// factor[i] * (b_i t_i) before anything else is applied to it (matmul_add's residual,
+// matmul_swiglu's activation), with b_i [n_i, r_i] f16 and t_i [1, r_i] f32. For each member with a
+// tail, in member order, its b_i and t_i follow the node's own inputs.
+struct LowRankTails {
+  static constexpr int kMaxMembers = 3;
+  uint8_t mask = 0;  // bit i: member i has a tail
+  std::array<float, kMaxMembers> factor{1.0f, 1.0f, 1.0f};
+  bool has(int member) const { return (mask >> member) & 1u; }
+  int count() const;
 };
 
 struct OpParams {
@@ -100,6 +135,7 @@ struct OpParams {
   AttentionParams attention;
   DType dtype = DType::F32;  // convert
   int64_t view_offset = 0;   // view: first element of the view within its input
+  LowRankTails tails;        // matmul forms (one token)
 };
 
 struct Node {
@@ -113,6 +149,13 @@ struct Node {
   std::shared_ptr<Storage> storage;  // weight and state leaves
   bool output = false;               // read back by the host after a run
 };
+
+// A matmul-family node's inputs without its low-rank tails: weights, x (last of them for
+// matmul_cat and matmul_swiglu) and matmul_add's residual.
+size_t base_input_count(const Node& node);
+// Where member `member`'s tail is among the node's inputs: b at the returned index, t after it.
+// The member must have a tail.
+size_t tail_input_index(const Node& node, int member);
 
 class Graph {
  public:
@@ -134,6 +177,8 @@ class Graph {
   TensorId swiglu(TensorId gate, TensorId up);
   TensorId attention(TensorId q, TensorId k, TensorId v, TensorId q_pos, TensorId kv_pos,
                      const AttentionParams& params);
+  TensorId paged_attention(TensorId q, TensorId k, TensorId v, TensorId block_table, TensorId seq_rows, TensorId q_pos,
+                           const AttentionParams& params);
   TensorId kv_write(TensorId cache, TensorId src, TensorId slots);
   TensorId argmax(TensorId x);
   TensorId convert(TensorId x, DType dtype);

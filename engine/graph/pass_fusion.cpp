@@ -28,9 +28,65 @@ void rename_fused(Node& n, size_t index) {
   if (n.name == fmt::format("mul.{}", index)) n.name = fmt::format("{}.{}", op_name(n.op), index);
 }
 
+// One token of activations: the product is a single row, so products side by side stay
+// contiguous ranges of one result.
+bool one_token(const Graph& graph, TensorId x) {
+  const Shape& s = graph.node(x).shape;
+  return !s.empty() && element_count(s) == s.back();
+}
+
+// matmul(w, x) + factor * matmul(b, t) (the factor a scale node, or 1 without one), either order,
+// one token of f32 activations, b f16 [n_out, r]: the low-rank product (a LoRA adapter's B (A x),
+// models/arch/projection.h) becomes a tail of the mat-vec, summed in its store, so the adapter
+// costs no dispatch of its own there and the product stays a matmul the fusions below still
+// take (matmul_add, matmul_swiglu, matmul_cat). Only a plain matmul takes a tail: a second
+// adapter on the same weight stays an add.
+bool fuse_low_rank_tail(Graph& graph, std::vector<int>& uses, Node& n, size_t index) {
+  for (const auto& [product, delta] : {std::pair{n.inputs[0], n.inputs[1]}, std::pair{n.inputs[1], n.inputs[0]}}) {
+    if (!foldable(graph, uses, product, OpKind::matmul)) continue;
+    const Node& mm = graph.node(product);
+    if (mm.params.tails.mask != 0 || !one_token(graph, mm.inputs[1]) || graph.node(mm.inputs[1]).dtype != DType::F32) {
+      continue;
+    }
+    float factor = 1.0f;
+    TensorId low = delta;
+    const bool scaled = foldable(graph, uses, delta, OpKind::scale);
+    if (scaled) {
+      factor = graph.node(delta).params.scale;
+      low = graph.node(delta).inputs[0];
+    }
+    if (!foldable(graph, uses, low, OpKind::matmul)) continue;
+    const Node& lr = graph.node(low);
+    const Node& b = graph.node(lr.inputs[0]);
+    if (lr.params.tails.mask != 0 || lr.shape != mm.shape || b.dtype != DType::F16 ||
+        graph.node(lr.inputs[1]).dtype != DType::F32 || !one_token(graph, lr.inputs[1])) {
+      continue;
+    }
+    const std::vector<TensorId> inputs{mm.inputs[0], mm.inputs[1], lr.inputs[0], lr.inputs[1]};
+    n.op = OpKind::matmul;
+    n.inputs = inputs;
+    n.params.tails = LowRankTails{};
+    n.params.tails.mask = 1;
+    n.params.tails.factor[0] = factor;
+    --uses[size_t(product.index)];
+    --uses[size_t(delta.index)];
+    if (scaled) --uses[size_t(low.index)];  // read only by the scale, now unused
+    if (n.name == fmt::format("add.{}", index)) n.name = fmt::format("matmul.{}", index);
+    return true;
+  }
+  return false;
+}
+
+// The tail inputs of member `member` of `node`, or none.
+std::vector<TensorId> member_tail(const Node& node, int member) {
+  if (!node.params.tails.has(member)) return {};
+  const size_t b = tail_input_index(node, member);
+  return {node.inputs[b], node.inputs[b + 1]};
+}
+
 // matmul(w, x) + r or r + matmul(w, x), r of the sum's shape, one token: the residual is added
 // in the mat-vec's store (a dispatch and a write and re-read of the product fewer). Several
-// tokens keep the tiled kernels, which have no epilogue.
+// tokens keep the tiled kernels, which have no epilogue. A tail of the product stays one.
 bool fuse_matmul_add(Graph& graph, std::vector<int>& uses, Node& n, size_t index) {
   for (const auto& [product, residual] : {std::pair{n.inputs[0], n.inputs[1]}, std::pair{n.inputs[1], n.inputs[0]}}) {
     if (!foldable(graph, uses, product, OpKind::matmul)) continue;
@@ -38,22 +94,16 @@ bool fuse_matmul_add(Graph& graph, std::vector<int>& uses, Node& n, size_t index
     const Node& r = graph.node(residual);
     const Shape& x = graph.node(mm.inputs[1]).shape;
     if (r.shape != n.shape || r.dtype != DType::F32 || element_count(x) != x.back()) continue;
-    const TensorId w = mm.inputs[0];
-    const TensorId xi = mm.inputs[1];
+    std::vector<TensorId> inputs{mm.inputs[0], mm.inputs[1], residual};
+    for (TensorId t : member_tail(mm, 0)) inputs.push_back(t);
+    n.params.tails = mm.params.tails;
     n.op = OpKind::matmul_add;
-    n.inputs = {w, xi, residual};
+    n.inputs = inputs;
     --uses[size_t(product.index)];
     if (n.name == fmt::format("add.{}", index)) n.name = fmt::format("matmul_add.{}", index);
     return true;
   }
   return false;
-}
-
-// One token of activations: the product is a single row, so products side by side stay
-// contiguous ranges of one result.
-bool one_token(const Graph& graph, TensorId x) {
-  const Shape& s = graph.node(x).shape;
-  return !s.empty() && element_count(s) == s.back();
 }
 
 // swiglu(matmul(w_g, x), matmul(w_u, x)), both products read only there, one token, weights of
@@ -69,7 +119,17 @@ bool fuse_matmul_swiglu(Graph& graph, std::vector<int>& uses, Node& n, size_t in
   if (g.inputs[1] != u.inputs[1] || !one_token(graph, g.inputs[1]) || wg.dtype != wu.dtype || wg.shape != wu.shape) {
     return false;
   }
-  n.inputs = {g.inputs[0], u.inputs[0], g.inputs[1]};
+  std::vector<TensorId> inputs{g.inputs[0], u.inputs[0], g.inputs[1]};
+  LowRankTails tails;
+  for (int member = 0; member < 2; ++member) {
+    const Node& mm = member == 0 ? g : u;
+    if (!mm.params.tails.has(0)) continue;
+    for (TensorId t : member_tail(mm, 0)) inputs.push_back(t);
+    tails.mask |= uint8_t(1u << member);
+    tails.factor[size_t(member)] = mm.params.tails.factor[0];
+  }
+  n.inputs = inputs;
+  n.params.tails = tails;
   n.op = OpKind::matmul_swiglu;
   --uses[size_t(gate.index)];
   --uses[size_t(up.index)];
@@ -79,34 +139,75 @@ bool fuse_matmul_swiglu(Graph& graph, std::vector<int>& uses, Node& n, size_t in
   return true;
 }
 
+// Whether `later` reads `earlier`'s result, through any chain of nodes. Both read the same x, so
+// a chain between them runs through nodes after x (or appended by a pass): the search stops at
+// x's index.
+bool reads_from(const Graph& graph, TensorId later, TensorId earlier, TensorId x) {
+  std::vector<TensorId> stack{later};
+  std::vector<bool> seen(graph.size(), false);
+  while (!stack.empty()) {
+    const TensorId id = stack.back();
+    stack.pop_back();
+    for (TensorId in : graph.node(id).inputs) {
+      if (in == earlier) return true;
+      if (in.index <= x.index || seen[size_t(in.index)]) continue;
+      seen[size_t(in.index)] = true;
+      stack.push_back(in);
+    }
+  }
+  return false;
+}
+
 // The matmuls still in the graph that read the same one-token x with weights of one type and
 // n_in (q, k and v of an attention block), in graph order, up to three at a time: one matmul_cat
 // node appended to the graph computes them side by side, and each former matmul becomes a view
 // of its range, so its consumers (rope, kv_write, ...) read it where it lies, without a copy.
+// Low-rank tails go along (member i's tail becomes the cat's member i's); a matmul whose tail
+// reads another candidate (a LoRA adapter's A x, which reads the same x) is never grouped with
+// it: the group would read its own result. The matmuls tails read are grouped in a second round,
+// after the others: the adapted q, k and v then stay side by side in one product (so their
+// ropes still merge) and the adapters' A products form their own.
 size_t group_matmuls(Graph& graph, const std::vector<int>& uses) {
   constexpr size_t kMaxGroup = 3;  // the weight bindings of matmul/rows_cat_*
   const size_t original = graph.size();
   std::vector<bool> grouped(original, false);
+  std::vector<bool> tail_input(original, false);
+  for (const Node& n : graph.nodes()) {
+    if (n.params.tails.mask == 0 || n.op == OpKind::view) continue;
+    for (int member = 0; member < LowRankTails::kMaxMembers; ++member) {
+      if (n.params.tails.has(member)) tail_input[size_t(n.inputs[tail_input_index(n, member) + 1].index)] = true;
+    }
+  }
   size_t groups = 0;
-  for (size_t i = 0; i < original; ++i) {
+  for (size_t visit = 0; visit < 2 * original; ++visit) {
+    const size_t i = visit % original;
+    const bool second_round = visit >= original;
     const Node& first = graph.nodes()[i];
     // A matmul nothing reads any more was folded into another node (matmul_add, swiglu); an
     // output keeps its own buffer (materialize_outputs), so it cannot become a view.
     if (first.op != OpKind::matmul || grouped[i] || uses[i] == 0 || first.output) continue;
+    if (tail_input[i] != second_round) continue;
     const TensorId x = first.inputs[1];
     if (!one_token(graph, x)) continue;
     const Node& w0 = graph.node(first.inputs[0]);
     std::vector<size_t> members{i};
     for (size_t j = i + 1; j < original && members.size() < kMaxGroup; ++j) {
       const Node& other = graph.nodes()[j];
-      if (other.op != OpKind::matmul || grouped[j] || uses[j] == 0 || other.output || other.inputs[1] != x) {
+      if (other.op != OpKind::matmul || grouped[j] || uses[j] == 0 || other.output || other.inputs[1] != x ||
+          tail_input[j] != second_round) {
         continue;
       }
       // The same weight twice is one product computed twice, not two products.
-      bool repeated = false;
-      for (size_t member : members) repeated = repeated || graph.nodes()[member].inputs[0] == other.inputs[0];
+      bool repeated = false, dependent = false;
+      for (size_t member : members) {
+        repeated = repeated || graph.nodes()[member].inputs[0] == other.inputs[0];
+        const TensorId m_id{int32_t(member)}, j_id{int32_t(j)};
+        dependent = dependent || reads_from(graph, j_id, m_id, x) || reads_from(graph, m_id, j_id, x);
+      }
       const Node& w = graph.node(other.inputs[0]);
-      if (!repeated && w.dtype == w0.dtype && w.shape.size() == 2 && w.shape[1] == w0.shape[1]) members.push_back(j);
+      if (!repeated && !dependent && w.dtype == w0.dtype && w.shape.size() == 2 && w.shape[1] == w0.shape[1]) {
+        members.push_back(j);
+      }
     }
     if (members.size() < 2) continue;
 
@@ -120,6 +221,13 @@ size_t group_matmuls(Graph& graph, const std::vector<int>& uses) {
       cat.shape.back() += graph.nodes()[member].shape.back();
     }
     cat.inputs.push_back(x);
+    for (size_t k = 0; k < members.size(); ++k) {
+      const Node& mm = graph.nodes()[members[k]];
+      if (!mm.params.tails.has(0)) continue;
+      for (TensorId t : member_tail(mm, 0)) cat.inputs.push_back(t);
+      cat.params.tails.mask |= uint8_t(1u << k);
+      cat.params.tails.factor[k] = mm.params.tails.factor[0];
+    }
     cat.name = fmt::format("matmul_cat.{}", graph.size());
     const TensorId cat_id{int32_t(graph.size())};
     graph.nodes().push_back(std::move(cat));  // appended: the schedule orders it before its views
@@ -129,7 +237,8 @@ size_t group_matmuls(Graph& graph, const std::vector<int>& uses) {
       Node& mm = graph.nodes()[member];
       mm.op = OpKind::view;
       mm.inputs = {cat_id};
-      mm.params.view_offset = offset;  // elements: the range of this product in the single row
+      mm.params.tails = LowRankTails{};  // now the cat's
+      mm.params.view_offset = offset;    // elements: the range of this product in the single row
       offset += mm.shape.back();
       grouped[member] = true;
     }
@@ -216,13 +325,16 @@ size_t merge_ropes(Graph& graph) {
 
 }  // namespace
 
-size_t fuse(Graph& graph) {
+size_t fuse(Graph& graph, const std::vector<OpKind>& allowed) {
+  const auto has = [&](OpKind op) { return std::find(allowed.begin(), allowed.end(), op) != allowed.end(); };
   std::vector<int> uses = use_counts(graph);
   size_t fused = 0;
   for (size_t i = 0; i < graph.size(); ++i) {
     Node& n = graph.nodes()[i];
     if (n.op == OpKind::add) {
-      fused += fuse_matmul_add(graph, uses, n, i) ? 1 : 0;
+      fused += fuse_low_rank_tail(graph, uses, n, i) || (has(OpKind::matmul_add) && fuse_matmul_add(graph, uses, n, i))
+                   ? 1
+                   : 0;
       continue;
     }
     if (n.op != OpKind::mul) continue;
@@ -230,7 +342,7 @@ size_t fuse(Graph& graph) {
     const TensorId b = n.inputs[1];
 
     // rms_norm(x) * w with w [n]: one pass over x instead of a write and a re-read of the norm.
-    if (foldable(graph, uses, a, OpKind::rms_norm) && graph.node(b).shape.size() == 1 &&
+    if (has(OpKind::rms_norm_mul) && foldable(graph, uses, a, OpKind::rms_norm) && graph.node(b).shape.size() == 1 &&
         graph.node(b).shape[0] == graph.node(a).shape.back()) {
       const Node& norm = graph.node(a);
       n.op = OpKind::rms_norm_mul;
@@ -245,7 +357,7 @@ size_t fuse(Graph& graph) {
     // silu(g) * u or u * silu(g), same shapes: the gate activation never goes to memory.
     const Shape& sa = graph.node(a).shape;
     const Shape& sb = graph.node(b).shape;
-    if (sa != sb) continue;
+    if (!has(OpKind::swiglu) || sa != sb) continue;
     for (const auto& [silu, up] : {std::pair{a, b}, std::pair{b, a}}) {
       if (!foldable(graph, uses, silu, OpKind::silu)) continue;
       n.op = OpKind::swiglu;
@@ -258,12 +370,12 @@ size_t fuse(Graph& graph) {
   }
   // After the element-wise fusions, so swiglu nodes made from silu * mul are seen too, and
   // before grouping, which must not take the gate and up products.
-  for (size_t i = 0; i < graph.size(); ++i) {
+  for (size_t i = 0; i < graph.size() && has(OpKind::matmul_swiglu); ++i) {
     Node& n = graph.nodes()[i];
     if (n.op == OpKind::swiglu) fused += fuse_matmul_swiglu(graph, uses, n, i) ? 1 : 0;
   }
-  fused += group_matmuls(graph, uses);
-  fused += merge_ropes(graph);
+  if (has(OpKind::matmul_cat)) fused += group_matmuls(graph, uses);
+  fused += merge_ropes(graph);  // a wider rope over views: no new op, every backend runs it
   return fused;
 }
 

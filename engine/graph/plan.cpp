@@ -24,7 +24,7 @@ class PlanBuilder {
   static Plan build(Graph graph, const PlanOptions& options) {
     Plan plan;
     passes::materialize_outputs(graph);
-    if (options.fuse) passes::fuse(graph);
+    if (options.fuse) passes::fuse(graph, options.fused_ops);
     const std::vector<bool> live = passes::live_nodes(graph);
     const std::vector<TensorId> order = passes::schedule(graph, live);
     passes::MemoryPlan memory = passes::plan_memory(graph, live, order, options.arena_alignment);

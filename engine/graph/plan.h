@@ -54,7 +54,13 @@ struct StepTraffic {
 };
 
 struct PlanOptions {
-  bool fuse = true;              // rms_norm*weight -> rms_norm_mul, silu*up -> swiglu
+  // The fusion pass (passes.h: fuse): rms_norm * w -> rms_norm_mul, silu(g) * u -> swiglu, and for
+  // one token matmul + r -> matmul_add, swiglu of two matmuls -> matmul_swiglu, matmuls of one x
+  // -> matmul_cat, the ropes of q and k -> one rope.
+  bool fuse = true;
+  // The fused ops the executing backend has (Backend::fused_ops; its plan_options() sets this):
+  // fusion makes only these. The default, every fused op, suits backends that run them all.
+  std::vector<OpKind> fused_ops = fused_op_kinds();
   size_t arena_alignment = 256;  // covers minStorageBufferOffsetAlignment of every known device
 };
 

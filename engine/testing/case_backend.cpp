@@ -5,10 +5,8 @@
 
 namespace vkgraph::testing {
 
-std::string default_case_backend() { return has_backend("vulkan") ? "vulkan" : "cpu"; }
-
 std::unique_ptr<Backend> create_case_backend(const std::string& name, const std::string& device) {
-  const std::string chosen = name.empty() ? default_case_backend() : name;
+  const std::string chosen = name.empty() ? default_backend_name() : name;
   const BackendAvailability availability = backend_availability(chosen);
   VKGRAPH_CHECK(availability.available, "backend {} is unavailable: {}", chosen, availability.reason);
   return create_backend(chosen, device);

@@ -10,11 +10,8 @@
 
 namespace vkgraph::testing {
 
-// "" = "vulkan" when built in, else "cpu".
-std::string default_case_backend();
-
-// The backend under test: `name` on `device`. Throws an Error "backend <name> is unavailable:
-// <reason>" when it cannot run on this machine (cuda without a driver or device).
+// The backend under test: `name` ("" = the registry's default backend) on `device`. Throws an Error "backend <name> is
+// unavailable: <reason>" when it cannot run on this machine (cuda without a driver or device).
 std::unique_ptr<Backend> create_case_backend(const std::string& name, const std::string& device = "");
 
 }  // namespace vkgraph::testing

@@ -50,7 +50,7 @@ CaseTiming time_runs(Executable& exe, int runs) {
 Outputs run_on(const OpCase& c, Backend& backend, const PrepareOptions& options, const RunCaseOptions* under_test,
                CaseTiming* timing) {
   CaseGraph cg = c.build(backend);
-  const Plan plan = Plan::build(std::move(cg.graph));
+  const Plan plan = Plan::build(std::move(cg.graph), backend.plan_options());
   std::unique_ptr<Executable> exe = backend.prepare(plan, options);
   for (const auto& [id, data] : cg.inputs) exe->set_input(id, data);
   exe->run();

@@ -36,11 +36,11 @@ bool may_run_in(const vk::KernelRow& row, const vk::KernelKey& step) {
   return row.key == step;
 }
 
-// Whether some step of the case, as planned (fused), may run the row. The graph is built on the
-// CPU backend: only its ops, types and shapes matter here.
-bool case_may_run(const OpCase& c, const vk::KernelRow& row, Backend& cpu) {
+// Whether some step of the case, as `runner` plans it (fused), may run the row. The graph is
+// built on the CPU backend: only its ops, types and shapes matter here.
+bool case_may_run(const OpCase& c, const vk::KernelRow& row, Backend& cpu, const Backend& runner) {
   CaseGraph cg = c.build(cpu);
-  const Plan plan = Plan::build(std::move(cg.graph));
+  const Plan plan = Plan::build(std::move(cg.graph), runner.plan_options());
   for (const Step& step : plan.steps()) {
     if (may_run_in(row, vk::kernel_key(plan.graph(), plan.graph().node(step.node)))) return true;
   }
@@ -82,7 +82,7 @@ std::vector<KernelRun> run_kernel_cases(const std::string& selector, const Kerne
     }
     const vk::ForcedKernels forced({run.row.name});
     for (const OpCase& c : op_cases()) {
-      if (!case_may_run(c, *row, cpu)) continue;
+      if (!case_may_run(c, *row, cpu, vulkan)) continue;
       bool ran = false;
       double row_ms = 0.0;
       uint64_t row_bytes = 0;

@@ -1,7 +1,9 @@
 /* Loads a model (the bundled default when no -m is given) and streams a completion of a prompt
- * to standard output through the vkgraph C API.
+ * to standard output through the vkgraph C API. With -hf the model comes from the Hugging Face
+ * Hub: from the shared cache when it is there, else downloaded into it.
  *
- *   complete [-m model.gguf] [-p prompt] [-n tokens] [--temp T] [--seed S] [--backend vulkan|cpu]
+ *   complete [-m model.gguf | -hf ORG/REPO[:QUANT]] [-p prompt] [-n tokens] [--temp T] [--seed S]
+ *            [--backend vulkan|cpu]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +19,12 @@ static int print_piece(vkgraph_token token, const char* piece, size_t len, void*
   return 0; /* go on */
 }
 
+static int show_download(uint64_t done, uint64_t total, void* user_data) {
+  (void)user_data;
+  if (total > 0) fprintf(stderr, "\rdownloading: %3d%%", (int)(done * 100 / total));
+  return 0; /* go on */
+}
+
 static int fail(const char* what, vkgraph_status status) {
   fprintf(stderr, "complete: %s failed (%s): %s\n", what, vkgraph_status_name(status), vkgraph_last_error());
   return 1;
@@ -24,12 +32,14 @@ static int fail(const char* what, vkgraph_status status) {
 
 int main(int argc, char** argv) {
   const char* model_path = NULL; /* NULL: the bundled stories260K */
+  const char* hf = NULL;         /* a model name on the Hugging Face Hub */
   const char* prompt = "Once upon a time";
   int n_predict = 32;
   vkgraph_model_params mp = vkgraph_model_default_params();
   vkgraph_sampler_params sp = vkgraph_sampler_default_params();
   for (int i = 1; i + 1 < argc; i += 2) {
     if (strcmp(argv[i], "-m") == 0) model_path = argv[i + 1];
+    else if (strcmp(argv[i], "-hf") == 0) hf = argv[i + 1];
     else if (strcmp(argv[i], "-p") == 0) prompt = argv[i + 1];
     else if (strcmp(argv[i], "-n") == 0) n_predict = atoi(argv[i + 1]);
     else if (strcmp(argv[i], "--temp") == 0) sp.temperature = (float)atof(argv[i + 1]);
@@ -39,6 +49,17 @@ int main(int argc, char** argv) {
       fprintf(stderr, "complete: unknown option %s\n", argv[i]);
       return 2;
     }
+  }
+
+  char hub_path[4096]; /* holds any path vkgraph_hub_resolve writes */
+  if (hf != NULL) {
+    vkgraph_hub_params hp = vkgraph_hub_default_params(); /* cache, endpoint and token as other tools find them */
+    hp.progress = show_download;
+    size_t length = 0;
+    const vkgraph_status hs = vkgraph_hub_resolve(hf, &hp, hub_path, sizeof hub_path, &length);
+    fputs("\r\033[K", stderr);
+    if (hs != VKGRAPH_OK) return fail("getting the model from the Hugging Face Hub", hs);
+    model_path = hub_path;
   }
 
   vkgraph_model* model = NULL;

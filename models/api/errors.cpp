@@ -84,6 +84,12 @@ const char* vkgraph_status_name(vkgraph_status status) {
       return "VKGRAPH_ERR_OUT_OF_MEMORY";
     case VKGRAPH_ERR_INTERNAL:
       return "VKGRAPH_ERR_INTERNAL";
+    case VKGRAPH_ERR_NETWORK:
+      return "VKGRAPH_ERR_NETWORK";
+    case VKGRAPH_ERR_NOT_FOUND:
+      return "VKGRAPH_ERR_NOT_FOUND";
+    case VKGRAPH_ERR_ACCESS:
+      return "VKGRAPH_ERR_ACCESS";
   }
   return "unknown status";
 }

@@ -12,6 +12,7 @@
 #include "engine/backend/backend.h"
 #include "include/vkgraph.h"
 #include "models/embedding.h"
+#include "models/lora/lora_adapter.h"
 #include "models/model.h"
 #include "models/sampler.h"
 #include "models/session.h"
@@ -22,6 +23,7 @@ namespace vkgraph::api {
 inline constexpr uint32_t kModelTag = 0x4d4f444cu;    // "MODL"
 inline constexpr uint32_t kContextTag = 0x43545854u;  // "CTXT"
 inline constexpr uint32_t kSamplerTag = 0x534d504cu;  // "SMPL"
+inline constexpr uint32_t kAdapterTag = 0x4c4f5241u;  // "LORA"
 
 // A status with its message, thrown inside the API and caught by `guarded`.
 struct ApiError {
@@ -48,6 +50,17 @@ struct vkgraph_model {
   std::mutex device_mutex;
   // vkgraph_embed's KV cache and steps, made on its first call (under device_mutex).
   std::unique_ptr<vkgraph::models::Embedder> embedder;
+  // The adapters loaded for this model and not freed yet (freed with it); guarded by
+  // device_mutex. Declared after the model and backend, so destroyed before them.
+  std::vector<vkgraph_adapter*> adapters;
+};
+
+struct vkgraph_adapter {
+  uint32_t tag = vkgraph::api::kAdapterTag;
+  vkgraph_model* owner = nullptr;
+  // Shared with the sessions that apply it: freeing the handle while a context still applies
+  // the adapter keeps its weights until that context lets go.
+  std::shared_ptr<const vkgraph::models::LoraAdapter> adapter;
 };
 
 struct vkgraph_context {
@@ -84,6 +97,10 @@ Handle* checked(Handle* handle, uint32_t tag, const char* what) {
 }
 
 void require(bool condition, const char* message);  // VKGRAPH_ERR_INVALID_ARGUMENT otherwise
+
+// Frees an adapter handle and forgets it in its model's list; the caller holds the model's
+// device_mutex.
+void free_adapter_locked(vkgraph_adapter* adapter);
 
 // Copies `text` into a caller's buffer of `capacity` bytes with a NUL; sets *length first.
 void copy_out(const std::string& text, char* out, size_t capacity, size_t* length);

@@ -42,8 +42,10 @@ const vkgraph::models::Model& model_of(const vkgraph_model* model) {
 extern "C" {
 
 vkgraph_model_params vkgraph_model_default_params(void) {
+  // The registry's default backend, kept for the life of the process: p.backend points into it.
+  static const std::string backend = vkgraph::default_backend_name();
   vkgraph_model_params p{};
-  p.backend = "vulkan";
+  p.backend = backend.c_str();
   return p;
 }
 
@@ -65,7 +67,8 @@ vkgraph_status vkgraph_model_load(const char* path, const vkgraph_model_params* 
     auto handle = std::make_unique<vkgraph_model>();
     try {
       handle->backend =
-          vkgraph::create_backend(p.backend != nullptr ? p.backend : "vulkan", p.device != nullptr ? p.device : "");
+          vkgraph::create_backend(p.backend != nullptr ? std::string(p.backend) : vkgraph::default_backend_name(),
+                                  p.device != nullptr ? p.device : "");
     } catch (const vkgraph::Error& e) {
       raise(VKGRAPH_ERR_DEVICE, e.what());
     }
@@ -93,6 +96,10 @@ vkgraph_status vkgraph_model_load(const char* path, const vkgraph_model_params* 
 vkgraph_status vkgraph_model_free(vkgraph_model* model) {
   return vkgraph::api::guarded(VKGRAPH_ERR_INTERNAL, [&] {
     vkgraph::api::checked(model, vkgraph::api::kModelTag, "model");
+    {
+      std::lock_guard lock(model->device_mutex);
+      while (!model->adapters.empty()) vkgraph::api::free_adapter_locked(model->adapters.back());
+    }
     vkgraph::api::unregister_handle(model);
     model->tag = 0;
     delete model;

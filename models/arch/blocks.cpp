@@ -7,16 +7,28 @@
 namespace vkgraph::models::arch {
 
 StepBuilder::StepBuilder(const Hparams& hparams, const ModelWeights& weights, const KvStorage& kv_storage,
-                         const StepShape& step_shape)
-    : hp(hparams), w(weights), kv(kv_storage), shape(step_shape), g(step.graph), m(step_shape.n_tokens) {
+                         const StepShape& step_shape, std::span<const AdapterUse> adapters)
+    : hp(hparams),
+      w(weights),
+      kv(kv_storage),
+      shape(step_shape),
+      lora(adapters),
+      g(step.graph),
+      m(step_shape.n_tokens) {
   step.tokens = g.input("tokens", DType::I32, {m});
   step.positions = g.input("positions", DType::I32, {m});
   step.slots = g.input("slots", DType::I32, {m});
-  step.kv_pos = g.input("kv_pos", DType::I32, {kv.n_slots});
+  if (paged()) {
+    step.block_table = g.input("block_table", DType::I32, {shape.paged_table_rows, shape.paged_max_blocks});
+    step.seq_rows = g.input("seq_rows", DType::I32, {m});
+    step.logit_rows = g.input("logit_rows", DType::I32, {shape.paged_outputs});
+  } else {
+    step.kv_pos = g.input("kv_pos", DType::I32, {kv.n_slots});
+  }
   if (w.rope_freqs.present()) rope_factors = weight(w.rope_freqs);
 }
 
-TensorId StepBuilder::weight(const WeightTensor& t) { return g.weight(t.name, t.dtype, t.shape, t.storage); }
+TensorId StepBuilder::weight(const WeightTensor& t) { return weight_leaf(g, t); }
 
 TensorId StepBuilder::embeddings() { return g.name(g.get_rows(weight(w.tok_embd), step.tokens), "embd"); }
 
@@ -30,7 +42,7 @@ TensorId StepBuilder::head_norm(TensorId x, const WeightTensor& weight_of_norm, 
 }
 
 TensorId StepBuilder::project(const WeightTensor& matrix, TensorId x, const WeightTensor* bias) {
-  const TensorId y = g.matmul(weight(matrix), x);
+  const TensorId y = models::project(g, matrix, x, lora);
   return bias != nullptr ? g.add(y, weight(*bias)) : y;
 }
 
@@ -50,6 +62,12 @@ TensorId StepBuilder::attention(int64_t il, TensorId q, TensorId k, TensorId v, 
   const TensorId k_all = g.kv_write(k_cache, k, step.slots);
   const TensorId v_all = g.kv_write(v_cache, v, step.slots);
 
+  if (paged()) {
+    // The paged pool stores keys rotated (no ring), so the factors were applied above.
+    params.block_size = int32_t(shape.paged_block_size);
+    const TensorId out = g.paged_attention(q, k_all, v_all, step.block_table, step.seq_rows, step.positions, params);
+    return g.reshape(out, {m, hp.n_head * d});
+  }
   params.rotate_keys = shape.ring;
   params.key_rope = rope;
   const TensorId out = with_freq_factors(g, g.attention(q, k_all, v_all, step.positions, step.kv_pos, params),
@@ -64,7 +82,11 @@ TensorId StepBuilder::swiglu_ffn(const WeightTensor& gate, const WeightTensor& u
 
 StepGraph StepBuilder::finish(TensorId x) {
   const bool last_row_only = !shape.all_logits && !shape.hidden_states;
-  if (last_row_only && m > 1) x = g.rows(x, m - 1, 1);  // only the last token is sampled
+  if (paged()) {
+    x = g.get_rows(x, step.logit_rows);  // the last token of each sequence's chunk
+  } else if (last_row_only && m > 1) {
+    x = g.rows(x, m - 1, 1);  // only the last token is sampled
+  }
   x = norm(x, w.output_norm);
   if (shape.hidden_states) {
     step.hidden = g.name(x, "hidden");

@@ -7,10 +7,13 @@
 namespace vkgraph::models::arch {
 
 // llama and mistral: pre-norm blocks, RoPE (normal layout), SwiGLU.
-StepGraph build_llama_step(const Hparams& hp, const ModelWeights& w, const KvStorage& kv, const StepShape& shape);
+StepGraph build_llama_step(const Hparams& hp, const ModelWeights& w, const KvStorage& kv, const StepShape& shape,
+                           std::span<const AdapterUse> lora);
 // qwen2: llama's block with biases on the q, k and v projections and the NeoX RoPE layout.
-StepGraph build_qwen2_step(const Hparams& hp, const ModelWeights& w, const KvStorage& kv, const StepShape& shape);
+StepGraph build_qwen2_step(const Hparams& hp, const ModelWeights& w, const KvStorage& kv, const StepShape& shape,
+                           std::span<const AdapterUse> lora);
 // qwen3: llama's block with per-head RMSNorm of q and k before RoPE (NeoX layout), no biases.
-StepGraph build_qwen3_step(const Hparams& hp, const ModelWeights& w, const KvStorage& kv, const StepShape& shape);
+StepGraph build_qwen3_step(const Hparams& hp, const ModelWeights& w, const KvStorage& kv, const StepShape& shape,
+                           std::span<const AdapterUse> lora);
 
 }  // namespace vkgraph::models::arch

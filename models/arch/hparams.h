@@ -6,7 +6,6 @@
 
 #include "engine/graph/graph.h"
 
-namespace vkgraph::models {}  // namespace vkgraph::models
 namespace vkgraph::gguf {
 class GgufFile;
 }

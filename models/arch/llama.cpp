@@ -8,8 +8,9 @@
 
 namespace vkgraph::models::arch {
 
-StepGraph build_llama_step(const Hparams& hp, const ModelWeights& w, const KvStorage& kv, const StepShape& shape) {
-  StepBuilder b(hp, w, kv, shape);
+StepGraph build_llama_step(const Hparams& hp, const ModelWeights& w, const KvStorage& kv, const StepShape& shape,
+                           std::span<const AdapterUse> lora) {
+  StepBuilder b(hp, w, kv, shape, lora);
   Graph& g = b.g;
   AttentionParams attn;
   attn.scale = 1.0f / std::sqrt(float(hp.head_dim));

@@ -9,8 +9,9 @@
 
 namespace vkgraph::models::arch {
 
-StepGraph build_qwen2_step(const Hparams& hp, const ModelWeights& w, const KvStorage& kv, const StepShape& shape) {
-  StepBuilder b(hp, w, kv, shape);
+StepGraph build_qwen2_step(const Hparams& hp, const ModelWeights& w, const KvStorage& kv, const StepShape& shape,
+                           std::span<const AdapterUse> lora) {
+  StepBuilder b(hp, w, kv, shape, lora);
   Graph& g = b.g;
   AttentionParams attn;
   attn.scale = 1.0f / std::sqrt(float(hp.head_dim));
@@ -30,8 +31,9 @@ StepGraph build_qwen2_step(const Hparams& hp, const ModelWeights& w, const KvSto
   return b.finish(x);
 }
 
-StepGraph build_qwen3_step(const Hparams& hp, const ModelWeights& w, const KvStorage& kv, const StepShape& shape) {
-  StepBuilder b(hp, w, kv, shape);
+StepGraph build_qwen3_step(const Hparams& hp, const ModelWeights& w, const KvStorage& kv, const StepShape& shape,
+                           std::span<const AdapterUse> lora) {
+  StepBuilder b(hp, w, kv, shape, lora);
   Graph& g = b.g;
   AttentionParams attn;
   attn.scale = 1.0f / std::sqrt(float(hp.head_dim));

@@ -5,8 +5,10 @@
 
 namespace vkgraph::models {
 
-StepGraph build_step_graph(const Hparams& hp, const ModelWeights& w, const KvStorage& kv, const StepShape& shape) {
-  using Builder = StepGraph (*)(const Hparams&, const ModelWeights&, const KvStorage&, const StepShape&);
+StepGraph build_step_graph(const Hparams& hp, const ModelWeights& w, const KvStorage& kv, const StepShape& shape,
+                           std::span<const AdapterUse> lora) {
+  using Builder = StepGraph (*)(const Hparams&, const ModelWeights&, const KvStorage&, const StepShape&,
+                                std::span<const AdapterUse>);
   struct Family {
     const char* arch;
     Builder build;
@@ -23,7 +25,7 @@ StepGraph build_step_graph(const Hparams& hp, const ModelWeights& w, const KvSto
       {"phi3", arch::build_llama_step},
   };
   for (const Family& f : kFamilies) {
-    if (hp.arch == f.arch) return f.build(hp, w, kv, shape);
+    if (hp.arch == f.arch) return f.build(hp, w, kv, shape, lora);
   }
   fail("architecture '{}' has no step builder", hp.arch);
 }

@@ -35,4 +35,20 @@ struct ModelWeights {
   std::vector<LayerWeights> layers;
 };
 
+// Calls fn(WeightTensor&) on every weight field of `w` (ModelWeights, const or not), absent
+// optional ones included (empty name): the one list of the fields, for loading and adapters.
+template <typename Weights, typename Fn>
+void for_each_weight(Weights& w, Fn&& fn) {
+  fn(w.tok_embd);
+  fn(w.output_norm);
+  fn(w.output);
+  fn(w.rope_freqs);
+  for (auto& L : w.layers) {
+    for (auto* t : {&L.attn_norm, &L.wq, &L.wk, &L.wv, &L.wo, &L.bq, &L.bk, &L.bv, &L.q_norm, &L.k_norm, &L.ffn_norm,
+                    &L.w_gate, &L.w_up, &L.w_down}) {
+      fn(*t);
+    }
+  }
+}
+
 }  // namespace vkgraph::models

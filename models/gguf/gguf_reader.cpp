@@ -460,6 +460,7 @@ GgufFile& GgufFile::operator=(GgufFile&& other) noexcept {
     metadata_index_ = std::move(other.metadata_index_);
     tensors_ = std::move(other.tensors_);
     tensor_index_ = std::move(other.tensor_index_);
+    other_parts_ = std::move(other.other_parts_);
   }
   return *this;
 }
@@ -485,7 +486,8 @@ const TensorInfo& GgufFile::tensor(std::string_view name) const {
 }
 
 std::span<const std::byte> GgufFile::data(const TensorInfo& tensor) const {
-  return {base_ + tensor.offset, size_t(tensor.bytes)};
+  const GgufFile& holder = tensor.part == 0 ? *this : other_parts_.at(tensor.part - 1);
+  return {holder.base_ + tensor.offset, size_t(tensor.bytes)};
 }
 
 }  // namespace vkgraph::gguf

@@ -38,6 +38,8 @@ struct TensorInfo {
   int64_t elements;
   uint64_t offset;  // absolute offset of the first byte in the file
   uint64_t bytes;
+  // The file of a split model that holds the bytes (0: the first part; see gguf_split.h).
+  uint32_t part = 0;
 };
 
 struct MetadataEntry {
@@ -101,9 +103,14 @@ class GgufFile {
   // one of this file's tensors().
   std::span<const std::byte> data(const TensorInfo& tensor) const;
 
+  // Parts 2..N of a split model opened with open_split_model() (gguf_split.h); their tensors are
+  // listed in tensors() with TensorInfo::part set, and data() reads them from here.
+  const std::vector<GgufFile>& other_parts() const { return other_parts_; }
+
  private:
   GgufFile() = default;
   friend class GgufParser;
+  friend GgufFile open_split_model(const std::string& path);
 
   std::string path_;
   uint32_t version_ = 0;
@@ -115,6 +122,7 @@ class GgufFile {
   std::unordered_map<std::string, size_t> metadata_index_;
   std::vector<TensorInfo> tensors_;
   std::unordered_map<std::string, size_t> tensor_index_;
+  std::vector<GgufFile> other_parts_;
 };
 
 }  // namespace vkgraph::gguf

@@ -1,5 +1,7 @@
 #include "models/serving/engine.h"
 
+#include "engine/core/error.h"
+#include "models/serving/batch_engine.h"
 #include "models/serving/session_engine.h"
 
 namespace vkgraph::serving {
@@ -22,8 +24,24 @@ const char* finish_reason_name(FinishReason reason) {
   return "?";
 }
 
+const char* engine_kind_name(EngineKind kind) {
+  switch (kind) {
+    case EngineKind::batched:
+      return "batched";
+    case EngineKind::session:
+      return "session";
+  }
+  return "?";
+}
+
 std::unique_ptr<Engine> Engine::create(const models::Model& model, Backend& backend, const EngineOptions& options) {
-  return std::make_unique<SessionEngine>(model, backend, options);
+  switch (options.kind) {
+    case EngineKind::batched:
+      return std::make_unique<BatchEngine>(model, backend, options);
+    case EngineKind::session:
+      return std::make_unique<SessionEngine>(model, backend, options);
+  }
+  fail("unknown serving engine kind {}", int(options.kind));
 }
 
 }  // namespace vkgraph::serving

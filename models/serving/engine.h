@@ -3,9 +3,10 @@
 // (cli/serve/) renders and tokenizes, submits token ids here and turns the tokens it gets back
 // into text; the engine knows sequences, KV memory and steps, nothing of HTTP or JSON.
 //
-// One interface, several implementations chosen by Engine::create: the first
-// (session_engine.h) runs `n_parallel` independent Sessions in turn; a batched engine over a
-// paged KV cache replaces it where the backend can, behind the same calls.
+// Engine::create makes the engine EngineOptions::kind names: the batched engine
+// (batch_engine.h, the default: continuous batching over a paged KV cache, on every backend) or
+// the session engine (session_engine.h: one Session per running sequence, stepped in turn; the
+// simpler one, kept as a reference and for comparison, `vkgraph serve --engine session`).
 //
 // Threads: submit, cancel, embed, metrics and drain may be called from any thread. The
 // callbacks run on the engine's own thread, in order, and must be short (hand the token to the
@@ -22,6 +23,7 @@
 #include "engine/backend/backend.h"
 #include "engine/core/error.h"
 #include "models/arch/hparams.h"
+#include "models/lora/lora_adapter.h"
 #include "models/model.h"
 #include "models/sampler.h"
 #include "models/serving/histogram.h"
@@ -33,8 +35,11 @@ struct Request {
   int64_t max_tokens = 16;         // tokens to generate at most; > 0
   models::SamplerParams sampling;  // temperature 0 = greedy; the seed makes sampling reproducible
   bool ignore_eos = false;         // end-of-generation tokens cannot be drawn (fixed-length output)
-  // Later additions (LoRA adapters by id and scale, speculative drafts) are new fields with
-  // defaults, so callers keep compiling.
+  // The LoRA adapters and scales this request applies (models::choose_adapters turns
+  // llama-server's `lora` field into them); nullopt: the engine's (EngineOptions::adapters).
+  // Only adapters of the engine's model; a scale of 0 leaves an adapter out.
+  std::optional<std::vector<models::AdapterUse>> adapters;
+  // Later additions (speculative drafts) are new fields with defaults, so callers keep compiling.
 };
 
 enum class FinishReason {
@@ -75,13 +80,31 @@ struct ShuttingDown : Error {
   using Error::Error;
 };
 
+// Which engine Engine::create makes (`vkgraph serve --engine`).
+enum class EngineKind : uint8_t {
+  batched,  // batch_engine.h: every running sequence in one step, paged KV cache, prefix sharing
+  session,  // session_engine.h: a Session (plain KV cache of n_ctx) per sequence, one step each in turn
+};
+const char* engine_kind_name(EngineKind kind);
+
 struct EngineOptions {
+  EngineKind kind = EngineKind::batched;
   int64_t n_parallel = 4;  // sequences running at once (--parallel)
   int64_t n_ctx = 0;       // tokens per sequence (--ctx-size); 0: the model's, at most 4096
   int64_t max_queue = 64;  // requests waiting beyond the running ones; one more gets QueueFull
   // Most prompt tokens one sequence evaluates per step: a long prompt is fed in chunks so the
   // other sequences keep generating meanwhile.
   int64_t prefill_chunk = 512;
+  // Most tokens one step evaluates, all sequences together (generated tokens first, then prompt
+  // chunks). Steps are prepared for powers of two up to it.
+  int64_t step_tokens = 512;
+  int64_t block_size = 16;  // KV cache block: positions per block (--block-size)
+  // Blocks in the KV cache (--kv-blocks); 0: n_parallel sequences of n_ctx tokens. At least one
+  // sequence's context: fewer running sequences fit when blocks run out, never fewer than one.
+  int64_t kv_blocks = 0;
+  // LoRA adapters loaded at start-up (`--lora`), in order: a request names them by index (its
+  // `lora` field); these scales apply to requests that do not.
+  std::vector<models::AdapterUse> adapters;
 };
 
 struct EngineMetrics {
@@ -89,17 +112,18 @@ struct EngineMetrics {
   uint64_t prompt_tokens_total = 0;
   uint64_t generated_tokens_total = 0;
   uint64_t prefix_cache_hit_tokens_total = 0;  // prompt tokens not evaluated thanks to a prefix cache
-  int64_t queue_depth = 0;                     // accepted, not yet running
+  uint64_t preemptions_total = 0;  // sequences sent back to the queue when KV blocks ran out (recomputed later)
+  int64_t queue_depth = 0;         // accepted, not yet running
   int64_t running_sequences = 0;
-  int64_t kv_blocks_used = 0;  // blocks of a paged cache; an engine without blocks counts each
-  int64_t kv_blocks_free = 0;  // sequence's cache as one block
+  int64_t kv_blocks_used = 0;  // KV cache blocks held by sequences
+  int64_t kv_blocks_free = 0;  // blocks free or kept only by the prefix cache (reusable)
   Histogram step_seconds;      // wall time of one engine step (all running sequences once)
   Histogram batch_tokens;      // tokens evaluated per step
 };
 
 class Engine {
  public:
-  // The best engine the backend supports (today: the session engine).
+  // The engine options.kind names; the batched one prepares its steps before it returns.
   static std::unique_ptr<Engine> create(const models::Model& model, Backend& backend, const EngineOptions& options);
   virtual ~Engine();
 
@@ -117,6 +141,8 @@ class Engine {
   virtual EngineMetrics metrics() const = 0;
   // Tokens per sequence, the limit submit() checks prompts against.
   virtual int64_t n_ctx() const = 0;
+  // EngineOptions::adapters: the adapters a request may choose among, with their default scales.
+  virtual const std::vector<models::AdapterUse>& adapters() const = 0;
   // Stops accepting (submit throws ShuttingDown), lets running and queued requests finish and
   // returns once every on_done has been called. Thread-safe; later calls return at once.
   virtual void drain() = 0;

@@ -24,6 +24,14 @@ int64_t resolve_n_ctx(const models::Hparams& hp, int64_t requested) {
   return std::min<int64_t>(hp.n_ctx_train > 0 ? hp.n_ctx_train : 4096, 4096);
 }
 
+bool same_adapters(std::span<const models::AdapterUse> a, std::span<const models::AdapterUse> b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].adapter != b[i].adapter || a[i].scale != b[i].scale) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 SessionEngine::SessionEngine(const models::Model& model, Backend& backend, const EngineOptions& options)
@@ -42,7 +50,8 @@ SessionEngine::SessionEngine(const models::Model& model, Backend& backend, const
   slots_.resize(size_t(options.n_parallel));
   for (Slot& slot : slots_) {
     slot.session = std::make_unique<models::Session>(model, backend, session_options);
-    slot.session->warm_up();  // the decode step is compiled before the first request waits on it
+    slot.session->set_adapters(options.adapters);  // throws for an adapter of another model
+    slot.session->warm_up();                       // the decode step is compiled before the first request waits on it
   }
   thread_ = std::thread([this] { run_scheduler(); });
 }
@@ -71,6 +80,15 @@ RequestId SessionEngine::submit(Request request, OnToken on_token, OnDone on_don
                 sp.temperature);
   VKGRAPH_CHECK(sp.top_p > 0 && sp.top_p <= 1, "top_p must be in (0, 1] (got {})", sp.top_p);
   VKGRAPH_CHECK(on_token && on_done, "internal: a request needs both callbacks");
+  if (request.adapters) {
+    for (const models::AdapterUse& use : *request.adapters) {
+      VKGRAPH_CHECK(use.adapter != nullptr && use.adapter->model() == &model_,
+                    "the request's LoRA adapter '{}' was not loaded for this model",
+                    use.adapter ? use.adapter->path() : "(none)");
+      VKGRAPH_CHECK(std::isfinite(use.scale), "the scale of LoRA adapter '{}' is not a finite number",
+                    use.adapter->path());
+    }
+  }
 
   std::unique_lock lock(mutex_);
   if (draining_) throw ShuttingDown("the server is shutting down and takes no new requests");
@@ -209,7 +227,10 @@ std::optional<FinishReason> SessionEngine::step(Slot& slot, int64_t& tokens_eval
   const std::vector<int32_t>& prompt = s.w.request.prompt;
   std::vector<float> logits;
   if (s.prompt_done < prompt.size()) {
-    if (s.prompt_done == 0) s.completion.queue_seconds = seconds_since(s.w.submitted);
+    if (s.prompt_done == 0) {
+      s.completion.queue_seconds = seconds_since(s.w.submitted);
+      apply_adapters(session, s.w.request.adapters ? *s.w.request.adapters : options_.adapters);
+    }
     const size_t m = std::min(prompt.size() - s.prompt_done, size_t(options_.prefill_chunk));
     logits = session.eval(std::span<const int32_t>(prompt).subspan(s.prompt_done, m));
     s.prompt_done += m;
@@ -245,6 +266,12 @@ std::optional<FinishReason> SessionEngine::step(Slot& slot, int64_t& tokens_eval
   if (!session.fits(1)) return FinishReason::context_full;
   s.last_token = next;
   return std::nullopt;
+}
+
+void SessionEngine::apply_adapters(models::Session& session, const std::vector<models::AdapterUse>& adapters) {
+  // Changing them rebuilds the session's steps (nothing is uploaded): skipped when the previous
+  // request of this slot used the same ones, the usual case.
+  if (!same_adapters(session.adapters(), adapters)) session.set_adapters(adapters);
 }
 
 void SessionEngine::finish(Slot& slot, FinishReason reason, std::string error) {

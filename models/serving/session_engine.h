@@ -1,12 +1,15 @@
 #pragma once
-// The first serving engine: `n_parallel` independent Sessions (each its own plain KV cache of
-// n_ctx slots), one per running sequence, and a scheduler thread that admits waiting requests
-// into free sessions and steps every running sequence once per round (a prompt chunk or one
-// decode token each). Nothing is batched across sequences: the device runs one step at a time
-// anyway, and this engine is the reference and fallback for backends without paged attention.
+// The session engine (`vkgraph serve --engine session`): `n_parallel` independent Sessions
+// (each its own plain KV cache of n_ctx slots), one per running sequence, and a scheduler thread
+// that admits waiting requests into free sessions and steps every running sequence once per
+// round (a prompt chunk or one decode token each). Nothing is batched across sequences and no
+// prefix is shared: the batched engine (batch_engine.h, the default) does both. This one stays
+// as the simple reference the batched engine is compared with (its tokens, its speed) and as a
+// fallback; it uses Session's one-token kernels, so on a GPU its logits may differ from the
+// batched engine's in the last bits (docs/serving.md, Batch invariance).
 //
-// Cancellation, drain and metrics are handled here; the batched engine keeps the same
-// semantics (engine.h).
+// Cancellation, drain and metrics have the same semantics in both engines (engine.h); here
+// each running sequence's cache counts as one KV block.
 
 #include <chrono>
 #include <condition_variable>
@@ -34,6 +37,7 @@ class SessionEngine final : public Engine {
   std::vector<float> embed(std::span<const int32_t> tokens, std::optional<models::Pooling> pooling) override;
   EngineMetrics metrics() const override;
   int64_t n_ctx() const override { return n_ctx_; }
+  const std::vector<models::AdapterUse>& adapters() const override { return options_.adapters; }
   void drain() override;
 
  private:
@@ -71,6 +75,8 @@ class SessionEngine final : public Engine {
   // One step of a running sequence; returns the reason when it finished.
   std::optional<FinishReason> step(Slot& slot, int64_t& tokens_evaluated);
   void finish(Slot& slot, FinishReason reason, std::string error = {});
+  // Sets a session's adapters to a request's before its prompt runs (a no-op when they match).
+  static void apply_adapters(models::Session& session, const std::vector<models::AdapterUse>& adapters);
   void finish_waiting(Waiting& w, FinishReason reason);
 
   const models::Model& model_;

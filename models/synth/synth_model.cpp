@@ -9,34 +9,15 @@
 #include "engine/core/quant.h"
 #include "models/gguf/gguf_writer.h"
 #include "models/quant_scheme.h"
+#include "models/synth/synth_tensors.h"
 #include "models/synth/synth_vocab.h"
 
 namespace vkgraph::models {
 namespace {
 
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
-uint64_t hash_name(const std::string& s) {
-  uint64_t h = 1469598103934665603ull;  // FNV-1a
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-  return h;
-}
-
-// Deterministic values for element i of a tensor: independent of how the tensor is split into
-// rows, so any reader can recompute them. The sum of four uniforms is close enough to a normal
-// for weights whose values do not matter, and much cheaper.
-float random_value(uint64_t stream, uint64_t i, float stddev) {
-  const uint64_t r = splitmix64(stream ^ splitmix64(i));
-  float sum = 0;
-  for (int k = 0; k < 4; ++k) sum += float((r >> (16 * k)) & 0xffff) / 65535.0f;
-  // Irwin-Hall(4) has mean 2 and variance 4/12.
-  return (sum - 2.0f) * stddev * 1.7320508f;
-}
+using synth::hash_name;
+using synth::random_value;
+using synth::splitmix64;
 
 // The tensors of a model, described first (the scheme's mix needs all of them), written after.
 class TensorMaker {

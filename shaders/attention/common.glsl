@@ -1,11 +1,12 @@
 // What every attention kernel that reads q, K and V shares, written once: the tensors and their
 // bindings, which cache slots a query sees, the rotation of keys read unrotated, the score and
 // the online softmax. attention_split.comp (decode) and attention_tiled.comp (prefill) differ
-// only in how they spread rows and slots over invocations.
+// only in how they spread rows and slots over invocations; paged_attention.comp (PAGED_ATTENTION,
+// the batched engine's paged cache) binds a block table instead of kv_pos and has no key rotation.
 //
 // q: [m, n_head, D] f32, k/v: [n_slots, n_kv_head, D] (KV_F16 or f32), q_pos: [m] i32,
-// kv_pos: [n_slots] i32, out: [m, n_head, D] f32, factors (binding 6). GQA/MQA: query head h reads kv head
-// h / (n_head / n_kv_head).
+// kv_pos: [n_slots] i32, out: [m, n_head, D] f32, the key rotation's factors (binding 6; not
+// paged). GQA/MQA: query head h reads kv head h / (n_head / n_kv_head).
 // Constants: 0 the workgroup size (grid.glsl), 1 D (the head dimension, <= 256), 2 ROPE_MODE
 // (0: keys used as stored; 1 normal, 2 neox: keys are stored unrotated and slot j's key is
 // rotated by RoPE at position kv_pos[j] as it is read). A kernel's own constants start at 3.
@@ -24,11 +25,20 @@ layout(set = 0, binding = 0) readonly buffer QBuf { float q[]; };
 layout(set = 0, binding = 1) readonly buffer KBuf { KV_T k[]; };
 layout(set = 0, binding = 2) readonly buffer VBuf { KV_T v[]; };
 layout(set = 0, binding = 3) readonly buffer QPosBuf { int q_pos[]; };
+#if defined(PAGED_ATTENTION)
+// The paged cache: k/v are pools of blocks, block_table [n_rows, max_blocks] names each
+// sequence's blocks, seq_rows [m] each query's row of it (-1: padding).
+layout(set = 0, binding = 4) readonly buffer TableBuf { int block_table[]; };
+#else
 layout(set = 0, binding = 4) readonly buffer KvPosBuf { int kv_pos[]; };
+#endif
 layout(set = 0, binding = 5) writeonly buffer OutBuf { float o[]; };
+#if !defined(PAGED_ATTENTION)
 // The key rotation's frequency factors [n_rot / 2] f32 when p.has_factors != 0 (Llama 3.1's
-// rope_freqs); otherwise the binding holds kv_pos again and is not read.
+// rope_freqs); otherwise the binding holds kv_pos again and is not read. paged_attention.comp
+// has no key rotation and binds seq_rows here instead.
 layout(set = 0, binding = 6) readonly buffer FactorBuf { float factors[]; };
+#endif
 
 // --- Visibility, as graph.h defines it ---
 
@@ -44,6 +54,7 @@ bool key_visible_to_range(int kp, int q_min, int q_max) {
 }
 
 // --- Key rotation (rotate_keys) ---
+#if !defined(PAGED_ATTENTION)  // a paged cache holds keys rotated at their (absolute) positions
 
 // freq_scale * freq_base^(-2i / n_rot) / factor_i of pair i; filled by load_key_rotation.
 shared float key_inv_freq[D / 2 + 1];
@@ -83,6 +94,7 @@ float key_element(uint kb, uint d, int kp) {
   const vec2 r = rotated_key_pair(kb, pair, kp);
   return d == rotation_pair(pair).x ? r.x : r.y;
 }
+#endif
 
 // --- Scores and the online softmax ---
 

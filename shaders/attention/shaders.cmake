@@ -11,3 +11,7 @@ vkgraph_shader(NAME attention/tiled_kv_f32 SOURCE attention_tiled.comp PUSH Atte
 vkgraph_shader(NAME attention/tiled_kv_f16 SOURCE attention_tiled.comp PUSH AttentionPush DEFINES KV_F16=1)
 vkgraph_shader(NAME attention/tiled_coopmat_kv_f32 SOURCE attention_tiled.comp PUSH AttentionPush COOPMAT)
 vkgraph_shader(NAME attention/tiled_coopmat_kv_f16 SOURCE attention_tiled.comp PUSH AttentionPush DEFINES KV_F16=1 COOPMAT)
+# The batched engine's paged cache: every query of a step, tiles read through the block table,
+# split over key chunks on GPUs (partials combined by split_reduce).
+vkgraph_shader(NAME attention/paged_kv_f32 SOURCE paged_attention.comp PUSH PagedAttentionPush)
+vkgraph_shader(NAME attention/paged_kv_f16 SOURCE paged_attention.comp PUSH PagedAttentionPush DEFINES KV_F16=1)

@@ -9,7 +9,8 @@
 // w: [n_out, n_in], x: [m, n_in], out: [m, n_out] f32.
 // Fused variants for devices without subgroup shuffles, as in matvec_rows.comp: CAT (matmul_cat,
 // weights in bindings 0-2, out = the products side by side, a workgroup's rows in one matrix)
-// and SWIGLU (matmul_swiglu, gate and up in bindings 0-1, out = silu(gate) * up).
+// and SWIGLU (matmul_swiglu, gate and up in bindings 0-1, out = silu(gate) * up), and with TAIL
+// each matrix's low-rank tail (LoRA) added to its product.
 #extension GL_GOOGLE_include_directive : require
 #include "common/types.glsl"
 #include "common/grid.glsl"
@@ -39,6 +40,20 @@ layout(set = 0, binding = 3) readonly buffer ResBuf { float residual[]; };
 #define EPILOGUE(sum, token, row) ((sum) + residual[p.r_off + (token) * p.n_out + (row)])
 #else
 #define EPILOGUE(sum, token, row) (sum)
+#endif
+
+// TAIL: a low-rank tail per matrix (matmul/tails.glsl), after the output (and the residual).
+#if defined(TAIL)
+#if defined(ADD)
+#define TAIL_BINDING (W_COUNT + 3)
+#else
+#define TAIL_BINDING (W_COUNT + 2)
+#endif
+#define TAIL_VEC4_ID 2
+#include "matmul/tails.glsl"
+#define TAIL_OF(member, row, token) member_tail(member, min(row, n_rows - 1), min(token, p.m - 1))
+#else
+#define TAIL_OF(member, row, token) 0.0
 #endif
 
 // One weight binding and its row_dot_<i> per matrix.
@@ -128,13 +143,16 @@ void main() {
   } else {
     acc = row_dot_2(p.w_off2 + w_row, xb, lane, lanes, in_range);
   }
-  const float value = reduce_row(acc, t, lane, lanes);
+  const float value = reduce_row(acc, t, lane, lanes) + TAIL_OF(sel, row, token);
 #elif defined(SWIGLU)
-  const float gate = reduce_row(row_dot_0(p.w_off0 + w_row, xb, lane, lanes, in_range), t, lane, lanes);
-  const float up = reduce_row(row_dot_1(p.w_off1 + w_row, xb, lane, lanes, in_range), t, lane, lanes);
+  const float gate =
+      reduce_row(row_dot_0(p.w_off0 + w_row, xb, lane, lanes, in_range), t, lane, lanes) + TAIL_OF(0, row, token);
+  const float up =
+      reduce_row(row_dot_1(p.w_off1 + w_row, xb, lane, lanes, in_range), t, lane, lanes) + TAIL_OF(1, row, token);
   const float value = gate / (1.0 + exp(-gate)) * up;  // silu as elementwise/swiglu computes it
 #else
-  const float value = reduce_row(row_dot_0(p.w_off0 + w_row, xb, lane, lanes, in_range), t, lane, lanes);
+  const float value =
+      reduce_row(row_dot_0(p.w_off0 + w_row, xb, lane, lanes, in_range), t, lane, lanes) + TAIL_OF(0, row, token);
 #endif
   if (in_range && lane == 0) o[p.o_off + token * p.n_out + first + row] = EPILOGUE(value, token, row);
 }

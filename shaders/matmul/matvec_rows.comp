@@ -30,6 +30,9 @@
 //   stay scalar (see main).
 // - SWIGLU (matmul_swiglu, W_COUNT 2): out = silu(x w0^T) * (x w1^T), n_out rows of each; an
 //   invocation sums its row of both matrices, so neither product goes to memory.
+// With TAIL (any of the four forms) each matrix's product gains a low-rank tail before anything
+// else (the residual, the activation): factor_i * (b_i t_i), a LoRA adapter's B (A x)
+// (matmul/tail_share.glsl), so an adapter costs no dispatch of its own here.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_shuffle : require
@@ -73,6 +76,20 @@ layout(set = 0, binding = 3) readonly buffer ResBuf { float residual[]; };
 #define EPILOGUE(sum, token, row) ((sum) + residual[p.r_off + (token) * p.n_out + (row)])
 #else
 #define EPILOGUE(sum, token, row) (sum)
+#endif
+
+#if defined(TAIL)
+#if defined(ADD)
+#define TAIL_BINDING (O_BINDING + 2)  // after the residual
+#else
+#define TAIL_BINDING (O_BINDING + 1)
+#endif
+#define TAIL_VEC4_ID 6
+#include "matmul/tails.glsl"
+#define ADD_TAIL(member, row)                                                                          \
+  [[unroll]] for (uint t = 0; t < TOKENS; ++t) acc[t] += member_tail(member, row, min(t0 + t, p.m - 1));
+#else
+#define ADD_TAIL(member, row)
 #endif
 
 // Loops over tokens and over the words of a block carry [[unroll]]: with their bounds known
@@ -242,7 +259,8 @@ void main() {
   for (uint r_first = 0; r_first < ROWS; r_first += slots) {
     const uint r = r_first + inv / LANES;
     const uint row = r0 + r;
-    const uint w_row = min(row, n_rows - 1) * row_units();  // the row's first unit in its matrix
+    const uint clamped = min(row, n_rows - 1);
+    const uint w_row = clamped * row_units();  // the row's first unit in its matrix
     [[unroll]] for (uint t = 0; t < TOKENS; ++t) acc[t] = 0.0;
 #if defined(CAT)
     if (sel == 0) {
@@ -253,9 +271,11 @@ void main() {
       row_share_2(p.w_off2 + w_row, lane);
     }
     reduce_lanes();
+    ADD_TAIL(sel, clamped)
 #elif defined(SWIGLU)
     row_share_0(p.w_off0 + w_row, lane);
     reduce_lanes();
+    ADD_TAIL(0, clamped)
     float gate[MAX_TOKENS];
     [[unroll]] for (uint t = 0; t < TOKENS; ++t) {
       gate[t] = acc[t];
@@ -263,11 +283,13 @@ void main() {
     }
     row_share_1(p.w_off1 + w_row, lane);
     reduce_lanes();
+    ADD_TAIL(1, clamped)
     // silu(gate) * up, silu as elementwise/swiglu computes it.
     [[unroll]] for (uint t = 0; t < TOKENS; ++t) acc[t] = gate[t] / (1.0 + exp(-gate[t])) * acc[t];
 #else
     row_share_0(p.w_off0 + w_row, lane);
     reduce_lanes();
+    ADD_TAIL(0, clamped)
 #endif
     if (lane == 0 && r < ROWS && row < n_rows) {
       [[unroll]] for (uint t = 0; t < TOKENS; ++t) {

@@ -1,7 +1,8 @@
 // The push constants of every matmul kernel, declared once. The C++ side is
 // engine/backend/vulkan/push/matmul.h (MatmulPush; MatmulAddPush with ADD; MatmulGroupPush with
-// CAT or SWIGLU); the build compares the two field by field (shaders/tools/check_push_constants.cpp),
-// so a field added here is added there in the same place.
+// CAT or SWIGLU; with TAIL each of them followed by the tail fields: MatmulTailPush,
+// MatmulAddTailPush, MatmulGroupTailPush); the build compares the two field by field
+// (shaders/tools/check_push_constants.cpp), so a field added here is added there in the same place.
 // Defines W_COUNT: the weight matrices the kernel reads, in bindings 0..W_COUNT-1.
 // w: [n_out, n_in], x: [m, n_in], out: [m, n_out]. Weight offsets are in units of the array the
 // weight is bound as: elements for F32/F16, uint16_t words of the blocks for quantized types.
@@ -28,5 +29,19 @@ layout(push_constant) uniform Params {
   uint w_off2;
   uint rows0;  // CAT: rows of weights 0 and 1 (weight 2 has the rest of n_out)
   uint rows1;
+#endif
+#if defined(TAIL)
+  uint tail_rank0;  // per matrix: its low-rank tail's rank, 0 for none (matmul/tails.glsl)
+  uint tail_rank1;
+  uint tail_rank2;
+  uint tail_b_off0;  // b_i in halves
+  uint tail_b_off1;
+  uint tail_b_off2;
+  uint tail_t_off0;  // t_i in floats
+  uint tail_t_off1;
+  uint tail_t_off2;
+  float tail_factor0;
+  float tail_factor1;
+  float tail_factor2;
 #endif
 } p;

@@ -30,6 +30,20 @@ foreach(w IN LISTS matmul_types)
     vkgraph_shader(NAME matmul/matvec_swiglu_${wl}_${x} SOURCE matvec.comp PUSH MatmulGroupPush DEFINES W_${w}=1 ${xdef} SWIGLU=1)
   endforeach()
 endforeach()
+# Low-rank tails (LoRA adapters, one token, f32 activations): the row kernel of each form with
+# TAIL ...
+foreach(w IN LISTS matmul_types)
+  set(wl ${VKGRAPH_TYPE_${w}_NAME})
+  vkgraph_shader(NAME matmul/rows_tail_${wl}_f32 SOURCE matvec_rows.comp PUSH MatmulTailPush DEFINES W_${w}=1 TAIL=1)
+  vkgraph_shader(NAME matmul/rows_add_tail_${wl}_f32 SOURCE matvec_rows.comp PUSH MatmulAddTailPush DEFINES W_${w}=1 ADD=1 TAIL=1)
+  vkgraph_shader(NAME matmul/rows_cat_tail_${wl}_f32 SOURCE matvec_rows.comp PUSH MatmulGroupTailPush DEFINES W_${w}=1 CAT=1 TAIL=1)
+  vkgraph_shader(NAME matmul/rows_swiglu_tail_${wl}_f32 SOURCE matvec_rows.comp PUSH MatmulGroupTailPush DEFINES W_${w}=1 SWIGLU=1 TAIL=1)
+  # ... and the shared-memory mat-vec's, for devices without subgroup shuffles.
+  vkgraph_shader(NAME matmul/matvec_tail_${wl}_f32 SOURCE matvec.comp PUSH MatmulTailPush DEFINES W_${w}=1 TAIL=1)
+  vkgraph_shader(NAME matmul/matvec_add_tail_${wl}_f32 SOURCE matvec.comp PUSH MatmulAddTailPush DEFINES W_${w}=1 ADD=1 TAIL=1)
+  vkgraph_shader(NAME matmul/matvec_cat_tail_${wl}_f32 SOURCE matvec.comp PUSH MatmulGroupTailPush DEFINES W_${w}=1 CAT=1 TAIL=1)
+  vkgraph_shader(NAME matmul/matvec_swiglu_tail_${wl}_f32 SOURCE matvec.comp PUSH MatmulGroupTailPush DEFINES W_${w}=1 SWIGLU=1 TAIL=1)
+endforeach()
 # Integer-dot-product mat-vec (activations quantized to int8 per block in the kernel): vk_dot8.
 vkgraph_weight_types_with(dot8_types vk_dot8)
 foreach(w IN LISTS dot8_types)

@@ -4,7 +4,8 @@
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { execFileSync } = require('node:child_process');
+const { execFile } = require('node:child_process');
+const execFileAsync = require('node:util').promisify(execFile);
 const h = require('./harness.cjs');
 
 const OpenAI = h.openai();
@@ -14,7 +15,9 @@ const PROMPT = 'Once upon a time';
 let server;
 let client;
 test.before(async () => {
-  server = await h.startServer(['--parallel', '4', '-c', '512']);
+  // The batched engine (the default is the session engine): its KV blocks and prefix cache are
+  // checked through /metrics and usage below.
+  server = await h.startServer(['--engine', 'batched', '--parallel', '4', '-c', '512']);
   client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 60000 });
 });
 test.after(async () => {
@@ -31,9 +34,14 @@ test('models: the served model is listed and retrievable', async () => {
 });
 
 test('completions: greedy text equals `vkgraph run` on the same prompt', async () => {
+  // The CLI runs asynchronously: execFileSync would block the event loop, and a kept-alive
+  // connection that the server closed meanwhile (its keep-alive timeout is 2 s) would then be
+  // reused before its close is seen: a connection error on a loaded machine.
+  const run = (await execFileAsync(h.cli, ['run', '-p', PROMPT, '-n', '20', '--temp', '0', '--sinks', '0', '-c', '512'],
+                                   { timeout: 60000 })).stdout;
+  // Token ids as the prompt give the same text (`vkgraph tokenize` leaves out BOS, which is 1).
+  const ids = (await execFileAsync(h.cli, ['tokenize', PROMPT], { timeout: 30000 })).stdout.match(/\d+/g).map(Number);
   const r = await client.completions.create({ model: MODEL, prompt: PROMPT, max_tokens: 20, temperature: 0 });
-  const run = execFileSync(h.cli, ['run', '-p', PROMPT, '-n', '20', '--temp', '0', '--sinks', '0', '-c', '512'],
-                           { stdio: ['ignore', 'pipe', 'ignore'], timeout: 60000 }).toString();
   assert.equal(PROMPT + r.choices[0].text + '\n', run);
   assert.ok(r.id.startsWith('cmpl-'));
   assert.equal(r.object, 'text_completion');
@@ -41,8 +49,6 @@ test('completions: greedy text equals `vkgraph run` on the same prompt', async (
   assert.equal(r.usage.prompt_tokens, 5);  // BOS + 4 tokens of stories260K's vocabulary
   assert.equal(r.usage.total_tokens, 25);
   assert.equal(r.choices[0].finish_reason, 'length');
-  // Token ids as the prompt give the same text (`vkgraph tokenize` leaves out BOS, which is 1).
-  const ids = execFileSync(h.cli, ['tokenize', PROMPT], { timeout: 30000 }).toString().match(/\d+/g).map(Number);
   const byIds = await client.completions.create({ model: MODEL, prompt: [1, ...ids], max_tokens: 20, temperature: 0 });
   assert.equal(byIds.choices[0].text, r.choices[0].text);
 });
@@ -169,7 +175,19 @@ test('metrics: Prometheus text with the engine and HTTP counters', async () => {
   assert.equal(m.vkgraph_running_sequences, 0);
   assert.equal(m.vkgraph_queue_depth, 0);
   assert.equal(m.vkgraph_kv_blocks_used, 0);
-  assert.equal(m.vkgraph_kv_blocks_free, 4);
+  assert.equal(m.vkgraph_kv_blocks_free, 4 * 512 / 16);  // --parallel x -c in blocks of 16
+});
+
+test('prefix cache: a repeated long prompt is served from cached blocks, and /metrics counts them', async () => {
+  // 300 token ids (BOS first): 18 full blocks of 16 before the last token.
+  const prompt = [1, ...Array.from({ length: 299 }, (_, i) => 2 + (i * 37) % 500)];
+  const before = (await h.metrics(server.url)).vkgraph_prefix_cache_hit_tokens_total;
+  const first = await client.completions.create({ model: MODEL, prompt, max_tokens: 4, temperature: 0 });
+  const second = await client.completions.create({ model: MODEL, prompt, max_tokens: 4, temperature: 0 });
+  assert.equal(second.usage.prompt_tokens_details.cached_tokens, 288);
+  assert.equal(second.choices[0].text, first.choices[0].text);
+  const after = (await h.metrics(server.url)).vkgraph_prefix_cache_hit_tokens_total;
+  assert.ok(after - before >= 288, `prefix cache hits went from ${before} to ${after}`);
 });
 
 test('auth: a missing or wrong key is 401, the right one passes, /health is open', async () => {

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <thread>
 
+#include "engine/backend/cpu/cpu_device.h"
 #include "engine/backend/cpu/cpu_ops.h"
 #include "engine/core/error.h"
 
@@ -24,6 +25,18 @@ CpuStorage::CpuStorage(size_t bytes) : bytes_(bytes), data_(bytes > 0 ? bytes : 
 
 std::string CpuBackend::device_name() const {
   return fmt::format("host CPU ({} threads)", std::max(1u, std::thread::hardware_concurrency()));
+}
+
+DeviceRecord CpuBackend::device_record() const { return cpu_device_record(); }
+
+bool CpuBackend::supports(OpKind op, DType type) const {
+  (void)op;
+  (void)type;
+  return true;
+}
+
+std::optional<CopyBandwidth> CpuBackend::measure_copy_bandwidth() {
+  return CopyBandwidth{cpu_copy_bandwidth(), "threaded memcpy, wall time"};
 }
 
 std::shared_ptr<Storage> CpuBackend::upload(std::span<const std::byte> data) {

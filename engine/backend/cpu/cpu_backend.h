@@ -41,6 +41,13 @@ class CpuBackend final : public Backend {
   std::unique_ptr<Executable> prepare(const Plan& plan, const PrepareOptions& options = {}) override;
   size_t storage_bytes() const override { return storage_bytes_; }
 
+  DeviceRecord device_record() const override;
+  // The reference runs every op on every type the engine has.
+  bool supports(OpKind op, DType type) const override;
+  std::vector<OpKind> fused_ops() const override { return fused_op_kinds(); }
+  // A threaded memcpy (cpu_device.h).
+  std::optional<CopyBandwidth> measure_copy_bandwidth() override;
+
  private:
   size_t storage_bytes_ = 0;
 };

@@ -34,6 +34,8 @@ void run_op(const OpArgs& a) {
       return op_swiglu(a);
     case OpKind::attention:
       return op_attention(a);
+    case OpKind::paged_attention:
+      return op_paged_attention(a);
     case OpKind::kv_write:
       return op_kv_write(a);
     case OpKind::argmax:

@@ -42,4 +42,7 @@ void op_rope(const OpArgs& a);
 void op_attention(const OpArgs& a);
 void op_kv_write(const OpArgs& a);
 
+// cpu_ops_paged.cpp
+void op_paged_attention(const OpArgs& a);
+
 }  // namespace vkgraph::cpu

@@ -45,6 +45,14 @@ const CudaStorage& cuda_storage(const Storage& storage, std::string_view what) {
 
 CudaBackend::CudaBackend(CudaDeviceInfo device) : device_(std::move(device)) { use_device(device_.index); }
 
+DeviceRecord CudaBackend::device_record() const { return cuda_device_record(device_, probe_cuda()); }
+
+bool CudaBackend::supports(OpKind op, DType type) const {
+  (void)op;
+  (void)type;
+  return true;
+}
+
 std::string CudaBackend::device_name() const {
   return fmt::format("{} ({}, pci {})", device_.name, sm_name(device_), device_.pci_bus_id);
 }

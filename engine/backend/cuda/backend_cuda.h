@@ -46,6 +46,11 @@ class CudaBackend final : public Backend {
   std::unique_ptr<Executable> prepare(const Plan& plan, const PrepareOptions& options = {}) override;
   size_t storage_bytes() const override { return *storage_bytes_; }
 
+  DeviceRecord device_record() const override;
+  // Every op on every type the engine has (kernels_*.cu, step_launch.cpp).
+  bool supports(OpKind op, DType type) const override;
+  std::vector<OpKind> fused_ops() const override { return fused_op_kinds(); }
+
   const CudaDeviceInfo& device() const { return device_; }
 
  private:

@@ -45,4 +45,10 @@ std::unique_ptr<Backend> create_cuda_backend(const std::string& device);
 // "sm_89" for compute capability 8.9.
 std::string sm_name(const CudaDeviceInfo& device);
 
+// The registry's view (cuda_records.cpp, built with or without CUDA): one record per probed
+// device, or one unavailable record with the probe's reason.
+DeviceRecord cuda_device_record(const CudaDeviceInfo& device, const CudaProbe& probe);
+std::vector<DeviceRecord> list_cuda_devices();
+std::string describe_cuda_device(const DeviceRecord& device);
+
 }  // namespace vkgraph::cuda

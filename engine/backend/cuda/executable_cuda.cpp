@@ -154,6 +154,12 @@ void CudaExecutable::report_bad_index(int code) const {
     fail("get_rows '{}': an id in '{}' is outside table '{}' of {} rows", n.name, g.node(n.inputs[1]).name, table.name,
          table.shape[0]);
   }
+  if (n.op == OpKind::paged_attention) {
+    const Node& table = g.node(n.inputs[3]);
+    fail("paged_attention '{}': a row in '{}' or an entry of '{}' {} is outside the table or the pool of {} blocks",
+         n.name, g.node(n.inputs[4]).name, table.name, shape_string(table.shape),
+         g.node(n.inputs[1]).shape[0] / n.params.attention.block_size);
+  }
   fail("kv_write '{}': a slot in '{}' is outside the {} slots", n.name, g.node(n.inputs[2]).name, n.shape[0]);
 }
 

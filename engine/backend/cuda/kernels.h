@@ -1,6 +1,6 @@
 #pragma once
 // The CUDA kernels as host-callable launch functions (kernels_*.cu). Arguments are device
-// pointers and sizes; cuda_launch.cpp maps a plan step onto one call. Every launch is
+// pointers and sizes; step_launch.cpp maps a plan step onto one call. Every launch is
 // asynchronous on `Launch::stream`; a kernel that finds a bad index (get_rows ids, kv_write
 // slots) stores Launch::error_code into *Launch::error instead of reading or writing out of
 // bounds, and the executable turns that into an Error naming the step after the run.
@@ -23,15 +23,27 @@ struct Launch {
 void launch_get_rows(const Launch& l, DType table_type, const void* table, int64_t n_rows, int64_t n,
                      const int32_t* ids, int64_t m, float* out);
 
-// matmul: w [n_out, n_in] (any weight type), x [m, n_in] (f32/f16) -> y [m, n_out] f32.
+// A low-rank tail of a product (OpParams::tails): row o of token i gains factor * (b t_i)[o],
+// b [n_rows, rank] f16, t [m, rank] f32. b == nullptr: none.
+struct LowRankTail {
+  const void* b = nullptr;
+  const float* t = nullptr;
+  int64_t rank = 0;
+  float factor = 1.0f;
+};
+
+// matmul: w [n_out, n_in] (any weight type), x [m, n_in] (f32/f16) -> y [m, n_out] f32, plus
+// `tail` when it has one.
 void launch_matmul(const Launch& l, DType w_type, const void* w, DType x_type, const void* x, float* y, int64_t m,
-                   int64_t n_in, int64_t n_out);
+                   int64_t n_in, int64_t n_out, const LowRankTail& tail = {});
 
 // Several products of one x, in one launch (decode): matmul_cat stores x w_i^T side by side,
 // y [m, sum of rows]; with `swiglu` (two weights of equal rows) y [m, rows[0]] =
-// silu(x w_0^T) * (x w_1^T). Weights [rows[i], n_in] all of type w_type.
+// silu(x w_0^T) * (x w_1^T). Weights [rows[i], n_in] all of type w_type; product i gains
+// tails[i] (before the activation).
 struct MatmulGroupArgs {
   const void* w[3] = {};
+  LowRankTail tails[3] = {};
   int64_t rows[3] = {};
   int count = 0;
   DType w_type = DType::F32;
@@ -103,6 +115,24 @@ void launch_attention(const Launch& l, const AttentionArgs& a);
 // elements of `type` at `blocks`, exactly as load_element gives them on a device. For tests on
 // machines without a GPU; false (and nothing written) in a build without the CUDA backend.
 bool decode_row_with_cuda_decoder(DType type, const void* blocks, float* out, int64_t n);
+
+struct PagedAttentionArgs {
+  const float* q = nullptr;  // [m, n_head, d]
+  const void* k = nullptr;   // pools [n_pool, n_kv_head, d], kv_type
+  const void* v = nullptr;
+  DType kv_type = DType::F16;
+  const int32_t* table = nullptr;     // [n_rows, max_blocks]
+  const int32_t* seq_rows = nullptr;  // [m]
+  const int32_t* q_pos = nullptr;     // [m]
+  float* out = nullptr;               // [m, n_head, d]
+  int64_t m = 0, n_head = 0, n_kv_head = 0, d = 0, n_pool = 0, n_rows = 0, max_blocks = 0, block_size = 1;
+  float scale = 1.0f;
+  int32_t window = 0;
+};
+
+// paged_attention (kernels_paged.cu): table entries and rows outside the table and the pool are
+// reported through Launch::error.
+void launch_paged_attention(const Launch& l, const PagedAttentionArgs& a);
 
 // kv_write: cache [n_slots, row] (f32/f16), src [m, row] f32, slots [m]; rows in order, so a
 // slot named twice keeps the later row.

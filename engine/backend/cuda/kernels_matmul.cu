@@ -9,10 +9,21 @@ namespace {
 
 constexpr int kWarpsPerBlock = kBlock / 32;
 
-// w: [n_out, n_in] (W, rows of w_row bytes), x: [m, n_in] (X) -> y: [m, n_out]
+// Row `o` of token `i` of a low-rank tail: factor * sum_j b[o][j] t[i][j] (0 without one), summed by
+// one lane (a rank is a few to a few dozen).
+__device__ float tail_value(const LowRankTail& tail, int64_t i, int64_t o) {
+  if (tail.b == nullptr) return 0.0f;
+  const auto* b = static_cast<const uint8_t*>(tail.b) + size_t(o) * size_t(tail.rank) * 2;
+  const float* t = tail.t + i * tail.rank;
+  float sum = 0.0f;
+  for (int64_t j = 0; j < tail.rank; ++j) sum += load_element<DType::F16>(b, j) * t[j];
+  return sum * tail.factor;
+}
+
+// w: [n_out, n_in] (W, rows of w_row bytes), x: [m, n_in] (X) -> y: [m, n_out] (+ tail)
 template <DType W, DType X>
 __global__ void matmul_kernel(const uint8_t* w, size_t w_row, const uint8_t* x, float* y, int64_t m, int64_t n_in,
-                              int64_t n_out) {
+                              int64_t n_out, LowRankTail tail) {
   const int lane = threadIdx.x % 32;
   const int64_t warps = int64_t(gridDim.x) * kWarpsPerBlock;
   const size_t x_row = size_t(n_in) * (X == DType::F16 ? 2 : 4);
@@ -23,7 +34,7 @@ __global__ void matmul_kernel(const uint8_t* w, size_t w_row, const uint8_t* x, 
     float sum = 0.0f;
     for (int64_t k = lane; k < n_in; k += 32) sum += load_element<X>(xr, k) * load_element<W>(wr, k);
     sum = warp_sum(sum);
-    if (lane == 0) y[i * n_out + o] = sum;
+    if (lane == 0) y[i * n_out + o] = sum + tail_value(tail, i, o);
   }
 }
 
@@ -37,6 +48,7 @@ __device__ float warp_dot(const uint8_t* wr, const uint8_t* xr, int64_t n_in, in
 
 struct GroupWeights {
   const uint8_t* w[3];
+  LowRankTail tails[3];
   int64_t rows[3];
   int count;
   size_t w_row;  // bytes of one row (every weight has n_in columns)
@@ -56,14 +68,17 @@ __global__ void matmul_group_kernel(GroupWeights g, const uint8_t* x, float* y, 
     if (swiglu) {
       const float gate = warp_dot<W, X>(g.w[0] + size_t(o) * g.w_row, xr, n_in, lane);
       const float up = warp_dot<W, X>(g.w[1] + size_t(o) * g.w_row, xr, n_in, lane);
-      if (lane == 0) y[i * n_total + o] = gate / (1.0f + expf(-gate)) * up;
+      if (lane == 0) {
+        const float g_t = gate + tail_value(g.tails[0], i, o), u_t = up + tail_value(g.tails[1], i, o);
+        y[i * n_total + o] = g_t / (1.0f + expf(-g_t)) * u_t;
+      }
       continue;
     }
     int which = 0;
     int64_t row = o;  // the row inside weight `which`
     while (which + 1 < g.count && row >= g.rows[which]) row -= g.rows[which++];
     const float sum = warp_dot<W, X>(g.w[which] + size_t(row) * g.w_row, xr, n_in, lane);
-    if (lane == 0) y[i * n_total + o] = sum;
+    if (lane == 0) y[i * n_total + o] = sum + tail_value(g.tails[which], i, row);
   }
 }
 
@@ -86,7 +101,7 @@ __global__ void get_rows_kernel(const uint8_t* table, size_t row_bytes, int64_t 
 }  // namespace
 
 void launch_matmul(const Launch& l, DType w_type, const void* w, DType x_type, const void* x, float* y, int64_t m,
-                   int64_t n_in, int64_t n_out) {
+                   int64_t n_in, int64_t n_out, const LowRankTail& tail) {
   const unsigned grid = grid_for(m * n_out, kWarpsPerBlock);
   const auto* wb = static_cast<const uint8_t*>(w);
   const auto* xb = static_cast<const uint8_t*>(x);
@@ -94,9 +109,9 @@ void launch_matmul(const Launch& l, DType w_type, const void* w, DType x_type, c
   dispatch_weight_type(w_type, [&](auto weight) {
     constexpr DType W = decltype(weight)::value;
     if (x_type == DType::F16) {
-      matmul_kernel<W, DType::F16><<<grid, kBlock, 0, l.stream>>>(wb, w_row, xb, y, m, n_in, n_out);
+      matmul_kernel<W, DType::F16><<<grid, kBlock, 0, l.stream>>>(wb, w_row, xb, y, m, n_in, n_out, tail);
     } else {
-      matmul_kernel<W, DType::F32><<<grid, kBlock, 0, l.stream>>>(wb, w_row, xb, y, m, n_in, n_out);
+      matmul_kernel<W, DType::F32><<<grid, kBlock, 0, l.stream>>>(wb, w_row, xb, y, m, n_in, n_out, tail);
     }
   });
 }
@@ -108,6 +123,7 @@ void launch_matmul_group(const Launch& l, const MatmulGroupArgs& a) {
   int64_t n_total = 0;
   for (int i = 0; i < a.count && i < 3; ++i) {
     g.w[i] = static_cast<const uint8_t*>(a.w[i]);
+    g.tails[i] = a.tails[i];
     g.rows[i] = a.rows[i];
     n_total += a.rows[i];
   }

@@ -20,6 +20,14 @@ RopeArgs rope_args(const RopeParams& p, const void* factors) {
   return RopeArgs{p.mode == RopeMode::neox, p.n_rot, p.freq_base, p.freq_scale, static_cast<const float*>(factors)};
 }
 
+// Member `member`'s low-rank tail of a matmul-family step (none when it has none).
+LowRankTail tail_of(const StepLaunch& s, int member) {
+  if (!s.node.params.tails.has(member)) return {};
+  const size_t b = tail_input_index(s.node, member);
+  return LowRankTail{s.src[b], as<const float>(s.src[b + 1]), s.in[b]->shape[1],
+                     s.node.params.tails.factor[size_t(member)]};
+}
+
 }  // namespace
 
 size_t step_scratch_bytes(const Node& node, const std::vector<const Node*>& in) {
@@ -28,7 +36,7 @@ size_t step_scratch_bytes(const Node& node, const std::vector<const Node*>& in) 
 }
 
 void check_step(const Node& node, const std::vector<const Node*>& in) {
-  if (node.op == OpKind::attention) {
+  if (node.op == OpKind::attention || node.op == OpKind::paged_attention) {
     VKGRAPH_CHECK(node.shape[2] <= kMaxAttentionHeadDim,
                   "cuda: attention '{}': head_dim {} is over the {} the CUDA attention kernel holds (k '{}')",
                   node.name, node.shape[2], kMaxAttentionHeadDim, in[1]->name);
@@ -42,12 +50,15 @@ std::string step_kernel(const Node& node, const std::vector<const Node*>& in) {
       return fmt::format("matmul_{}_{}", dtype_name(in[0]->dtype), dtype_name(in[1]->dtype));
     case OpKind::matmul_cat:
     case OpKind::matmul_swiglu:
-      return fmt::format("{}_{}_{}", op_name(node.op), dtype_name(in[0]->dtype), dtype_name(in.back()->dtype));
+      return fmt::format("{}_{}_{}", op_name(node.op), dtype_name(in[0]->dtype),
+                         dtype_name(in[base_input_count(node) - 1]->dtype));
     case OpKind::get_rows:
       return fmt::format("get_rows_{}", dtype_name(in[0]->dtype));
     case OpKind::attention:
       return fmt::format("attention_{}{}", dtype_name(in[1]->dtype),
                          node.params.attention.rotate_keys ? "+rotate_keys" : "");
+    case OpKind::paged_attention:
+      return fmt::format("paged_attention_{}", dtype_name(in[1]->dtype));
     case OpKind::kv_write:
       return fmt::format("kv_write_{}", dtype_name(node.dtype));
     case OpKind::convert:
@@ -92,30 +103,32 @@ void launch_step(const StepLaunch& s) {
       const Node& w = *s.in[0];  // [n_out, n_in]
       const Node& x = *s.in[1];  // [..., n_in]
       launch_matmul(l, w.dtype, s.src[0], x.dtype, s.src[1], as<float>(s.out), count(x) / w.shape[1], w.shape[1],
-                    w.shape[0]);
+                    w.shape[0], tail_of(s, 0));
       return;
     }
-    case OpKind::matmul_add: {   // inputs w, x, r: the product, then the residual added in place
+    case OpKind::matmul_add: {   // inputs w, x, r: the product (and its tail), then the residual added in place
       const Node& w = *s.in[0];  // [n_out, n_in]
       const Node& x = *s.in[1];  // [..., n_in]
       launch_matmul(l, w.dtype, s.src[0], x.dtype, s.src[1], as<float>(s.out), count(x) / w.shape[1], w.shape[1],
-                    w.shape[0]);
+                    w.shape[0], tail_of(s, 0));
       launch_binary(l, Binary::add, as<float>(s.out), as<float>(s.src[2]), as<float>(s.out), count(n), count(n));
       return;
     }
-    case OpKind::matmul_cat:         // inputs w_0.., x
-    case OpKind::matmul_swiglu: {    // inputs w_gate, w_up, x
-      const Node& x = *s.in.back();  // [..., n_in]
+    case OpKind::matmul_cat:       // inputs w_0.., x
+    case OpKind::matmul_swiglu: {  // inputs w_gate, w_up, x
+      const size_t x_index = base_input_count(n) - 1;
+      const Node& x = *s.in[x_index];  // [..., n_in]
       MatmulGroupArgs a;
-      a.count = int(s.in.size()) - 1;
+      a.count = int(x_index);
       VKGRAPH_CHECK(a.count >= 2 && a.count <= 3, "cuda: '{}' ({}) has {} weights; the kernel takes 2 or 3", n.name,
                     op_name(n.op), a.count);
       for (int i = 0; i < a.count; ++i) {
         a.w[i] = s.src[size_t(i)];
         a.rows[i] = s.in[size_t(i)]->shape[0];
+        a.tails[i] = tail_of(s, i);
       }
       a.w_type = s.in[0]->dtype;
-      a.x = s.src.back();
+      a.x = s.src[x_index];
       a.x_type = x.dtype;
       a.y = as<float>(s.out);
       a.n_in = last(x);
@@ -157,6 +170,31 @@ void launch_step(const StepLaunch& s) {
         a.k_type = DType::F32;
       }
       launch_attention(l, a);
+      return;
+    }
+    case OpKind::paged_attention: {
+      const Node& k = *s.in[1];      // [n_pool, n_kv_head, d]
+      const Node& table = *s.in[3];  // [n_rows, max_blocks]
+      PagedAttentionArgs a;
+      a.q = as<float>(s.src[0]);
+      a.k = s.src[1];
+      a.v = s.src[2];
+      a.kv_type = k.dtype;
+      a.table = as<int32_t>(s.src[3]);
+      a.seq_rows = as<int32_t>(s.src[4]);
+      a.q_pos = as<int32_t>(s.src[5]);
+      a.out = as<float>(s.out);
+      a.m = n.shape[0];
+      a.n_head = n.shape[1];
+      a.d = n.shape[2];
+      a.n_pool = k.shape[0];
+      a.n_kv_head = k.shape[1];
+      a.n_rows = table.shape[0];
+      a.max_blocks = table.shape[1];
+      a.block_size = n.params.attention.block_size;
+      a.scale = n.params.attention.scale;
+      a.window = n.params.attention.window;
+      launch_paged_attention(l, a);
       return;
     }
     case OpKind::kv_write: {

@@ -3,8 +3,11 @@
 #include <algorithm>
 
 #include "engine/backend/vulkan/device_info.h"
+#include "engine/backend/vulkan/device_records.h"
 #include "engine/backend/vulkan/executable_vulkan.h"
+#include "engine/backend/vulkan/kernel_table.h"
 #include "engine/backend/vulkan/memory.h"
+#include "engine/backend/vulkan/probe_kernels.h"
 #include "engine/core/error.h"
 
 namespace vkgraph::vk {
@@ -97,6 +100,40 @@ void VulkanBackend::write_storage(vkgraph::Storage& storage, size_t offset, std:
 
 std::unique_ptr<Executable> VulkanBackend::prepare(const Plan& plan, const PrepareOptions& options) {
   return std::make_unique<VulkanExecutable>(context_, plan, options);
+}
+
+DeviceRecord VulkanBackend::device_record() const { return vulkan_device_record(context_->info(), false); }
+
+bool VulkanBackend::supports(OpKind op, DType type) const {
+  for (const KernelRow& row : kernel_table()) {
+    if (row.key.op == op && row.key.a == type && device_supports(context_->info(), row.variant.requirements)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::vector<OpKind> VulkanBackend::fused_ops() const {
+  std::vector<OpKind> ops;
+  for (OpKind op : fused_op_kinds()) {
+    for (const KernelRow& row : kernel_table()) {
+      if (row.key.op == op) {
+        ops.push_back(op);
+        break;
+      }
+    }
+  }
+  return ops;
+}
+
+std::optional<KernelChoice> VulkanBackend::kernel_choice(const Graph& graph, const Node& node) const {
+  const KernelRow& row = select_kernel_row(context_->info(), kernel_key(graph, node));
+  return KernelChoice{kernel_row_name(row), row.variant.requirements.coopmat ? "coopmat" : "portable", row.why};
+}
+
+std::optional<CopyBandwidth> VulkanBackend::measure_copy_bandwidth() {
+  const CopyProbe probe = vk::measure_copy_bandwidth(context_);
+  return CopyBandwidth{probe.bytes_per_second, probe.timestamps ? "copy shader, timestamps" : "copy shader, wall time"};
 }
 
 std::unique_ptr<Backend> create_vulkan_backend(const std::string& device) {

@@ -43,6 +43,16 @@ class VulkanBackend final : public Backend {
   std::unique_ptr<Executable> prepare(const Plan& plan, const PrepareOptions& options = {}) override;
   size_t storage_bytes() const override { return *storage_bytes_; }
 
+  DeviceRecord device_record() const override;
+  // A row of the kernel table has the op and type and the device can run it.
+  bool supports(OpKind op, DType type) const override;
+  // The fused ops the kernel table has rows for.
+  std::vector<OpKind> fused_ops() const override;
+  // The kernel table's row for the node on this device ("coopmat" or "portable").
+  std::optional<KernelChoice> kernel_choice(const Graph& graph, const Node& node) const override;
+  // The copy shader (probe_kernels.h).
+  std::optional<CopyBandwidth> measure_copy_bandwidth() override;
+
   const std::shared_ptr<Context>& context() const { return context_; }
 
  private:

@@ -247,6 +247,39 @@ void add_matmul_group(std::vector<KernelRow>& rows, OpKind op, DType w, DType x,
                   "decode, several matrices, without subgroup shuffles (as matmul/matvec_*)"});
 }
 
+// The four matmul forms with low-rank tails (one token, f32 activations; LoRA adapters fused by
+// engine/graph/pass_fusion.cpp): the decode kernels compiled with TAIL, same launch shapes as the
+// plain ones, so the adapter adds its B rows' reads (r halves and r activations a row) to the
+// mat-vec's and no dispatch.
+void add_matmul_tail(std::vector<KernelRow>& rows, OpKind op, DType w) {
+  const char* form = op == OpKind::matmul       ? ""
+                     : op == OpKind::matmul_add ? "add_"
+                     : op == OpKind::matmul_cat ? "cat_"
+                                                : "swiglu_";
+  const std::string_view name = intern(fmt::format("matmul/rows_{}tail_{}_f32", form, dtype_name(w)));
+  rows.push_back({{op, w, F32, KernelForm::vector_tail},
+                  KernelFamily::matmul_rows,
+                  {name, rows_requirements(w, F16, 32, 1)},
+                  32,
+                  {32, 1, 1},
+                  "decode with LoRA tails, CPU-class device: a row per invocation (as matmul/rows_*)",
+                  RowWhen::cpu});
+  rows.push_back({{op, w, F32, KernelForm::vector_tail},
+                  KernelFamily::matmul_rows,
+                  {name, rows_requirements(w, F16, 64, 8)},
+                  64,
+                  {16, 8, 1},
+                  "decode with LoRA tails, GPU: 8 lanes per row (as matmul/rows_*)",
+                  RowWhen::gpu});
+  rows.push_back({{op, w, F32, KernelForm::vector_tail},
+                  KernelFamily::matmul_matvec,
+                  {intern(fmt::format("matmul/matvec_{}tail_{}_f32", form, dtype_name(w))),
+                   requirements(w, F16, 64, kReduceBytes)},
+                  64,
+                  {4},
+                  "decode with LoRA tails without subgroup shuffles (as matmul/matvec_*)"});
+}
+
 // Attention. Decode (one query row): split-K (shaders/attention/attention_split.comp), whose
 // lowering (lowering_attention_split.cpp) cuts the cache into chunks only where the context is
 // long enough to pay for the reduce pass, so a short decode stays one dispatch. Prefill: the
@@ -256,6 +289,22 @@ void add_matmul_group(std::vector<KernelRow>& rows, OpKind op, DType w, DType x,
 void add_attention_rows(std::vector<KernelRow>& r) {
   for (DType kv : {F32, F16}) {
     const bool f16 = kv == F16;
+    // The batched engine's paged cache (shaders/attention/paged_attention.comp): every query of a
+    // step in one kernel, tiles sized to the row's shared memory (lowering_attention_paged.cpp).
+    // 64 invocations = 8 subgroups of lavapipe's 8 lanes, as the tiled prefill kernel; 32 KiB
+    // holds 30 rows (smollm2's 3 heads per kv head x 10 tokens) of 64 dimensions with key tiles
+    // of 16; the 16 KiB row is for devices at the Vulkan minimum. Portable products only: the
+    // scores and outputs of a row are then computed the same way whatever shares its tile,
+    // which batch invariance rests on (a cooperative-matrix variant would need that shown).
+    for (uint32_t shared : {32u * 1024, 16u * 1024}) {
+      r.push_back({{OpKind::paged_attention, kv, F32},
+                   KernelFamily::attention_paged,
+                   {f16 ? "attention/paged_kv_f16" : "attention/paged_kv_f32", requirements(kv, F32, 64, shared)},
+                   64,
+                   {},
+                   shared == 32 * 1024 ? "paged cache: every query of a batched step, portable tiles"
+                                       : "paged cache on devices with the Vulkan minimum of 16 KiB shared memory"});
+    }
     // 64 invocations (the shader's SPLIT_WG); shared memory: q of 8 heads x 256 dims, two
     // 8 x 64 per-head arrays (probabilities, reductions) and the key rotation's 129 frequencies
     // (attention/common.glsl). All of it inside the Vulkan minimums (128 invocations, 16 KiB),
@@ -347,6 +396,9 @@ std::vector<KernelRow> build_table() {
       add_matmul_group(r, OpKind::matmul_cat, w, x, wx);
       add_matmul_group(r, OpKind::matmul_swiglu, w, x, wx);
     }
+    for (OpKind op : {OpKind::matmul, OpKind::matmul_add, OpKind::matmul_cat, OpKind::matmul_swiglu}) {
+      add_matmul_tail(r, op, w);
+    }
   }
 
   for (DType t : vulkan_weight_types(vk_matmul)) {
@@ -391,6 +443,8 @@ const char* kernel_family_name(KernelFamily family) {
       return "attention_reduce";
     case KernelFamily::attention_tiled:
       return "attention_tiled";
+    case KernelFamily::attention_paged:
+      return "attention_paged";
   }
   return "?";
 }
@@ -401,6 +455,8 @@ const char* kernel_form_name(KernelForm form) {
       return "any";
     case KernelForm::vector:
       return "vector";
+    case KernelForm::vector_tail:
+      return "vector_tail";
     case KernelForm::matrix:
       return "matrix";
     case KernelForm::rope_normal:
@@ -441,14 +497,17 @@ KernelKey kernel_key(const Graph& graph, const Node& node) {
       // The activations' rows: everything but the last dimension of x.
       const Shape& x = graph.node(node.inputs[1]).shape;
       key.form = element_count(x) == x.back() ? KernelForm::vector : KernelForm::matrix;
+      if (node.params.tails.mask != 0) key.form = KernelForm::vector_tail;
       break;
     }
-    case OpKind::matmul_cat:       // inputs w_0.., x
-    case OpKind::matmul_swiglu: {  // inputs w_gate, w_up, x
+    case OpKind::matmul_cat:       // inputs w_0.., x (then tails)
+    case OpKind::matmul_swiglu: {  // inputs w_gate, w_up, x (then tails)
+      const TensorId x_id = node.inputs[base_input_count(node) - 1];
       key.a = in(0);
-      key.b = graph.node(node.inputs.back()).dtype;
-      const Shape& x = graph.node(node.inputs.back()).shape;
+      key.b = graph.node(x_id).dtype;
+      const Shape& x = graph.node(x_id).shape;
       key.form = element_count(x) == x.back() ? KernelForm::vector : KernelForm::matrix;
+      if (node.params.tails.mask != 0) key.form = KernelForm::vector_tail;
       break;
     }
     case OpKind::get_rows:
@@ -474,6 +533,12 @@ KernelKey kernel_key(const Graph& graph, const Node& node) {
         // Cooperative-matrix tiles are 16 wide along the head dimension.
         key.form = node.shape[2] % 16 == 0 ? KernelForm::attention_tiled16 : KernelForm::attention_tiled;
       }
+      break;
+    case OpKind::paged_attention:  // inputs: q, k, v, block_table, seq_rows, q_pos
+      key.a = in(1);
+      key.b = in(0);
+      VKGRAPH_CHECK(in(1) == in(2), "paged_attention '{}': k is {} but v is {}; the kernels need one pool type",
+                    node.name, dtype_name(in(1)), dtype_name(in(2)));
       break;
     case OpKind::convert:
       key.a = in(0);

@@ -19,6 +19,7 @@ namespace vkgraph::vk {
 enum class KernelForm : uint8_t {
   any,
   vector,                  // matmul with one token (decode): mat-vec
+  vector_tail,             // ... with low-rank tails (LoRA adapters: OpParams::tails)
   matrix,                  // matmul with several tokens (prefill): tiled mat-mat
   rope_normal,             // RopeMode::normal
   rope_neox,               // RopeMode::neox
@@ -72,6 +73,7 @@ enum class KernelFamily : uint8_t {
   attention_split,     // attention/attention_split.comp: split-K decode
   attention_reduce,    // attention/attention_reduce.comp: split-K's second pass
   attention_tiled,     // attention/attention_tiled.comp: prefill tiles, portable or coopmat
+  attention_paged,     // attention/paged_attention.comp: the paged cache, every query of a batched step
 };
 const char* kernel_family_name(KernelFamily family);
 

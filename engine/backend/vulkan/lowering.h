@@ -72,6 +72,7 @@ struct LoweredStep {
 };
 LoweredStep lower_step_dispatches(const LoweringInput& in);  // lower_step unless the step needs more
 LoweredStep lower_attention_split(const LoweringInput& in);  // lowering_attention_split.cpp
+LoweredStep lower_attention_paged(const LoweringInput& in);  // lowering_attention_paged.cpp
 
 Dispatch lower_elementwise(const LoweringInput& in);  // add mul scale silu swiglu convert
 Dispatch lower_row_op(const LoweringInput& in);       // rms_norm rms_norm_mul softmax argmax

@@ -83,6 +83,7 @@ Dispatch lower_step(const LoweringInput& in) {
       return lower_attention(in);
     case KernelFamily::attention_split:
     case KernelFamily::attention_reduce:
+    case KernelFamily::attention_paged:
       break;  // several dispatches: lower_step_dispatches
   }
   fail("tensor '{}' ({}): kernel {} of family {} is not one dispatch", in.node().name, op_name(in.node().op),
@@ -91,6 +92,7 @@ Dispatch lower_step(const LoweringInput& in) {
 
 LoweredStep lower_step_dispatches(const LoweringInput& in) {
   if (in.kernel.family == KernelFamily::attention_split) return lower_attention_split(in);
+  if (in.kernel.family == KernelFamily::attention_paged) return lower_attention_paged(in);
   LoweredStep step;
   step.dispatches.push_back(lower_step(in));
   return step;

@@ -23,10 +23,101 @@ MatmulAddPush with_residual(const MatmulPush& p, uint32_t r_off) {
   return out;
 }
 
+// The low-rank tails of the mat-vecs built with TAIL (matmul/tails.glsl), per matrix of the
+// kernel: the rank (0: none), b's and t's offsets (halves, floats) and the factor; the
+// tail_* fields of the Matmul*TailPush structs.
+struct TailValues {
+  uint32_t rank[3];
+  uint32_t b_off[3];
+  uint32_t t_off[3];
+  float factor[3];
+};
+
+template <typename TailPush>
+void set_tail_fields(TailPush& out, const TailValues& tv) {
+  out.tail_rank0 = tv.rank[0];
+  out.tail_rank1 = tv.rank[1];
+  out.tail_rank2 = tv.rank[2];
+  out.tail_b_off0 = tv.b_off[0];
+  out.tail_b_off1 = tv.b_off[1];
+  out.tail_b_off2 = tv.b_off[2];
+  out.tail_t_off0 = tv.t_off[0];
+  out.tail_t_off1 = tv.t_off[1];
+  out.tail_t_off2 = tv.t_off[2];
+  out.tail_factor0 = tv.factor[0];
+  out.tail_factor1 = tv.factor[1];
+  out.tail_factor2 = tv.factor[2];
+}
+
+// Each form's block extended with the tail fields (TAIL): the Matmul*TailPush starts with every
+// field of the form's own block.
+MatmulTailPush with_tails(const MatmulPush& p, const TailValues& tv) {
+  MatmulTailPush out{};
+  VKGRAPH_PUSH_COPY(VKGRAPH_MATMUL_PUSH, out, p);
+  set_tail_fields(out, tv);
+  return out;
+}
+MatmulAddTailPush with_tails(const MatmulAddPush& p, const TailValues& tv) {
+  MatmulAddTailPush out{};
+  VKGRAPH_PUSH_COPY(VKGRAPH_MATMUL_ADD_PUSH, out, p);
+  set_tail_fields(out, tv);
+  return out;
+}
+MatmulGroupTailPush with_tails(const MatmulGroupPush& p, const TailValues& tv) {
+  MatmulGroupTailPush out{};
+  VKGRAPH_PUSH_COPY(VKGRAPH_MATMUL_GROUP_PUSH, out, p);
+  set_tail_fields(out, tv);
+  return out;
+}
+
 // The activation-type and offset facts the row kernel takes as specialization constants 4-5.
 void add_rows_constants(Dispatch& d, bool pairs_aligned, bool x_shared) {
   d.spec_constants.push_back(pairs_aligned ? 1 : 0);
   d.spec_constants.push_back(x_shared ? 1 : 0);
+}
+
+// Binds the node's low-rank tails after its other bindings, for a kernel of `matrices` weight
+// bindings: b_0.. then t_0..; a matrix without a tail binds the first tail's b and t again, with
+// rank 0. Appends TAIL_VEC4 (the next specialization constant: 6 of the row kernel, 2 of the
+// mat-vec); *bytes gets the bytes the tails read.
+TailValues bind_tails(Dispatch& d, const LoweringInput& in, size_t matrices, uint32_t m, uint64_t* bytes) {
+  const Node& node = in.node();
+  const LowRankTails& tails = node.params.tails;
+  VKGRAPH_CHECK(tails.mask != 0 && matrices <= size_t(LowRankTails::kMaxMembers),
+                "{} '{}': a tail kernel needs tails on at most {} matrices", op_name(node.op), node.name,
+                LowRankTails::kMaxMembers);
+  int first = 0;
+  while (!tails.has(first)) ++first;
+  TailValues p{};
+  bool vec4 = true;
+  for (size_t pass = 0; pass < 2; ++pass) {  // every b, then every t
+    for (size_t i = 0; i < matrices; ++i) {
+      const bool own = tails.has(int(i));
+      const size_t b_index = tail_input_index(node, own ? int(i) : first);
+      const TensorId id = node.inputs[b_index + pass];
+      const Node& t = in.graph().node(id);
+      const uint32_t off = add_binding(d, in, id, pass == 0 ? 2 : 4);
+      if (!own) continue;
+      if (pass == 0) {
+        VKGRAPH_CHECK(t.dtype == DType::F16 && t.shape.size() == 2, "{} '{}': tail '{}' is {} {}, expected f16 [n, r]",
+                      op_name(node.op), node.name, t.name, dtype_name(t.dtype), shape_string(t.shape));
+        p.rank[i] = checked_u32(uint64_t(t.shape[1]), node, "tail rank");
+        p.b_off[i] = off;
+        p.factor[i] = tails.factor[i];
+        *bytes += uint64_t(element_count(t.shape)) * 2;
+      } else {
+        VKGRAPH_CHECK(t.dtype == DType::F32 && uint64_t(element_count(t.shape)) == uint64_t(m) * p.rank[i],
+                      "{} '{}': tail input '{}' is {} {}, expected {} f32 values ({} tokens of rank {})",
+                      op_name(node.op), node.name, t.name, dtype_name(t.dtype), shape_string(t.shape),
+                      uint64_t(m) * p.rank[i], m, p.rank[i]);
+        p.t_off[i] = off;
+        *bytes += uint64_t(element_count(t.shape)) * 4;
+      }
+      vec4 = vec4 && off % 4 == 0 && p.rank[i] % 4 == 0;
+    }
+  }
+  d.spec_constants.push_back(vec4 ? 1 : 0);
+  return p;
 }
 
 // matmul_cat (w_0.., x) and matmul_swiglu (w_gate, w_up, x): the row kernel with one binding per
@@ -36,15 +127,16 @@ Dispatch lower_matmul_group(const LoweringInput& in) {
   const Node& node = in.node();
   const KernelRow& k = in.kernel;
   const bool cat = node.op == OpKind::matmul_cat;
-  const size_t n_weights = node.inputs.size() - 1;
+  const size_t n_weights = base_input_count(node) - 1;
+  const TensorId x_id = node.inputs[n_weights];
   const KernelFamily kind = k.family;
   VKGRAPH_CHECK(kind == KernelFamily::matmul_rows || kind == KernelFamily::matmul_matvec,
                 "{} '{}': kernel '{}' is neither the row kernel nor the mat-vec", op_name(node.op), node.name,
                 k.variant.shader);
   VKGRAPH_CHECK(cat ? (n_weights == 2 || n_weights == 3) : n_weights == 2, "{} '{}': {} weights, the kernel takes {}",
                 op_name(node.op), node.name, n_weights, cat ? "2 or 3" : "2");
-  const Node& w0 = in.input(0);                         // w_i: [n_i, n_in]
-  const Node& x = in.graph().node(node.inputs.back());  // x: [m, n_in]
+  const Node& w0 = in.input(0);           // w_i: [n_i, n_in]
+  const Node& x = in.graph().node(x_id);  // x: [m, n_in]
   // Rows: ROWS, LANES, TOKENS (constant_id 1-3); mat-vec: rows per workgroup (constant_id 1).
   Dispatch d = kind == KernelFamily::matmul_rows ? begin_dispatch(in, {k.tile[0], k.tile[1], k.tile[2]})
                                                  : begin_dispatch(in, {k.tile[0]});
@@ -88,7 +180,7 @@ Dispatch lower_matmul_group(const LoweringInput& in) {
   p.w_off2 = cat ? offsets[2] : 0;
   p.rows0 = rows[0];
   p.rows1 = rows[1];
-  p.x_off = add_binding(d, in, node.inputs.back(), unit_bytes(x.dtype));
+  p.x_off = add_binding(d, in, x_id, unit_bytes(x.dtype));
   p.o_off = add_binding(d, in, in.id, 4);
   if (kind == KernelFamily::matmul_rows) {
     add_rows_constants(d, pairs, p.x_off % 4 == 0 && p.n_in % 4 == 0);
@@ -100,7 +192,14 @@ Dispatch lower_matmul_group(const LoweringInput& in) {
   if (pairs) {
     for (size_t i = 0; i < (cat ? 3u : 2u); ++i) d.buffers[i].size = (d.buffers[i].size + 15) / 16 * 16;
   }
-  set_push(d, p);
+  uint64_t tail_bytes = 0;
+  if (node.params.tails.mask != 0) {
+    // The row kernel and the mat-vec (kind checked above) both have TAIL variants.
+    const TailValues tv = bind_tails(d, in, cat ? 3 : 2, p.m, &tail_bytes);
+    set_push(d, with_tails(p, tv));
+  } else {
+    set_push(d, p);
+  }
 
   // Row tiles of ROWS rows per matrix (CAT) or of the one row count (SWIGLU), for every token tile
   // (the mat-vec: one token per tile).
@@ -112,7 +211,7 @@ Dispatch lower_matmul_group(const LoweringInput& in) {
   set_groups(d, tiles_m * tiles_n, in.device, node);
   // Each token tile reads every matrix once; each row tile reads the token tile's activations.
   const uint64_t x_bytes = uint64_t(p.m) * p.n_in * unit_bytes(x.dtype);
-  d.bytes_read = tiles_m * weight_bytes + tiles_n * x_bytes;
+  d.bytes_read = tiles_m * weight_bytes + tiles_n * x_bytes + tail_bytes;
   d.bytes_written = uint64_t(p.m) * p.n_out * 4;
   return d;
 }
@@ -181,11 +280,24 @@ Dispatch lower_matmul(const LoweringInput& in) {
     // X_SHARED (constant_id 4): activations read as vec4.
     d.spec_constants.push_back(p.x_off % 4 == 0 && p.n_in % 4 == 0 ? 1 : 0);
   }
+  const bool tails = node.params.tails.mask != 0;
+  uint64_t tail_bytes = 0;
+  VKGRAPH_CHECK(!tails || kind == KernelFamily::matmul_rows || kind == KernelFamily::matmul_matvec,
+                "{} '{}': kernel '{}' takes no low-rank tails", op_name(node.op), node.name, k.variant.shader);
   if (node.op == OpKind::matmul_add) {
     // r: [m, n_out] f32 at binding 3, after the output's binding 2.
     VKGRAPH_CHECK(kind != KernelFamily::matmul_tiled && kind != KernelFamily::matmul_rows_tokens,
                   "matmul_add '{}': kernel '{}' has no residual epilogue", node.name, k.variant.shader);
-    set_push(d, with_residual(p, add_binding(d, in, in.input_id(2), 4)));
+    const MatmulAddPush add = with_residual(p, add_binding(d, in, in.input_id(2), 4));
+    if (tails) {
+      const TailValues tv = bind_tails(d, in, 1, p.m, &tail_bytes);
+      set_push(d, with_tails(add, tv));
+    } else {
+      set_push(d, add);
+    }
+  } else if (tails) {
+    const TailValues tv = bind_tails(d, in, 1, p.m, &tail_bytes);
+    set_push(d, with_tails(p, tv));
   } else {
     set_push(d, p);
   }
@@ -239,6 +351,7 @@ Dispatch lower_matmul(const LoweringInput& in) {
            kernel_family_name(kind));
   }
   if (node.op == OpKind::matmul_add) d.bytes_read += uint64_t(p.m) * p.n_out * 4;  // the residual
+  d.bytes_read += tail_bytes;
   d.bytes_written = uint64_t(p.m) * p.n_out * 4;
   return d;
 }

@@ -48,7 +48,7 @@ constexpr uint64_t kWordBytes = 16;
 
 }  // namespace
 
-CopyBandwidth measure_copy_bandwidth(const std::shared_ptr<Context>& context, uint64_t buffer_bytes, int runs) {
+CopyProbe measure_copy_bandwidth(const std::shared_ptr<Context>& context, uint64_t buffer_bytes, int runs) {
   VKGRAPH_CHECK(runs > 0, "the copy probe needs at least one run (got {})", runs);
   const DeviceInfo& info = context->info();
   MemoryAllocator& memory = context->memory();
@@ -82,7 +82,7 @@ CopyBandwidth measure_copy_bandwidth(const std::shared_ptr<Context>& context, ui
   seq.end_region();
   seq.end();
 
-  CopyBandwidth result;
+  CopyProbe result;
   result.buffer_bytes = bytes;
   result.runs = runs;
   seq.submit_and_wait();  // warm-up: first-touch page faults on CPU drivers, clocks ramping up on GPUs

@@ -28,7 +28,7 @@ std::span<const KernelVariant> coopmat_probe_variants();
 
 // The result of the copy probe: bytes read plus bytes written per second of the best run (the
 // STREAM "copy" convention), with how it was measured.
-struct CopyBandwidth {
+struct CopyProbe {
   double bytes_per_second = 0.0;
   uint64_t buffer_bytes = 0;  // size of the source (and of the destination)
   int runs = 0;               // timed runs; the best one is reported
@@ -38,6 +38,6 @@ struct CopyBandwidth {
 // Copies one device buffer into another `runs` times after a warm-up and reports the best rate.
 // `buffer_bytes` 0 picks 64 MiB (well above the last-level caches of CPUs and GPUs, so the copy
 // streams from memory), capped by the device's buffer limits and an eighth of its local memory.
-CopyBandwidth measure_copy_bandwidth(const std::shared_ptr<Context>& context, uint64_t buffer_bytes = 0, int runs = 5);
+CopyProbe measure_copy_bandwidth(const std::shared_ptr<Context>& context, uint64_t buffer_bytes = 0, int runs = 5);
 
 }  // namespace vkgraph::vk

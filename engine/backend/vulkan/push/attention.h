@@ -48,4 +48,30 @@ VKGRAPH_PUSH_STRUCT(AttentionSplitPush, VKGRAPH_ATTENTION_SPLIT_PUSH)
   F(uint32_t, o_off)
 VKGRAPH_PUSH_STRUCT(AttentionReducePush, VKGRAPH_ATTENTION_REDUCE_PUSH)
 
+// paged_attention.comp (the batched engine's paged cache): q [m, n_head, d], k/v pools
+// [n_slots, n_kv_head, d] of blocks of block_size slots, the block table [n_rows, max_blocks]
+// at table_off and each query's row at seq_rows_off; the keys cut into n_chunks of chunk_len
+// positions, partials at part_off (floats) of the scratch binding when n_chunks > 1.
+#define VKGRAPH_PAGED_ATTENTION_PUSH(F) \
+  F(uint32_t, m)                        \
+  F(uint32_t, n_head)                   \
+  F(uint32_t, n_kv_head)                \
+  F(uint32_t, n_slots)                  \
+  F(float, scale)                       \
+  F(int32_t, window)                    \
+  F(uint32_t, q_off)                    \
+  F(uint32_t, k_off)                    \
+  F(uint32_t, v_off)                    \
+  F(uint32_t, q_pos_off)                \
+  F(uint32_t, table_off)                \
+  F(uint32_t, o_off)                    \
+  F(uint32_t, seq_rows_off)             \
+  F(uint32_t, n_rows)                   \
+  F(uint32_t, max_blocks)               \
+  F(uint32_t, block_size)               \
+  F(uint32_t, n_chunks)                 \
+  F(uint32_t, chunk_len)                \
+  F(uint32_t, part_off)
+VKGRAPH_PUSH_STRUCT(PagedAttentionPush, VKGRAPH_PAGED_ATTENTION_PUSH)
+
 }  // namespace vkgraph::vk

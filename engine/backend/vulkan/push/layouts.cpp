@@ -11,15 +11,27 @@ namespace vkgraph::vk {
 
 const std::vector<PushLayout>& push_layouts() {
   static const std::vector<PushLayout> layouts = {
-      PushStruct<MatmulPush>::layout(),         PushStruct<MatmulAddPush>::layout(),
-      PushStruct<MatmulGroupPush>::layout(),    PushStruct<AttentionPush>::layout(),
-      PushStruct<AttentionSplitPush>::layout(), PushStruct<AttentionReducePush>::layout(),
-      PushStruct<BinaryPush>::layout(),         PushStruct<UnaryPush>::layout(),
-      PushStruct<SwigluPush>::layout(),         PushStruct<RopePush>::layout(),
-      PushStruct<GetRowsPush>::layout(),        PushStruct<KvWritePush>::layout(),
-      PushStruct<NormPush>::layout(),           PushStruct<SoftmaxPush>::layout(),
-      PushStruct<ArgmaxPush>::layout(),         PushStruct<ProbeCountPush>::layout(),
+      PushStruct<MatmulPush>::layout(),
+      PushStruct<MatmulAddPush>::layout(),
+      PushStruct<MatmulGroupPush>::layout(),
+      PushStruct<MatmulTailPush>::layout(),
+      PushStruct<MatmulAddTailPush>::layout(),
+      PushStruct<MatmulGroupTailPush>::layout(),
+      PushStruct<AttentionPush>::layout(),
+      PushStruct<AttentionSplitPush>::layout(),
+      PushStruct<AttentionReducePush>::layout(),
+      PushStruct<BinaryPush>::layout(),
+      PushStruct<UnaryPush>::layout(),
+      PushStruct<SwigluPush>::layout(),
+      PushStruct<RopePush>::layout(),
+      PushStruct<GetRowsPush>::layout(),
+      PushStruct<KvWritePush>::layout(),
+      PushStruct<NormPush>::layout(),
+      PushStruct<SoftmaxPush>::layout(),
+      PushStruct<ArgmaxPush>::layout(),
+      PushStruct<ProbeCountPush>::layout(),
       PushStruct<ProbeTilePush>::layout(),
+      PushStruct<PagedAttentionPush>::layout(),
   };
   return layouts;
 }

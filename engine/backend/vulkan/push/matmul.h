@@ -32,4 +32,27 @@ VKGRAPH_PUSH_STRUCT(MatmulAddPush, VKGRAPH_MATMUL_ADD_PUSH)
   F(uint32_t, rows1)
 VKGRAPH_PUSH_STRUCT(MatmulGroupPush, VKGRAPH_MATMUL_GROUP_PUSH)
 
+// Built with TAIL (LoRA adapters fused into the decode mat-vecs, shaders/matmul/tails.glsl): after
+// the form's own fields, per matrix i of the kernel its low-rank tail's rank (0: none), the
+// offsets of b_i (halves) and t_i (floats) and its factor.
+#define VKGRAPH_MATMUL_TAIL_FIELDS(F) \
+  F(uint32_t, tail_rank0)             \
+  F(uint32_t, tail_rank1)             \
+  F(uint32_t, tail_rank2)             \
+  F(uint32_t, tail_b_off0)            \
+  F(uint32_t, tail_b_off1)            \
+  F(uint32_t, tail_b_off2)            \
+  F(uint32_t, tail_t_off0)            \
+  F(uint32_t, tail_t_off1)            \
+  F(uint32_t, tail_t_off2)            \
+  F(float, tail_factor0)              \
+  F(float, tail_factor1)              \
+  F(float, tail_factor2)
+#define VKGRAPH_MATMUL_TAIL_PUSH(F) VKGRAPH_MATMUL_PUSH(F) VKGRAPH_MATMUL_TAIL_FIELDS(F)
+#define VKGRAPH_MATMUL_ADD_TAIL_PUSH(F) VKGRAPH_MATMUL_ADD_PUSH(F) VKGRAPH_MATMUL_TAIL_FIELDS(F)
+#define VKGRAPH_MATMUL_GROUP_TAIL_PUSH(F) VKGRAPH_MATMUL_GROUP_PUSH(F) VKGRAPH_MATMUL_TAIL_FIELDS(F)
+VKGRAPH_PUSH_STRUCT(MatmulTailPush, VKGRAPH_MATMUL_TAIL_PUSH)
+VKGRAPH_PUSH_STRUCT(MatmulAddTailPush, VKGRAPH_MATMUL_ADD_TAIL_PUSH)
+VKGRAPH_PUSH_STRUCT(MatmulGroupTailPush, VKGRAPH_MATMUL_GROUP_TAIL_PUSH)
+
 }  // namespace vkgraph::vk

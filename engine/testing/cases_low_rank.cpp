@@ -1,0 +1,123 @@
+// Low-rank tails (OpParams::tails, the fused form of LoRA adapters): each matmul form (matmul,
+// matmul_add, matmul_cat, matmul_swiglu) for one token, every weight type, tails of rank 8 (read
+// four at a time) and 3 (one at a time), on every member or only some. The graphs are built as
+// models/arch/projection.h builds them, w x + factor * b (a x), and the fusion pass makes the
+// tails; the CPU reference runs the same plan.
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "engine/testing/case_data.h"
+#include "engine/testing/case_families.h"
+
+namespace vkgraph::testing {
+namespace {
+
+// A tail adds r products of f16 b and f32 t to each f32 row sum, summed in another order than
+// the reference's double: NMSE below 1e-10 at these sizes, as for the plain mat-vec
+// (cases_matmul.cpp). One row's tail missing or taken from another member moves NMSE above
+// 1e-3 (the tails here are a tenth to a third of the products), so 5e-6 catches it.
+constexpr double tail_nmse = 5e-6;
+
+constexpr DType weight_types[] = {DType::F32, DType::F16, DType::Q8_0, DType::Q4_0};
+
+// w x plus factor * b (a x): the graph a LoRA adapter gives one projection.
+TensorId adapted(CaseGraph& g, Backend& backend, CaseRng& rng, const std::string& name, DType w_type, int64_t n_out,
+                 int64_t n_in, int64_t rank, TensorId x) {
+  const TensorId w = add_weight(g, backend, name, w_type, {n_out, n_in}, rng.floats(size_t(n_out * n_in)));
+  const TensorId product = g.graph.matmul(w, x);
+  if (rank == 0) return product;
+  const TensorId a = add_weight(g, backend, name + ".a", DType::F16, {rank, n_in}, rng.floats(size_t(rank * n_in)));
+  const TensorId b =
+      add_weight(g, backend, name + ".b", DType::F16, {n_out, rank}, rng.floats(size_t(n_out * rank), -0.3f, 0.3f));
+  const TensorId low = g.graph.scale(g.graph.matmul(b, g.graph.matmul(a, x)), 0.75f);
+  return g.graph.add(product, low);
+}
+
+}  // namespace
+
+void add_low_rank_cases(std::vector<OpCase>& cases) {
+  struct Shape3 {
+    int64_t n_in, n_out, rank;
+  };
+  const Shape3 shapes[] = {{64, 7, 8}, {256, 65, 3}, {4096, 33, 8}};
+  auto add_single = [&](DType w_type, Shape3 s, bool residual) {
+    OpCase c;
+    c.name = fmt::format("{} tail w={} n_in={} n_out={} r={}", residual ? "matmul_add" : "matmul", dtype_name(w_type),
+                         s.n_in, s.n_out, s.rank);
+    c.op = residual ? "matmul_add" : "matmul";
+    c.max_nmse = tail_nmse;
+    c.build = [name = c.name, w_type, s, residual](Backend& backend) {
+      CaseRng rng(name);
+      CaseGraph g;
+      const TensorId x = add_float_input(g, "x", DType::F32, {1, s.n_in}, rng.floats(size_t(s.n_in)));
+      TensorId y = adapted(g, backend, rng, "w", w_type, s.n_out, s.n_in, s.rank, x);
+      if (residual) {
+        y = g.graph.add(add_float_input(g, "r", DType::F32, {1, s.n_out}, rng.floats(size_t(s.n_out))), y);
+      }
+      g.graph.mark_output(y);
+      g.outputs.push_back(y);
+      return g;
+    };
+    cases.push_back(std::move(c));
+  };
+  // q, k, v-like groups: ranks per member (0: no tail), so some members go without.
+  struct GroupShape {
+    int64_t n_in;
+    std::vector<int64_t> rows, ranks;
+  };
+  const GroupShape cat_shapes[] = {{96, {33, 7, 65}, {8, 8, 8}}, {256, {65, 33, 33}, {8, 0, 3}}, {64, {9, 5}, {0, 8}}};
+  auto add_cat = [&](DType w_type, const GroupShape& s) {
+    OpCase c;
+    c.name = fmt::format("matmul_cat tail w={} n_in={} rows={} r={}", dtype_name(w_type), s.n_in,
+                         fmt::join(s.rows, "+"), fmt::join(s.ranks, "+"));
+    c.op = "matmul_cat";
+    c.max_nmse = tail_nmse;
+    c.build = [name = c.name, w_type, s](Backend& backend) {
+      CaseRng rng(name);
+      CaseGraph g;
+      const TensorId x = add_float_input(g, "x", DType::F32, {1, s.n_in}, rng.floats(size_t(s.n_in)));
+      std::vector<TensorId> products;
+      for (size_t i = 0; i < s.rows.size(); ++i) {
+        products.push_back(adapted(g, backend, rng, fmt::format("w{}", i), w_type, s.rows[i], s.n_in, s.ranks[i], x));
+      }
+      for (TensorId p : products) {  // read through a scale by 1 (exact), as the matmul_cat cases
+        const TensorId y = g.graph.scale(p, 1.0f);
+        g.graph.mark_output(y);
+        g.outputs.push_back(y);
+      }
+      return g;
+    };
+    cases.push_back(std::move(c));
+  };
+  auto add_swiglu = [&](DType w_type, int64_t n_in, int64_t n_ff, int64_t rank_gate, int64_t rank_up) {
+    OpCase c;
+    c.name = fmt::format("matmul_swiglu tail w={} n_in={} n_ff={} r={}+{}", dtype_name(w_type), n_in, n_ff, rank_gate,
+                         rank_up);
+    c.op = "matmul_swiglu";
+    c.max_nmse = tail_nmse;
+    c.build = [name = c.name, w_type, n_in, n_ff, rank_gate, rank_up](Backend& backend) {
+      CaseRng rng(name);
+      CaseGraph g;
+      const TensorId x = add_float_input(g, "x", DType::F32, {1, n_in}, rng.floats(size_t(n_in)));
+      const TensorId gate = adapted(g, backend, rng, "w_gate", w_type, n_ff, n_in, rank_gate, x);
+      const TensorId up = adapted(g, backend, rng, "w_up", w_type, n_ff, n_in, rank_up, x);
+      const TensorId y = g.graph.swiglu(gate, up);
+      g.graph.mark_output(y);
+      g.outputs.push_back(y);
+      return g;
+    };
+    cases.push_back(std::move(c));
+  };
+  for (DType w_type : weight_types) {
+    for (const Shape3& s : shapes) {
+      add_single(w_type, s, false);
+      add_single(w_type, s, true);
+    }
+    for (const GroupShape& s : cat_shapes) add_cat(w_type, s);
+    add_swiglu(w_type, 96, 33, 8, 8);
+    add_swiglu(w_type, 256, 65, 0, 3);
+  }
+}
+
+}  // namespace vkgraph::testing
