@@ -48,13 +48,13 @@ TEST_CASE("push constants: the SPIR-V reader finds the compiler's block", "[push
   CHECK(block->members[5].type == "int");
   CHECK(block->members[11].name == "o_off");
   CHECK(block->members[11].offset == 44);
-  CHECK(block->members[17].name == "part_off");
-  CHECK(block->members[17].offset == 68);
-  CHECK(block->members[17].type == "uint");
+  CHECK(block->members[19].name == "part_off");
+  CHECK(block->members[19].offset == 76);
+  CHECK(block->members[19].type == "uint");
   // The C++ struct the lowering fills says the same.
   const PushLayout layout = PushStruct<AttentionSplitPush>::layout();
-  CHECK(layout.size == 72);
-  CHECK(layout.fields.at(17).name == "part_off");
+  CHECK(layout.size == 80);
+  CHECK(layout.fields.at(19).name == "part_off");
   CHECK(layout.fields.at(17).offset == 68);
 }
 
