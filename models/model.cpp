@@ -1,5 +1,7 @@
 #include "models/model.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <map>
 
@@ -29,6 +31,28 @@ class WeightLoader {
     const gguf::TensorInfo* info = file_.find_tensor(name);
     return info ? take(*info, expected) : WeightTensor{};
   }
+  // Rows [first, first + rows) of a fused matrix (Phi-3's attn_qkv and gate+up ffn_up) as a
+  // tensor of its own, named "<name>[first:end]": uploaded alone, so every builder sees plain
+  // projections. The file's tensor must be [total_rows, cols].
+  WeightTensor rows_of(const std::string& name, int64_t total_rows, int64_t cols, int64_t first, int64_t rows) {
+    const gguf::TensorInfo* info = file_.find_tensor(name);
+    VKGRAPH_CHECK(info != nullptr, "{}: tensor '{}' is missing", path_, name);
+    VKGRAPH_CHECK(info->shape == Shape({total_rows, cols}), "{}: tensor '{}' has shape [{}], expected [{}, {}]", path_,
+                  name, fmt::join(info->shape, ", "), total_rows, cols);
+    if (std::find(wanted_.begin(), wanted_.end(), info) == wanted_.end()) take(*info, {total_rows, cols});
+    WeightTensor part{fmt::format("{}[{}:{}]", name, first, first + rows), info->type, {rows, cols}, nullptr};
+    slices_[name].push_back({part.name, first, rows});
+    return part;
+  }
+  struct Slice {
+    std::string name;
+    int64_t first, rows;
+  };
+  // The row ranges of `name` uploaded as tensors of their own; empty: the tensor is uploaded whole.
+  std::vector<Slice> slices_of(const std::string& name) const {
+    const auto it = slices_.find(name);
+    return it == slices_.end() ? std::vector<Slice>{} : it->second;
+  }
   const std::vector<const gguf::TensorInfo*>& wanted() const { return wanted_; }
 
  private:
@@ -49,6 +73,7 @@ class WeightLoader {
   const gguf::GgufFile& file_;
   const std::string& path_;
   std::vector<const gguf::TensorInfo*> wanted_;
+  std::map<std::string, std::vector<Slice>> slices_;
 };
 
 ModelWeights describe_weights(WeightLoader& loader, const Hparams& hp) {
@@ -57,13 +82,22 @@ ModelWeights describe_weights(WeightLoader& loader, const Hparams& hp) {
   w.tok_embd = loader.require("token_embd.weight", {hp.n_vocab, e});
   w.output_norm = loader.require("output_norm.weight", {e});
   if (!hp.tied_output) w.output = loader.require("output.weight", {hp.n_vocab, e});
+  // Llama 3.1+ (llama.cpp's LLM_TENSOR_ROPE_FREQS): one set of factors shared by every layer's
+  // rotation of q and k, theta of pair i divided by factor i.
+  w.rope_freqs = loader.optional("rope_freqs.weight", {hp.rope.n_rot / 2});
   for (int64_t il = 0; il < hp.n_layer; ++il) {
     const auto t = [il](const char* name) { return fmt::format("blk.{}.{}", il, name); };
     LayerWeights L;
     L.attn_norm = loader.require(t("attn_norm.weight"), {e});
-    L.wq = loader.require(t("attn_q.weight"), {q, e});
-    L.wk = loader.require(t("attn_k.weight"), {kv, e});
-    L.wv = loader.require(t("attn_v.weight"), {kv, e});
+    if (hp.fused_projections) {  // phi3: attn_qkv is q, k and v's rows one after the other
+      L.wq = loader.rows_of(t("attn_qkv.weight"), q + 2 * kv, e, 0, q);
+      L.wk = loader.rows_of(t("attn_qkv.weight"), q + 2 * kv, e, q, kv);
+      L.wv = loader.rows_of(t("attn_qkv.weight"), q + 2 * kv, e, q + kv, kv);
+    } else {
+      L.wq = loader.require(t("attn_q.weight"), {q, e});
+      L.wk = loader.require(t("attn_k.weight"), {kv, e});
+      L.wv = loader.require(t("attn_v.weight"), {kv, e});
+    }
     L.wo = loader.require(t("attn_output.weight"), {e, q});
     if (hp.qkv_bias) {
       L.bq = loader.require(t("attn_q.bias"), {q});
@@ -75,8 +109,15 @@ ModelWeights describe_weights(WeightLoader& loader, const Hparams& hp) {
       L.k_norm = loader.require(t("attn_k_norm.weight"), {hp.head_dim});
     }
     L.ffn_norm = loader.require(t("ffn_norm.weight"), {e});
-    L.w_gate = loader.require(t("ffn_gate.weight"), {hp.n_ff, e});
-    L.w_up = loader.require(t("ffn_up.weight"), {hp.n_ff, e});
+    if (hp.fused_projections) {
+      // phi3: ffn_up is gate then up (llama.cpp's ggml_swiglu of the fused product applies SiLU
+      // to its first half).
+      L.w_gate = loader.rows_of(t("ffn_up.weight"), 2 * hp.n_ff, e, 0, hp.n_ff);
+      L.w_up = loader.rows_of(t("ffn_up.weight"), 2 * hp.n_ff, e, hp.n_ff, hp.n_ff);
+    } else {
+      L.w_gate = loader.require(t("ffn_gate.weight"), {hp.n_ff, e});
+      L.w_up = loader.require(t("ffn_up.weight"), {hp.n_ff, e});
+    }
     L.w_down = loader.require(t("ffn_down.weight"), {e, hp.n_ff});
     w.layers.push_back(std::move(L));
   }
@@ -178,8 +219,18 @@ std::unique_ptr<Model> Model::load(const std::string& path, Backend& backend, co
       packed = quantize_tensor(*info, file.data(*info), type);
     }
     const size_t bytes = packed.empty() ? size_t(info->bytes) : packed.size();
-    uploaded[info->name] = backend.upload(packed.empty() ? file.data(*info) : std::span<const std::byte>(packed));
-    uploaded_type[info->name] = type;
+    const std::span<const std::byte> data = packed.empty() ? file.data(*info) : std::span<const std::byte>(packed);
+    const auto slices = loader.slices_of(info->name);
+    if (slices.empty()) {
+      uploaded[info->name] = backend.upload(data);
+      uploaded_type[info->name] = type;
+    }
+    // A fused matrix: its row ranges go up as tensors of their own.
+    const size_t row = info->shape.size() == 2 ? row_bytes(type, size_t(info->shape[1])) : 0;
+    for (const auto& part : slices) {
+      uploaded[part.name] = backend.upload(data.subspan(size_t(part.first) * row, size_t(part.rows) * row));
+      uploaded_type[part.name] = type;
+    }
     model->weight_bytes_ += bytes;
     model->parameter_count_ += size_t(info->elements);
     bytes_by_type[std::string(dtype_name(type))] += bytes;

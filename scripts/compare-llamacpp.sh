@@ -6,10 +6,10 @@
 # The peer is llama.cpp as shipped by the npm package node-llama-cpp (prebuilt CPU and Vulkan
 # libraries). Its llama-bench and simple example are compiled from the source bundle the package
 # carries, against those prebuilt libraries, so the peer's kernels are exactly the released ones.
-# Models: stories260K (the bundled default) and synthetic models of SmolLM2-135M's shapes
-# (`vkgraph synth`; speed does not depend on weight values, so the figures stand for the real
-# model). Rounds alternate the engines so that the machine's noise hits both alike; the report
-# gives medians. Everything is cached under ~/.cache/vkgraph/compare.
+# Models: stories260K (the bundled default) and synthetic models of SmolLM2-135M's and Llama
+# 3.2 1B's shapes (`vkgraph synth`; speed does not depend on weight values, so the figures
+# stand for the real models). Rounds alternate the engines so that the machine's noise hits
+# both alike; the report gives medians. Everything is cached under ~/.cache/vkgraph/compare.
 set -euo pipefail
 
 runs=3
@@ -79,8 +79,12 @@ for type in q4_0 q8_0; do
   f="$models/smollm2-135m-$type.gguf"
   [ -f "$f" ] || "$vkgraph" synth --preset smollm2-135m --type "$type" -o "$f" >/dev/null
 done
+# Llama 3.2 1B's shapes with its RoPE frequency factors (rope_freqs.weight): the real vocabulary
+# size, GQA 32/8 and the factors on every rotation.
+llama32="$models/llama-3.2-1b-q4_0.gguf"
+[ -f "$llama32" ] || "$vkgraph" synth --preset llama-3.2-1b --type q4_0 -o "$llama32" >/dev/null
 stories="$top/models/bundled/stories260K.gguf"
-model_list=("$models/smollm2-135m-q4_0.gguf" "$models/smollm2-135m-q8_0.gguf" "$stories")
+model_list=("$models/smollm2-135m-q4_0.gguf" "$models/smollm2-135m-q8_0.gguf" "$llama32" "$stories")
 
 # --- rounds ---------------------------------------------------------------------------------------
 results="$work/results.jsonl"

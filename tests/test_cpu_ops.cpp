@@ -1,6 +1,8 @@
 // The CPU reference ops against values computed by hand.
 
 #include <catch2/catch_test_macros.hpp>
+#include <catch2/matchers/catch_matchers_floating_point.hpp>
+#include <catch2/matchers/catch_matchers_string.hpp>
 
 #include <cmath>
 #include <cstring>
@@ -13,10 +15,14 @@
 #include "engine/core/error.h"
 #include "engine/core/fp16.h"
 #include "engine/core/quant.h"
+#include "engine/graph/freq_factors.h"
 #include "engine/graph/plan.h"
 #include "tests/closeness_checks.h"
 
 using namespace vkgraph;
+using Catch::Matchers::ContainsSubstring;
+using Catch::Matchers::WithinAbs;
+using Catch::Matchers::WithinRel;
 
 namespace {
 
@@ -132,6 +138,37 @@ TEST_CASE("cpu rope is the identity at position 0 and rotates pairs by pos * bas
     }
     CHECK(y1[4] == x1[4]);
     CHECK(y1[5] == x1[5]);
+  }
+}
+
+TEST_CASE("cpu rope with frequency factors divides pair k's angle by factor k (ggml's freq_factors)", "[cpu]") {
+  // Llama 3.1's rope_freqs: theta_k = pos * freq_scale * base^(-2k/n_rot) / factor_k, in both
+  // layouts, on the rope op and on keys attention rotates as it reads them.
+  const int n_rot = 4, d = 6;
+  const std::vector<float> factors = {1.0f, 8.0f};
+  std::vector<float> x(d);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = float(i + 1);
+  for (RopeMode mode : {RopeMode::normal, RopeMode::neox}) {
+    Runner r;
+    const float scale = 0.5f, base = 100.0f;
+    const TensorId f = r.weight("freq_factors", DType::F32, {n_rot / 2}, factors);
+    const TensorId rope = r.g.rope(r.f32("x", {1, 1, d}, x), r.i32("pos", {7}), RopeParams{mode, n_rot, base, scale});
+    const std::vector<float> y = r.run(with_freq_factors(r.g, rope, f));
+    for (int k = 0; k < n_rot / 2; ++k) {
+      const double theta = 7.0 * scale * std::pow(double(base), -2.0 * k / n_rot) / factors[size_t(k)];
+      const int i0 = mode == RopeMode::normal ? 2 * k : k;
+      const int i1 = mode == RopeMode::normal ? 2 * k + 1 : k + n_rot / 2;
+      CHECK_THAT(y[size_t(i0)], WithinAbs(x[size_t(i0)] * std::cos(theta) - x[size_t(i1)] * std::sin(theta), 1e-5));
+      CHECK_THAT(y[size_t(i1)], WithinAbs(x[size_t(i0)] * std::sin(theta) + x[size_t(i1)] * std::cos(theta), 1e-5));
+    }
+    CHECK(y[4] == x[4]);
+    CHECK(y[5] == x[5]);
+  }
+  SECTION("a factor on a graph node that is neither rope nor key-rotating attention is refused") {
+    Runner r;
+    const TensorId f = r.weight("freq_factors", DType::F32, {n_rot / 2}, factors);
+    const TensorId plain = r.g.add(r.f32("a", {2}, {1, 2}), r.f32("b", {2}, {3, 4}));
+    CHECK_THROWS_WITH(with_freq_factors(r.g, plain, f), ContainsSubstring("neither a rope nor an attention"));
   }
 }
 

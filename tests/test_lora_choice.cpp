@@ -59,9 +59,16 @@ TEST_CASE("a serving engine applies each request's adapter choice, several at on
   const auto adapter =
       models::LoraAdapter::load(testing::shared_file("models/stories260K-lora.gguf"), *model, *backend);
   serving::EngineOptions options;
-  options.n_parallel = 3;  // the three requests run side by side, one session each
+  options.kind = serving::EngineKind::session;  // the engine that serves adapters (`serve --lora`)
+  options.n_parallel = 3;                       // the three requests run side by side, one session each
   options.n_ctx = 64;
   options.adapters = {{adapter, 1.0f}};
+  {
+    // The batched engine has no per-sequence adapter choice: it refuses them, saying which engine does.
+    serving::EngineOptions batched = options;
+    batched.kind = serving::EngineKind::batched;
+    CHECK_THROWS_WITH(serving::Engine::create(*model, *backend, batched), ContainsSubstring("--engine session"));
+  }
   auto engine = serving::Engine::create(*model, *backend, options);
   REQUIRE(engine->adapters().size() == 1);
 

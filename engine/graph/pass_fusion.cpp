@@ -282,8 +282,10 @@ size_t merge_ropes(Graph& graph) {
       const Node& a = graph.nodes()[i];
       const Node& b = graph.nodes()[j];
       const auto [base_b, first_b] = view_base(graph, b.inputs[0]);
-      if (base_b != base || first_b != first + element_count(a.shape) || b.inputs[1] != a.inputs[1] ||
-          b.shape[2] != a.shape[2] || !same_rope(a.params.rope, b.params.rope)) {
+      // Same positions and the same frequency factors (or none): inputs from the second on.
+      const bool same_inputs = std::equal(a.inputs.begin() + 1, a.inputs.end(), b.inputs.begin() + 1, b.inputs.end());
+      if (base_b != base || first_b != first + element_count(a.shape) || !same_inputs || b.shape[2] != a.shape[2] ||
+          !same_rope(a.params.rope, b.params.rope)) {
         continue;
       }
       const Shape joined{1, a.shape[1] + b.shape[1], a.shape[2]};  // [1, n_head_a + n_head_b, d]
@@ -299,7 +301,8 @@ size_t merge_ropes(Graph& graph) {
       rope.op = OpKind::rope;
       rope.dtype = DType::F32;
       rope.shape = joined;
-      rope.inputs = {view_id, a.inputs[1]};
+      rope.inputs = a.inputs;
+      rope.inputs[0] = view_id;
       rope.params.rope = a.params.rope;
       rope.name = fmt::format("rope.{}", graph.size() + 1);
       const TensorId rope_id{int32_t(graph.size() + 1)};

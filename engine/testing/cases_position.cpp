@@ -1,6 +1,6 @@
-// rope, attention and kv_write cases: both rope layouts with partial rotation and frequency
-// scaling; attention with MHA/GQA/MQA, causal and sliding-window masks, f16 and f32 caches,
-// partially filled caches (kv_pos = -1), decode (m = 1) and prefill (m > 1).
+// rope, attention and kv_write cases: both rope layouts with partial rotation, frequency
+// scaling and frequency factors (Llama 3.1's rope_freqs); attention with MHA/GQA/MQA, causal and sliding-window masks,
+// f16 and f32 caches, partially filled caches (kv_pos = -1), decode (m = 1) and prefill (m > 1).
 
 #include <algorithm>
 #include <cmath>
@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "engine/graph/freq_factors.h"
 #include "engine/testing/case_data.h"
 #include "engine/testing/case_families.h"
 
@@ -39,23 +40,39 @@ std::vector<int32_t> shuffled_positions(CaseRng& rng, int64_t n_slots, int64_t n
   return kv_pos;
 }
 
+// Factors like Llama 3.1's: 1 on the highest frequencies rising to 8 on the lowest, [n_rot / 2].
+TensorId add_freq_factors(CaseGraph& g, int32_t n_rot) {
+  std::vector<float> factors(size_t(n_rot / 2));
+  for (size_t i = 0; i < factors.size(); ++i) factors[i] = 1.0f + 7.0f * float(i) / float(factors.size());
+  return add_float_input(g, "freq_factors", DType::F32, {n_rot / 2}, factors);
+}
+
 void add_rope_cases(std::vector<OpCase>& cases) {
   struct RopeShape {
     int64_t m, n_head, head_dim;
     int32_t n_rot;
     float base, freq_scale;
+    bool factors = false;  // frequency factors (engine/graph/freq_factors.h)
   };
   const RopeShape shapes[] = {
-      {1, 1, 2, 2, 10000.0f, 1.0f},       {1, 32, 128, 128, 10000.0f, 1.0f}, {7, 3, 64, 64, 10000.0f, 0.25f},
-      {5, 4, 64, 32, 10000.0f, 1.0f},     {3, 2, 80, 16, 1000000.0f, 1.0f},  {33, 8, 128, 128, 1000000.0f, 0.5f},
-      {64, 8, 128, 128, 500000.0f, 1.0f}, {17, 5, 8, 8, 10000.0f, 1.0f},
+      {1, 1, 2, 2, 10000.0f, 1.0f},
+      {1, 32, 128, 128, 10000.0f, 1.0f},
+      {7, 3, 64, 64, 10000.0f, 0.25f},
+      {5, 4, 64, 32, 10000.0f, 1.0f},
+      {3, 2, 80, 16, 1000000.0f, 1.0f},
+      {33, 8, 128, 128, 1000000.0f, 0.5f},
+      {64, 8, 128, 128, 500000.0f, 1.0f},
+      {17, 5, 8, 8, 10000.0f, 1.0f},
+      // Llama 3.1's shape with factors, and partial rotation with them.
+      {9, 4, 128, 128, 500000.0f, 1.0f, true},
+      {5, 4, 64, 32, 10000.0f, 0.5f, true},
   };
   for (RopeMode mode : {RopeMode::normal, RopeMode::neox}) {
     for (const RopeShape& s : shapes) {
       OpCase c;
-      c.name = fmt::format("rope {} m={} n_head={} head_dim={} n_rot={} base={} freq_scale={}",
+      c.name = fmt::format("rope {} m={} n_head={} head_dim={} n_rot={} base={} freq_scale={}{}",
                            mode == RopeMode::normal ? "normal" : "neox", s.m, s.n_head, s.head_dim, s.n_rot, s.base,
-                           s.freq_scale);
+                           s.freq_scale, s.factors ? " freq_factors" : "");
       c.op = "rope";
       c.max_nmse = rope_nmse;
       c.build = [name = c.name, mode, s](Backend&) {
@@ -67,7 +84,8 @@ void add_rope_cases(std::vector<OpCase>& cases) {
         for (int32_t& p : pos) p = rng.below(4096);
         pos.front() = s.m > 1 ? 0 : 4095;
         RopeParams params{mode, s.n_rot, s.base, s.freq_scale};
-        const TensorId y = g.graph.rope(x, add_i32_input(g, "pos", pos), params);
+        const TensorId factors = s.factors ? add_freq_factors(g, s.n_rot) : TensorId{};
+        const TensorId y = with_freq_factors(g.graph, g.graph.rope(x, add_i32_input(g, "pos", pos), params), factors);
         g.graph.mark_output(y);
         g.outputs.push_back(y);
         return g;
@@ -84,6 +102,7 @@ struct AttentionShape {
   bool write_first;          // kv_write the step's own rows into the cache before attending (a model step)
   int32_t rotate_n_rot = 0;  // > 0: rotate_keys with this many rotated dimensions
   RopeMode rotate_mode = RopeMode::normal;
+  bool rotate_factors = false;  // the rotation has frequency factors
 };
 
 std::string attention_name(const AttentionShape& s) {
@@ -92,7 +111,8 @@ std::string attention_name(const AttentionShape& s) {
                   s.write_first ? "+kv_write" : "", dtype_name(s.cache), s.m, s.n_head, s.n_kv_head, s.head_dim,
                   s.n_slots, s.n_filled, s.window);
   if (s.rotate_n_rot > 0) {
-    name += fmt::format(" rotate_keys={}/{}", s.rotate_mode == RopeMode::neox ? "neox" : "normal", s.rotate_n_rot);
+    name += fmt::format(" rotate_keys={}/{}{}", s.rotate_mode == RopeMode::neox ? "neox" : "normal", s.rotate_n_rot,
+                        s.rotate_factors ? " freq_factors" : "");
   }
   return name;
 }
@@ -116,6 +136,10 @@ void add_attention_cases(std::vector<OpCase>& cases) {
       {7, 4, 2, 64, 65, 30, 0, DType::F16, true, 64, RopeMode::normal},
       {33, 6, 3, 80, 65, 65, 8, DType::F32, false, 32, RopeMode::neox},
       {1, 8, 2, 128, 257, 200, 0, DType::F16, false, 128, RopeMode::neox},
+      // ... with frequency factors: decode in one chunk and split over several, and prefill.
+      {1, 8, 4, 8, 64, 40, 0, DType::F32, false, 8, RopeMode::normal, true},
+      {1, 8, 2, 128, 257, 200, 0, DType::F16, false, 128, RopeMode::normal, true},
+      {7, 4, 2, 64, 65, 30, 0, DType::F16, true, 32, RopeMode::neox, true},
   };
   for (const AttentionShape& s : shapes) {
     OpCase c;
@@ -154,8 +178,11 @@ void add_attention_cases(std::vector<OpCase>& cases) {
         params.rotate_keys = true;
         params.key_rope = RopeParams{s.rotate_mode, s.rotate_n_rot, 10000.0f, 1.0f};
       }
-      const TensorId y =
-          g.graph.attention(q, k, v, add_i32_input(g, "q_pos", q_pos), add_i32_input(g, "kv_pos", kv_pos), params);
+      const TensorId factors = s.rotate_factors ? add_freq_factors(g, s.rotate_n_rot) : TensorId{};
+      const TensorId y = with_freq_factors(
+          g.graph,
+          g.graph.attention(q, k, v, add_i32_input(g, "q_pos", q_pos), add_i32_input(g, "kv_pos", kv_pos), params),
+          factors);
       g.graph.mark_output(y);
       g.outputs.push_back(y);
       return g;

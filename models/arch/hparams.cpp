@@ -14,22 +14,30 @@ struct ArchTraits {
   RopeMode rope_mode;
   bool qkv_bias;
   bool qk_norm;
+  bool sliding_window;     // {arch}.attention.sliding_window is honoured
+  bool fused_projections;  // attn_qkv and a gate+up ffn_up instead of separate matrices
 };
 
 // Which llama-family variant does what. llama's converters permute q/k so the normal (adjacent
 // pairs) RoPE applies; qwen's keep the Hugging Face layout, which rotates halves (NeoX).
+// llama.cpp has no "mistral" architecture: Mistral's files are "llama" ones, and it gives a
+// llama file full causal attention whatever attention.sliding_window says, so llama ignores the
+// key here too; "mistral" (vkgraph's name for a llama body with a window) honours it.
+// phi3 (Phi-3, 3.5, Phi-4-mini) rotates halves too; llama.cpp disables its sliding window (the
+// converters do not record which layers have one), and so does vkgraph.
 constexpr ArchTraits known_archs[] = {
-    {"llama", RopeMode::normal, false, false},
-    {"mistral", RopeMode::normal, false, false},
-    {"qwen2", RopeMode::neox, true, false},
-    {"qwen3", RopeMode::neox, false, true},
+    {"llama", RopeMode::normal, false, false, false, false}, {"mistral", RopeMode::normal, false, false, true, false},
+    {"qwen2", RopeMode::neox, true, false, false, false},    {"qwen3", RopeMode::neox, false, true, false, false},
+    {"phi3", RopeMode::neox, false, false, false, true},
 };
 
 const ArchTraits& traits_of(const std::string& arch, const std::string& path) {
   for (const ArchTraits& t : known_archs) {
     if (arch == t.name) return t;
   }
-  fail("{}: unknown architecture '{}' (supported: llama, mistral, qwen2, qwen3)", path, arch);
+  std::string names;
+  for (const ArchTraits& t : known_archs) names += fmt::format("{}{}", names.empty() ? "" : ", ", t.name);
+  fail("{}: architecture '{}' is not supported (supported: {})", path, arch, names);
 }
 
 int64_t positive(const GgufFile& f, const std::string& key, const std::string& path) {
@@ -94,14 +102,15 @@ Hparams read_hparams(const GgufFile& f, const std::string& path) {
   } else {
     VKGRAPH_CHECK(scaling == "none", "{}: rope scaling type '{}' is not supported (none, linear)", path, scaling);
   }
-  // Llama 3.1+ files carry per-dimension frequency factors; ignoring them would silently give
-  // wrong attention at long range, so such files are refused until they are supported.
-  VKGRAPH_CHECK(f.find_tensor("rope_freqs.weight") == nullptr,
-                "{}: per-dimension RoPE frequency factors (rope_freqs.weight, Llama 3.1 style) are not supported",
-                path);
-  hp.sliding_window = int32_t(f.find_u32(a + "attention.sliding_window").value_or(0));
+  if (traits.sliding_window) hp.sliding_window = int32_t(f.find_u32(a + "attention.sliding_window").value_or(0));
   hp.qkv_bias = traits.qkv_bias;
   hp.qk_norm = traits.qk_norm;
+  hp.fused_projections = traits.fused_projections;
+  // Phi-3's LongRoPE factors (rope_factors_long/short, chosen by the context length, with an
+  // attention factor of their own) are not implemented: such a file is refused, not run wrong.
+  for (const char* name : {"rope_factors_long.weight", "rope_factors_short.weight"}) {
+    VKGRAPH_CHECK(f.find_tensor(name) == nullptr, "{}: LongRoPE frequency factors ({}) are not supported", path, name);
+  }
   hp.tied_output = f.find_tensor("output.weight") == nullptr;
   const uint32_t pooling = f.find_u32(a + "pooling_type").value_or(0);
   VKGRAPH_CHECK(pooling <= uint32_t(Pooling::rank),

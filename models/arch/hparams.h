@@ -19,7 +19,7 @@ enum class Pooling : int32_t { none = 0, mean = 1, cls = 2, last = 3, rank = 4 }
 const char* pooling_name(Pooling pooling);  // "none", "mean", "cls", "last", "rank"
 
 struct Hparams {
-  std::string arch;  // general.architecture: llama, mistral, qwen2, qwen3
+  std::string arch;  // general.architecture: llama, mistral, qwen2, qwen3, phi3
   std::string name;  // general.name, for logs and bench rows
   int64_t n_vocab = 0;
   int64_t n_ctx_train = 0;
@@ -34,6 +34,7 @@ struct Hparams {
   int32_t sliding_window = 0;       // mistral: keys older than this many positions are not seen
   bool qkv_bias = false;            // qwen2: q, k and v projections have biases
   bool qk_norm = false;             // qwen3: RMSNorm over each head of q and k before RoPE
+  bool fused_projections = false;   // phi3: attn_qkv (q, k, v rows) and ffn_up (gate, up rows)
   bool tied_output = false;         // no output.weight: the token embedding doubles as the output
   Pooling pooling = Pooling::none;  // {arch}.pooling_type; none when absent (as llama.cpp)
 };

@@ -31,6 +31,7 @@ struct ModelWeights {
   WeightTensor tok_embd;     // [n_vocab, n_embd]
   WeightTensor output_norm;  // [n_embd]
   WeightTensor output;       // [n_vocab, n_embd]; the same storage as tok_embd when tied
+  WeightTensor rope_freqs;   // Llama 3.1+: [n_rot/2] RoPE frequency factors of every layer; optional
   std::vector<LayerWeights> layers;
 };
 
@@ -41,6 +42,7 @@ void for_each_weight(Weights& w, Fn&& fn) {
   fn(w.tok_embd);
   fn(w.output_norm);
   fn(w.output);
+  fn(w.rope_freqs);
   for (auto& L : w.layers) {
     for (auto* t : {&L.attn_norm, &L.wq, &L.wk, &L.wv, &L.wo, &L.bq, &L.bk, &L.bv, &L.q_norm, &L.k_norm, &L.ffn_norm,
                     &L.w_gate, &L.w_up, &L.w_down}) {

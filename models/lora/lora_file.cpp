@@ -104,6 +104,13 @@ void LoraFile::check_against(const Hparams& hp, const ModelWeights& weights) con
   });
   for (const LoraTensorPair& p : pairs_) {
     const auto it = by_name.find(p.base);
+    // A fused matrix (Phi-3's attn_qkv, gate+up ffn_up) is uploaded as row ranges named
+    // "<name>[first:end]" (models/model.cpp), each its own projection.
+    const auto part = by_name.lower_bound(p.base + "[");
+    VKGRAPH_CHECK(it != by_name.end() || part == by_name.end() || !part->first.starts_with(p.base + "["),
+                  "{}: '{}' adapts '{}', a fused matrix that this model splits into separate projections; adapters "
+                  "of fused matrices are not supported",
+                  path(), p.a.name, p.base);
     VKGRAPH_CHECK(it != by_name.end(),
                   "{}: '{}' adapts '{}', which the model does not have (an adapter for another model?)", path(),
                   p.a.name, p.base);

@@ -15,7 +15,10 @@ const std::vector<Preset>& presets() {
       {"qwen2.5-0.5b", "qwen2", 151936, 32768, 896, 24, 14, 2, 64, 4864, 1000000.0f, 1e-6f, true, 0, "gpt2", "qwen2"},
       {"qwen3-0.6b", "qwen3", 151936, 40960, 1024, 28, 16, 8, 128, 3072, 1000000.0f, 1e-6f, true, 0, "gpt2", "qwen2"},
       {"llama-3.2-1b", "llama", 128256, 131072, 2048, 16, 32, 8, 64, 8192, 500000.0f, 1e-5f, true, 0, "gpt2",
-       "llama-bpe"},
+       "llama-bpe", 32.0f},
+      // Phi-3.5-mini's shapes (fused attn_qkv and gate+up), without its LongRoPE factors (a
+      // 4k-context Phi-3 as far as RoPE goes).
+      {"phi-3.5-mini", "phi3", 32064, 4096, 3072, 32, 32, 32, 96, 8192, 10000.0f, 1e-5f, false},
       {"tinyllama-1.1b", "llama", 32000, 2048, 2048, 22, 32, 4, 64, 5632, 10000.0f, 1e-5f, false},
       {"llama-2-7b", "llama", 32000, 4096, 4096, 32, 32, 32, 128, 11008, 10000.0f, 1e-5f, false},
       {"mistral-7b", "mistral", 32000, 32768, 4096, 32, 32, 8, 128, 14336, 10000.0f, 1e-5f, false, 4096},
@@ -26,6 +29,8 @@ const std::vector<Preset>& presets() {
       // stories260K's shape (the bundled default model): with its vocabulary (SynthOptions::
       // vocab_from) a draft model for speculative decoding that predicts nothing the target does.
       {"stories260k", "llama", 512, 2048, 64, 5, 8, 4, 8, 172, 10000.0f, 1e-5f, false},
+      {"test-phi3", "phi3", 512, 256, 128, 2, 4, 2, 32, 320, 10000.0f, 1e-5f, false},
+      {"test-llama3", "llama", 512, 256, 128, 2, 4, 2, 32, 320, 500000.0f, 1e-5f, true, 0, "llama", "", 8.0f},
       // stories260K's shape (the bundled default model) with a 16384-token context: long-context
       // prefill and attention memory tests at negligible weight cost.
       {"stories260k-16k", "llama", 512, 16384, 64, 5, 8, 4, 8, 172, 10000.0f, 1e-5f, false},

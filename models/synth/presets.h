@@ -12,7 +12,7 @@ namespace vkgraph::models {
 
 struct Preset {
   std::string name;
-  std::string arch;  // llama, qwen2, qwen3, mistral
+  std::string arch;  // llama, qwen2, qwen3, mistral, phi3
   int64_t n_vocab, n_ctx, n_embd, n_layer, n_head, n_head_kv, head_dim, n_ff;
   float rope_base;
   float rms_eps;
@@ -20,6 +20,10 @@ struct Preset {
   int32_t sliding_window = 0;
   std::string tokenizer_kind = "llama";  // what the real model uses: "llama" (SentencePiece) or "gpt2"
   std::string pre;                       // gpt2 pre-tokenizer name
+  // Llama 3.1+ RoPE scaling (rope_freqs.weight, as its converter computes it from config.json's
+  // rope_scaling: this factor, low_freq_factor 1, high_freq_factor 4, original context 8192,
+  // the values of every Llama 3.1/3.2/3.3 release); 0: none.
+  float llama3_rope_factor = 0.0f;
 };
 
 const std::vector<Preset>& presets();

@@ -34,6 +34,11 @@ class TensorMaker {
     specs_.push_back({name, n, 0, stddev, false, center});
   }
 
+  // An f32 vector of given values (RoPE frequency factors).
+  void values(const std::string& name, std::vector<float> v) {
+    specs_.push_back({name, int64_t(v.size()), 0, 0.0f, false, 0.0f, std::move(v)});
+  }
+
   // Adds every tensor to the writer with the types `scheme` chooses.
   void add_all(const QuantScheme& scheme, MixModel mix) {
     std::vector<TensorDesc> descs;
@@ -49,7 +54,9 @@ class TensorMaker {
       if (!s.is_matrix) {
         writer_.add_tensor(s.name, DType::F32, {s.rows}, [=](std::span<std::byte> out) {
           auto* f = reinterpret_cast<float*>(out.data());
-          for (int64_t e = 0; e < s.rows; ++e) f[e] = s.center + random_value(stream, uint64_t(e), s.stddev);
+          for (int64_t e = 0; e < s.rows; ++e) {
+            f[e] = s.given.empty() ? s.center + random_value(stream, uint64_t(e), s.stddev) : s.given[size_t(e)];
+          }
         });
         continue;
       }
@@ -73,6 +80,7 @@ class TensorMaker {
     float stddev;
     bool is_matrix;
     float center = 0.0f;
+    std::vector<float> given;  // fixed values instead of random ones
   };
   gguf::GgufWriter& writer_;
   uint64_t seed_;
@@ -90,6 +98,28 @@ void copy_vocab(gguf::GgufWriter& w, const std::string& path, int64_t n_vocab) {
   for (const gguf::MetadataEntry& e : file.metadata()) {
     if (e.key.rfind("tokenizer.", 0) == 0) w.set(e.key, e.value);
   }
+}
+
+// Llama 3.1's RoPE frequency factors, as its converter derives them: wavelengths shorter than
+// original_context / high_freq_factor keep their frequency, longer than original_context /
+// low_freq_factor are slowed by `factor`, and those between blend smoothly.
+std::vector<float> llama3_rope_factors(const Preset& p) {
+  constexpr double low = 1.0, high = 4.0, original_context = 8192.0, pi = 3.14159265358979323846;
+  const double factor = p.llama3_rope_factor;
+  std::vector<float> factors(size_t(p.head_dim / 2));
+  for (size_t i = 0; i < factors.size(); ++i) {
+    const double freq = std::pow(double(p.rope_base), -2.0 * double(i) / double(p.head_dim));
+    const double wavelength = 2.0 * pi / freq;
+    if (wavelength < original_context / high) {
+      factors[i] = 1.0f;
+    } else if (wavelength > original_context / low) {
+      factors[i] = float(factor);
+    } else {
+      const double smooth = (original_context / wavelength - low) / (high - low);
+      factors[i] = float(1.0 / ((1.0 - smooth) / factor + smooth));
+    }
+  }
+  return factors;
 }
 
 }  // namespace
@@ -131,12 +161,17 @@ void write_synthetic_model(const Preset& p, const SynthOptions& o, const std::st
   const auto sd = [](int64_t fan_in) { return 1.0f / std::sqrt(float(fan_in)); };
   TensorMaker make(w, o.seed);
   make.matrix("token_embd.weight", p.n_vocab, e, 1.0f);
+  if (p.llama3_rope_factor > 0.0f) make.values("rope_freqs.weight", llama3_rope_factors(p));
   for (int64_t il = 0; il < n_layer; ++il) {
     const auto n = [il](const char* s) { return fmt::format("blk.{}.{}", il, s); };
     make.vector(n("attn_norm.weight"), e, 1.0f, 0.1f);
-    make.matrix(n("attn_q.weight"), q, e, sd(e));
-    make.matrix(n("attn_k.weight"), kv, e, sd(e));
-    make.matrix(n("attn_v.weight"), kv, e, sd(e));
+    if (p.arch == "phi3") {  // q, k and v fused, as Phi-3's files hold them
+      make.matrix(n("attn_qkv.weight"), q + 2 * kv, e, sd(e));
+    } else {
+      make.matrix(n("attn_q.weight"), q, e, sd(e));
+      make.matrix(n("attn_k.weight"), kv, e, sd(e));
+      make.matrix(n("attn_v.weight"), kv, e, sd(e));
+    }
     if (p.arch == "qwen2") {
       make.vector(n("attn_q.bias"), q, 0.0f, 0.1f);
       make.vector(n("attn_k.bias"), kv, 0.0f, 0.1f);
@@ -148,8 +183,12 @@ void write_synthetic_model(const Preset& p, const SynthOptions& o, const std::st
     }
     make.matrix(n("attn_output.weight"), e, q, sd(q));
     make.vector(n("ffn_norm.weight"), e, 1.0f, 0.1f);
-    make.matrix(n("ffn_gate.weight"), p.n_ff, e, sd(e));
-    make.matrix(n("ffn_up.weight"), p.n_ff, e, sd(e));
+    if (p.arch == "phi3") {  // gate and up fused
+      make.matrix(n("ffn_up.weight"), 2 * p.n_ff, e, sd(e));
+    } else {
+      make.matrix(n("ffn_gate.weight"), p.n_ff, e, sd(e));
+      make.matrix(n("ffn_up.weight"), p.n_ff, e, sd(e));
+    }
     make.matrix(n("ffn_down.weight"), e, p.n_ff, sd(p.n_ff));
   }
   make.vector("output_norm.weight", e, 1.0f, 0.1f);

@@ -33,7 +33,7 @@
 
 layout(constant_id = 3) const uint HG = 1;
 
-layout(set = 0, binding = 6) writeonly buffer PartBuf { float part[]; };
+layout(set = 0, binding = 7) writeonly buffer PartBuf { float part[]; };
 
 shared float q_s[HG * D];           // the queries of the workgroup's heads
 shared float prob[HG * SPLIT_WG];   // per head, the probabilities of the current keys

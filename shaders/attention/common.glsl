@@ -5,8 +5,8 @@
 // the batched engine's paged cache) binds a block table instead of kv_pos and has no key rotation.
 //
 // q: [m, n_head, D] f32, k/v: [n_slots, n_kv_head, D] (KV_F16 or f32), q_pos: [m] i32,
-// kv_pos: [n_slots] i32, out: [m, n_head, D] f32. GQA/MQA: query head h reads kv head
-// h / (n_head / n_kv_head).
+// kv_pos: [n_slots] i32, out: [m, n_head, D] f32, the key rotation's factors (binding 6; not
+// paged). GQA/MQA: query head h reads kv head h / (n_head / n_kv_head).
 // Constants: 0 the workgroup size (grid.glsl), 1 D (the head dimension, <= 256), 2 ROPE_MODE
 // (0: keys used as stored; 1 normal, 2 neox: keys are stored unrotated and slot j's key is
 // rotated by RoPE at position kv_pos[j] as it is read). A kernel's own constants start at 3.
@@ -33,6 +33,12 @@ layout(set = 0, binding = 4) readonly buffer TableBuf { int block_table[]; };
 layout(set = 0, binding = 4) readonly buffer KvPosBuf { int kv_pos[]; };
 #endif
 layout(set = 0, binding = 5) writeonly buffer OutBuf { float o[]; };
+#if !defined(PAGED_ATTENTION)
+// The key rotation's frequency factors [n_rot / 2] f32 when p.has_factors != 0 (Llama 3.1's
+// rope_freqs); otherwise the binding holds kv_pos again and is not read. paged_attention.comp
+// has no key rotation and binds seq_rows here instead.
+layout(set = 0, binding = 6) readonly buffer FactorBuf { float factors[]; };
+#endif
 
 // --- Visibility, as graph.h defines it ---
 
@@ -50,7 +56,7 @@ bool key_visible_to_range(int kp, int q_min, int q_max) {
 // --- Key rotation (rotate_keys) ---
 #if !defined(PAGED_ATTENTION)  // a paged cache holds keys rotated at their (absolute) positions
 
-// freq_scale * freq_base^(-2i / n_rot) of pair i; filled by load_key_rotation.
+// freq_scale * freq_base^(-2i / n_rot) / factor_i of pair i; filled by load_key_rotation.
 shared float key_inv_freq[D / 2 + 1];
 
 // Invocation t of `wg` fills its share of key_inv_freq; the caller puts a barrier() before any
@@ -58,7 +64,8 @@ shared float key_inv_freq[D / 2 + 1];
 void load_key_rotation(uint t, uint wg) {
   if (ROPE_MODE == 0) return;
   for (uint i = t; i < p.n_rot / 2; i += wg) {
-    key_inv_freq[i] = p.freq_scale * pow(p.freq_base, -2.0 * float(i) / float(p.n_rot));
+    key_inv_freq[i] = p.freq_scale * pow(p.freq_base, -2.0 * float(i) / float(p.n_rot)) /
+                      (p.has_factors != 0 ? factors[p.factors_off + i] : 1.0);
   }
 }
 

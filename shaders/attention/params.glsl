@@ -53,6 +53,8 @@ layout(push_constant) uniform Params {
   uint n_rot;  // key rotation (rotate_keys): rotated dimensions (even, <= D)
   float freq_base;
   float freq_scale;
+  uint factors_off;  // key rotation's frequency factors (binding 6) when has_factors != 0
+  uint has_factors;
 #if defined(ATTENTION_SPLIT)
   uint n_chunks;
   uint chunk_len;  // a multiple of the split kernel's workgroup

@@ -2,8 +2,10 @@
 // Rotary position embedding. Each invocation handles one pair of one head of one token.
 //   normal (llama): rotates (2i, 2i + 1) for 2i < n_rot
 //   NEOX (qwen2):   rotates (i, i + n_rot/2) for i < n_rot/2
-// with theta = pos * freq_scale * freq_base^(-2i / n_rot); dimensions >= n_rot pass through.
-// x: [m, n_head, head_dim] f32, pos: [m] i32, out: like x.
+// with theta = pos * freq_scale * freq_base^(-2i / n_rot) / factors[i] (the optional frequency
+// factors, Llama 3.1's rope_freqs; has_factors 0: all 1); dimensions >= n_rot pass through.
+// x: [m, n_head, head_dim] f32, pos: [m] i32, out: like x, factors: [n_rot / 2] f32 (without
+// factors the binding holds pos again and is not read).
 #extension GL_GOOGLE_include_directive : require
 #include "common/types.glsl"
 #include "common/grid.glsl"
@@ -11,6 +13,7 @@
 layout(set = 0, binding = 0) readonly buffer XBuf { float x[]; };
 layout(set = 0, binding = 1) readonly buffer PosBuf { int pos[]; };
 layout(set = 0, binding = 2) writeonly buffer OutBuf { float o[]; };
+layout(set = 0, binding = 3) readonly buffer FactorBuf { float factors[]; };
 // The C++ side: RopePush in engine/backend/vulkan/push/elementwise.h (the build compares the two).
 layout(push_constant) uniform Params {
   uint m;
@@ -22,6 +25,8 @@ layout(push_constant) uniform Params {
   uint o_off;
   float freq_base;
   float freq_scale;
+  uint factors_off;
+  uint has_factors;
 } p;
 
 void main() {
@@ -37,7 +42,8 @@ void main() {
     const uint ob = p.o_off + head_row * p.head_dim;
     if (j < half_rot) {
       const float theta = float(pos[p.pos_off + token]) * p.freq_scale *
-                          pow(p.freq_base, -2.0 * float(j) / float(p.n_rot));
+                          pow(p.freq_base, -2.0 * float(j) / float(p.n_rot)) /
+                          (p.has_factors != 0 ? factors[p.factors_off + j] : 1.0);
       const float c = cos(theta);
       const float s = sin(theta);
 #if defined(MODE_NEOX)

@@ -12,15 +12,16 @@ namespace vkgraph::cpu {
 
 namespace {
 
-// theta_k = pos * freq_scale * base^(-2k/n_rot) rotates the pair k: (2k, 2k+1) in normal mode,
-// (k, k + n_rot/2) in neox mode; dimensions from n_rot on pass through (ggml's rope, no YaRN).
-// x, y: [d]; y may be x.
-void rope_row(const float* x, float* y, size_t d, int32_t pos, const RopeParams& p) {
+// theta_k = pos * freq_scale * base^(-2k/n_rot) / factors[k] rotates the pair k: (2k, 2k+1) in
+// normal mode, (k, k + n_rot/2) in neox mode; dimensions from n_rot on pass through (ggml's rope,
+// no YaRN). factors: [n_rot/2] or null (all 1). x, y: [d]; y may be x.
+void rope_row(const float* x, float* y, size_t d, int32_t pos, const RopeParams& p, const float* factors) {
   const auto half = size_t(p.n_rot / 2);
   for (size_t k = half * 2; k < d; ++k) y[k] = x[k];
   for (size_t k = 0; k < half; ++k) {
-    const double theta =
-        double(pos) * double(p.freq_scale) * std::pow(double(p.freq_base), -2.0 * double(k) / double(p.n_rot));
+    const double theta = double(pos) * double(p.freq_scale) *
+                         std::pow(double(p.freq_base), -2.0 * double(k) / double(p.n_rot)) /
+                         (factors != nullptr ? double(factors[k]) : 1.0);
     const double c = std::cos(theta), s = std::sin(theta);
     const size_t i0 = p.mode == RopeMode::normal ? 2 * k : k;
     const size_t i1 = p.mode == RopeMode::normal ? 2 * k + 1 : k + half;
@@ -37,11 +38,14 @@ void op_rope(const OpArgs& a) {
   const auto m = size_t(a.node.shape[0]);
   const auto n_head = size_t(a.node.shape[1]);
   const auto d = size_t(a.node.shape[2]);
-  const auto* x = reinterpret_cast<const float*>(a.src[0]);      // x: [m, n_head, d]
-  const auto* pos = reinterpret_cast<const int32_t*>(a.src[1]);  // pos: [m]
+  const auto* x = reinterpret_cast<const float*>(a.src[0]);                                    // x: [m, n_head, d]
+  const auto* pos = reinterpret_cast<const int32_t*>(a.src[1]);                                // pos: [m]
+  const auto* factors = a.in.size() > 2 ? reinterpret_cast<const float*>(a.src[2]) : nullptr;  // [n_rot/2]
   auto* y = reinterpret_cast<float*>(a.out);
   for (size_t i = 0; i < m; ++i) {
-    for (size_t h = 0; h < n_head; ++h) rope_row(x + (i * n_head + h) * d, y + (i * n_head + h) * d, d, pos[i], p);
+    for (size_t h = 0; h < n_head; ++h) {
+      rope_row(x + (i * n_head + h) * d, y + (i * n_head + h) * d, d, pos[i], p, factors);
+    }
   }
 }
 
@@ -67,11 +71,12 @@ void op_attention(const OpArgs& a) {
   // Keys stored unrotated: rotate each filled slot's key at its own position, exactly
   // as a rope op over the cache would.
   if (a.node.params.attention.rotate_keys) {
+    const auto* factors = a.in.size() > 5 ? reinterpret_cast<const float*>(a.src[5]) : nullptr;  // [n_rot/2]
     for (size_t j = 0; j < n_slots; ++j) {
       if (kv_pos[j] < 0) continue;  // empty slot: never visible
       for (size_t kh = 0; kh < n_kv_head; ++kh) {
         float* kr = k.data() + (j * n_kv_head + kh) * d;
-        rope_row(kr, kr, d, kv_pos[j], a.node.params.attention.key_rope);
+        rope_row(kr, kr, d, kv_pos[j], a.node.params.attention.key_rope, factors);
       }
     }
   }

@@ -66,11 +66,12 @@ __device__ inline float block_reduce(float v, float* scratch) {
 // Marks the run as failed with this step's code (the first failure wins).
 __device__ inline void report_bad_index(int* error, int code) { atomicCAS(error, 0, code); }
 
-// cos and sin of theta = pos * freq_scale * base^(-2k/n_rot). The angle is formed and reduced to
+// cos and sin of theta = pos * freq_scale * base^(-2k/n_rot) / freq_factors[k]. The angle is formed and reduced to
 // [-pi, pi] in double: at positions in the thousands a float angle alone would be off by ~1e-4.
 __device__ inline void rope_angle(const RopeArgs& r, int32_t pos, int k, float* c, float* s) {
   constexpr double two_pi = 6.283185307179586476925286766559;
-  const double theta = double(pos) * double(r.freq_scale) * pow(double(r.freq_base), -2.0 * k / r.n_rot);
+  const double theta = double(pos) * double(r.freq_scale) * pow(double(r.freq_base), -2.0 * k / r.n_rot) /
+                       (r.freq_factors != nullptr ? double(r.freq_factors[k]) : 1.0);
   const double reduced = theta - two_pi * rint(theta / two_pi);
   sincosf(float(reduced), s, c);
 }

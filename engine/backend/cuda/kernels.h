@@ -80,6 +80,7 @@ struct RopeArgs {
   int32_t n_rot = 0;
   float freq_base = 10000.0f;
   float freq_scale = 1.0f;
+  const float* freq_factors = nullptr;  // device [n_rot/2]: theta of pair k divided by it; null: 1
 };
 
 // rope: x, y [m, n_head, d] f32, pos [m].

@@ -15,8 +15,9 @@ T* as(std::byte* p) {
   return reinterpret_cast<T*>(p);
 }
 
-RopeArgs rope_args(const RopeParams& p) {
-  return RopeArgs{p.mode == RopeMode::neox, p.n_rot, p.freq_base, p.freq_scale};
+// factors: the op's frequency-factor input on the device, or null without one.
+RopeArgs rope_args(const RopeParams& p, const void* factors) {
+  return RopeArgs{p.mode == RopeMode::neox, p.n_rot, p.freq_base, p.freq_scale, static_cast<const float*>(factors)};
 }
 
 // Member `member`'s low-rank tail of a matmul-family step (none when it has none).
@@ -137,8 +138,8 @@ void launch_step(const StepLaunch& s) {
       return;
     }
     case OpKind::rope:
-      launch_rope(l, rope_args(n.params.rope), as<float>(s.src[0]), as<int32_t>(s.src[1]), as<float>(s.out), n.shape[0],
-                  n.shape[1], n.shape[2]);
+      launch_rope(l, rope_args(n.params.rope, s.in.size() > 2 ? s.src[2] : nullptr), as<float>(s.src[0]),
+                  as<int32_t>(s.src[1]), as<float>(s.out), n.shape[0], n.shape[1], n.shape[2]);
       return;
     case OpKind::softmax:
       launch_softmax(l, as<float>(s.src[0]), as<float>(s.out), count(n) / last(n), last(n), n.params.scale);
@@ -163,8 +164,8 @@ void launch_step(const StepLaunch& s) {
       a.scale = p.scale;
       a.window = p.window;
       if (p.rotate_keys) {
-        launch_rotate_keys(l, rope_args(p.key_rope), k.dtype, s.src[1], a.kv_pos, as<float>(s.scratch), a.n_slots,
-                           a.n_kv_head, a.d);
+        launch_rotate_keys(l, rope_args(p.key_rope, s.in.size() > 5 ? s.src[5] : nullptr), k.dtype, s.src[1], a.kv_pos,
+                           as<float>(s.scratch), a.n_slots, a.n_kv_head, a.d);
         a.k = s.scratch;
         a.k_type = DType::F32;
       }

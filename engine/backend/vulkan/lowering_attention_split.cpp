@@ -95,7 +95,7 @@ LoweredStep lower_attention_split(const LoweringInput& in) {
   if (split.n_chunks > 1) {
     add_scratch_binding(d, 0, step.scratch_bytes);
   } else {
-    add_binding(d, in, in.id, 4);  // binding 6 unused: one chunk writes the output itself
+    add_binding(d, in, in.id, 4);  // binding 7 unused: one chunk writes the output itself
   }
   set_push(d, p);
   const uint64_t kv_bytes = uint64_t(p.n_slots) * p.n_kv_head * uint64_t(head_dim) * unit_bytes(k.dtype) * 2;

@@ -24,6 +24,9 @@ Dispatch lower_rope(const LoweringInput& in) {
   p.x_off = add_binding(d, in, in.input_id(0), 4);
   p.pos_off = add_binding(d, in, in.input_id(1), 4);
   p.o_off = add_binding(d, in, in.id, 4);
+  // Binding 3: the frequency factors, or the positions again (unread) when there are none.
+  p.has_factors = node.inputs.size() > 2 ? 1 : 0;
+  p.factors_off = add_binding(d, in, in.input_id(p.has_factors != 0 ? 2 : 1), 4);
   set_push(d, p);
   const uint64_t pairs = p.n_rot / 2 + (p.head_dim - p.n_rot + 1) / 2;
   const uint64_t threads = uint64_t(p.m) * p.n_head * pairs;

@@ -9,7 +9,8 @@ namespace vkgraph::vk {
 
 // attention_tiled.comp (prefill), and the start of the split-K block.
 // q: [m, n_head, d], k/v: [n_slots, n_kv_head, d]; window 0 = none; n_rot, freq_base and
-// freq_scale: the key rotation of rotate_keys (n_rot 0 = keys used as stored).
+// freq_scale: the key rotation of rotate_keys (n_rot 0 = keys used as stored); factors_off and
+// has_factors: its optional frequency factors (binding 6).
 #define VKGRAPH_ATTENTION_PUSH(F) \
   F(uint32_t, m)                  \
   F(uint32_t, n_head)             \
@@ -25,7 +26,9 @@ namespace vkgraph::vk {
   F(uint32_t, o_off)              \
   F(uint32_t, n_rot)              \
   F(float, freq_base)             \
-  F(float, freq_scale)
+  F(float, freq_scale)            \
+  F(uint32_t, factors_off)        \
+  F(uint32_t, has_factors)
 VKGRAPH_PUSH_STRUCT(AttentionPush, VKGRAPH_ATTENTION_PUSH)
 
 // attention_split.comp (split-K decode): the cache cut into n_chunks of chunk_len slots, the

@@ -41,7 +41,9 @@ VKGRAPH_PUSH_STRUCT(SwigluPush, VKGRAPH_SWIGLU_PUSH)
   F(uint32_t, pos_off)       \
   F(uint32_t, o_off)         \
   F(float, freq_base)        \
-  F(float, freq_scale)
+  F(float, freq_scale)       \
+  F(uint32_t, factors_off)   \
+  F(uint32_t, has_factors)
 VKGRAPH_PUSH_STRUCT(RopePush, VKGRAPH_ROPE_PUSH)
 
 // get_rows/get_rows.comp: m rows of a [n_rows, n] table (offsets in the table's units).

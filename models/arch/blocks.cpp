@@ -1,0 +1,103 @@
+#include "models/arch/blocks.h"
+
+#include <fmt/format.h>
+
+#include "engine/graph/freq_factors.h"
+
+namespace vkgraph::models::arch {
+
+StepBuilder::StepBuilder(const Hparams& hparams, const ModelWeights& weights, const KvStorage& kv_storage,
+                         const StepShape& step_shape, std::span<const AdapterUse> adapters)
+    : hp(hparams),
+      w(weights),
+      kv(kv_storage),
+      shape(step_shape),
+      lora(adapters),
+      g(step.graph),
+      m(step_shape.n_tokens) {
+  // Verification steps of speculative decoding: every row computed as a one-token step does.
+  g.set_decode_rows(shape.decode_rows);
+  step.tokens = g.input("tokens", DType::I32, {m});
+  step.positions = g.input("positions", DType::I32, {m});
+  step.slots = g.input("slots", DType::I32, {m});
+  if (paged()) {
+    step.block_table = g.input("block_table", DType::I32, {shape.paged_table_rows, shape.paged_max_blocks});
+    step.seq_rows = g.input("seq_rows", DType::I32, {m});
+    step.logit_rows = g.input("logit_rows", DType::I32, {shape.paged_outputs});
+  } else {
+    step.kv_pos = g.input("kv_pos", DType::I32, {kv.n_slots});
+  }
+  if (w.rope_freqs.present()) rope_factors = weight(w.rope_freqs);
+}
+
+TensorId StepBuilder::weight(const WeightTensor& t) { return weight_leaf(g, t); }
+
+TensorId StepBuilder::embeddings() { return g.name(g.get_rows(weight(w.tok_embd), step.tokens), "embd"); }
+
+TensorId StepBuilder::norm(TensorId x, const WeightTensor& weight_of_norm) {
+  return g.mul(g.rms_norm(x, hp.rms_eps), weight(weight_of_norm));
+}
+
+TensorId StepBuilder::head_norm(TensorId x, const WeightTensor& weight_of_norm, int64_t n_heads) {
+  const TensorId heads = g.reshape(x, {m, n_heads, hp.head_dim});
+  return g.mul(g.rms_norm(heads, hp.rms_eps), weight(weight_of_norm));
+}
+
+TensorId StepBuilder::project(const WeightTensor& matrix, TensorId x, const WeightTensor* bias) {
+  const TensorId y = models::project(g, matrix, x, lora);
+  return bias != nullptr ? g.add(y, weight(*bias)) : y;
+}
+
+TensorId StepBuilder::attention(int64_t il, TensorId q, TensorId k, TensorId v, const RopeParams& rope,
+                                AttentionParams params) {
+  const int64_t d = hp.head_dim;
+  // Every rotation takes the file's frequency factors: q, k before the write, and the keys the
+  // ring rotates as attention reads them.
+  q = with_freq_factors(g, g.rope(g.reshape(q, {m, hp.n_head, d}), step.positions, rope), rope_factors);
+  k = g.reshape(k, {m, hp.n_head_kv, d});
+  if (!shape.ring) k = with_freq_factors(g, g.rope(k, step.positions, rope), rope_factors);
+  v = g.reshape(v, {m, hp.n_head_kv, d});
+
+  const Shape cache_shape{kv.n_slots, hp.n_head_kv, d};
+  const TensorId k_cache = g.state(fmt::format("cache_k.{}", il), kv.dtype, cache_shape, kv.k[size_t(il)]);
+  const TensorId v_cache = g.state(fmt::format("cache_v.{}", il), kv.dtype, cache_shape, kv.v[size_t(il)]);
+  const TensorId k_all = g.kv_write(k_cache, k, step.slots);
+  const TensorId v_all = g.kv_write(v_cache, v, step.slots);
+
+  if (paged()) {
+    // The paged pool stores keys rotated (no ring), so the factors were applied above.
+    params.block_size = int32_t(shape.paged_block_size);
+    const TensorId out = g.paged_attention(q, k_all, v_all, step.block_table, step.seq_rows, step.positions, params);
+    return g.reshape(out, {m, hp.n_head * d});
+  }
+  params.rotate_keys = shape.ring;
+  params.key_rope = rope;
+  const TensorId out = with_freq_factors(g, g.attention(q, k_all, v_all, step.positions, step.kv_pos, params),
+                                         shape.ring ? rope_factors : TensorId{});
+  return g.reshape(out, {m, hp.n_head * d});
+}
+
+TensorId StepBuilder::swiglu_ffn(const WeightTensor& gate, const WeightTensor& up, const WeightTensor& down,
+                                 TensorId x) {
+  return project(down, g.swiglu(project(gate, x), project(up, x)));
+}
+
+StepGraph StepBuilder::finish(TensorId x) {
+  const bool last_row_only = !shape.all_logits && !shape.hidden_states;
+  if (paged()) {
+    x = g.get_rows(x, step.logit_rows);  // the last token of each sequence's chunk
+  } else if (last_row_only && m > 1) {
+    x = g.rows(x, m - 1, 1);  // only the last token is sampled
+  }
+  x = norm(x, w.output_norm);
+  if (shape.hidden_states) {
+    step.hidden = g.name(x, "hidden");
+    g.mark_output(step.hidden);
+  } else {
+    step.logits = g.name(project(w.output, x), "logits");
+    g.mark_output(step.logits);
+  }
+  return std::move(step);
+}
+
+}  // namespace vkgraph::models::arch
