@@ -13,6 +13,7 @@
 #include <cmath>
 
 #include "engine/backend/registry.h"
+#include "engine/testing/closeness.h"
 #include "models/logits_dump.h"
 #include "models/model.h"
 #include "models/session.h"
@@ -98,10 +99,10 @@ void check_family(const std::string& backend_name, const FamilyCase& c) {
     refs.emplace_back("Vulkan", models::read_logits_json(
                                     testing::shared_file(fmt::format("reference/logits-vulkan/{}.json", c.name))));
     REQUIRE(refs.back().second.tokens == cpu_ref.tokens);
-    INFO(fmt::format("llama.cpp CPU vs Vulkan: NMSE {:.3g}, max |diff| {:.3g}",
-                     models::nmse(refs.back().second.logits, cpu_ref.logits),
+    const testing::Closeness twins = testing::nmse_close(refs.back().second.logits, cpu_ref.logits, c.bound);
+    INFO(fmt::format("llama.cpp CPU vs Vulkan: {}, max |diff| {:.3g}", twins.describe(),
                      max_abs_diff(refs.back().second.logits, cpu_ref.logits)));
-    CHECK(models::nmse(refs.back().second.logits, cpu_ref.logits) <= c.bound);
+    CHECK(twins.close);
   }
   auto backend = create_backend(backend_name, "");
   const auto model = models::Model::load(testing::shared_file(fmt::format("models/{}.gguf", c.name)), *backend);
@@ -113,14 +114,13 @@ void check_family(const std::string& backend_name, const FamilyCase& c) {
   for (const auto& [cache, opts] : {std::pair{"plain cache", models::SessionOptions{}}, std::pair{"ring", ring}}) {
     const auto [whole, steps] = prompt_and_steps(*model, *backend, cpu_ref.tokens, opts);
     for (const auto& [ref_name, ref] : refs) {
-      const double prompt_err = models::nmse(whole, ref.logits), step_err = models::nmse(steps, ref.logits);
-      INFO(
-          fmt::format("{} on {} ({}) against llama.cpp {}: prompt NMSE {:.3g} max |diff| {:.3g}, steps NMSE {:.3g} "
-                      "max |diff| {:.3g} (bound {:.3g})",
-                      c.name, backend_name, cache, ref_name, prompt_err, max_abs_diff(whole, ref.logits), step_err,
-                      max_abs_diff(steps, ref.logits), c.bound));
-      CHECK(prompt_err <= c.bound);
-      CHECK(step_err <= c.bound);
+      const testing::Closeness prompt = testing::nmse_close(whole, ref.logits, c.bound);
+      const testing::Closeness step = testing::nmse_close(steps, ref.logits, c.bound);
+      INFO(fmt::format("{} on {} ({}) against llama.cpp {}: prompt {} max |diff| {:.3g}, steps {} max |diff| {:.3g}",
+                       c.name, backend_name, cache, ref_name, prompt.describe(), max_abs_diff(whole, ref.logits),
+                       step.describe(), max_abs_diff(steps, ref.logits)));
+      CHECK(prompt.close);
+      CHECK(step.close);
     }
   }
 }
