@@ -89,10 +89,11 @@ TEST_CASE("a serving engine applies each request's adapter choice, several at on
     }
     return tokens;
   };
-  // Default (the start-up scale), the base alone, and half the adapter.
+  // Default (the start-up scale), the base alone, and twice the adapter (at half the scale this
+  // prompt's greedy tokens are the base model's, so a lost choice would go unseen).
   const std::vector<std::optional<std::vector<models::AdapterUse>>> choices{
       std::nullopt, models::choose_adapters(engine->adapters(), {}),
-      models::choose_adapters(engine->adapters(), std::vector<models::AdapterRequest>{{0, 0.5f}})};
+      models::choose_adapters(engine->adapters(), std::vector<models::AdapterRequest>{{0, 2.0f}})};
   struct Result {
     std::vector<int32_t> tokens;
     std::promise<serving::Completion> done;
@@ -113,7 +114,7 @@ TEST_CASE("a serving engine applies each request's adapter choice, several at on
         },
         [&r](const serving::Completion& c) { r.done.set_value(c); });
   }
-  const std::vector<std::vector<int32_t>> expected{alone({{adapter, 1.0f}}), alone({}), alone({{adapter, 0.5f}})};
+  const std::vector<std::vector<int32_t>> expected{alone({{adapter, 1.0f}}), alone({}), alone({{adapter, 2.0f}})};
   // The adapter changes this prompt's greedy tokens, so equal token lists are not an accident.
   REQUIRE(expected[0] != expected[1]);
   REQUIRE(expected[2] != expected[1]);
