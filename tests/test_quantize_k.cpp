@@ -27,10 +27,6 @@ using Catch::Matchers::ContainsSubstring;
 
 namespace {
 
-// llama.cpp's quantizations of tiny-k-f16, one per scheme (../shared/models/tiny-k-<scheme>.gguf).
-const char* const kSchemes[] = {"q4_k_m", "q4_k_s", "q5_k_m", "q6_k",   "q3_k_m", "q2_k",
-                                "q4_1",   "q5_0",   "q5_1",   "iq4_nl", "iq4_xs"};
-
 std::string quantize_tiny_k(const testing::TempDir& dir, const std::string& scheme) {
   const std::string out = dir.file("tiny-k-" + scheme + ".gguf");
   models::quantize_file(testing::shared_file("models/tiny-k-f16.gguf"), out,
