@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <string>
+#include <type_traits>
 
 #include "models/api/handles.h"
 
@@ -40,8 +41,12 @@ vkgraph_status vkgraph_embed(vkgraph_model* model, const vkgraph_token* tokens, 
     require(out != nullptr || capacity == 0, "out is NULL with a nonzero capacity");
     vkgraph::api::LoadedModel& loaded = *model->loaded;
     const auto& hp = loaded.model->hparams();
+    // A C caller may pass any int: read it as one, since loading an enum value outside the
+    // enumerators' range is undefined in C++ (UBSan's -fsanitize=enum reports it).
+    std::underlying_type_t<vkgraph_pooling> requested{};
+    std::memcpy(&requested, &pooling, sizeof requested);
     vkgraph::models::Pooling p;
-    switch (pooling) {
+    switch (requested) {
       case VKGRAPH_POOLING_DEFAULT:
         p = vkgraph::models::default_pooling(hp);
         break;
@@ -58,7 +63,7 @@ vkgraph_status vkgraph_embed(vkgraph_model* model, const vkgraph_token* tokens, 
         p = vkgraph::models::Pooling::last;
         break;
       default:
-        raise(VKGRAPH_ERR_INVALID_ARGUMENT, "pooling is " + std::to_string(int(pooling)) + ", expected -1 to 3");
+        raise(VKGRAPH_ERR_INVALID_ARGUMENT, "pooling is " + std::to_string(requested) + ", expected -1 to 3");
     }
     if (p == vkgraph::models::Pooling::rank) {
       raise(VKGRAPH_ERR_UNSUPPORTED,
