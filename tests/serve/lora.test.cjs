@@ -8,7 +8,8 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { execFileSync } = require('node:child_process');
+const { execFile } = require('node:child_process');
+const execFileAsync = require('node:util').promisify(execFile);
 const h = require('./harness.cjs');
 
 const shared = path.join(__dirname, '..', '..', '..', 'shared', 'models');
@@ -32,11 +33,12 @@ test.after(async () => {
   assert.deepEqual(exit, { code: 0, signal: null }, server.stderr);  // 0: no validation message either
 });
 
-// `vkgraph run`'s continuation of PROMPT with `loraArgs`, greedy.
-function run(loraArgs) {
-  const out = execFileSync(h.cli, ['run', '-m', BASE, ...loraArgs, '-p', PROMPT, '-n', String(N), '--temp', '0',
-                                   '--sinks', '0', '-c', '256'],
-                           { stdio: ['ignore', 'pipe', 'ignore'], timeout: 60000 }).toString();
+// `vkgraph run`'s continuation of PROMPT with `loraArgs`, greedy. Asynchronous: a synchronous
+// child would block the event loop past the server's keep-alive timeout, and the client's next
+// request would go out on a connection the server has closed.
+async function run(loraArgs) {
+  const out = (await execFileAsync(h.cli, ['run', '-m', BASE, ...loraArgs, '-p', PROMPT, '-n', String(N), '--temp',
+                                           '0', '--sinks', '0', '-c', '256'], { timeout: 60000 })).stdout;
   assert.ok(out.startsWith(PROMPT), out);
   return out.slice(PROMPT.length).replace(/\n$/, '');
 }
@@ -53,7 +55,7 @@ test('lora: concurrent requests with different adapter choices each get what `vk
   // All three at once on three sessions: the start-up scale, another scale, the base alone.
   const [byDefault, doubled, none] = await Promise.all([
     complete({}), complete({ lora: [{ id: 0, scale: 2.0 }] }), complete({ lora: [] })]);
-  const expected = { one: run(['--lora', LORA]), two: run(['--lora', `${LORA}:2`]), base: run([]) };
+  const expected = { one: await run(['--lora', LORA]), two: await run(['--lora', `${LORA}:2`]), base: await run([]) };
   // The adapter changes this prompt's greedy text at both scales, so equal texts are not an accident.
   assert.notEqual(expected.one, expected.base);
   assert.notEqual(expected.two, expected.one);
