@@ -12,6 +12,7 @@ const TOTAL = 200;
 const CONCURRENCY = 16;
 const MAX_TOKENS = 24;
 const BACKEND = process.env.VKGRAPH_LOAD_BACKEND || 'cpu';  // the server, not the kernels, is under test
+const SANITIZED = process.env.VKGRAPH_SANITIZE || '';
 
 async function runRequests(client, count, concurrency, onResult) {
   let next = 0;
@@ -79,7 +80,11 @@ test(`load: ${TOTAL} streamed requests at concurrency ${CONCURRENCY}`, async () 
     // warm-up); small per-request leaks are the sanitizer stage's to find.
     const growth = h.rssKiB(server.child.pid) - rssBefore;
     console.log(`load: resident memory ${rssBefore} KiB after the warm-up, ${growth >= 0 ? '+' : ''}${growth} KiB after the run`);
-    assert.ok(growth < 8192, `resident memory grew by ${growth} KiB`);
+    // Under AddressSanitizer resident memory says nothing: freed blocks wait in its quarantine
+    // and shadow memory grows with every new address. There LeakSanitizer checks at the
+    // server's exit instead, and a leak fails the exit-code assertion below.
+    if (SANITIZED) console.log(`load: resident-memory bound not asserted (built with -fsanitize=${SANITIZED}; LeakSanitizer checks at exit)`);
+    else assert.ok(growth < 8192, `resident memory grew by ${growth} KiB`);
   } finally {
     assert.equal((await h.stopServer(server)).code, 0, server.stderr);
   }
