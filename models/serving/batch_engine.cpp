@@ -1,34 +1,16 @@
 #include "models/serving/batch_engine.h"
 
 #include <algorithm>
-#include <cmath>
-#include <limits>
 
 #include "engine/core/log.h"
+#include "models/serving/engine_support.h"
 #include "models/tokenizer/tokenizer.h"
 
 namespace vkgraph::serving {
 namespace {
 
-double seconds_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
-
-// Step time from a millisecond (a tiny model's decode on a GPU) to 10 s (a long prompt chunk on
-// a CPU driver); batch sizes by powers of two up to a few prompt chunks.
-Histogram step_histogram() { return Histogram{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}; }
-Histogram batch_histogram() { return Histogram{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096}; }
-
-int64_t resolve_n_ctx(const models::Hparams& hp, int64_t requested) {
-  if (requested > 0) return requested;
-  return std::min<int64_t>(hp.n_ctx_train > 0 ? hp.n_ctx_train : 4096, 4096);
-}
-
 const EngineOptions& checked(const EngineOptions& o) {
-  VKGRAPH_CHECK(o.n_parallel >= 1 && o.n_parallel <= 1024, "--parallel must be in [1, 1024] (got {})", o.n_parallel);
-  VKGRAPH_CHECK(o.n_ctx >= 0 && o.n_ctx <= (int64_t(1) << 24), "--ctx-size must be in [0, 16777216] (got {})", o.n_ctx);
-  VKGRAPH_CHECK(o.max_queue >= 0, "the queue limit must be >= 0 (got {})", o.max_queue);
-  VKGRAPH_CHECK(o.prefill_chunk >= 1, "the prefill chunk must be >= 1 token (got {})", o.prefill_chunk);
+  check_engine_options(o);
   VKGRAPH_CHECK(o.step_tokens >= 1 && o.step_tokens <= 8192, "the step budget must be in [1, 8192] tokens (got {})",
                 o.step_tokens);
   VKGRAPH_CHECK(o.block_size >= 1 && o.block_size <= 1024, "--block-size must be in [1, 1024] (got {})", o.block_size);
@@ -99,34 +81,13 @@ BatchEngine::~BatchEngine() {
 size_t BatchEngine::prepared_steps() const { return plans_.prepared_count(); }
 
 RequestId BatchEngine::submit(Request request, OnToken on_token, OnDone on_done) {
-  const auto n = int64_t(request.prompt.size());
-  VKGRAPH_CHECK(n > 0, "the prompt is empty (no tokens)");
-  VKGRAPH_CHECK(n <= n_ctx_, "the prompt is {} tokens long but the context holds {}", n, n_ctx_);
-  VKGRAPH_CHECK(request.max_tokens > 0, "max_tokens must be > 0 (got {})", request.max_tokens);
+  check_request(request, on_token, on_done, model_, n_ctx_);
   VKGRAPH_CHECK(!request.adapters || request.adapters->empty(),
                 "the batched engine does not apply LoRA adapters (serve them with --engine session)");
-  const int64_t n_vocab = model_.hparams().n_vocab;
-  for (int32_t id : request.prompt) {
-    VKGRAPH_CHECK(id >= 0 && id < n_vocab, "token id {} is outside the vocabulary of {}", id, n_vocab);
-  }
-  const models::SamplerParams& sp = request.sampling;
-  VKGRAPH_CHECK(std::isfinite(sp.temperature) && sp.temperature >= 0, "temperature must be >= 0 (got {})",
-                sp.temperature);
-  VKGRAPH_CHECK(sp.top_p > 0 && sp.top_p <= 1, "top_p must be in (0, 1] (got {})", sp.top_p);
-  VKGRAPH_CHECK(on_token && on_done, "internal: a request needs both callbacks");
 
   std::unique_lock lock(mutex_);
   if (draining_) throw ShuttingDown("the server is shutting down and takes no new requests");
-  const int64_t queued = int64_t(incoming_.size()) + waiting_;
-  const int64_t free_rows = options_.n_parallel - running_;
-  if (queued >= options_.max_queue + std::max<int64_t>(free_rows, 0)) {
-    // A place frees when a running request ends: about the mean request time per round of
-    // n_parallel requests ahead in the queue.
-    const double mean = finished_count_ > 0 ? finished_seconds_ / double(finished_count_) : 1.0;
-    const double rounds = std::ceil(double(queued + 1) / double(options_.n_parallel));
-    throw QueueFull(fmt::format("the queue is full ({} requests waiting, {} running)", queued, running_),
-                    std::max(1.0, std::ceil(mean * rounds)));
-  }
+  check_queue_room(int64_t(incoming_.size()) + waiting_, running_, options_, finished_);
   const RequestId id = next_id_++;
   incoming_.push_back(Incoming{id, std::move(request), std::move(on_token), std::move(on_done), Clock::now()});
   counters_.requests_total++;
@@ -293,9 +254,7 @@ std::optional<FinishReason> BatchEngine::sample(Live& live, std::span<const floa
   std::vector<float> masked;
   if (live.in.request.ignore_eos) {
     masked.assign(logits.begin(), logits.end());
-    for (size_t t = 0; t < masked.size(); ++t) {
-      if (tok.is_eog(int32_t(t))) masked[t] = -std::numeric_limits<float>::infinity();
-    }
+    forbid_end_of_generation(masked, tok);
     logits = masked;
   }
   const SeqState& s = scheduler_.sequence(id);
@@ -332,19 +291,14 @@ void BatchEngine::finish(RequestId id, FinishReason reason, std::string error) {
     std::lock_guard lock(mutex_);
     live_count_--;
     callbacks_pending_++;
-    finished_seconds_ += c.total_seconds;
-    finished_count_++;
+    finished_.record(c.total_seconds);
     // Gauges as they are now, so a metrics() call prompted by on_done sees this request gone.
     waiting_ = scheduler_.waiting_count();
     running_ = scheduler_.running_count();
     blocks_held_ = pool_.held_count();
     blocks_available_ = pool_.available();
   }
-  try {
-    live.in.on_done(c);
-  } catch (const std::exception& e) {
-    log::warn("serving: the completion callback of request {} failed: {}", id, e.what());
-  }
+  deliver_completion(live.in.on_done, c, id);
   {
     std::lock_guard lock(mutex_);
     callbacks_pending_--;
@@ -353,16 +307,7 @@ void BatchEngine::finish(RequestId id, FinishReason reason, std::string error) {
 }
 
 void BatchEngine::finish_incoming(Incoming& in, FinishReason reason) {
-  Completion c;
-  c.reason = reason;
-  c.prompt_tokens = int64_t(in.request.prompt.size());
-  c.total_seconds = seconds_since(in.submitted);
-  c.queue_seconds = c.total_seconds;
-  try {
-    in.on_done(c);
-  } catch (const std::exception& e) {
-    log::warn("serving: the completion callback of request {} failed: {}", in.id, e.what());
-  }
+  deliver_completion(in.on_done, completion_before_start(in.request, in.submitted, reason), in.id);
   {
     std::lock_guard lock(mutex_);
     live_count_--;

@@ -27,6 +27,7 @@
 #include "models/embedding.h"
 #include "models/serving/block_pool.h"
 #include "models/serving/engine.h"
+#include "models/serving/engine_support.h"
 #include "models/serving/scheduler.h"
 #include "models/serving/step_plans.h"
 
@@ -112,8 +113,7 @@ class BatchEngine final : public Engine {
   int64_t blocks_held_ = 0;  // the pool's gauges after the last step
   int64_t blocks_available_ = 0;
   int64_t callbacks_pending_ = 0;  // ended requests whose on_done has not returned yet
-  double finished_seconds_ = 0;    // total time of finished requests, for Retry-After
-  uint64_t finished_count_ = 0;
+  FinishedRequests finished_;      // for Retry-After
   RequestId next_id_ = 1;
   bool draining_ = false;
   bool stopping_ = false;

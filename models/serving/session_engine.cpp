@@ -2,27 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 
 #include "engine/core/log.h"
+#include "models/serving/engine_support.h"
 #include "models/tokenizer/tokenizer.h"
 
 namespace vkgraph::serving {
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
-
-// Step time from a millisecond (a tiny model's decode on a GPU) to 10 s (a long prompt chunk on
-// a CPU driver); batch sizes by powers of two up to a few prompt chunks.
-Histogram step_histogram() { return Histogram{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}; }
-Histogram batch_histogram() { return Histogram{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096}; }
-
-int64_t resolve_n_ctx(const models::Hparams& hp, int64_t requested) {
-  if (requested > 0) return requested;
-  return std::min<int64_t>(hp.n_ctx_train > 0 ? hp.n_ctx_train : 4096, 4096);
-}
 
 bool same_adapters(std::span<const models::AdapterUse> a, std::span<const models::AdapterUse> b) {
   if (a.size() != b.size()) return false;
@@ -36,11 +22,7 @@ bool same_adapters(std::span<const models::AdapterUse> a, std::span<const models
 
 SessionEngine::SessionEngine(const models::Model& model, Backend& backend, const EngineOptions& options)
     : model_(model), backend_(backend), options_(options), n_ctx_(resolve_n_ctx(model.hparams(), options.n_ctx)) {
-  VKGRAPH_CHECK(options.n_parallel >= 1 && options.n_parallel <= 1024, "--parallel must be in [1, 1024] (got {})",
-                options.n_parallel);
-  VKGRAPH_CHECK(options.n_ctx >= 0, "--ctx-size must be >= 0 (got {})", options.n_ctx);
-  VKGRAPH_CHECK(options.max_queue >= 0, "the queue limit must be >= 0 (got {})", options.max_queue);
-  VKGRAPH_CHECK(options.prefill_chunk >= 1, "the prefill chunk must be >= 1 token (got {})", options.prefill_chunk);
+  check_engine_options(options);
   counters_.step_seconds = step_histogram();
   counters_.batch_tokens = batch_histogram();
   models::SessionOptions session_options;
@@ -67,19 +49,7 @@ SessionEngine::~SessionEngine() {
 }
 
 RequestId SessionEngine::submit(Request request, OnToken on_token, OnDone on_done) {
-  const auto n = int64_t(request.prompt.size());
-  VKGRAPH_CHECK(n > 0, "the prompt is empty (no tokens)");
-  VKGRAPH_CHECK(n <= n_ctx_, "the prompt is {} tokens long but the context holds {}", n, n_ctx_);
-  VKGRAPH_CHECK(request.max_tokens > 0, "max_tokens must be > 0 (got {})", request.max_tokens);
-  const int64_t n_vocab = model_.hparams().n_vocab;
-  for (int32_t id : request.prompt) {
-    VKGRAPH_CHECK(id >= 0 && id < n_vocab, "token id {} is outside the vocabulary of {}", id, n_vocab);
-  }
-  const models::SamplerParams& sp = request.sampling;
-  VKGRAPH_CHECK(std::isfinite(sp.temperature) && sp.temperature >= 0, "temperature must be >= 0 (got {})",
-                sp.temperature);
-  VKGRAPH_CHECK(sp.top_p > 0 && sp.top_p <= 1, "top_p must be in (0, 1] (got {})", sp.top_p);
-  VKGRAPH_CHECK(on_token && on_done, "internal: a request needs both callbacks");
+  check_request(request, on_token, on_done, model_, n_ctx_);
   if (request.adapters) {
     for (const models::AdapterUse& use : *request.adapters) {
       VKGRAPH_CHECK(use.adapter != nullptr && use.adapter->model() == &model_,
@@ -92,15 +62,7 @@ RequestId SessionEngine::submit(Request request, OnToken on_token, OnDone on_don
 
   std::unique_lock lock(mutex_);
   if (draining_) throw ShuttingDown("the server is shutting down and takes no new requests");
-  const int64_t free_slots = options_.n_parallel - running_;
-  if (int64_t(queue_.size()) >= options_.max_queue + std::max<int64_t>(free_slots, 0)) {
-    // A place frees when a running request ends: about the mean request time per round of
-    // n_parallel requests ahead in the queue.
-    const double mean = finished_count_ > 0 ? finished_seconds_ / double(finished_count_) : 1.0;
-    const double rounds = std::ceil(double(queue_.size() + 1) / double(options_.n_parallel));
-    throw QueueFull(fmt::format("the queue is full ({} requests waiting, {} running)", queue_.size(), running_),
-                    std::max(1.0, std::ceil(mean * rounds)));
-  }
+  check_queue_room(int64_t(queue_.size()), running_, options_, finished_);
   const RequestId id = next_id_++;
   queue_.push_back(Waiting{id, std::move(request), std::move(on_token), std::move(on_done), Clock::now()});
   counters_.requests_total++;
@@ -247,11 +209,7 @@ std::optional<FinishReason> SessionEngine::step(Slot& slot, int64_t& tokens_eval
   }
 
   const Tokenizer& tok = model_.tokenizer();
-  if (s.w.request.ignore_eos) {
-    for (size_t id = 0; id < logits.size(); ++id) {
-      if (tok.is_eog(int32_t(id))) logits[id] = -std::numeric_limits<float>::infinity();
-    }
-  }
+  if (s.w.request.ignore_eos) forbid_end_of_generation(logits, tok);
   const int32_t next = s.sampler->sample(logits, s.history);
   if (tok.is_eog(next)) return FinishReason::eog;
   s.generated++;
@@ -289,14 +247,9 @@ void SessionEngine::finish(Slot& slot, FinishReason reason, std::string error) {
     std::lock_guard lock(mutex_);
     running_--;
     callbacks_pending_++;
-    finished_seconds_ += s.completion.total_seconds;
-    finished_count_++;
+    finished_.record(s.completion.total_seconds);
   }
-  try {
-    s.w.on_done(s.completion);
-  } catch (const std::exception& e) {
-    log::warn("serving: the completion callback of request {} failed: {}", s.w.id, e.what());
-  }
+  deliver_completion(s.w.on_done, s.completion, s.w.id);
   {
     std::lock_guard lock(mutex_);
     callbacks_pending_--;
@@ -305,16 +258,7 @@ void SessionEngine::finish(Slot& slot, FinishReason reason, std::string error) {
 }
 
 void SessionEngine::finish_waiting(Waiting& w, FinishReason reason) {
-  Completion c;
-  c.reason = reason;
-  c.prompt_tokens = int64_t(w.request.prompt.size());
-  c.total_seconds = seconds_since(w.submitted);
-  c.queue_seconds = c.total_seconds;
-  try {
-    w.on_done(c);
-  } catch (const std::exception& e) {
-    log::warn("serving: the completion callback of request {} failed: {}", w.id, e.what());
-  }
+  deliver_completion(w.on_done, completion_before_start(w.request, w.submitted, reason), w.id);
   {
     std::lock_guard lock(mutex_);
     callbacks_pending_--;

@@ -23,6 +23,7 @@
 
 #include "models/embedding.h"
 #include "models/serving/engine.h"
+#include "models/serving/engine_support.h"
 #include "models/session.h"
 
 namespace vkgraph::serving {
@@ -96,8 +97,7 @@ class SessionEngine final : public Engine {
   std::vector<Slot> slots_;  // touched only by the scheduler thread (admit_locked runs there too)
   int64_t running_ = 0;
   int64_t callbacks_pending_ = 0;  // ended requests whose on_done has not returned yet
-  double finished_seconds_ = 0;    // total time of finished requests, for Retry-After
-  uint64_t finished_count_ = 0;
+  FinishedRequests finished_;      // for Retry-After
   RequestId next_id_ = 1;
   bool draining_ = false;
   bool stopping_ = false;
