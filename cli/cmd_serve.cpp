@@ -13,6 +13,7 @@
 
 #include "cli/chat_template_options.h"
 #include "cli/command.h"
+#include "cli/draft_options.h"
 #include "cli/model_options.h"
 #include "cli/serve/http_server.h"
 #include "engine/core/error.h"
@@ -34,8 +35,10 @@ struct ServeOptions {
   std::string pooling;            // "" = the model's
   // The session engine is the default: on lavapipe it gave more aggregate tokens/s and a shorter
   // time to first token than the batched engine at 1, 8 and 32 streams (docs/performance.md,
-  // scripts/bench-serve.sh). `--engine batched` gives continuous batching over the paged cache.
-  std::string engine_kind = "session";
+  // scripts/bench-serve.sh). `--engine batched` gives continuous batching over the paged cache;
+  // --draft (speculative decoding, which only the batched engine serves) makes it the default.
+  std::string engine_kind;
+  DraftOptions draft;
   bool verbose = false;
 };
 
@@ -86,6 +89,13 @@ int serve_main(ServeOptions& o) {
   engine_options.max_queue = o.max_queue;
   // Unmerged --lora adapters: requests choose among them by index (their `lora` field).
   engine_options.adapters = load_adapters(o.model, *model, *backend);
+  if (drafting(o.draft)) {
+    VKGRAPH_CHECK(o.draft.model.empty() && o.draft.kind == "ngram",
+                  "serve drafts by prompt lookup only (--draft ngram); a draft model is used by run and chat");
+    engine_options.speculative = o.draft.params;
+    engine_options.ngram.min_match = o.draft.ngram_min;
+  }
+  if (o.engine_kind.empty()) o.engine_kind = drafting(o.draft) ? "batched" : "session";
   engine_options.kind = parse_engine_kind(o.engine_kind);
   const auto engine_start = std::chrono::steady_clock::now();
   std::unique_ptr<serving::Engine> engine = serving::Engine::create(*model, *backend, engine_options);
@@ -93,9 +103,12 @@ int serve_main(ServeOptions& o) {
   if (engine_options.kind == serving::EngineKind::batched) {
     // The engine prepares every step shape before it returns, so no request waits on that later.
     std::fprintf(stderr,
-                 "serve: batched engine ready in %.2f s (KV blocks of %lld tokens, steps of up to %lld tokens)\n",
+                 "serve: batched engine ready in %.2f s (KV blocks of %lld tokens, steps of up to %lld tokens%s)\n",
                  engine_seconds, static_cast<long long>(engine_options.block_size),
-                 static_cast<long long>(engine_options.step_tokens));
+                 static_cast<long long>(engine_options.step_tokens),
+                 engine_options.speculative.draft_max > 0
+                     ? fmt::format(", n-gram drafts of up to {}", engine_options.speculative.draft_max).c_str()
+                     : "");
   } else {
     std::fprintf(stderr, "serve: session engine ready in %.2f s (one session per running request, in turn)\n",
                  engine_seconds);
@@ -160,8 +173,8 @@ const CommandRegistration registration{
           ->check(CLI::Range(0, 100000));
       app.add_option("--engine", o->engine_kind,
                      "serving engine: batched (continuous batching over a paged KV cache) or session (one "
-                     "session per request, stepped in turn)")
-          ->capture_default_str();
+                     "session per request, stepped in turn; the default without --draft)");
+      add_draft_options(app, o->draft);
       app.add_option("--block-size", o->engine.block_size, "KV cache block: positions per block")
           ->capture_default_str()
           ->check(CLI::Range(1, 1024));

@@ -74,8 +74,9 @@ struct FakeHubOptions {
   std::vector<std::string> corrupt;    // ORG/REPO/PATH: one byte changed in what is sent
   std::vector<std::string> fake_size;  // ORG/REPO/PATH=BYTES: the size the listing claims
   double throttle = 0;                 // bytes per second of every download (0: as fast as it goes)
-  // 60 s: longer than any test here runs (the slowest, throttled ones take a few seconds).
-  double lifetime = 60;
+  // Longer than any test here runs: the slowest, throttled ones take a few seconds alone, and
+  // ten times that on a machine loaded by parallel builds and tests.
+  double lifetime = 300;
 };
 
 class FakeHub {
@@ -108,8 +109,10 @@ class FakeHub {
       _exit(127);
     }
     REQUIRE(pid_ > 0);
-    // 10 s for python3 to start and hash the repositories (a fraction of a second here).
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    // python3 starts and hashes the repositories in a fraction of a second on an idle machine;
+    // under a parallel suite beside builds (load 15-20) it once took over 10 s. The wait ends
+    // as soon as the port is written, so the generous bound costs nothing when all is well.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
     while (!std::filesystem::exists(port_file) && std::chrono::steady_clock::now() < deadline) {
       int status = 0;
       if (waitpid(pid_, &status, WNOHANG) == pid_) {

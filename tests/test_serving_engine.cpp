@@ -24,56 +24,19 @@
 #include "models/session.h"
 #include "models/synth/synth_model.h"
 #include "models/tokenizer/tokenizer.h"
+#include "tests/serving_requests.h"
 #include "tests/temp_dir.h"
 #include "tests/vulkan_test_support.h"
 
 using namespace vkgraph;
+using test::check_together_equals_alone;
+using test::Collector;
+using test::greedy;
+using test::greedy_request;
+using test::story_prompts;
+using test::wait;
 
 namespace {
-
-models::SamplerParams greedy() {
-  models::SamplerParams p;
-  p.temperature = 0;
-  return p;
-}
-
-// A request's tokens and its completion, filled in by the engine's callbacks.
-struct Collector {
-  std::mutex mutex;
-  std::vector<int32_t> tokens;
-  std::promise<serving::Completion> done;
-  int64_t stop_after = -1;  // on_token returns false once this many tokens came
-  // When valid, the first token waits for it: the engine's thread stops there, which holds the
-  // engine still while a test looks at its queue.
-  std::shared_future<void> gate;
-
-  serving::OnToken on_token() {
-    return [this](int32_t t) {
-      if (gate.valid()) gate.wait();
-      std::lock_guard lock(mutex);
-      tokens.push_back(t);
-      return stop_after < 0 || int64_t(tokens.size()) < stop_after;
-    };
-  }
-  serving::OnDone on_done() {
-    return [this](const serving::Completion& c) { done.set_value(c); };
-  }
-};
-
-serving::Completion wait(Collector& c) {
-  auto f = c.done.get_future();
-  // Generous: the models here generate dozens of tokens in well under a second; a hang fails.
-  REQUIRE(f.wait_for(std::chrono::seconds(120)) == std::future_status::ready);
-  return f.get();
-}
-
-serving::Request greedy_request(std::vector<int32_t> prompt, int64_t max_tokens) {
-  serving::Request r;
-  r.prompt = std::move(prompt);
-  r.max_tokens = max_tokens;
-  r.sampling = greedy();
-  return r;
-}
 
 // What greedy generation gives for `prompt` in a fresh session: the independent reference on
 // the CPU backend, where the paged step computes exactly the session's sums.
@@ -87,44 +50,6 @@ std::vector<int32_t> session_alone(const models::Model& model, Backend& backend,
   models::GenerateOptions g;
   g.max_tokens = max_tokens;
   return models::generate(session, session.eval(prompt), sampler, history, g, [](const std::string&) {}).tokens;
-}
-
-// Each request run on its own (submitted once the previous one ended), then all at once; the
-// tokens of every request must be the same both times. Returns the concurrent run's completions.
-std::vector<serving::Completion> check_together_equals_alone(serving::Engine& engine,
-                                                             const std::vector<serving::Request>& requests) {
-  std::vector<std::vector<int32_t>> alone;
-  for (const serving::Request& r : requests) {
-    Collector c;
-    engine.submit(r, c.on_token(), c.on_done());
-    const serving::Completion done = wait(c);
-    REQUIRE(done.reason != serving::FinishReason::error);
-    alone.push_back(c.tokens);
-  }
-  std::vector<std::unique_ptr<Collector>> together;
-  for (const serving::Request& r : requests) {
-    together.push_back(std::make_unique<Collector>());
-    engine.submit(r, together.back()->on_token(), together.back()->on_done());
-  }
-  std::vector<serving::Completion> completions;
-  for (size_t i = 0; i < requests.size(); ++i) {
-    completions.push_back(wait(*together[i]));
-    INFO("request " << i << " of " << requests.size());
-    CHECK(completions.back().reason != serving::FinishReason::error);
-    CHECK(together[i]->tokens == alone[i]);
-  }
-  return completions;
-}
-
-std::vector<std::vector<int32_t>> story_prompts(const models::Model& model) {
-  const Tokenizer& tok = model.tokenizer();
-  std::vector<std::vector<int32_t>> out;
-  for (const char* text :
-       {"Once upon a time", "The dog", "Lily and Tom went to the park. They saw a big",
-        "One day, a little girl named Sue", "The sun was", "Tim had a red ball. He liked to", "A bird", "Mom said"}) {
-    out.push_back(tok.encode(text, tok.add_bos(), true));
-  }
-  return out;
 }
 
 void check_interleaved_equals_alone(const std::string& backend_name) {

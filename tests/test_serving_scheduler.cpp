@@ -106,10 +106,10 @@ TEST_CASE("scheduler: generating tokens first, then prompt chunks within the bud
   CHECK(p.chunks[0].id == 1);
   CHECK(p.chunks[0].first == 0);
   CHECK(p.chunks[0].count == 6);
-  CHECK_FALSE(p.chunks[0].logits);
+  CHECK(p.chunks[0].outputs == 0);
   CHECK(p.chunks[1].id == 2);
   CHECK(p.chunks[1].count == 3);
-  CHECK(p.chunks[1].logits);
+  CHECK(p.chunks[1].outputs == 1);
   CHECK(p.tokens == 9);
   CHECK(p.admitted == std::vector<SeqId>{1, 2});
   CHECK(s.sequence(1).blocks.size() == 2);  // positions 0-5
@@ -125,10 +125,10 @@ TEST_CASE("scheduler: generating tokens first, then prompt chunks within the bud
   REQUIRE((c1 && c2));
   CHECK(c2->first == 3);
   CHECK(c2->count == 1);
-  CHECK(c2->logits);
+  CHECK(c2->outputs == 1);
   CHECK(c1->first == 6);
   CHECK(c1->count == 3);
-  CHECK(c1->logits);
+  CHECK(c1->outputs == 1);
   CHECK(p.chunks[0].id == 1);  // chunks in admission order
 
   // The step inputs: tokens after each other, slots through the blocks, padding to the bucket.
@@ -271,4 +271,100 @@ TEST_CASE("step buckets: powers of two from the smallest step up to the budget",
   CHECK(step_buckets(512) == std::vector<int64_t>{4, 8, 16, 32, 64, 128, 256, 512});
   CHECK(step_buckets(100) == std::vector<int64_t>{4, 8, 16, 32, 64, 128});
   CHECK(step_buckets(1) == std::vector<int64_t>{4});
+}
+
+// Speculative decoding in the paged cache: drafts are computed with their token, each with its
+// logits row, and a rejected draft leaves the sequence, its blocks and the prefix cache exactly
+// as a sequence that never saw it (the oracle: a twin fed only the accepted tokens).
+TEST_CASE("scheduler: drafts verified in one step, rejected ones rolled back to a twin that never saw them",
+          "[serving]") {
+  BlockPool pool(32, 4);
+  Scheduler s(pool, {.max_running = 2, .step_tokens = 16, .chunk_tokens = 16, .n_ctx = 64});
+  BlockPool twin_pool(32, 4);
+  Scheduler twin(twin_pool, {.max_running = 2, .step_tokens = 16, .chunk_tokens = 16, .n_ctx = 64});
+  for (Scheduler* x : {&s, &twin}) {
+    x->enqueue(1, iota_tokens(10, 6));
+    x->commit(x->schedule());
+    x->append(1, 50);
+  }
+  // 50 is the sampled token; five drafts behind it reach positions 7-11 (blocks 1 and 2).
+  const std::vector<int32_t> drafts{51, 52, 53, 54, 55};
+  s.append_draft(1, drafts);
+  StepPlan p = s.schedule();
+  REQUIRE(p.chunks.size() == 1);
+  CHECK(p.chunks[0].first == 6);
+  CHECK(p.chunks[0].count == 6);
+  CHECK(p.chunks[0].outputs == 6);  // 50's row, then each draft's
+  CHECK(s.sequence(1).blocks.size() == 3);
+  StepInputs in;
+  build_step_inputs(
+      s, p, {.n_tokens = 8, .n_outputs = 8, .table_rows = 2, .max_blocks = 16, .block_size = 4, .trash_block = 31}, in);
+  CHECK(in.output_ids == std::vector<SeqId>(6, 1));
+  CHECK(std::vector<int32_t>(in.logit_rows.begin(), in.logit_rows.begin() + 6) ==
+        std::vector<int32_t>{0, 1, 2, 3, 4, 5});
+  s.commit(p);
+  // Position 7 completes block 1 with drafts in it: it must not be published yet.
+  CHECK(s.sequence(1).hashes.size() == 1);
+
+  // Two drafts accepted (51, 52), three rolled back.
+  s.resolve_draft(1, 2);
+  twin.commit(twin.schedule());  // computes 50
+  for (int32_t t : {51, 52}) {
+    twin.append(1, t);
+    twin.commit(twin.schedule());
+  }
+  const SeqState& a = s.sequence(1);
+  const SeqState& b = twin.sequence(1);
+  CHECK(a.tokens == b.tokens);
+  CHECK(a.computed == b.computed);
+  CHECK(a.computed == 9);
+  CHECK(a.tentative == 0);
+  CHECK(a.blocks.size() == b.blocks.size());  // block 2 held only rejected positions: released
+  CHECK(a.hashes == b.hashes);                // block 1 (positions 4-7) now verified and published
+  CHECK(pool.held_count() == twin_pool.held_count());
+  CHECK(pool.available() == twin_pool.available());
+
+  // Generation goes on as usual; drafts that the budget cannot hold are cut, not split.
+  s.append(1, 60);
+  s.append_draft(1, std::vector<int32_t>(20, 61));
+  p = s.schedule();
+  REQUIRE(p.chunks.size() == 1);
+  CHECK(p.chunks[0].count == 16);
+  CHECK(p.chunks[0].outputs == 16);
+  CHECK(s.sequence(1).tentative == 15);
+  s.commit(p);
+  s.resolve_draft(1, 0);
+  CHECK(s.sequence(1).computed == 10);
+  CHECK(s.sequence(1).tokens.size() == 10);
+  CHECK(s.sequence(1).blocks.size() == 3);
+
+  // Resolving before the step that computes the drafts is a bug the scheduler names.
+  s.append(1, 70);
+  s.append_draft(1, drafts);
+  CHECK_THROWS_WITH(s.resolve_draft(1, 0), Catch::Matchers::ContainsSubstring("resolves 0 of 5 drafts"));
+  CHECK(s.remove(1));
+  CHECK(pool.held_count() == 0);
+}
+
+TEST_CASE("scheduler: a preempted sequence loses its drafts and is recomputed from verified tokens", "[serving]") {
+  // 4 blocks of 4: 1 holds one block, 2 holds two; both then need one more and one is left, so
+  // the newest (2, with drafts) is preempted when 1 takes it.
+  BlockPool pool(4, 4);
+  Scheduler s(pool, {.max_running = 2, .step_tokens = 64, .chunk_tokens = 64, .n_ctx = 12});
+  s.enqueue(1, iota_tokens(10, 4));
+  s.enqueue(2, iota_tokens(100, 8));
+  s.commit(s.schedule());
+  s.append(1, 50);
+  s.append(2, 150);
+  s.append_draft(2, std::vector<int32_t>{151, 152});
+  const StepPlan p = s.schedule();
+  CHECK(p.preempted == std::vector<SeqId>{2});
+  REQUIRE(p.chunks.size() == 1);
+  CHECK(p.chunks[0].id == 1);
+  const SeqState& two = s.sequence(2);
+  CHECK(two.tentative == 0);
+  CHECK(two.tokens.size() == 9);  // its prompt and its sampled token: the drafts are gone
+  CHECK(two.tokens.back() == 150);
+  CHECK(two.blocks.empty());
+  CHECK(s.waiting_count() == 1);
 }

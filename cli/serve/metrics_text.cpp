@@ -64,6 +64,10 @@ std::string prometheus_text(const ServerStats::Snapshot& server, const serving::
   single(out, "vkgraph_preemptions_total", "counter",
          "Sequences sent back to the queue when KV cache blocks ran out (recomputed when readmitted)",
          e.preemptions_total);
+  single(out, "vkgraph_draft_tokens_total", "counter", "Drafted tokens verified (speculative decoding, --draft)",
+         e.draft_tokens_total);
+  single(out, "vkgraph_draft_tokens_accepted_total", "counter", "Drafted tokens the model accepted",
+         e.draft_tokens_accepted_total);
   single(out, "vkgraph_queue_depth", "gauge", "Requests waiting for a sequence slot", e.queue_depth);
   single(out, "vkgraph_running_sequences", "gauge", "Sequences being generated", e.running_sequences);
   single(out, "vkgraph_kv_blocks_used", "gauge", "KV cache blocks in use", e.kv_blocks_used);

@@ -228,6 +228,8 @@ GenerationFields generation_fields(const Fields& f, int64_t max_tokens_limit) {
   }
   g.ignore_eos = f.boolean("ignore_eos").value_or(false);
   if (const json* lora = f.find("lora")) g.lora = lora_choices(f, *lora);
+  if (auto n = f.integer("speculative.n_max", 0, 256)) g.draft_max = int32_t(*n);
+  if (auto n = f.integer("speculative.n_min", 0, 256)) g.draft_min = int32_t(*n);
   if (const auto n = f.integer("n", 1, 128); n && *n != 1) {
     throw invalid_field("n", fmt::format("'n' is {}; this server generates one choice per request (n = 1)", *n),
                         "invalid_value");

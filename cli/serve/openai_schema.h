@@ -40,6 +40,11 @@ struct GenerationFields {
   // extension (llama-server's): the LoRA adapters this request applies, adapters not listed at
   // scale 0; absent: the start-up scales. Ids are checked against the loaded adapters later.
   std::optional<std::vector<LoraChoice>> lora;
+  // extension (llama-server's `speculative.n_max` / `speculative.n_min`): drafted tokens verified
+  // per step at most (0: no speculation for this request) and the shortest draft worth it;
+  // absent: the server's --draft-max / --draft-min.
+  std::optional<int32_t> draft_max;
+  std::optional<int32_t> draft_min;
 };
 
 struct ChatRequest {

@@ -85,6 +85,15 @@ serving::Request make_request(const HttpServer::State& state, std::vector<int32_
   r.sampling = sampler_params(g);
   r.ignore_eos = g.ignore_eos;
   if (g.lora) r.adapters = chosen_adapters(state, *g.lora);
+  if (g.draft_max && *g.draft_max > state.engine.draft_max()) {
+    throw invalid_field("speculative.n_max",
+                        fmt::format("'speculative.n_max' is {}; this server verifies at most {} drafted tokens per "
+                                    "step (--draft ngram --draft-max N)",
+                                    *g.draft_max, state.engine.draft_max()),
+                        "invalid_value");
+  }
+  r.draft_max = g.draft_max;
+  r.draft_min = g.draft_min;
   return r;
 }
 
@@ -94,11 +103,12 @@ void account(HttpServer::State& state, const char* route, bool stream, const Gen
   const std::string reason = job.finish_reason().empty() ? serving::finish_reason_name(c.reason) : job.finish_reason();
   state.stats.record_finish(reason, c.first_token_seconds, c.total_seconds);
   std::fprintf(stderr,
-               "serve: POST %s %d%s prompt=%lld cached=%lld generated=%lld finish=%s queue=%.3fs first=%.3fs "
-               "total=%.3fs\n",
+               "serve: POST %s %d%s prompt=%lld cached=%lld generated=%lld drafted=%lld accepted=%lld finish=%s "
+               "queue=%.3fs first=%.3fs total=%.3fs\n",
                route, status, stream ? " stream" : "", static_cast<long long>(c.prompt_tokens),
                static_cast<long long>(c.cached_prompt_tokens), static_cast<long long>(c.generated_tokens),
-               reason.c_str(), c.queue_seconds, c.first_token_seconds, c.total_seconds);
+               static_cast<long long>(c.drafted_tokens), static_cast<long long>(c.accepted_tokens), reason.c_str(),
+               c.queue_seconds, c.first_token_seconds, c.total_seconds);
 }
 
 Usage usage_of(const serving::Completion& c) {

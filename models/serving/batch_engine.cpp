@@ -1,9 +1,11 @@
 #include "models/serving/batch_engine.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "engine/core/log.h"
 #include "models/serving/engine_support.h"
+#include "models/speculative/verification.h"
 #include "models/tokenizer/tokenizer.h"
 
 namespace vkgraph::serving {
@@ -57,8 +59,13 @@ BatchEngine::BatchEngine(const models::Model& model, Backend& backend, const Eng
       kv_(models::allocate_kv(model.hparams(), backend, (pool_blocks(options, n_ctx_) + 1) * block_size_)),
       pool_(pool_blocks(options, n_ctx_), block_size_),
       scheduler_(pool_, scheduler_options(options, n_ctx_)),
-      plans_(model, backend, kv_, block_size_, options.n_parallel, scheduler_.max_blocks(), options.step_tokens),
-      trash_block_(int32_t(pool_blocks(options, n_ctx_))) {
+      plans_(model, backend, kv_, block_size_, options.n_parallel, scheduler_.max_blocks(), options.step_tokens,
+             1 + options.speculative.draft_max),
+      trash_block_(int32_t(pool_blocks(options, n_ctx_))),
+      drafter_(options.ngram) {
+  for (int64_t t = 0; t < model.hparams().n_vocab; ++t) {
+    if (model.tokenizer().is_eog(int32_t(t))) end_of_generation_.push_back(int32_t(t));
+  }
   counters_.step_seconds = step_histogram();
   counters_.batch_tokens = batch_histogram();
   warm_up_seconds_ = plans_.warm_up();
@@ -84,6 +91,14 @@ RequestId BatchEngine::submit(Request request, OnToken on_token, OnDone on_done)
   check_request(request, on_token, on_done, model_, n_ctx_);
   VKGRAPH_CHECK(!request.adapters || request.adapters->empty(),
                 "the batched engine does not apply LoRA adapters (serve them with --engine session)");
+  if (request.draft_max) {
+    VKGRAPH_CHECK(*request.draft_max >= 0 && *request.draft_max <= options_.speculative.draft_max,
+                  "the request asks for {} drafted tokens per step; this server verifies at most {} "
+                  "(start it with --draft ngram --draft-max N to serve speculative decoding)",
+                  *request.draft_max, options_.speculative.draft_max);
+  }
+  VKGRAPH_CHECK(request.draft_min.value_or(0) >= 0, "the request's draft minimum must be >= 0 (got {})",
+                request.draft_min.value_or(0));
 
   std::unique_lock lock(mutex_);
   if (draining_) throw ShuttingDown("the server is shutting down and takes no new requests");
@@ -168,6 +183,8 @@ void BatchEngine::run_loop() {
       live.in = std::move(in);
       live.sampler.emplace(live.in.request.sampling);
       live.completion.prompt_tokens = int64_t(live.in.request.prompt.size());
+      live.speculative.draft_max = live.in.request.draft_max.value_or(options_.speculative.draft_max);
+      live.speculative.draft_min = live.in.request.draft_min.value_or(options_.speculative.draft_min);
     }
     for (RequestId id : cancels) {
       if (live_.count(id) != 0) finish(id, FinishReason::cancelled);
@@ -203,6 +220,14 @@ bool BatchEngine::step() {
     std::lock_guard lock(mutex_);
     counters_.preemptions_total += plan.preempted.size();
   }
+  // Drafts the scheduler dropped (a preempted sequence, a step budget too small) are not verified.
+  for (auto& [id, live] : live_) {
+    const auto kept = size_t(scheduler_.sequence(id).tentative);
+    if (live.draft.tokens.size() > kept) {
+      live.draft.tokens.resize(kept);
+      if (!live.draft.distributions.empty()) live.draft.distributions.resize(kept);
+    }
+  }
   if (plan.chunks.empty()) return false;
 
   const StepLayout layout = plans_.layout(plan.tokens, trash_block_);
@@ -230,15 +255,18 @@ bool BatchEngine::step() {
     counters_.batch_tokens.observe(double(plan.tokens));
   }
 
-  const int64_t n_vocab = model_.hparams().n_vocab;
-  for (size_t i = 0; i < inputs_.output_ids.size(); ++i) {
+  // Each sequence's rows are consecutive: one, or one per draft and one for its new token.
+  const auto n_vocab = size_t(model_.hparams().n_vocab);
+  for (size_t i = 0; i < inputs_.output_ids.size();) {
     const RequestId id = inputs_.output_ids[i];
-    Live& live = live_.at(id);
-    const std::span<const float> row(logits->data() + i * size_t(n_vocab), size_t(n_vocab));
+    size_t n_rows = 1;
+    while (i + n_rows < inputs_.output_ids.size() && inputs_.output_ids[i + n_rows] == id) ++n_rows;
+    const std::span<const float> rows(logits->data() + i * n_vocab, n_rows * n_vocab);
+    i += n_rows;
     std::optional<FinishReason> reason;
     std::string error;
     try {
-      reason = sample(live, row);
+      reason = advance(live_.at(id), rows);
     } catch (const std::exception& e) {
       reason = FinishReason::error;
       error = e.what();
@@ -248,29 +276,73 @@ bool BatchEngine::step() {
   return true;
 }
 
-std::optional<FinishReason> BatchEngine::sample(Live& live, std::span<const float> logits) {
+std::optional<FinishReason> BatchEngine::advance(Live& live, std::span<const float> rows) {
   const RequestId id = live.in.id;
-  const Tokenizer& tok = model_.tokenizer();
-  std::vector<float> masked;
-  if (live.in.request.ignore_eos) {
-    masked.assign(logits.begin(), logits.end());
-    forbid_end_of_generation(masked, tok);
-    logits = masked;
-  }
+  const auto n_vocab = size_t(model_.hparams().n_vocab);
   const SeqState& s = scheduler_.sequence(id);
-  const int32_t next = live.sampler->sample(logits, s.tokens);
-  if (tok.is_eog(next)) return FinishReason::eog;
+  const std::span<const int32_t> banned = banned_tokens(live);
+  std::vector<int32_t> tokens;  // to hand out: the accepted drafts, then the target's own
+  if (live.draft.tokens.empty()) {
+    VKGRAPH_CHECK(rows.size() == n_vocab, "internal: request {} got {} logit rows for one token", id,
+                  rows.size() / n_vocab);
+    std::vector<float> masked(rows.begin(), rows.end());
+    for (int32_t t : banned) masked[size_t(t)] = -std::numeric_limits<float>::infinity();
+    tokens.push_back(live.sampler->sample(masked, s.tokens));
+  } else {
+    const size_t k = live.draft.tokens.size();
+    VKGRAPH_CHECK(rows.size() == (k + 1) * n_vocab, "internal: request {} verifies {} drafts with {} rows", id, k,
+                  rows.size() / n_vocab);
+    // The history the rows saw: every token before the drafts (the newest, x, included).
+    const std::span<const int32_t> history(s.tokens.data(), s.tokens.size() - k);
+    const models::Verdict verdict = models::verify_drafts({rows, &live.draft, history, banned}, *live.sampler);
+    scheduler_.resolve_draft(id, verdict.n_accepted);
+    tokens.assign(live.draft.tokens.begin(), live.draft.tokens.begin() + verdict.n_accepted);
+    tokens.push_back(verdict.next);
+    live.completion.drafted_tokens += int64_t(k);
+    live.completion.accepted_tokens += verdict.n_accepted;
+    std::lock_guard lock(mutex_);
+    counters_.draft_tokens_total += k;
+    counters_.draft_tokens_accepted_total += uint64_t(verdict.n_accepted);
+  }
+  live.draft = {};
+  // Accepted drafts are computed already; only the last token waits for the next step.
+  for (int32_t token : tokens) {
+    if (const auto reason = deliver(live, token)) return reason;
+  }
+  if (s.computed >= n_ctx_) return FinishReason::context_full;  // no room to evaluate the last token
+  scheduler_.append(id, tokens.back());
+  propose_draft(live);
+  return std::nullopt;
+}
+
+std::optional<FinishReason> BatchEngine::deliver(Live& live, int32_t token) {
+  if (model_.tokenizer().is_eog(token)) return FinishReason::eog;
   live.generated++;
   if (live.generated == 1) live.completion.first_token_seconds = seconds_since(live.in.submitted);
   {
     std::lock_guard lock(mutex_);
     counters_.generated_tokens_total++;
   }
-  if (!live.in.on_token(next)) return FinishReason::cancelled;
+  if (!live.in.on_token(token)) return FinishReason::cancelled;
   if (live.generated >= live.in.request.max_tokens) return FinishReason::length;
-  if (s.computed >= n_ctx_) return FinishReason::context_full;  // no room to evaluate `next`
-  scheduler_.append(id, next);
   return std::nullopt;
+}
+
+std::span<const int32_t> BatchEngine::banned_tokens(const Live& live) const {
+  if (!live.in.request.ignore_eos) return {};
+  return end_of_generation_;
+}
+
+void BatchEngine::propose_draft(Live& live) {
+  const SeqState& s = scheduler_.sequence(live.in.id);
+  // Never past max_tokens (the newest token is one of them) nor past the context.
+  const int64_t room = std::min(live.in.request.max_tokens - live.generated - 1, n_ctx_ - int64_t(s.tokens.size()));
+  const auto most = int32_t(std::min<int64_t>(live.speculative.draft_max, room));
+  if (most <= 0) return;
+  models::Draft draft = drafter_.propose({s.tokens, most, &live.in.request.sampling, banned_tokens(live)});
+  if (draft.tokens.empty() || int64_t(draft.tokens.size()) < live.speculative.draft_min) return;
+  scheduler_.append_draft(live.in.id, draft.tokens);
+  live.draft = std::move(draft);
 }
 
 void BatchEngine::finish(RequestId id, FinishReason reason, std::string error) {

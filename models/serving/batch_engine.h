@@ -30,6 +30,7 @@
 #include "models/serving/engine_support.h"
 #include "models/serving/scheduler.h"
 #include "models/serving/step_plans.h"
+#include "models/speculative/ngram_drafter.h"
 
 namespace vkgraph::serving {
 
@@ -46,6 +47,7 @@ class BatchEngine final : public Engine {
   EngineMetrics metrics() const override;
   int64_t n_ctx() const override { return n_ctx_; }
   const std::vector<models::AdapterUse>& adapters() const override { return options_.adapters; }  // always empty
+  int32_t draft_max() const override { return options_.speculative.draft_max; }
   void drain() override;
 
   // The prepared step executables (constant after the warm-up) and how long the warm-up took.
@@ -71,13 +73,22 @@ class BatchEngine final : public Engine {
     int64_t generated = 0;
     bool started = false;  // admitted at least once
     Completion completion;
+    models::SpeculativeParams speculative;  // the request's, or the engine's; draft_max 0: none
+    models::Draft draft;                    // drafted tokens behind the newest one, verified next step
   };
 
   void run_loop();
   // One step: schedule, run, sample. Returns false when nothing could run.
   bool step();
-  // Samples the next token of `id` from its logits row; returns the reason when it finished.
-  std::optional<FinishReason> sample(Live& live, std::span<const float> logits);
+  // The next token(s) of a sequence from its logits rows: one row samples a token; with a
+  // draft, its k + 1 rows verify it (models/speculative/verification.h) and roll the rejected
+  // drafts back. Returns the reason when it finished; otherwise the next token is appended and,
+  // when the request speculates, the next draft behind it.
+  std::optional<FinishReason> advance(Live& live, std::span<const float> rows);
+  // Hands one generated token to the request; the reason when that ends it.
+  std::optional<FinishReason> deliver(Live& live, int32_t token);
+  void propose_draft(Live& live);
+  std::span<const int32_t> banned_tokens(const Live& live) const;  // never drawn: ignore_eos's
   void finish(RequestId id, FinishReason reason, std::string error = {});
   void finish_incoming(Incoming& in, FinishReason reason);
   void publish_gauges();
@@ -101,6 +112,8 @@ class BatchEngine final : public Engine {
   std::map<RequestId, Live> live_;
   int32_t trash_block_ = 0;
   double warm_up_seconds_ = 0;
+  models::NgramDrafter drafter_;
+  std::vector<int32_t> end_of_generation_;  // never drawn under ignore_eos
 
   mutable std::mutex mutex_;         // everything below
   std::condition_variable work_cv_;  // new work, a cancel, or stopping

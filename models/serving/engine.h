@@ -27,6 +27,8 @@
 #include "models/model.h"
 #include "models/sampler.h"
 #include "models/serving/histogram.h"
+#include "models/speculative/ngram_drafter.h"
+#include "models/speculative/speculative_params.h"
 
 namespace vkgraph::serving {
 
@@ -39,6 +41,12 @@ struct Request {
   // llama-server's `lora` field into them); nullopt: the engine's (EngineOptions::adapters).
   // Only adapters of the engine's model; a scale of 0 leaves an adapter out.
   std::optional<std::vector<models::AdapterUse>> adapters;
+  // Speculative decoding by prompt lookup (models/speculative): after each token, up to
+  // draft_max tokens that followed an earlier occurrence of the context's end are verified with
+  // it in the sequence's next step; the tokens that come out are exactly those without it.
+  // nullopt: the engine's (EngineOptions::speculative); draft_max 0: off for this request.
+  std::optional<int32_t> draft_max;
+  std::optional<int32_t> draft_min;  // shorter drafts are not verified (a plain step instead)
   // Later additions (speculative drafts) are new fields with defaults, so callers keep compiling.
 };
 
@@ -58,6 +66,8 @@ struct Completion {  // passed to on_done exactly once per submitted request
   int64_t prompt_tokens = 0;         // the request's prompt length
   int64_t cached_prompt_tokens = 0;  // prompt tokens whose KV came from a prefix cache (0 without one)
   int64_t generated_tokens = 0;      // tokens passed to on_token
+  int64_t drafted_tokens = 0;        // drafted tokens verified (speculative decoding)
+  int64_t accepted_tokens = 0;       // of them, accepted
   double queue_seconds = 0;          // submit() to the start of the prompt's evaluation
   double first_token_seconds = 0;    // submit() to the first token (0 when none came)
   double total_seconds = 0;          // submit() to on_done
@@ -105,6 +115,11 @@ struct EngineOptions {
   // LoRA adapters loaded at start-up (`--lora`), in order: a request names them by index (its
   // `lora` field); these scales apply to requests that do not.
   std::vector<models::AdapterUse> adapters;
+  // Speculative decoding by prompt lookup (`--draft ngram`, `--draft-max`, `--draft-min`): what
+  // requests that do not choose get, and draft_max is the most any request may ask for (it
+  // sizes the prepared steps' logit rows). draft_max 0: off. The batched engine serves it.
+  models::SpeculativeParams speculative{.draft_max = 0, .draft_min = 0};
+  models::NgramOptions ngram;  // `--draft-ngram-min`
 };
 
 struct EngineMetrics {
@@ -112,6 +127,8 @@ struct EngineMetrics {
   uint64_t prompt_tokens_total = 0;
   uint64_t generated_tokens_total = 0;
   uint64_t prefix_cache_hit_tokens_total = 0;  // prompt tokens not evaluated thanks to a prefix cache
+  uint64_t draft_tokens_total = 0;             // drafted tokens verified (speculative decoding)
+  uint64_t draft_tokens_accepted_total = 0;    // of them, accepted
   uint64_t preemptions_total = 0;  // sequences sent back to the queue when KV blocks ran out (recomputed later)
   int64_t queue_depth = 0;         // accepted, not yet running
   int64_t running_sequences = 0;
@@ -143,6 +160,9 @@ class Engine {
   virtual int64_t n_ctx() const = 0;
   // EngineOptions::adapters: the adapters a request may choose among, with their default scales.
   virtual const std::vector<models::AdapterUse>& adapters() const = 0;
+  // The most drafted tokens a request may have verified per step (Request::draft_max); 0: the
+  // engine does not speculate.
+  virtual int32_t draft_max() const = 0;
   // Stops accepting (submit throws ShuttingDown), lets running and queued requests finish and
   // returns once every on_done has been called. Thread-safe; later calls return at once.
   virtual void drain() = 0;

@@ -26,6 +26,10 @@ void check_engine_options(const EngineOptions& o) {
   VKGRAPH_CHECK(o.n_ctx >= 0 && o.n_ctx <= (int64_t(1) << 24), "--ctx-size must be in [0, 16777216] (got {})", o.n_ctx);
   VKGRAPH_CHECK(o.max_queue >= 0, "the queue limit must be >= 0 (got {})", o.max_queue);
   VKGRAPH_CHECK(o.prefill_chunk >= 1, "the prefill chunk must be >= 1 token (got {})", o.prefill_chunk);
+  VKGRAPH_CHECK(o.speculative.draft_max >= 0 && o.speculative.draft_max <= 64,
+                "--draft-max must be in [0, 64] (got {})", o.speculative.draft_max);
+  VKGRAPH_CHECK(o.speculative.draft_min >= 0, "--draft-min must be >= 0 (got {})", o.speculative.draft_min);
+  VKGRAPH_CHECK(o.ngram.min_match >= 1, "--draft-ngram-min must be >= 1 (got {})", o.ngram.min_match);
 }
 
 void check_request(const Request& request, const OnToken& on_token, const OnDone& on_done, const models::Model& model,

@@ -72,6 +72,7 @@ void Scheduler::preempt(SeqId id, StepPlan& plan) {
   free_rows_.push_back(s.row);
   s.row = -1;
   release_blocks(s);
+  drop_drafts(s, s.tentative);  // recomputed later from its verified tokens only
   s.preemptions++;
   // A chunk it was given earlier in this step is taken back.
   for (auto c = plan.chunks.begin(); c != plan.chunks.end(); ++c) {
@@ -107,7 +108,7 @@ void Scheduler::add_chunk(SeqState& s, int64_t count, StepPlan& plan, int64_t& b
   c.row = s.row;
   c.first = s.computed;
   c.count = count;
-  c.logits = s.computed + count == int64_t(s.tokens.size());
+  c.outputs = s.computed + count == int64_t(s.tokens.size()) ? 1 + s.tentative : 0;
   plan.chunks.push_back(c);
   plan.tokens += count;
   budget -= count;
@@ -159,19 +160,20 @@ bool Scheduler::admit_next(StepPlan& plan, int64_t& budget) {
 StepPlan Scheduler::schedule() {
   StepPlan plan;
   int64_t budget = options_.step_tokens;
-  // 1. Generating sequences first: one token each keeps every stream moving.
+  // 1. Generating sequences first: one token each (and its drafts) keeps every stream moving.
   const std::vector<SeqId> generating = [&] {
     std::vector<SeqId> ids;
     for (SeqId id : running_) {
       const SeqState& s = *states_.at(id);
-      if (int64_t(s.tokens.size()) - s.computed == 1) ids.push_back(id);
+      if (int64_t(s.tokens.size()) - s.computed - s.tentative == 1) ids.push_back(id);
     }
     return ids;
   }();
   for (SeqId id : generating) {
     if (budget <= 0 || !running(id)) continue;  // preempted meanwhile
     SeqState& s = state(id);
-    if (reserve(s, s.computed + 1, plan)) add_chunk(s, 1, plan, budget);
+    drop_drafts(s, std::max<int64_t>(0, 1 + s.tentative - budget));
+    if (reserve(s, s.computed + 1 + s.tentative, plan)) add_chunk(s, 1 + s.tentative, plan, budget);
   }
   // 2. Prompts in progress, oldest first.
   const std::vector<SeqId> snapshot = running_;
@@ -180,7 +182,7 @@ StepPlan Scheduler::schedule() {
     if (!running(id)) continue;
     SeqState& s = state(id);
     const int64_t remaining = int64_t(s.tokens.size()) - s.computed;
-    if (remaining <= 1) continue;  // generating (done above) or nothing left
+    if (remaining - s.tentative <= 1) continue;  // generating (done above) or nothing left
     const int64_t count = std::min({remaining, options_.chunk_tokens, budget});
     if (reserve(s, s.computed + count, plan)) add_chunk(s, count, plan, budget);
   }
@@ -195,20 +197,24 @@ StepPlan Scheduler::schedule() {
 }
 
 void Scheduler::commit(const StepPlan& plan) {
-  const int64_t bs = pool_.block_size();
   for (const Chunk& c : plan.chunks) {
     SeqState& s = state(c.id);
     VKGRAPH_CHECK(s.computed == c.first, "internal: sequence {} computed {} tokens, the chunk starts at {}", c.id,
                   s.computed, c.first);
     s.computed += c.count;
-    // Publish the blocks that are now full.
-    while (int64_t(s.hashes.size()) < s.computed / bs) {
-      const int64_t b = int64_t(s.hashes.size());
-      const std::span<const int32_t> tokens(s.tokens.data() + b * bs, size_t(bs));
-      const BlockHash h = chain_hash(b > 0 ? s.hashes.back() : BlockHash{}, tokens);
-      pool_.publish(s.blocks[size_t(b)], h, tokens);
-      s.hashes.push_back(h);
-    }
+    publish_full_blocks(s);
+  }
+}
+
+void Scheduler::publish_full_blocks(SeqState& s) {
+  // Only verified tokens: a block that holds a draft may still be rolled back.
+  const int64_t bs = pool_.block_size();
+  while (int64_t(s.hashes.size()) < (s.computed - s.tentative) / bs) {
+    const int64_t b = int64_t(s.hashes.size());
+    const std::span<const int32_t> tokens(s.tokens.data() + b * bs, size_t(bs));
+    const BlockHash h = chain_hash(b > 0 ? s.hashes.back() : BlockHash{}, tokens);
+    pool_.publish(s.blocks[size_t(b)], h, tokens);
+    s.hashes.push_back(h);
   }
 }
 
@@ -218,6 +224,42 @@ void Scheduler::append(SeqId id, int32_t token) {
                 int64_t(s.tokens.size()) - s.computed);
   VKGRAPH_CHECK(int64_t(s.tokens.size()) < options_.n_ctx, "internal: sequence {} is at the end of its context", id);
   s.tokens.push_back(token);
+}
+
+void Scheduler::drop_drafts(SeqState& s, int64_t n) {
+  VKGRAPH_CHECK(n >= 0 && n <= s.tentative && int64_t(s.tokens.size()) - n >= s.computed,
+                "internal: sequence {} cannot drop {} of its {} drafts", s.id, n, s.tentative);
+  s.tokens.resize(s.tokens.size() - size_t(n));
+  s.tentative -= n;
+}
+
+void Scheduler::append_draft(SeqId id, std::span<const int32_t> drafts) {
+  SeqState& s = state(id);
+  VKGRAPH_CHECK(s.tentative == 0 && int64_t(s.tokens.size()) - s.computed == 1,
+                "internal: drafts for sequence {} must follow its one new token", id);
+  VKGRAPH_CHECK(int64_t(s.tokens.size() + drafts.size()) <= options_.n_ctx,
+                "internal: {} drafts run sequence {} past its context of {}", drafts.size(), id, options_.n_ctx);
+  s.tokens.insert(s.tokens.end(), drafts.begin(), drafts.end());
+  s.tentative = int64_t(drafts.size());
+}
+
+void Scheduler::resolve_draft(SeqId id, int64_t accepted) {
+  SeqState& s = state(id);
+  VKGRAPH_CHECK(s.computed == int64_t(s.tokens.size()) && accepted >= 0 && accepted <= s.tentative,
+                "internal: sequence {} resolves {} of {} drafts with {} of {} tokens computed", id, accepted,
+                s.tentative, s.computed, s.tokens.size());
+  const int64_t rejected = s.tentative - accepted;
+  s.tokens.resize(s.tokens.size() - size_t(rejected));
+  s.computed -= rejected;
+  s.tentative = 0;
+  // Blocks only rejected tokens reached go back; a block partly kept keeps its accepted
+  // positions, and the next tokens overwrite the rejected ones' keys and values.
+  const int64_t bs = pool_.block_size();
+  while (int64_t(s.blocks.size()) > (s.computed + bs - 1) / bs) {
+    pool_.release(s.blocks.back());
+    s.blocks.pop_back();
+  }
+  publish_full_blocks(s);
 }
 
 }  // namespace vkgraph::serving

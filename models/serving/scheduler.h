@@ -16,6 +16,13 @@
 // generated ones included, to be recomputed when it is admitted again. It continues exactly
 // where it stopped: recomputing a token gives the same keys and values (batch invariance).
 //
+// Speculative decoding: after a sequence's next token is sampled, the engine may append drafted
+// tokens behind it (append_draft). They are tentative: the next step computes the token and the
+// drafts together, with logits for each, and resolve_draft then keeps the accepted ones and
+// rolls the rest back: their positions are dropped and the blocks only they reached go back to
+// the pool, so the cache is exactly that of a sequence that never saw them. Blocks holding
+// tentative tokens are not published to the prefix cache; a preempted sequence loses its drafts.
+//
 // Prefix sharing: at admission the sequence's full blocks are looked up by chained hash
 // (block_pool.h), at most up to its last token, which is always computed (its logits are
 // needed); matched blocks are held, not recomputed. After a step every block that became full
@@ -25,6 +32,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "models/serving/block_pool.h"
@@ -51,16 +59,18 @@ struct SeqState {
   uint64_t order = 0;             // admission order (preemption takes the newest)
   int64_t cached_tokens = 0;      // tokens the prefix cache supplied at the last admission
   int64_t preemptions = 0;
+  int64_t tentative = 0;  // trailing tokens that are drafts not yet verified (resolve_draft)
 };
 
-// One sequence's part of a step: tokens [first, first + count) at positions first.., and
-// whether its last token's logits are wanted (it is the last token known: sample the next).
+// One sequence's part of a step: tokens [first, first + count) at positions first.., and how
+// many of its trailing tokens' logits are wanted: 1 when its last token is the last known
+// (sample the next), 1 + the drafts when it verifies drafts, else 0 (a prompt chunk).
 struct Chunk {
   SeqId id = 0;
   int32_t row = -1;
   int64_t first = 0;
   int64_t count = 0;
-  bool logits = false;
+  int64_t outputs = 0;
 };
 
 struct StepPlan {
@@ -84,6 +94,12 @@ class Scheduler {
   void commit(const StepPlan& plan);
   // A sampled token joins a running sequence (computed next step).
   void append(SeqId id, int32_t token);
+  // Drafted tokens join behind the token just appended, tentatively (computed next step with
+  // it; a step budget too small for all of them computes the first ones and drops the rest).
+  void append_draft(SeqId id, std::span<const int32_t> drafts);
+  // After the step that computed them: the first `accepted` drafts stay, the others are rolled
+  // back (tokens, positions and the blocks only they reached).
+  void resolve_draft(SeqId id, int64_t accepted);
 
   const SeqState& sequence(SeqId id) const;
   bool running(SeqId id) const;
@@ -100,6 +116,10 @@ class Scheduler {
   bool reserve(SeqState& s, int64_t end, StepPlan& plan);
   void preempt(SeqId id, StepPlan& plan);
   void release_blocks(SeqState& s);
+  // Drops the last `n` tentative tokens (never computed ones: they were not scheduled yet).
+  static void drop_drafts(SeqState& s, int64_t n);
+  // Publishes the blocks of s that are full of verified tokens.
+  void publish_full_blocks(SeqState& s);
   // Holds the cached blocks of s's prefix; returns how many tokens they cover.
   int64_t match_prefix(SeqState& s);
   bool admit_next(StepPlan& plan, int64_t& budget);

@@ -23,6 +23,8 @@ bool same_adapters(std::span<const models::AdapterUse> a, std::span<const models
 SessionEngine::SessionEngine(const models::Model& model, Backend& backend, const EngineOptions& options)
     : model_(model), backend_(backend), options_(options), n_ctx_(resolve_n_ctx(model.hparams(), options.n_ctx)) {
   check_engine_options(options);
+  VKGRAPH_CHECK(options.speculative.draft_max == 0,
+                "speculative decoding (--draft) is served by the batched engine (--engine batched)");
   counters_.step_seconds = step_histogram();
   counters_.batch_tokens = batch_histogram();
   models::SessionOptions session_options;
@@ -50,6 +52,8 @@ SessionEngine::~SessionEngine() {
 
 RequestId SessionEngine::submit(Request request, OnToken on_token, OnDone on_done) {
   check_request(request, on_token, on_done, model_, n_ctx_);
+  VKGRAPH_CHECK(request.draft_max.value_or(0) == 0,
+                "speculative decoding is served by the batched engine (--engine batched)");
   if (request.adapters) {
     for (const models::AdapterUse& use : *request.adapters) {
       VKGRAPH_CHECK(use.adapter != nullptr && use.adapter->model() == &model_,

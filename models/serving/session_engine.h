@@ -39,6 +39,7 @@ class SessionEngine final : public Engine {
   EngineMetrics metrics() const override;
   int64_t n_ctx() const override { return n_ctx_; }
   const std::vector<models::AdapterUse>& adapters() const override { return options_.adapters; }
+  int32_t draft_max() const override { return 0; }  // the batched engine serves speculation
   void drain() override;
 
  private:

@@ -36,10 +36,10 @@ void build_step_inputs(const Scheduler& scheduler, const StepPlan& plan, const S
       out.seq_rows[t] = c.row;
       out.slots[t] = int32_t(int64_t(s.blocks[size_t(p / bs)]) * bs + p % bs);
     }
-    if (c.logits) {
-      VKGRAPH_CHECK(int64_t(out.output_ids.size()) < layout.n_outputs,
-                    "internal: more sequences want logits than the step's {} outputs", layout.n_outputs);
-      out.logit_rows[out.output_ids.size()] = int32_t(t - 1);
+    VKGRAPH_CHECK(int64_t(out.output_ids.size()) + c.outputs <= layout.n_outputs && c.outputs <= c.count,
+                  "internal: more logits wanted than the step's {} outputs", layout.n_outputs);
+    for (int64_t k = c.outputs; k > 0; --k) {
+      out.logit_rows[out.output_ids.size()] = int32_t(t - size_t(k));
       out.output_ids.push_back(c.id);
     }
   }

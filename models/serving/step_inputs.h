@@ -20,7 +20,9 @@ struct StepInputs {
   std::vector<int32_t> seq_rows;     // [n_tokens] table rows, -1 for padding
   std::vector<int32_t> block_table;  // [table_rows, max_blocks] block ids, -1 where none
   std::vector<int32_t> logit_rows;   // [n_outputs] the token whose logits each output row holds
-  std::vector<SeqId> output_ids;     // the sequence of each wanted output row, in order
+  // The sequence of each wanted output row, in order: a sequence verifying drafts has several
+  // consecutive rows (its token's, then each draft's).
+  std::vector<SeqId> output_ids;
 };
 
 struct StepLayout {

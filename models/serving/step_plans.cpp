@@ -23,7 +23,7 @@ std::vector<int64_t> step_buckets(int64_t step_tokens) {
 }
 
 StepPlans::StepPlans(const models::Model& model, Backend& backend, const models::KvStorage& kv, int64_t block_size,
-                     int64_t table_rows, int64_t max_blocks, int64_t step_tokens)
+                     int64_t table_rows, int64_t max_blocks, int64_t step_tokens, int64_t outputs_per_row)
     : model_(model),
       backend_(backend),
       kv_(kv),
@@ -31,10 +31,11 @@ StepPlans::StepPlans(const models::Model& model, Backend& backend, const models:
       table_rows_(table_rows),
       max_blocks_(max_blocks),
       buckets_(step_buckets(step_tokens)) {
+  VKGRAPH_CHECK(outputs_per_row >= 1, "internal: {} outputs per table row", outputs_per_row);
   prepared_.resize(buckets_.size());
   for (size_t i = 0; i < buckets_.size(); ++i) {
     prepared_[i].n_tokens = buckets_[i];
-    prepared_[i].n_outputs = std::max<int64_t>(2, std::min(buckets_[i], table_rows_));
+    prepared_[i].n_outputs = std::max<int64_t>(2, std::min(buckets_[i], table_rows_ * outputs_per_row));
   }
 }
 

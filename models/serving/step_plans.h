@@ -8,8 +8,9 @@
 // purpose: every step, even one sequence's decode, then runs the same matrix-product kernels
 // (backends pick their one-token kernels only for one token), and no one-token fusion applies;
 // a token's arithmetic does not depend on how many share its step (batch invariance,
-// docs/serving.md). Each bucket computes logits for min(bucket, table rows) tokens, at least
-// two for the same reason.
+// docs/serving.md). Each bucket computes logits for min(bucket, table rows x outputs per row)
+// tokens, at least two for the same reason; a row wants more than one output only when it
+// verifies drafted tokens (speculative decoding: one per draft and one for its new token).
 
 #include <cstdint>
 #include <memory>
@@ -34,9 +35,10 @@ std::vector<int64_t> step_buckets(int64_t step_tokens);
 class StepPlans {
  public:
   // `kv`: the pool (block_size slots per block, the trash block included), shared by every
-  // bucket; table_rows x max_blocks: the block table.
+  // bucket; table_rows x max_blocks: the block table; outputs_per_row: 1 + the most drafted
+  // tokens a sequence verifies in one step.
   StepPlans(const models::Model& model, Backend& backend, const models::KvStorage& kv, int64_t block_size,
-            int64_t table_rows, int64_t max_blocks, int64_t step_tokens);
+            int64_t table_rows, int64_t max_blocks, int64_t step_tokens, int64_t outputs_per_row = 1);
 
   // Prepares every bucket not prepared yet; returns the seconds it took.
   double warm_up();
