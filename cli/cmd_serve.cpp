@@ -89,11 +89,15 @@ int serve_main(ServeOptions& o) {
   engine_options.max_queue = o.max_queue;
   // Unmerged --lora adapters: requests choose among them by index (their `lora` field).
   engine_options.adapters = load_adapters(o.model, *model, *backend);
+  std::unique_ptr<models::Model> draft_model;  // outlives the engine
   if (drafting(o.draft)) {
-    VKGRAPH_CHECK(o.draft.model.empty() && o.draft.kind == "ngram",
-                  "serve drafts by prompt lookup only (--draft ngram); a draft model is used by run and chat");
     engine_options.speculative = o.draft.params;
     engine_options.ngram.min_match = o.draft.ngram_min;
+    if (!o.draft.model.empty()) {
+      draft_model = models::Model::load(o.draft.model, *backend);
+      engine_options.draft_model = draft_model.get();
+      engine_options.draft_p_min = o.draft.p_min;
+    }
   }
   if (o.engine_kind.empty()) o.engine_kind = drafting(o.draft) ? "batched" : "session";
   engine_options.kind = parse_engine_kind(o.engine_kind);
@@ -107,7 +111,9 @@ int serve_main(ServeOptions& o) {
                  engine_seconds, static_cast<long long>(engine_options.block_size),
                  static_cast<long long>(engine_options.step_tokens),
                  engine_options.speculative.draft_max > 0
-                     ? fmt::format(", n-gram drafts of up to {}", engine_options.speculative.draft_max).c_str()
+                     ? fmt::format(", {} drafts of up to {}", draft_model ? "draft-model" : "n-gram",
+                                   engine_options.speculative.draft_max)
+                           .c_str()
                      : "");
   } else {
     std::fprintf(stderr, "serve: session engine ready in %.2f s (one session per running request, in turn)\n",

@@ -76,7 +76,7 @@ inline std::vector<std::vector<int32_t>> story_prompts(const models::Model& mode
 // Each request run on its own (submitted once the previous one ended), then all at once; the
 // tokens of every request must be the same both times. Returns the concurrent run's completions.
 inline std::vector<serving::Completion> check_together_equals_alone(serving::Engine& engine,
-                                                             const std::vector<serving::Request>& requests) {
+                                                                    const std::vector<serving::Request>& requests) {
   std::vector<std::vector<int32_t>> alone;
   for (const serving::Request& r : requests) {
     Collector c;

@@ -116,6 +116,36 @@ TEST_CASE("serving speculation: preempted sequences with drafts recompute withou
   check_drafts_change_nothing("cpu", 30);
 }
 
+// A draft model: stories260K drafting for itself proposes exactly what the model picks, so every
+// greedy draft is accepted; the tokens are still those without drafts.
+TEST_CASE("serving speculation: a draft model's drafts, one drafter per table row (cpu)",
+          "[serving][model][speculative]") {
+  auto backend = create_backend("cpu", "");
+  const auto model = models::Model::load(models::default_model_path(), *backend);
+  const auto draft = models::Model::load(models::default_model_path(), *backend);
+  serving::EngineOptions options;
+  options.n_parallel = 3;
+  options.n_ctx = 96;
+  options.block_size = 4;
+  constexpr int64_t max_tokens = 40;
+  const std::vector<serving::Request> requests = requests_for(*model, max_tokens);
+  auto plain = serving::Engine::create(*model, *backend, options);
+  const std::vector<std::vector<int32_t>> expected = run_together(*plain, requests);
+
+  options.speculative.draft_max = 5;
+  options.draft_model = draft.get();
+  auto engine = serving::Engine::create(*model, *backend, options);
+  const std::vector<std::vector<int32_t>> got = run_together(*engine, requests);
+  for (size_t i = 0; i < requests.size(); ++i) {
+    INFO("request " << i);
+    CHECK(got[i] == expected[i]);
+  }
+  const serving::EngineMetrics m = engine->metrics();
+  CHECK(m.draft_tokens_total > 0);
+  CHECK(m.draft_tokens_accepted_total == m.draft_tokens_total);
+  CHECK(m.kv_blocks_used == 0);
+}
+
 TEST_CASE("serving speculation: requests and engines that cannot speculate are refused by name",
           "[serving][model][speculative]") {
   auto backend = create_backend("cpu", "");
@@ -127,8 +157,9 @@ TEST_CASE("serving speculation: requests and engines that cannot speculate are r
   test::Collector c;
   serving::Request r = test::greedy_request(test::story_prompts(*model)[0], 4);
   r.draft_max = 5;
-  CHECK_THROWS_WITH(engine->submit(r, c.on_token(), c.on_done()),
-                    Catch::Matchers::ContainsSubstring("asks for 5 drafted tokens per step; this server verifies at most 4"));
+  CHECK_THROWS_WITH(
+      engine->submit(r, c.on_token(), c.on_done()),
+      Catch::Matchers::ContainsSubstring("asks for 5 drafted tokens per step; this server verifies at most 4"));
   r.draft_max = 0;  // off for this request: plain decoding
   engine->submit(r, c.on_token(), c.on_done());
   CHECK(test::wait(c).reason == serving::FinishReason::length);
@@ -140,4 +171,7 @@ TEST_CASE("serving speculation: requests and engines that cannot speculate are r
   options.speculative.draft_max = 65;
   options.kind = serving::EngineKind::batched;
   CHECK_THROWS_WITH(serving::Engine::create(*model, *backend, options), "--draft-max must be in [0, 64] (got 65)");
+  options.speculative.draft_max = 0;
+  options.draft_model = model.get();
+  CHECK_THROWS_WITH(serving::Engine::create(*model, *backend, options), "a draft model needs --draft-max >= 1");
 }

@@ -5,7 +5,9 @@
 
 #include "engine/core/log.h"
 #include "models/serving/engine_support.h"
+#include "models/speculative/model_drafter.h"
 #include "models/speculative/verification.h"
+#include "models/speculative/vocab_match.h"
 #include "models/tokenizer/tokenizer.h"
 
 namespace vkgraph::serving {
@@ -66,6 +68,7 @@ BatchEngine::BatchEngine(const models::Model& model, Backend& backend, const Eng
   for (int64_t t = 0; t < model.hparams().n_vocab; ++t) {
     if (model.tokenizer().is_eog(int32_t(t))) end_of_generation_.push_back(int32_t(t));
   }
+  make_row_drafters();
   counters_.step_seconds = step_histogram();
   counters_.batch_tokens = batch_histogram();
   warm_up_seconds_ = plans_.warm_up();
@@ -333,13 +336,37 @@ std::span<const int32_t> BatchEngine::banned_tokens(const Live& live) const {
   return end_of_generation_;
 }
 
+void BatchEngine::make_row_drafters() {
+  if (options_.draft_model == nullptr) return;
+  VKGRAPH_CHECK(options_.speculative.draft_max > 0, "a draft model needs --draft-max >= 1");
+  models::check_same_vocabulary(model_, *options_.draft_model);
+  models::SessionOptions session;
+  session.n_ctx = n_ctx_;
+  session.sinks = 0;  // a request's context is a limit, as the target's
+  models::ModelDrafterOptions drafter;
+  drafter.max_tokens = options_.speculative.draft_max;
+  drafter.p_min = options_.draft_p_min;
+  for (int64_t row = 0; row < options_.n_parallel; ++row) {
+    row_drafters_.push_back(std::make_unique<models::ModelDrafter>(*options_.draft_model, backend_, session, drafter));
+  }
+}
+
 void BatchEngine::propose_draft(Live& live) {
   const SeqState& s = scheduler_.sequence(live.in.id);
   // Never past max_tokens (the newest token is one of them) nor past the context.
   const int64_t room = std::min(live.in.request.max_tokens - live.generated - 1, n_ctx_ - int64_t(s.tokens.size()));
   const auto most = int32_t(std::min<int64_t>(live.speculative.draft_max, room));
   if (most <= 0) return;
-  models::Draft draft = drafter_.propose({s.tokens, most, &live.in.request.sampling, banned_tokens(live)});
+  const models::DraftRequest request{s.tokens, most, &live.in.request.sampling, banned_tokens(live)};
+  models::Draft draft;
+  if (row_drafters_.empty()) {
+    draft = drafter_.propose(request);
+  } else {
+    // The drafter of the sequence's table row: it keeps what it evaluated for whichever sequence
+    // held the row and catches up from the longest common prefix. Its steps use the device.
+    std::lock_guard device(device_mutex_);
+    draft = row_drafters_.at(size_t(s.row))->propose(request);
+  }
   if (draft.tokens.empty() || int64_t(draft.tokens.size()) < live.speculative.draft_min) return;
   scheduler_.append_draft(live.in.id, draft.tokens);
   live.draft = std::move(draft);

@@ -89,6 +89,7 @@ class BatchEngine final : public Engine {
   std::optional<FinishReason> deliver(Live& live, int32_t token);
   void propose_draft(Live& live);
   std::span<const int32_t> banned_tokens(const Live& live) const;  // never drawn: ignore_eos's
+  void make_row_drafters();
   void finish(RequestId id, FinishReason reason, std::string error = {});
   void finish_incoming(Incoming& in, FinishReason reason);
   void publish_gauges();
@@ -113,7 +114,8 @@ class BatchEngine final : public Engine {
   int32_t trash_block_ = 0;
   double warm_up_seconds_ = 0;
   models::NgramDrafter drafter_;
-  std::vector<int32_t> end_of_generation_;  // never drawn under ignore_eos
+  std::vector<std::unique_ptr<models::Drafter>> row_drafters_;  // with a draft model: one per table row
+  std::vector<int32_t> end_of_generation_;                      // never drawn under ignore_eos
 
   mutable std::mutex mutex_;         // everything below
   std::condition_variable work_cv_;  // new work, a cancel, or stopping

@@ -115,11 +115,17 @@ struct EngineOptions {
   // LoRA adapters loaded at start-up (`--lora`), in order: a request names them by index (its
   // `lora` field); these scales apply to requests that do not.
   std::vector<models::AdapterUse> adapters;
-  // Speculative decoding by prompt lookup (`--draft ngram`, `--draft-max`, `--draft-min`): what
+  // Speculative decoding (`--draft ngram|model`, `--draft-max`, `--draft-min`): what
   // requests that do not choose get, and draft_max is the most any request may ask for (it
   // sizes the prepared steps' logit rows). draft_max 0: off. The batched engine serves it.
   models::SpeculativeParams speculative{.draft_max = 0, .draft_min = 0};
   models::NgramOptions ngram;  // `--draft-ngram-min`
+  // Drafts from a smaller model (`--draft-model`) instead of prompt lookup: its vocabulary must
+  // be the model's (checked, the error names the first difference). Each table row gets a
+  // drafter with a session of its own on the engine's backend (draft steps are per sequence,
+  // not batched). The draft model must outlive the engine.
+  const models::Model* draft_model = nullptr;
+  float draft_p_min = 0.0f;  // `--draft-p-min`: stop drafting at a token the draft gives less
 };
 
 struct EngineMetrics {
