@@ -38,7 +38,13 @@ void check_ring_matches_plain(const std::string& backend_name) {
   auto backend = create_backend(backend_name, "");
   const auto model = models::Model::load(testing::shared_file("models/tiny-gemma3-f16.gguf"), *backend);
   REQUIRE(model->hparams().layers.size() == 4);
-  for (const models::LayerHparams& layer : model->hparams().layers) REQUIRE(layer.window == 16);
+  for (const models::LayerHparams& layer : model->hparams().layers) {
+    REQUIRE(layer.window == 16);
+    CHECK(layer.rope.freq_base == 10000.0f);  // rope.freq_base_swa; the global base is 1e6
+  }
+  CHECK(model->hparams().rope.freq_base == 1000000.0f);
+  CHECK(model->hparams().attn_softcap == 0.0f);
+  CHECK(model->hparams().final_softcap == 0.0f);
 
   models::SessionOptions ring_opts;
   ring_opts.n_ctx = 24;
@@ -64,6 +70,19 @@ void check_ring_matches_plain(const std::string& backend_name) {
 TEST_CASE("A KV ring that would bring its sinks into a sliding window is refused", "[model][window][ring]") {
   auto backend = create_backend("cpu", "");
   const auto model = models::Model::load(testing::shared_file("models/tiny-gemma2-f16.gguf"), *backend);
+  // Gemma 2's layers as llama.cpp derives them: local (window 16) and global alternate from a
+  // local first layer, both rotating with the file's base (no rope.freq_base_swa in the file);
+  // scores scaled by 1/sqrt(head size 64) and capped at 50, logits at 30.
+  const models::Hparams& hp = model->hparams();
+  REQUIRE(hp.layers.size() == 4);
+  for (size_t il = 0; il < 4; ++il) {
+    CHECK(hp.layers[il].window == (il % 2 == 0 ? 16 : 0));
+    CHECK(hp.layers[il].rope.freq_base == hp.rope.freq_base);
+    CHECK(hp.layers[il].rope.mode == RopeMode::neox);
+  }
+  CHECK(hp.query_scale == 0.125f);
+  CHECK(hp.attn_softcap == 50.0f);
+  CHECK(hp.final_softcap == 30.0f);
   // 20 slots, 4 sinks: an overflow chunk of 2 puts a query at 18, 15 positions above the last
   // sink (3), inside the window of 16, although that sink is older than anything in the window.
   models::SessionOptions small;
