@@ -109,6 +109,10 @@ ModelWeights describe_weights(WeightLoader& loader, const Hparams& hp) {
       L.k_norm = loader.require(t("attn_k_norm.weight"), {hp.head_dim});
     }
     L.ffn_norm = loader.require(t("ffn_norm.weight"), {e});
+    if (hp.post_norms) {  // gemma (llama.cpp's LLM_TENSOR_ATTN_POST_NORM and LLM_TENSOR_FFN_POST_NORM)
+      L.attn_post_norm = loader.require(t("post_attention_norm.weight"), {e});
+      L.ffn_post_norm = loader.require(t("post_ffw_norm.weight"), {e});
+    }
     if (hp.fused_projections) {
       // phi3: ffn_up is gate then up (llama.cpp's ggml_swiglu of the fused product applies SiLU
       // to its first half).

@@ -36,10 +36,31 @@ Session::Session(const Model& model, Backend& backend, const SessionOptions& opt
                 options.spare_slots);
   n_ctx_ = n_ctx;
   sinks_ = options.sinks;
+  for (const LayerHparams& layer : hp.layers) max_window_ = std::max(max_window_, layer.window);
+  if (ring()) check_ring_keeps_windows();
   // The plain cache's tentative tokens use its free positions: spare slots would never be used.
   kv_ = allocate_kv(hp, backend, n_ctx + (ring() ? options.spare_slots : 0), options.kv_dtype);
   VKGRAPH_CHECK(options.n_batch >= 0, "n_batch must be >= 0 (0: no limit; got {})", options.n_batch);
   n_batch_ = options.n_batch;
+}
+
+void Session::check_ring_keeps_windows() const {
+  const int32_t window = max_window_;
+  if (window == 0) return;
+  // The closest a query comes to the last sink once something was evicted: an overflow chunk of
+  // m tokens puts its first query at n_ctx - m (session.h), the last sink sits at sinks - 1.
+  const auto sink_gap = [this](int64_t n_ctx) {
+    const int64_t chunk = std::max<int64_t>(1, (n_ctx - sinks_) / 8);
+    return n_ctx - chunk - (sinks_ - 1);
+  };
+  if (sink_gap(n_ctx_) >= window) return;
+  int64_t enough = n_ctx_;
+  while (sink_gap(enough) < window) enough += std::max<int64_t>(1, (window - sink_gap(enough)) / 2);
+  fail(
+      "the KV ring of {} slots with {} sinks cannot keep the sliding window of {} positions exact: once it evicts, "
+      "its sinks would sit inside the window (by the ring's positions) although they are older; a context of {} "
+      "or more keeps them outside, or use the plain cache",
+      n_ctx_, sinks_, window, enough);
 }
 
 int64_t Session::overflow_chunk() const {
@@ -59,7 +80,11 @@ void Session::reset() {
 
 bool Session::can_truncate(int64_t n_keep) const {
   if (n_keep < 0 || n_keep > n_past_) return false;
-  return n_keep == 0 || evicted_ == 0 || n_keep >= sinks_ + evicted_;
+  if (n_keep == 0 || evicted_ == 0) return true;
+  // After an eviction the next query would sit at n_keep - evicted: with a sliding window it
+  // must stay a window away from the last sink (check_ring_keeps_windows), which is truly older.
+  if (max_window_ > 0 && n_keep - evicted_ - (sinks_ - 1) < max_window_) return false;
+  return n_keep >= sinks_ + evicted_;
 }
 
 void Session::truncate(int64_t n_keep) {

@@ -147,8 +147,9 @@ class Session {
   // can be forgotten this way: see can_truncate.
   void truncate(int64_t n_keep);
   // Whether truncate(n_keep) is possible: always before the first eviction; after it, only when
-  // the tokens from n_keep on are all still in the window (n_keep >= sinks + evicted()), or to
-  // 0 (a reset). The
+  // the tokens from n_keep on are all still in the window (n_keep >= sinks + evicted()) and, for
+  // a model with a sliding window, the next query stays a window away from the sinks (see
+  // check_ring_keeps_windows), or to 0 (a reset). The
   // result is the ring as it was, minus its newest tokens (not what evaluating the first n_keep
   // tokens alone would give: more old tokens have been evicted).
   bool can_truncate(int64_t n_keep) const;
@@ -174,6 +175,12 @@ class Session {
   size_t prepared_count() const { return prepared_.size(); }
 
  private:
+  // A sliding window (mistral, gemma's local layers) masks a key at a distance >= window. The
+  // ring renumbers positions as it evicts: window tokens keep their true distances to the
+  // queries, but the sinks come closer by every evicted token. Refuses (naming a context that
+  // works) a ring where a query after an eviction could come within a window of a sink, so
+  // that masking by the ring's positions is masking by the true ones.
+  void check_ring_keeps_windows() const;
   struct StepKey {
     int64_t n_tokens = 1;
     bool all_logits = false;
@@ -202,9 +209,10 @@ class Session {
   KvStorage kv_;
   int64_t n_ctx_ = 0;
   int64_t sinks_ = 0;
-  int64_t n_batch_ = 0;  // SessionOptions::n_batch
-  int64_t n_past_ = 0;   // evaluated tokens, tentative ones included
-  int64_t evicted_ = 0;  // window tokens overwritten since the last reset
+  int64_t n_batch_ = 0;     // SessionOptions::n_batch
+  int64_t n_past_ = 0;      // evaluated tokens, tentative ones included
+  int64_t evicted_ = 0;     // window tokens overwritten since the last reset
+  int32_t max_window_ = 0;  // the model's largest sliding window (0: none)
   int64_t n_tentative_ = 0;
   // The slot of every cached token (tentative ones last), in cache-position order.
   std::deque<int32_t> slot_order_;

@@ -217,6 +217,36 @@ TEST_CASE("cpu attention: one key returns v, causal masking, sliding window, GQA
   }
 }
 
+TEST_CASE("cpu attention soft-caps scores: softcap * tanh(scale * q.k / softcap) before the softmax", "[cpu]") {
+  Runner r;
+  // Two keys with q.k = 4 and 1, scale 0.5 (scores 2 and 0.5), cap 1: capped scores tanh(2)
+  // and tanh(0.5). Uncapped the weights would be e^2 : e^0.5 (0.82 : 0.18); capped 0.59 : 0.41.
+  const TensorId q = r.f32("q", {1, 1, 1}, {1});
+  const TensorId k = r.state("k", DType::F32, {2, 1, 1}, {4, 1});
+  const TensorId v = r.state("v", DType::F32, {2, 1, 1}, {10, 20});
+  AttentionParams params{0.5f, 0};
+  params.softcap = 1.0f;
+  const auto y = r.run(r.g.attention(q, k, v, r.i32("qp", {1}), r.i32("kp", {0, 1}), params));
+  const double p0 = std::exp(std::tanh(2.0)) / (std::exp(std::tanh(2.0)) + std::exp(std::tanh(0.5)));
+  CHECK_CLOSE(testing::value_close(y[0], p0 * 10 + (1 - p0) * 20, 1e-5));
+}
+
+TEST_CASE("cpu gelu (tanh form) and softcap by hand", "[cpu]") {
+  Runner r;
+  const TensorId x = r.f32("x", {4}, {-2, 0, 1, 100});
+  const auto out = r.run_all({r.g.gelu(x), r.g.softcap(x, 30.0f)});
+  // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))): gelu(1) = 0.841192 (erf's GELU: 0.841345),
+  // gelu(-2) = -0.045402, gelu(0) = 0, gelu(100) = 100.
+  CHECK_CLOSE(testing::value_close(out[0][0], -0.0454023, 1e-6));
+  CHECK(out[0][1] == 0.0f);
+  CHECK_CLOSE(testing::value_close(out[0][2], 0.8411920, 1e-6));
+  CHECK_CLOSE(testing::value_close(out[0][3], 100.0, 1e-5));
+  // 30 tanh(x / 30): nearly x for small x, 29.9237 for 100 (Gemma 2's final cap).
+  CHECK_CLOSE(testing::value_close(out[1][2], 30.0 * std::tanh(1.0 / 30.0), 1e-6));
+  CHECK_CLOSE(testing::value_close(out[1][3], 30.0 * std::tanh(100.0 / 30.0), 1e-5));
+  CHECK_THROWS_WITH(r.g.softcap(x, 0.0f), ContainsSubstring("cap 0 must be positive"));
+}
+
 TEST_CASE("cpu Q4_0 and Q8_0 matmul equal the f32 matmul of the dequantized weights", "[cpu]") {
   const int n_out = 5, n_in = 64, m = 3;
   std::vector<float> w(n_out * n_in), x(m * n_in);

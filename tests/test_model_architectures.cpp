@@ -1,7 +1,9 @@
 // Every supported architecture end to end on Vulkan against the CPU backend, on synthetic
 // models of each family's shape: qwen2 (q/k/v biases, NeoX RoPE), qwen3 (q/k norms), mistral
 // (sliding window shorter than the prompt), llama (untied output), phi3 (fused attn_qkv and
-// gate+up), Llama 3.1 (rope_freqs factors), in f16 and quantized weights.
+// gate+up), Llama 3.1 (rope_freqs factors), gemma2 (soft-caps, GeGLU, post-norms, a window on
+// alternate layers) and gemma3 (five local layers with their own RoPE base to one global), in
+// f16 and quantized weights.
 
 #include <catch2/catch_test_macros.hpp>
 
@@ -52,7 +54,8 @@ TEST_CASE("synthetic models of every architecture match between Vulkan and the C
   } variants[] = {
       {"test-llama", DType::F16},   {"test-qwen2", DType::F16},   {"test-qwen3", DType::F16},
       {"test-mistral", DType::F16}, {"test-qwen2", DType::Q8_0},  {"test-llama", DType::Q4_0},
-      {"test-phi3", DType::F16},    {"test-llama3", DType::Q8_0},
+      {"test-phi3", DType::F16},    {"test-llama3", DType::Q8_0}, {"test-gemma2", DType::F16},
+      {"test-gemma3", DType::Q8_0},
   };
   for (const auto& v : variants) {
     DYNAMIC_SECTION(v.preset << " " << dtype_name(v.type)) {

@@ -84,7 +84,7 @@ TEST_CASE("an unsupported architecture is refused by name with the supported lis
     };
     const std::string error = load_error(rewrite(dir, edit));
     CHECK_THAT(error, ContainsSubstring(fmt::format("architecture '{}' is not supported", arch)));
-    CHECK_THAT(error, ContainsSubstring("(supported: llama, mistral, qwen2, qwen3, phi3)"));
+    CHECK_THAT(error, ContainsSubstring("(supported: llama, mistral, qwen2, qwen3, phi3, gemma2, gemma3)"));
   }
 }
 

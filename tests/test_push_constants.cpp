@@ -34,13 +34,13 @@ std::vector<uint32_t> embedded_words(std::string_view name) {
 }  // namespace
 
 TEST_CASE("push constants: the SPIR-V reader finds the compiler's block", "[push][shaders]") {
-  // attention/params.glsl's split block: 20 four-byte scalars (with the key rotation's
-  // factors_off and has_factors), which std430 packs back to back.
+  // attention/params.glsl's split block: 21 four-byte scalars (with the key rotation's
+  // factors_off and has_factors, and the score's softcap), which std430 packs back to back.
   const auto block = reflect_push_constants(embedded_words("attention/split_kv_f32"), "split_kv_f32");
   REQUIRE(block.has_value());
   CHECK(block->type_name == "Params");
-  REQUIRE(block->members.size() == 20);
-  CHECK(block->size == 80);
+  REQUIRE(block->members.size() == 21);
+  CHECK(block->size == 84);
   CHECK(block->members[0].name == "m");
   CHECK(block->members[4].name == "scale");
   CHECK(block->members[4].type == "float");
@@ -48,13 +48,16 @@ TEST_CASE("push constants: the SPIR-V reader finds the compiler's block", "[push
   CHECK(block->members[5].type == "int");
   CHECK(block->members[11].name == "o_off");
   CHECK(block->members[11].offset == 44);
-  CHECK(block->members[19].name == "part_off");
-  CHECK(block->members[19].offset == 76);
-  CHECK(block->members[19].type == "uint");
+  CHECK(block->members[17].name == "softcap");
+  CHECK(block->members[17].type == "float");
+  CHECK(block->members[20].name == "part_off");
+  CHECK(block->members[20].offset == 80);
+  CHECK(block->members[20].type == "uint");
   // The C++ struct the lowering fills says the same.
   const PushLayout layout = PushStruct<AttentionSplitPush>::layout();
-  CHECK(layout.size == 80);
-  CHECK(layout.fields.at(19).name == "part_off");
+  CHECK(layout.size == 84);
+  CHECK(layout.fields.at(20).name == "part_off");
+  CHECK(layout.fields.at(17).name == "softcap");
   CHECK(layout.fields.at(17).offset == 68);
 }
 
@@ -93,7 +96,7 @@ TEST_CASE("push constants: the build's check fails on a field at another offset"
   CHECK_THAT(bad.err, ContainsSubstring("shader 'attention/split_kv_f32': field 'o_off' is at offset 44 in the "
                                         "SPIR-V, 12 in AttentionReducePush"));
   CHECK_THAT(bad.err, ContainsSubstring("member 'scale' (offset 16) of block Params has no field"));
-  CHECK_THAT(bad.err, ContainsSubstring("80 bytes in the SPIR-V, 16 in AttentionReducePush"));
+  CHECK_THAT(bad.err, ContainsSubstring("84 bytes in the SPIR-V, 16 in AttentionReducePush"));
 }
 
 TEST_CASE("push constants: set_push refuses a struct the shader does not take", "[push][shaders]") {

@@ -18,6 +18,7 @@
 #include "engine/backend/registry.h"
 #include "models/bundled/default_model.h"
 #include "models/generation.h"
+#include "models/logits_dump.h"
 #include "models/model.h"
 #include "models/serving/batch_engine.h"
 #include "models/serving/engine.h"
@@ -25,6 +26,7 @@
 #include "models/synth/synth_model.h"
 #include "models/tokenizer/tokenizer.h"
 #include "tests/serving_requests.h"
+#include "tests/shared_files.h"
 #include "tests/temp_dir.h"
 #include "tests/vulkan_test_support.h"
 
@@ -355,6 +357,38 @@ TEST_CASE("serving engine: the batched and the session engine give the same toke
     INFO("request " << i);
     CHECK(!tokens[0][i].empty());
     CHECK(tokens[0][i] == tokens[1][i]);
+  }
+}
+
+// Gemma 2 in paged steps: per-layer windows (16, on every other layer), soft-capped scores and
+// the local layers' own rotation, through paged_attention with prompts that cross the window and
+// generations that go further. Greedy tokens of three requests at once must be the ones a plain
+// session gives each alone (on the CPU backend both compute the same sums, as above): a key
+// outside a window that the paged cache let through, or a missing cap, changes them.
+TEST_CASE("serving engine: Gemma 2's windows and soft-caps in paged steps give a session's tokens (cpu)",
+          "[serving][model][window]") {
+  auto backend = create_backend("cpu", "");
+  const auto model = models::Model::load(testing::shared_file("models/tiny-gemma2-f16.gguf"), *backend);
+  const std::vector<int32_t> text =
+      models::read_logits_json(testing::shared_file("reference/logits/tiny-gemma2-f16.json")).tokens;
+  REQUIRE(text.size() >= 37);
+  const std::vector<std::vector<int32_t>> prompts = {
+      text, {text.begin(), text.begin() + 20}, {text.begin() + 5, text.end()}};
+  serving::EngineOptions options;
+  options.n_parallel = 3;
+  options.n_ctx = 128;
+  options.prefill_chunk = 8;
+  serving::BatchEngine engine(*model, *backend, options);
+  std::vector<std::unique_ptr<Collector>> cs;
+  for (const auto& p : prompts) {
+    cs.push_back(std::make_unique<Collector>());
+    engine.submit(greedy_request(p, 24), cs.back()->on_token(), cs.back()->on_done());
+  }
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    INFO("request " << i);
+    CHECK(wait(*cs[i]).reason != serving::FinishReason::error);
+    CHECK(!cs[i]->tokens.empty());
+    CHECK(cs[i]->tokens == session_alone(*model, *backend, prompts[i], 24, 128));
   }
 }
 

@@ -14,8 +14,9 @@ TokenCost token_cost(const models::Model& model, DType kv_dtype) {
   const models::ModelWeights& w = model.weights();
   TokenCost cost;
   for (const models::LayerWeights& l : w.layers) {
-    for (const models::WeightTensor* t : {&l.attn_norm, &l.wq, &l.wk, &l.wv, &l.wo, &l.bq, &l.bk, &l.bv, &l.q_norm,
-                                          &l.k_norm, &l.ffn_norm, &l.w_gate, &l.w_up, &l.w_down}) {
+    for (const models::WeightTensor* t :
+         {&l.attn_norm, &l.wq, &l.wk, &l.wv, &l.wo, &l.bq, &l.bk, &l.bv, &l.q_norm, &l.k_norm, &l.attn_post_norm,
+          &l.ffn_norm, &l.ffn_post_norm, &l.w_gate, &l.w_up, &l.w_down}) {
       cost.weight_bytes += bytes_of(*t);
     }
     for (const models::WeightTensor* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) {

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <cmath>
+
 #include "engine/core/error.h"
 
 namespace vkgraph {
@@ -53,6 +55,10 @@ const char* op_name(OpKind op) {
       return "softmax";
     case OpKind::silu:
       return "silu";
+    case OpKind::gelu:
+      return "gelu";
+    case OpKind::softcap:
+      return "softcap";
     case OpKind::swiglu:
       return "swiglu";
     case OpKind::attention:
@@ -296,6 +302,20 @@ TensorId Graph::silu(TensorId x) {
   return add_node(make_op(OpKind::silu, DType::F32, node(x).shape, {x}));
 }
 
+TensorId Graph::gelu(TensorId x) {
+  require_f32(*this, "gelu", "x", x);
+  return add_node(make_op(OpKind::gelu, DType::F32, node(x).shape, {x}));
+}
+
+TensorId Graph::softcap(TensorId x, float cap) {
+  require_f32(*this, "softcap", "x", x);
+  VKGRAPH_CHECK(cap > 0.0f && std::isfinite(cap), "softcap: cap {} must be positive and finite (x {})", cap,
+                describe(*this, x));
+  Node n = make_op(OpKind::softcap, DType::F32, node(x).shape, {x});
+  n.params.scale = cap;
+  return add_node(std::move(n));
+}
+
 TensorId Graph::swiglu(TensorId gate, TensorId up) {
   require_f32(*this, "swiglu", "gate", gate);
   require_f32(*this, "swiglu", "up", up);
@@ -327,6 +347,8 @@ TensorId Graph::attention(TensorId q, TensorId k, TensorId v, TensorId q_pos, Te
   require_i32_vector(*this, "attention", "kv_pos", kv_pos, nk.shape[0]);
   VKGRAPH_CHECK(params.window >= 0, "attention: window {} must not be negative (q {})", params.window,
                 describe(*this, q));
+  VKGRAPH_CHECK(params.softcap >= 0.0f && std::isfinite(params.softcap),
+                "attention: softcap {} must be 0 (none) or positive (q {})", params.softcap, describe(*this, q));
   if (params.rotate_keys) require_rope_params(*this, "attention: key_rope of k", k, params.key_rope);
   Node n = make_op(OpKind::attention, DType::F32, nq.shape, {q, k, v, q_pos, kv_pos});
   n.params.attention = params;
@@ -357,6 +379,8 @@ TensorId Graph::paged_attention(TensorId q, TensorId k, TensorId v, TensorId blo
                 "paged_attention: block_table {} must be i32 [n_rows, max_blocks]", describe(*this, block_table));
   require_i32_vector(*this, "paged_attention", "seq_rows", seq_rows, nq.shape[0]);
   require_i32_vector(*this, "paged_attention", "q_pos", q_pos, nq.shape[0]);
+  VKGRAPH_CHECK(params.softcap >= 0.0f && std::isfinite(params.softcap),
+                "paged_attention: softcap {} must be 0 (none) or positive (q {})", params.softcap, describe(*this, q));
   VKGRAPH_CHECK(params.window >= 0, "paged_attention: window {} must not be negative (q {})", params.window,
                 describe(*this, q));
   VKGRAPH_CHECK(

@@ -6,7 +6,7 @@
 // [n_out, n_in] (GGUF's ne = {n_in, n_out}), activations are [n_tokens, n_embd], and attention
 // heads are [n_tokens, n_head, head_dim]. Quantized types pack blocks along the last dimension.
 //
-// Types: element-wise and row-wise ops (rms_norm, mul, add, scale, silu, swiglu, softmax, rope,
+// Types: element-wise and row-wise ops (rms_norm, mul, add, scale, silu, gelu, softcap, swiglu, softmax, rope,
 // argmax) take and give f32. Only weights are quantized; only matmul activations, caches and
 // convert use f16. Index tensors (ids, positions, slots, kv_pos) are i32 vectors.
 
@@ -62,11 +62,14 @@ enum class OpKind : uint8_t {
   rope,           // x [m, n_head, head_dim], pos [m] (i32) -> rotated x (params.rope)
   softmax,        // over the last dimension, of x * params.scale (max-subtracted)
   silu,           // x * sigmoid(x)
+  gelu,           // GELU, tanh form: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) (Gemma's GeGLU gate)
+  softcap,        // params.scale * tanh(x / params.scale): soft-capping (Gemma 2's final logits)
   swiglu,         // silu(gate) * up: built directly or fused by a pass from silu + mul
   attention,      // q [m, n_head, d] f32, k/v [n_slots, n_kv_head, d] (f32 or f16, the same), q_pos [m],
                   // kv_pos [n_slots] -> [m, n_head, d] f32. Slot j is visible to query i iff kv_pos[j] >= 0,
                   // kv_pos[j] <= q_pos[i] and (window == 0 || q_pos[i] - kv_pos[j] < window); query head h
-                  // reads kv head h / (n_head / n_kv_head); no visible slot gives zeros
+                  // reads kv head h / (n_head / n_kv_head); no visible slot gives zeros. Scores are
+                  // scale * q.k, soft-capped when params.softcap > 0
   kv_write,       // cache [n_slots, n_kv_head, d] (state, f32/f16), src [m, n_kv_head, d] f32, slots [m]:
                   // cache[slots[i]] = src[i] converted to the cache type; the result is the cache itself
   argmax,         // x [..., n] -> [...] i32 ([1] for a vector), the first index of the maximum
@@ -104,6 +107,9 @@ struct RopeParams {
 struct AttentionParams {
   float scale = 1.0f;  // applied to q.k, usually 1/sqrt(head_dim)
   int32_t window = 0;  // sliding window in positions (0: none): key visible iff q_pos - k_pos < window
+  // Soft-capping of the scores (Gemma 2's attn_logit_softcapping; 0: none): a visible key's
+  // score s = scale * q.k becomes softcap * tanh(s / softcap) before the softmax.
+  float softcap = 0.0f;
   // The KV cache ring stores keys unrotated: key j is rotated by RoPE (key_rope) at position
   // kv_pos[j] when attention reads it, so positions are positions inside the cache and evicting
   // a token rewrites nothing. q arrives already rotated at q_pos.
@@ -130,7 +136,7 @@ struct LowRankTails {
 
 struct OpParams {
   float eps = 0.0f;    // rms_norm, rms_norm_mul
-  float scale = 1.0f;  // scale, softmax
+  float scale = 1.0f;  // scale, softmax; softcap: the cap
   RopeParams rope;
   AttentionParams attention;
   DType dtype = DType::F32;  // convert
@@ -174,6 +180,8 @@ class Graph {
   TensorId rope(TensorId x, TensorId positions, const RopeParams& params);
   TensorId softmax(TensorId x, float scale = 1.0f);
   TensorId silu(TensorId x);
+  TensorId gelu(TensorId x);
+  TensorId softcap(TensorId x, float cap);  // cap > 0
   TensorId swiglu(TensorId gate, TensorId up);
   TensorId attention(TensorId q, TensorId k, TensorId v, TensorId q_pos, TensorId kv_pos,
                      const AttentionParams& params);

@@ -1,5 +1,5 @@
 // Element-wise and row-wise cases: rms_norm (plain and fused with its weight), silu/swiglu
-// (direct and fused), add/mul with broadcasting, scale, softmax, argmax, convert, views.
+// (direct and fused), gelu (and GeGLU), softcap, add/mul with broadcasting, scale, softmax, argmax, convert, views.
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -89,6 +89,18 @@ void add_activation_cases(std::vector<OpCase>& cases) {
       add_unary(cases, fmt::format("softmax scale={} {}", scale, dims), "softmax", transcendental_nmse, shape,
                 [scale](CaseGraph& g, Backend&, CaseRng&, TensorId x) { return g.graph.softmax(x, scale); });
     }
+    // Gemma's GeGLU gate (tanh-form GELU), direct and as the FFN uses it, and soft-capping (cap
+    // 2 against inputs in [-3, 3]: the tanh bends every value, so a missing or misplaced cap
+    // shows). tanh in Vulkan is within a few ulp of exact as exp is.
+    add_unary(cases, "gelu " + dims, "gelu", transcendental_nmse, shape,
+              [](CaseGraph& g, Backend&, CaseRng&, TensorId x) { return g.graph.gelu(x); });
+    add_unary(cases, "geglu " + dims, "gelu", transcendental_nmse, shape,
+              [shape](CaseGraph& g, Backend&, CaseRng& rng, TensorId gate) {
+                const TensorId up = add_float_input(g, "up", DType::F32, shape, rng.floats(count(shape)));
+                return g.graph.mul(g.graph.gelu(gate), up);
+              });
+    add_unary(cases, "softcap " + dims, "softcap", transcendental_nmse, shape,
+              [](CaseGraph& g, Backend&, CaseRng&, TensorId x) { return g.graph.softcap(x, 2.0f); });
     add_unary(cases, "scale " + dims, "scale", exact_nmse, shape,
               [](CaseGraph& g, Backend&, CaseRng&, TensorId x) { return g.graph.scale(x, -0.375f); });
   }

@@ -40,6 +40,7 @@ struct PagedSweep {
   int64_t padding = 0;       // queries of row -1
   bool shuffled = false;     // queries in a random order instead of sequence by sequence
   int64_t spare_blocks = 3;  // pool blocks no table names (random content: must never be read)
+  float softcap = 0.0f;      // > 0: capped scores, with scale 1 (as the attention sweep's)
 };
 
 std::string sweep_name(const PagedSweep& s) {
@@ -54,6 +55,7 @@ std::string sweep_name(const PagedSweep& s) {
   if (s.empty_rows > 0) name += fmt::format(" empty_rows={}", s.empty_rows);
   if (s.padding > 0) name += fmt::format(" padding={}", s.padding);
   if (s.shuffled) name += " shuffled";
+  if (s.softcap > 0.0f) name += fmt::format(" softcap={}", s.softcap);
   return name;
 }
 
@@ -123,8 +125,9 @@ OpCase paged_case(const PagedSweep& s) {
     g.inputs.emplace_back(t, std::vector<std::byte>(reinterpret_cast<const std::byte*>(table.data()),
                                                     reinterpret_cast<const std::byte*>(table.data() + table.size())));
     AttentionParams params;
-    params.scale = 1.0f / std::sqrt(float(s.head_dim));
+    params.scale = s.softcap > 0.0f ? 1.0f : 1.0f / std::sqrt(float(s.head_dim));
     params.window = s.window;
+    params.softcap = s.softcap;
     params.block_size = int32_t(bs);
     const TensorId y = g.graph.paged_attention(q, k, v, t, add_i32_input(g, "seq_rows", rows),
                                                add_i32_input(g, "q_pos", q_pos), params);
@@ -175,6 +178,10 @@ void add_paged_attention_cases(std::vector<OpCase>& cases) {
                               .head_dim = 128,
                               .window = 1024}));
   cases.push_back(paged_case({.seqs = {{2000, 1}, {517, 2}}, .n_head = 32, .n_kv_head = 1, .head_dim = 64}));
+  // Gemma 2's soft-capped scores with its local layers' window: a mixed step and a long decode
+  // (several chunks).
+  cases.push_back(paged_case({.seqs = {{40, 1}, {70, 30}, {33, 33}}, .window = 16, .softcap = 2.0f}));
+  cases.push_back(paged_case({.seqs = {{1000, 1}, {300, 1}}, .n_kv_head = 4, .softcap = 2.0f}));
 }
 
 }  // namespace vkgraph::testing

@@ -82,6 +82,11 @@ TensorId StepBuilder::swiglu_ffn(const WeightTensor& gate, const WeightTensor& u
   return project(down, g.swiglu(project(gate, x), project(up, x)));
 }
 
+TensorId StepBuilder::geglu_ffn(const WeightTensor& gate, const WeightTensor& up, const WeightTensor& down,
+                                TensorId x) {
+  return project(down, g.mul(g.gelu(project(gate, x)), project(up, x)));
+}
+
 StepGraph StepBuilder::finish(TensorId x) {
   const bool last_row_only = !shape.all_logits && !shape.hidden_states;
   if (paged()) {
@@ -94,7 +99,9 @@ StepGraph StepBuilder::finish(TensorId x) {
     step.hidden = g.name(x, "hidden");
     g.mark_output(step.hidden);
   } else {
-    step.logits = g.name(project(w.output, x), "logits");
+    TensorId logits = project(w.output, x);
+    if (hp.final_softcap > 0.0f) logits = g.softcap(logits, hp.final_softcap);
+    step.logits = g.name(logits, "logits");
     g.mark_output(step.logits);
   }
   return std::move(step);

@@ -54,9 +54,11 @@ struct StepBuilder {
   TensorId attention(int64_t il, TensorId q, TensorId k, TensorId v, const RopeParams& rope, AttentionParams params);
   // SwiGLU: down(silu(gate x) * up x).
   TensorId swiglu_ffn(const WeightTensor& gate, const WeightTensor& up, const WeightTensor& down, TensorId x);
+  // GeGLU: down(gelu(gate x) * up x), GELU in its tanh form (Gemma).
+  TensorId geglu_ffn(const WeightTensor& gate, const WeightTensor& up, const WeightTensor& down, TensorId x);
   // The output head: the last row only unless every row is wanted (paged: the rows logit_rows
-  // names), the output norm and the
-  // output projection (or the hidden states, for embeddings). Returns the finished step.
+  // names), the output norm and the output projection, soft-capped when the file says
+  // (hp.final_softcap), or the hidden states, for embeddings. Returns the finished step.
   StepGraph finish(TensorId x);
 };
 

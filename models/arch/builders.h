@@ -15,5 +15,9 @@ StepGraph build_qwen2_step(const Hparams& hp, const ModelWeights& w, const KvSto
 // qwen3: llama's block with per-head RMSNorm of q and k before RoPE (NeoX layout), no biases.
 StepGraph build_qwen3_step(const Hparams& hp, const ModelWeights& w, const KvStorage& kv, const StepShape& shape,
                            std::span<const AdapterUse> lora);
+// gemma2 and gemma3: scaled embeddings, pre- and post-norms around attention and the FFN,
+// GeGLU, per-layer windows and RoPE bases, soft-caps (gemma.cpp).
+StepGraph build_gemma_step(const Hparams& hp, const ModelWeights& w, const KvStorage& kv, const StepShape& shape,
+                           std::span<const AdapterUse> lora);
 
 }  // namespace vkgraph::models::arch

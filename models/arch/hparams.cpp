@@ -24,11 +24,13 @@ struct ArchTraits {
 // llama file full causal attention whatever attention.sliding_window says, so llama ignores the
 // key here too; "mistral" (vkgraph's name for a llama body with a window) honours it.
 // phi3 (Phi-3, 3.5, Phi-4-mini) rotates halves too; llama.cpp disables its sliding window (the
-// converters do not record which layers have one), and so does vkgraph.
+// converters do not record which layers have one), and so does vkgraph. gemma2 and gemma3 rotate
+// halves and give the window to some layers only (read_gemma_layers); gemma3 norms q and k.
 constexpr ArchTraits known_archs[] = {
     {"llama", RopeMode::normal, false, false, false, false}, {"mistral", RopeMode::normal, false, false, true, false},
     {"qwen2", RopeMode::neox, true, false, false, false},    {"qwen3", RopeMode::neox, false, true, false, false},
-    {"phi3", RopeMode::neox, false, false, false, true},
+    {"phi3", RopeMode::neox, false, false, false, true},     {"gemma2", RopeMode::neox, false, false, true, false},
+    {"gemma3", RopeMode::neox, false, true, true, false},
 };
 
 const ArchTraits& traits_of(const std::string& arch, const std::string& path) {
@@ -44,6 +46,72 @@ int64_t positive(const GgufFile& f, const std::string& key, const std::string& p
   const uint64_t v = f.get_u64(key);
   VKGRAPH_CHECK(v > 0 && v <= (uint64_t(1) << 31), "{}: {} = {} is out of range", path, key, v);
   return int64_t(v);
+}
+
+// Which layers are local (sliding-window) ones, as llama.cpp derives it: the file's
+// {arch}.attention.sliding_window_pattern, either one bool per layer or a period n (layer il is
+// local iff il % n < n - 1: the last layer of every n is global; 0: every layer local), else the
+// family's period (Gemma 2: 2, alternating from a local first layer; Gemma 3: 6, five local to
+// one global).
+std::vector<bool> local_layers(const GgufFile& f, const std::string& a, int64_t n_layer, uint32_t default_period,
+                               const std::string& path) {
+  const std::string key = a + "attention.sliding_window_pattern";
+  std::vector<bool> local(size_t(n_layer), false);
+  if (const gguf::Value* v = f.find(key); v != nullptr && gguf::value_type(*v) == gguf::ValueType::Array) {
+    const auto* flags = std::get_if<std::vector<bool>>(&std::get<gguf::Array>(*v).elements);
+    VKGRAPH_CHECK(flags != nullptr && int64_t(flags->size()) == n_layer,
+                  "{}: {} must be an array of {} bools (one per layer) or a number", path, key, n_layer);
+    return *flags;
+  }
+  const uint32_t period = f.find_u32(key).value_or(default_period);
+  for (int64_t il = 0; il < n_layer; ++il) local[size_t(il)] = period == 0 || uint32_t(il) % period < period - 1;
+  return local;
+}
+
+// Gemma 2 and 3: each layer's window and rotation, the query scale and the soft-caps, with
+// llama.cpp's defaults where the file is silent (gemma2: window 4096, caps 50 on scores and 30
+// on logits; gemma3: no window unless the file gives one, no caps unless it sets the final one).
+void read_gemma(const GgufFile& f, const std::string& a, Hparams& hp, const std::string& path) {
+  const bool gemma2 = hp.arch == "gemma2";
+  // Local layers rotate with their own base: gemma2's is the global one unless the file says,
+  // gemma3's is 10000 unless the file says, and their positions are never scaled (gemma3).
+  RopeParams local_rope = hp.rope;
+  if (gemma2) {
+    hp.sliding_window = int32_t(f.find_u32(a + "attention.sliding_window").value_or(4096));
+    hp.attn_softcap = f.find_f32(a + "attn_logit_softcapping").value_or(50.0f);
+    hp.final_softcap = f.find_f32(a + "final_logit_softcapping").value_or(30.0f);
+    local_rope.freq_base = f.find_f32(a + "rope.freq_base_swa").value_or(hp.rope.freq_base);
+  } else {
+    hp.sliding_window = int32_t(f.find_u32(a + "attention.sliding_window").value_or(0));
+    hp.final_softcap = f.find_f32(a + "final_logit_softcapping").value_or(0.0f);
+    local_rope.freq_base = f.find_f32(a + "rope.freq_base_swa").value_or(10000.0f);
+    local_rope.freq_scale = 1.0f;
+  }
+  VKGRAPH_CHECK(hp.sliding_window >= 0, "{}: {}attention.sliding_window {} is out of range", path, a,
+                hp.sliding_window);
+  VKGRAPH_CHECK(hp.attn_softcap >= 0.0f && std::isfinite(hp.attn_softcap),
+                "{}: {}attn_logit_softcapping {} must be "
+                "positive (or 0: none)",
+                path, a, hp.attn_softcap);
+  VKGRAPH_CHECK(hp.final_softcap >= 0.0f && std::isfinite(hp.final_softcap),
+                "{}: {}final_logit_softcapping {} must "
+                "be positive (or 0: none)",
+                path, a, hp.final_softcap);
+  VKGRAPH_CHECK(local_rope.freq_base > 0.0f, "{}: {}rope.freq_base_swa {} must be positive", path, a,
+                local_rope.freq_base);
+  if (hp.sliding_window > 0) {
+    const std::vector<bool> local = local_layers(f, a, hp.n_layer, gemma2 ? 2 : 6, path);
+    for (int64_t il = 0; il < hp.n_layer; ++il) {
+      if (!local[size_t(il)]) continue;
+      hp.layers[size_t(il)].window = hp.sliding_window;
+      hp.layers[size_t(il)].rope = local_rope;
+    }
+  }
+  // llama.cpp's f_attention_scale (after gemma_pytorch's query_pre_attn_scalar, which the
+  // converters do not store): 1/sqrt(n_embd / n_head) for the 27B shapes (46 layers of Gemma 2,
+  // 62 of Gemma 3), 1/sqrt(head size) otherwise.
+  const bool is_27b = hp.n_layer == (gemma2 ? 46 : 62);
+  hp.query_scale = 1.0f / std::sqrt(float(is_27b ? hp.n_embd / hp.n_head : hp.head_dim));
 }
 
 }  // namespace
@@ -102,7 +170,14 @@ Hparams read_hparams(const GgufFile& f, const std::string& path) {
   } else {
     VKGRAPH_CHECK(scaling == "none", "{}: rope scaling type '{}' is not supported (none, linear)", path, scaling);
   }
-  if (traits.sliding_window) hp.sliding_window = int32_t(f.find_u32(a + "attention.sliding_window").value_or(0));
+  hp.layers.assign(size_t(hp.n_layer), LayerHparams{0, hp.rope});
+  if (hp.arch == "gemma2" || hp.arch == "gemma3") {
+    read_gemma(f, a, hp, path);
+    hp.post_norms = true;
+  } else if (traits.sliding_window) {
+    hp.sliding_window = int32_t(f.find_u32(a + "attention.sliding_window").value_or(0));
+    for (LayerHparams& layer : hp.layers) layer.window = hp.sliding_window;
+  }
   hp.qkv_bias = traits.qkv_bias;
   hp.qk_norm = traits.qk_norm;
   hp.fused_projections = traits.fused_projections;

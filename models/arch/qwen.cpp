@@ -23,7 +23,7 @@ StepGraph build_qwen2_step(const Hparams& hp, const ModelWeights& w, const KvSto
     const TensorId q = b.project(L.wq, normed, &L.bq);
     const TensorId k = b.project(L.wk, normed, &L.bk);
     const TensorId v = b.project(L.wv, normed, &L.bv);
-    const TensorId heads = b.attention(il, q, k, v, hp.rope, attn);
+    const TensorId heads = b.attention(il, q, k, v, hp.layers[size_t(il)].rope, attn);
     x = g.name(g.add(x, b.project(L.wo, heads)), fmt::format("attn_res.{}", il));
     const TensorId down = b.swiglu_ffn(L.w_gate, L.w_up, L.w_down, b.norm(x, L.ffn_norm));
     x = g.name(g.add(x, down), fmt::format("ffn_res.{}", il));
@@ -45,7 +45,7 @@ StepGraph build_qwen3_step(const Hparams& hp, const ModelWeights& w, const KvSto
     const TensorId q = b.head_norm(b.project(L.wq, normed), L.q_norm, hp.n_head);
     const TensorId k = b.head_norm(b.project(L.wk, normed), L.k_norm, hp.n_head_kv);
     const TensorId v = b.project(L.wv, normed);
-    const TensorId heads = b.attention(il, q, k, v, hp.rope, attn);
+    const TensorId heads = b.attention(il, q, k, v, hp.layers[size_t(il)].rope, attn);
     x = g.name(g.add(x, b.project(L.wo, heads)), fmt::format("attn_res.{}", il));
     const TensorId down = b.swiglu_ffn(L.w_gate, L.w_up, L.w_down, b.norm(x, L.ffn_norm));
     x = g.name(g.add(x, down), fmt::format("ffn_res.{}", il));

@@ -23,6 +23,8 @@ StepGraph build_step_graph(const Hparams& hp, const ModelWeights& w, const KvSto
       // loader uploads their row ranges apart); its blocks are then llama's, with the NeoX
       // layout of the rotation (hp.rope) and partial rotary from the file.
       {"phi3", arch::build_llama_step},
+      {"gemma2", arch::build_gemma_step},
+      {"gemma3", arch::build_gemma_step},
   };
   for (const Family& f : kFamilies) {
     if (hp.arch == f.arch) return f.build(hp, w, kv, shape, lora);

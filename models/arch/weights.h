@@ -22,7 +22,9 @@ struct LayerWeights {
   WeightTensor wq, wk, wv, wo;  // [n_head*d, n_embd], [n_kv*d, n_embd] x2, [n_embd, n_head*d]
   WeightTensor bq, bk, bv;      // qwen2: [n_head*d], [n_kv*d], [n_kv*d]
   WeightTensor q_norm, k_norm;  // qwen3: [head_dim]
+  WeightTensor attn_post_norm;  // gemma: [n_embd], of the attention's output
   WeightTensor ffn_norm;        // [n_embd]
+  WeightTensor ffn_post_norm;   // gemma: [n_embd], of the FFN's output
   WeightTensor w_gate, w_up;    // [n_ff, n_embd]
   WeightTensor w_down;          // [n_embd, n_ff]
 };
@@ -44,8 +46,8 @@ void for_each_weight(Weights& w, Fn&& fn) {
   fn(w.output);
   fn(w.rope_freqs);
   for (auto& L : w.layers) {
-    for (auto* t : {&L.attn_norm, &L.wq, &L.wk, &L.wv, &L.wo, &L.bq, &L.bk, &L.bv, &L.q_norm, &L.k_norm, &L.ffn_norm,
-                    &L.w_gate, &L.w_up, &L.w_down}) {
+    for (auto* t : {&L.attn_norm, &L.wq, &L.wk, &L.wv, &L.wo, &L.bq, &L.bk, &L.bv, &L.q_norm, &L.k_norm,
+                    &L.attn_post_norm, &L.ffn_norm, &L.ffn_post_norm, &L.w_gate, &L.w_up, &L.w_down}) {
       fn(*t);
     }
   }

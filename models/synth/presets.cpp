@@ -19,6 +19,11 @@ const std::vector<Preset>& presets() {
       // Phi-3.5-mini's shapes (fused attn_qkv and gate+up), without its LongRoPE factors (a
       // 4k-context Phi-3 as far as RoPE goes).
       {"phi-3.5-mini", "phi3", 32064, 4096, 3072, 32, 32, 32, 96, 8192, 10000.0f, 1e-5f, false},
+      // Gemma 2 2B and Gemma 3 1B (text): windows of 4096 and 512 on their local layers (every
+      // other layer; five of every six), Gemma 2's soft-caps, Gemma 3's local RoPE base 10000.
+      {"gemma-2-2b", "gemma2", 256000, 8192, 2304, 26, 8, 4, 256, 9216, 10000.0f, 1e-6f, true, 4096, "llama", "", 0.0f},
+      {"gemma-3-1b", "gemma3", 262144, 32768, 1152, 26, 4, 1, 256, 6912, 1000000.0f, 1e-6f, true, 512, "llama", "",
+       0.0f},
       {"tinyllama-1.1b", "llama", 32000, 2048, 2048, 22, 32, 4, 64, 5632, 10000.0f, 1e-5f, false},
       {"llama-2-7b", "llama", 32000, 4096, 4096, 32, 32, 32, 128, 11008, 10000.0f, 1e-5f, false},
       {"mistral-7b", "mistral", 32000, 32768, 4096, 32, 32, 8, 128, 14336, 10000.0f, 1e-5f, false, 4096},
@@ -30,6 +35,10 @@ const std::vector<Preset>& presets() {
       // vocab_from) a draft model for speculative decoding that predicts nothing the target does.
       {"stories260k", "llama", 512, 2048, 64, 5, 8, 4, 8, 172, 10000.0f, 1e-5f, false},
       {"test-phi3", "phi3", 512, 256, 128, 2, 4, 2, 32, 320, 10000.0f, 1e-5f, false},
+      // Windows of 8 under a 20-token prompt; test-gemma3's six layers are five local and one
+      // global, with different RoPE bases.
+      {"test-gemma2", "gemma2", 512, 256, 128, 2, 4, 2, 64, 320, 10000.0f, 1e-6f, true, 8, "llama", "", 0.0f},
+      {"test-gemma3", "gemma3", 512, 256, 128, 6, 4, 2, 64, 320, 1000000.0f, 1e-6f, true, 8, "llama", "", 0.0f},
       {"test-llama3", "llama", 512, 256, 128, 2, 4, 2, 32, 320, 500000.0f, 1e-5f, true, 0, "llama", "", 8.0f},
       // stories260K's shape (the bundled default model) with a 16384-token context: long-context
       // prefill and attention memory tests at negligible weight cost.

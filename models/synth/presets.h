@@ -12,12 +12,12 @@ namespace vkgraph::models {
 
 struct Preset {
   std::string name;
-  std::string arch;  // llama, qwen2, qwen3, mistral, phi3
+  std::string arch;  // llama, qwen2, qwen3, mistral, phi3, gemma2, gemma3
   int64_t n_vocab, n_ctx, n_embd, n_layer, n_head, n_head_kv, head_dim, n_ff;
   float rope_base;
   float rms_eps;
   bool tied_output;
-  int32_t sliding_window = 0;
+  int32_t sliding_window = 0;            // mistral: every layer's; gemma: the local layers'
   std::string tokenizer_kind = "llama";  // what the real model uses: "llama" (SentencePiece) or "gpt2"
   std::string pre;                       // gpt2 pre-tokenizer name
   // Llama 3.1+ RoPE scaling (rope_freqs.weight, as its converter computes it from config.json's

@@ -148,6 +148,12 @@ void write_synthetic_model(const Preset& p, const SynthOptions& o, const std::st
   w.set_f32(a + "rope.freq_base", p.rope_base);
   w.set_f32(a + "attention.layer_norm_rms_epsilon", p.rms_eps);
   if (p.sliding_window > 0) w.set_u32(a + "attention.sliding_window", uint32_t(p.sliding_window));
+  const bool gemma = p.arch == "gemma2" || p.arch == "gemma3";
+  if (p.arch == "gemma2") {  // the caps of every Gemma 2 release
+    w.set_f32(a + "attn_logit_softcapping", 50.0f);
+    w.set_f32(a + "final_logit_softcapping", 30.0f);
+  }
+  if (p.arch == "gemma3") w.set_f32(a + "rope.freq_base_swa", 10000.0f);
   if (!o.vocab_from.empty()) {
     copy_vocab(w, o.vocab_from, p.n_vocab);
   } else {
@@ -177,12 +183,14 @@ void write_synthetic_model(const Preset& p, const SynthOptions& o, const std::st
       make.vector(n("attn_k.bias"), kv, 0.0f, 0.1f);
       make.vector(n("attn_v.bias"), kv, 0.0f, 0.1f);
     }
-    if (p.arch == "qwen3") {
+    if (p.arch == "qwen3" || p.arch == "gemma3") {
       make.vector(n("attn_q_norm.weight"), p.head_dim, 1.0f, 0.1f);
       make.vector(n("attn_k_norm.weight"), p.head_dim, 1.0f, 0.1f);
     }
     make.matrix(n("attn_output.weight"), e, q, sd(q));
+    if (gemma) make.vector(n("post_attention_norm.weight"), e, 1.0f, 0.1f);
     make.vector(n("ffn_norm.weight"), e, 1.0f, 0.1f);
+    if (gemma) make.vector(n("post_ffw_norm.weight"), e, 1.0f, 0.1f);
     if (p.arch == "phi3") {  // gate and up fused
       make.matrix(n("ffn_up.weight"), 2 * p.n_ff, e, sd(e));
     } else {

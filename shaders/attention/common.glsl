@@ -98,8 +98,13 @@ float key_element(uint kb, uint d, int kp) {
 
 // --- Scores and the online softmax ---
 
-// The score of a visible key from q . k.
-float attention_score(float dot_qk) { return dot_qk * p.scale; }
+// The score of a visible key from q . k: scaled, then soft-capped to softcap * tanh(s / softcap)
+// when the push constants ask for it (Gemma 2's attention-logit soft-capping). tanh's argument
+// is clamped where tanh is +-1 in f32 anyway, so no implementation's tanh overflows.
+float attention_score(float dot_qk) {
+  const float s = dot_qk * p.scale;
+  return p.softcap > 0.0 ? p.softcap * tanh(clamp(s / p.softcap, -15.0, 15.0)) : s;
+}
 
 // A row's softmax is computed over batches of scores (one chunk or tile of slots at a time)
 // without ever holding all of them: the row keeps its running maximum and the sum of

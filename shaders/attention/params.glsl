@@ -28,6 +28,7 @@ layout(push_constant) uniform Params {
   uint n_chunks;    // key chunks per query (1: no split)
   uint chunk_len;   // positions per chunk, a multiple of the kernel's BC
   uint part_off;    // floats
+  float softcap;    // 0: scores not capped
 } p;
 #elif defined(ATTENTION_REDUCE)
 layout(push_constant) uniform Params {
@@ -55,6 +56,7 @@ layout(push_constant) uniform Params {
   float freq_scale;
   uint factors_off;  // key rotation's frequency factors (binding 6) when has_factors != 0
   uint has_factors;
+  float softcap;  // 0: scores not capped
 #if defined(ATTENTION_SPLIT)
   uint n_chunks;
   uint chunk_len;  // a multiple of the split kernel's workgroup

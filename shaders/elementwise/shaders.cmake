@@ -3,6 +3,8 @@ vkgraph_shader(NAME elementwise/add_f32 SOURCE binary.comp PUSH BinaryPush DEFIN
 vkgraph_shader(NAME elementwise/mul_f32 SOURCE binary.comp PUSH BinaryPush DEFINES OP_MUL=1)
 vkgraph_shader(NAME elementwise/scale_f32 SOURCE unary.comp PUSH UnaryPush DEFINES OP_SCALE=1)
 vkgraph_shader(NAME elementwise/silu_f32 SOURCE unary.comp PUSH UnaryPush DEFINES OP_SILU=1)
+vkgraph_shader(NAME elementwise/gelu_f32 SOURCE unary.comp PUSH UnaryPush DEFINES OP_GELU=1)
+vkgraph_shader(NAME elementwise/softcap_f32 SOURCE unary.comp PUSH UnaryPush DEFINES OP_SOFTCAP=1)
 vkgraph_shader(NAME elementwise/convert_f32_f16 SOURCE unary.comp PUSH UnaryPush DEFINES OP_CONVERT=1 O_F16=1)
 vkgraph_shader(NAME elementwise/convert_f16_f32 SOURCE unary.comp PUSH UnaryPush DEFINES OP_CONVERT=1 X_F16=1)
 vkgraph_shader(NAME elementwise/copy_f32 SOURCE unary.comp PUSH UnaryPush DEFINES OP_CONVERT=1)

@@ -30,6 +30,10 @@ void run_op(const OpArgs& a) {
       return op_softmax(a);
     case OpKind::silu:
       return op_silu(a);
+    case OpKind::gelu:
+      return op_gelu(a);
+    case OpKind::softcap:
+      return op_softcap(a);
     case OpKind::swiglu:
       return op_swiglu(a);
     case OpKind::attention:

@@ -20,12 +20,18 @@ struct OpArgs {
 // Runs one node; throws Error for an op the CPU cannot run (a leaf or view: no work).
 void run_op(const OpArgs& args);
 
+// The score of a visible key in attention and paged_attention: scale * q.k, soft-capped to
+// softcap * tanh(s / softcap) when the params ask for it (graph.h).
+double attention_score(double dot, const AttentionParams& params);
+
 // cpu_ops_elementwise.cpp
 void op_rms_norm(const OpArgs& a);
 void op_rms_norm_mul(const OpArgs& a);
 void op_binary(const OpArgs& a);  // mul, add
 void op_scale(const OpArgs& a);
 void op_silu(const OpArgs& a);
+void op_gelu(const OpArgs& a);
+void op_softcap(const OpArgs& a);
 void op_swiglu(const OpArgs& a);
 void op_softmax(const OpArgs& a);
 void op_argmax(const OpArgs& a);

@@ -49,7 +49,14 @@ void op_rope(const OpArgs& a) {
   }
 }
 
-// out[i][h] = sum_j softmax_j(scale * q[i][h] . k[j][h/g]) v[j][h/g] over the visible slots j:
+double attention_score(double dot, const AttentionParams& params) {
+  const double s = dot * double(params.scale);
+  if (params.softcap <= 0.0f) return s;
+  const double cap = params.softcap;
+  return cap * std::tanh(s / cap);
+}
+
+// out[i][h] = sum_j softmax_j(score(q[i][h] . k[j][h/g])) v[j][h/g] over the visible slots j:
 // kv_pos[j] >= 0, kv_pos[j] <= q_pos[i] and, with a window, q_pos[i] - kv_pos[j] < window.
 void op_attention(const OpArgs& a) {
   const Node& k_node = *a.in[1];
@@ -59,7 +66,6 @@ void op_attention(const OpArgs& a) {
   const auto n_slots = size_t(k_node.shape[0]);
   const auto n_kv_head = size_t(k_node.shape[1]);
   const size_t group = n_head / n_kv_head;
-  const double scale = a.node.params.attention.scale;
   const int32_t window = a.node.params.attention.window;
 
   const auto* q = reinterpret_cast<const float*>(a.src[0]);    // q: [m, n_head, d]
@@ -99,7 +105,7 @@ void op_attention(const OpArgs& a) {
         const float* kr = k.data() + (j * n_kv_head + kh) * d;
         double dot = 0.0;
         for (size_t c = 0; c < d; ++c) dot += double(qr[c]) * double(kr[c]);
-        scores[j] = dot * scale;
+        scores[j] = attention_score(dot, a.node.params.attention);
         max = std::fmax(max, scores[j]);
         any = true;
       }

@@ -77,6 +77,28 @@ void op_silu(const OpArgs& a) {
   for (size_t i = 0; i < n; ++i) y[i] = float(double(x[i]) / (1.0 + std::exp(-double(x[i]))));
 }
 
+// The tanh form of GELU, as Gemma's checkpoints were trained with (Hugging Face's
+// gelu_pytorch_tanh, ggml_gelu): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+void op_gelu(const OpArgs& a) {
+  const size_t n = count(a.node);
+  const float* x = f32(a.src[0]);
+  float* y = f32(a.out);
+  const double k = std::sqrt(2.0 / 3.14159265358979323846);
+  for (size_t i = 0; i < n; ++i) {
+    const double v = x[i];
+    y[i] = float(0.5 * v * (1.0 + std::tanh(k * (v + 0.044715 * v * v * v))));
+  }
+}
+
+// cap * tanh(x / cap): values pass nearly unchanged well below the cap and approach +-cap.
+void op_softcap(const OpArgs& a) {
+  const size_t n = count(a.node);
+  const float* x = f32(a.src[0]);
+  float* y = f32(a.out);
+  const double cap = a.node.params.scale;
+  for (size_t i = 0; i < n; ++i) y[i] = float(cap * std::tanh(double(x[i]) / cap));
+}
+
 void op_swiglu(const OpArgs& a) {
   const size_t n = count(a.node);
   const float* g = f32(a.src[0]);

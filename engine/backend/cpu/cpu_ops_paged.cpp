@@ -11,7 +11,7 @@
 
 namespace vkgraph::cpu {
 
-// out[i][h] = sum_p softmax_p(scale * q[i][h] . k[slot(p)][h/g]) v[slot(p)][h/g] over the positions
+// out[i][h] = sum_p softmax_p(score(q[i][h] . k[slot(p)][h/g]) v[slot(p)][h/g] over the positions
 // p visible to query i, in increasing order, slot(p) read through the table row seq_rows[i]. A
 // table entry that names no block of the pool, or a row outside the table, is an error here: the
 // host built the table, and the reference says so rather than reading past the pool.
@@ -29,7 +29,6 @@ void op_paged_attention(const OpArgs& a) {
   const auto n_blocks = int64_t(n_pool / block_size);
   const auto n_rows = int64_t(table_node.shape[0]);
   const auto max_blocks = size_t(table_node.shape[1]);
-  const double scale = params.scale;
   const int32_t window = params.window;
 
   const auto* q = reinterpret_cast<const float*>(a.src[0]);           // q: [m, n_head, d]
@@ -70,7 +69,7 @@ void op_paged_attention(const OpArgs& a) {
         dequantize_row(k_node.dtype, a.src[1] + slot * row_bytes_kv + row_bytes(k_node.dtype, kh * d), k.data(), d);
         double dot = 0.0;
         for (size_t c = 0; c < d; ++c) dot += double(qr[c]) * double(k[c]);
-        scores.push_back(dot * scale);
+        scores.push_back(attention_score(dot, params));
         slots.push_back(slot);
       }
       if (!scores.empty()) {

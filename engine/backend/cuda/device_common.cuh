@@ -44,6 +44,11 @@ __device__ inline float warp_sum(float v) {
   return v;
 }
 
+// An attention score soft-capped to softcap * tanh(s / softcap) when softcap > 0 (Gemma 2).
+__device__ inline float capped_score(float s, float softcap) {
+  return softcap > 0.0f ? softcap * tanhf(s / softcap) : s;
+}
+
 __device__ inline float warp_max(float v) {
   for (int offset = 16; offset > 0; offset >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, offset));
   return v;

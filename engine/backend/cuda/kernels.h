@@ -62,8 +62,9 @@ void launch_rms_norm(const Launch& l, const float* x, const float* w, float* y, 
 enum class Binary { add, mul };
 void launch_binary(const Launch& l, Binary op, const float* a, const float* b, float* y, int64_t n, int64_t nb);
 
-// scale (x * factor), silu (x * sigmoid(x)), swiglu (silu(x) * up): x, up, y [n].
-enum class Unary { scale, silu, swiglu };
+// scale (x * factor), silu (x * sigmoid(x)), swiglu (silu(x) * up), gelu (tanh form),
+// softcap (factor * tanh(x / factor)): x, up, y [n].
+enum class Unary { scale, silu, swiglu, gelu, softcap };
 void launch_unary(const Launch& l, Unary op, const float* x, const float* up, float* y, int64_t n, float factor);
 
 // softmax of x * scale over rows of n: x, y [rows, n].
@@ -104,6 +105,7 @@ struct AttentionArgs {
   int64_t m = 0, n_head = 0, n_kv_head = 0, n_slots = 0, d = 0;
   float scale = 1.0f;
   int32_t window = 0;
+  float softcap = 0.0f;  // > 0: scores soft-capped, softcap * tanh(s / softcap)
 };
 
 // The largest head_dim the attention kernel holds in registers (16 values a lane).
@@ -128,6 +130,7 @@ struct PagedAttentionArgs {
   int64_t m = 0, n_head = 0, n_kv_head = 0, d = 0, n_pool = 0, n_rows = 0, max_blocks = 0, block_size = 1;
   float scale = 1.0f;
   int32_t window = 0;
+  float softcap = 0.0f;  // > 0: scores soft-capped, softcap * tanh(s / softcap)
 };
 
 // paged_attention (kernels_paged.cu): table entries and rows outside the table and the pool are

@@ -44,6 +44,14 @@ __global__ void unary_kernel(Unary op, const float* x, const float* up, float* y
       case Unary::swiglu:
         y[i] = silu(x[i]) * up[i];
         break;
+      case Unary::gelu: {
+        const float v = x[i];
+        y[i] = 0.5f * v * (1.0f + tanhf(0.7978845608f * (v + 0.044715f * v * v * v)));
+        break;
+      }
+      case Unary::softcap:
+        y[i] = factor * tanhf(x[i] / factor);
+        break;
     }
   }
 }

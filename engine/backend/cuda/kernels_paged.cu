@@ -55,7 +55,7 @@ __global__ void paged_attention_kernel(PagedAttentionArgs a, int* error, int cod
           const int64_t c = lane + 32 * t;
           if (c < a.d) dot += q[t] * load_element<KV>(kr, c);
         }
-        const float score = warp_sum(dot) * a.scale;
+        const float score = capped_score(warp_sum(dot) * a.scale, a.softcap);
         if (score > max) {
           const float rescale = expf(max - score);  // 0 for the first visible key
           sum *= rescale;

@@ -96,6 +96,12 @@ void launch_step(const StepLaunch& s) {
     case OpKind::silu:
       launch_unary(l, Unary::silu, as<float>(s.src[0]), nullptr, as<float>(s.out), count(n), 1.0f);
       return;
+    case OpKind::gelu:
+      launch_unary(l, Unary::gelu, as<float>(s.src[0]), nullptr, as<float>(s.out), count(n), 1.0f);
+      return;
+    case OpKind::softcap:
+      launch_unary(l, Unary::softcap, as<float>(s.src[0]), nullptr, as<float>(s.out), count(n), n.params.scale);
+      return;
     case OpKind::swiglu:
       launch_unary(l, Unary::swiglu, as<float>(s.src[0]), as<float>(s.src[1]), as<float>(s.out), count(n), 1.0f);
       return;
@@ -163,6 +169,7 @@ void launch_step(const StepLaunch& s) {
       a.n_kv_head = k.shape[1];
       a.scale = p.scale;
       a.window = p.window;
+      a.softcap = p.softcap;
       if (p.rotate_keys) {
         launch_rotate_keys(l, rope_args(p.key_rope, s.in.size() > 5 ? s.src[5] : nullptr), k.dtype, s.src[1], a.kv_pos,
                            as<float>(s.scratch), a.n_slots, a.n_kv_head, a.d);
@@ -194,6 +201,7 @@ void launch_step(const StepLaunch& s) {
       a.block_size = n.params.attention.block_size;
       a.scale = n.params.attention.scale;
       a.window = n.params.attention.window;
+      a.softcap = n.params.attention.softcap;
       launch_paged_attention(l, a);
       return;
     }

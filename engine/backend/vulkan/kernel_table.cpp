@@ -371,6 +371,8 @@ std::vector<KernelRow> build_table() {
   add_elementwise(r, {OpKind::mul, F32, F32}, "elementwise/mul_f32");
   add_elementwise(r, {OpKind::scale, F32}, "elementwise/scale_f32");
   add_elementwise(r, {OpKind::silu, F32}, "elementwise/silu_f32");
+  add_elementwise(r, {OpKind::gelu, F32}, "elementwise/gelu_f32");
+  add_elementwise(r, {OpKind::softcap, F32}, "elementwise/softcap_f32");
   add_elementwise(r, {OpKind::swiglu, F32, F32}, "elementwise/swiglu_f32");
   add_elementwise(r, {OpKind::convert, F32, F16}, "elementwise/convert_f32_f16");
   add_elementwise(r, {OpKind::convert, F16, F32}, "elementwise/convert_f16_f32");

@@ -66,6 +66,7 @@ AttentionPush attention_push(const LoweringInput& in) {
                 "attention '{}': {} heads not a multiple of {} kv heads", node.name, p.n_head, p.n_kv_head);
   p.scale = attn.scale;
   p.window = attn.window;
+  p.softcap = attn.softcap;
   if (attn.rotate_keys) {
     p.n_rot = uint32_t(attn.key_rope.n_rot);
     p.freq_base = attn.key_rope.freq_base;

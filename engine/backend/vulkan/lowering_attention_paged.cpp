@@ -76,6 +76,7 @@ LoweredStep lower_attention_paged(const LoweringInput& in) {
   p.n_kv_head = checked_u32(uint64_t(k.shape[1]), node, "kv heads");
   p.scale = attn.scale;
   p.window = attn.window;
+  p.softcap = attn.softcap;
   p.n_rows = checked_u32(uint64_t(table.shape[0]), node, "table rows");
   p.max_blocks = checked_u32(uint64_t(table.shape[1]), node, "blocks per row");
   p.block_size = checked_u32(uint64_t(attn.block_size), node, "block size");

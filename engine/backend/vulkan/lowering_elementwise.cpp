@@ -36,6 +36,8 @@ Dispatch lower_elementwise(const LoweringInput& in) {
     }
     case OpKind::scale:
     case OpKind::silu:
+    case OpKind::gelu:
+    case OpKind::softcap:
     case OpKind::convert: {
       UnaryPush p{};
       p.n = n;

@@ -10,7 +10,7 @@ namespace vkgraph::vk {
 // attention_tiled.comp (prefill), and the start of the split-K block.
 // q: [m, n_head, d], k/v: [n_slots, n_kv_head, d]; window 0 = none; n_rot, freq_base and
 // freq_scale: the key rotation of rotate_keys (n_rot 0 = keys used as stored); factors_off and
-// has_factors: its optional frequency factors (binding 6).
+// has_factors: its optional frequency factors (binding 6); softcap 0 = scores not capped.
 #define VKGRAPH_ATTENTION_PUSH(F) \
   F(uint32_t, m)                  \
   F(uint32_t, n_head)             \
@@ -28,7 +28,8 @@ namespace vkgraph::vk {
   F(float, freq_base)             \
   F(float, freq_scale)            \
   F(uint32_t, factors_off)        \
-  F(uint32_t, has_factors)
+  F(uint32_t, has_factors)        \
+  F(float, softcap)
 VKGRAPH_PUSH_STRUCT(AttentionPush, VKGRAPH_ATTENTION_PUSH)
 
 // attention_split.comp (split-K decode): the cache cut into n_chunks of chunk_len slots, the
@@ -51,7 +52,8 @@ VKGRAPH_PUSH_STRUCT(AttentionReducePush, VKGRAPH_ATTENTION_REDUCE_PUSH)
 // paged_attention.comp (the batched engine's paged cache): q [m, n_head, d], k/v pools
 // [n_slots, n_kv_head, d] of blocks of block_size slots, the block table [n_rows, max_blocks]
 // at table_off and each query's row at seq_rows_off; the keys cut into n_chunks of chunk_len
-// positions, partials at part_off (floats) of the scratch binding when n_chunks > 1.
+// positions, partials at part_off (floats) of the scratch binding when n_chunks > 1; softcap
+// 0 = scores not capped.
 #define VKGRAPH_PAGED_ATTENTION_PUSH(F) \
   F(uint32_t, m)                        \
   F(uint32_t, n_head)                   \
@@ -71,7 +73,8 @@ VKGRAPH_PUSH_STRUCT(AttentionReducePush, VKGRAPH_ATTENTION_REDUCE_PUSH)
   F(uint32_t, block_size)               \
   F(uint32_t, n_chunks)                 \
   F(uint32_t, chunk_len)                \
-  F(uint32_t, part_off)
+  F(uint32_t, part_off)                 \
+  F(float, softcap)
 VKGRAPH_PUSH_STRUCT(PagedAttentionPush, VKGRAPH_PAGED_ATTENTION_PUSH)
 
 }  // namespace vkgraph::vk

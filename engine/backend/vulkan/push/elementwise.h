@@ -15,7 +15,7 @@ namespace vkgraph::vk {
   F(uint32_t, o_off)
 VKGRAPH_PUSH_STRUCT(BinaryPush, VKGRAPH_BINARY_PUSH)
 
-// unary.comp: scale, silu, convert and copy.
+// unary.comp: scale, silu, gelu, softcap (scale: the cap), convert and copy.
 #define VKGRAPH_UNARY_PUSH(F) \
   F(uint32_t, n)              \
   F(uint32_t, x_off)          \
