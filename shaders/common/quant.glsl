@@ -50,6 +50,12 @@
 #define WC_BLOCK_ELEMENTS IQ4_XS_BLOCK_ELEMENTS
 #define WC_BLOCK_WORDS IQ4_XS_BLOCK_WORDS
 #endif
+// W_EVEN_U32: the type's blocks are whole 32-bit words and every 32-bit read of its decoder
+// (quant_blocks.glsl) starts at an even word of the block, so a row starting at an even word can
+// be read through a 32-bit view.
+#if defined(W_Q4_1) || defined(W_Q5_1) || defined(W_Q2_K) || defined(W_Q4_K) || defined(W_Q5_K) || defined(W_IQ4_XS)
+#define W_EVEN_U32 1
+#endif
 #if defined(WC_BLOCK_WORDS)
 #define W_CHUNKED 1
 #define WC_CHUNKS (WC_BLOCK_ELEMENTS / QK)

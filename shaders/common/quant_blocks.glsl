@@ -16,14 +16,21 @@
 //
 // A GLSL function cannot take a buffer, so this file is included once per weight buffer a kernel
 // reads, with QB_W naming its uint16_t array and QB_SCALES, QB_QUANTS, QB_CHUNK, QB_VALUE naming
-// the functions of that copy. Word layouts: docs/weight-types.md, engine/core/blocks.h.
+// the functions of that copy (and optionally QB_W32 / QB_ALIGNED, see QB_U32). Word layouts: docs/weight-types.md, engine/core/blocks.h.
 
 #if !defined(QB_W) || !defined(QB_SCALES) || !defined(QB_QUANTS) || !defined(QB_CHUNK) || !defined(QB_VALUE)
 #error "define QB_W, QB_SCALES, QB_QUANTS, QB_CHUNK and QB_VALUE before including common/quant_blocks.glsl"
 #endif
 
 #define QB_U16(i) uint(QB_W[i])
+// A 32-bit word from two 16-bit words, or, where the includer gives a 32-bit view of the binding
+// (QB_W32) and QB_ALIGNED (a constant: rows start at even words) holds for a W_EVEN_U32 type, one
+// load: a CPU driver pays per load instruction, not per byte.
+#if defined(QB_W32) && defined(W_EVEN_U32)
+#define QB_U32(i) ((QB_ALIGNED) ? QB_W32[(i) >> 1] : (uint(QB_W[i]) | (uint(QB_W[(i) + 1u]) << 16)))
+#else
 #define QB_U32(i) (uint(QB_W[i]) | (uint(QB_W[(i) + 1u]) << 16))
+#endif
 #define QB_HALF(i) unpackHalf2x16(uint(QB_W[i])).x
 // Byte n of the bytes starting at word w.
 #define QB_BYTE(w, n) ((uint(QB_W[(w) + ((n) >> 1)]) >> (((n) & 1u) * 8u)) & 0xffu)

@@ -61,7 +61,10 @@ layout(set = 0, binding = 0) readonly buffer WeightBuf { uint16_t w_data[]; };
 layout(set = 0, binding = 0) readonly buffer WeightBuf64 { uvec2 w64[]; };
 #elif defined(W_CHUNKED)
 layout(set = 0, binding = 0) readonly buffer WeightBuf { uint16_t w_data[]; };
+layout(set = 0, binding = 0) readonly buffer WeightBuf32 { uint w32[]; };
 #define QB_W w_data
+#define QB_W32 w32
+#define QB_ALIGNED (PAIRS_ALIGNED != 0)
 #define QB_SCALES w_scales
 #define QB_QUANTS w_quants
 #define QB_CHUNK w_chunk
@@ -224,8 +227,8 @@ void tile_rows() {
     }
   }
 #elif defined(W_CHUNKED)
-  // Chunk by chunk: 32 weights of each row decoded with their block's scales (wd = 1), 16-bit
-  // word loads (the types' blocks do not pair up into aligned vectors).
+  // Chunk by chunk: 32 weights of each row decoded with their block's scales (wd = 1); 32-bit
+  // loads where the type and the rows allow (W_EVEN_U32 and PAIRS_ALIGNED), else 16-bit ones.
   [[unroll]] for (uint j = 0; j < RPI; ++j) wd[j] = 1.0;
   const uint chunks = p.n_in / QK;
   for (uint ch = 0; ch < chunks; ++ch) {

@@ -67,13 +67,18 @@ layout(set = 0, binding = RS_INDEX) readonly buffer RS_BUF { uint16_t RS_W[]; };
 layout(set = 0, binding = RS_INDEX) readonly buffer RS_BUF32 { uint RS_W32[]; };
 #elif defined(W_CHUNKED)
 layout(set = 0, binding = RS_INDEX) readonly buffer RS_BUF { uint16_t RS_W[]; };
+layout(set = 0, binding = RS_INDEX) readonly buffer RS_BUF32 { uint RS_W32[]; };
 #define QB_W RS_W
+#define QB_W32 RS_W32
+#define QB_ALIGNED (PAIRS_ALIGNED != 0)
 #define QB_SCALES RS_SCALES
 #define QB_QUANTS RS_QUANTS
 #define QB_CHUNK RS_CHUNK
 #define QB_VALUE RS_VALUE
 #include "common/quant_blocks.glsl"
 #undef QB_W
+#undef QB_W32
+#undef QB_ALIGNED
 #undef QB_SCALES
 #undef QB_QUANTS
 #undef QB_CHUNK
@@ -148,8 +153,8 @@ void RS_ROW_SHARE(uint wb, uint lane) {
     }
   }
 #elif defined(W_CHUNKED)
-  // Chunk by chunk (32 weights, a block's scales applied), 16-bit word loads: the types' blocks
-  // (odd word counts among them) do not pair up into aligned vectors.
+  // Chunk by chunk (32 weights, a block's scales applied); 32-bit loads where the type and the
+  // row allow (W_EVEN_U32 and PAIRS_ALIGNED), else 16-bit ones.
   const uint chunks = p.n_in / QK;
   for (uint ch = lane; ch < chunks; ch += LANES) {
     vec4 w[8];
