@@ -75,7 +75,9 @@ vkgraph="$build/cli/vkgraph"
 # --- models ---------------------------------------------------------------------------------------
 models="$cache/models"
 mkdir -p "$models"
-for type in q4_0 q8_0; do
+# q4_k_m: llama.cpp's mix (Q4_K, Q6_K for the output and some attn_v / ffn_down, and the
+# fallback types of the 576-wide rows that 256-element super-blocks do not divide).
+for type in q4_0 q8_0 q4_k_m; do
   f="$models/smollm2-135m-$type.gguf"
   [ -f "$f" ] || "$vkgraph" synth --preset smollm2-135m --type "$type" -o "$f" >/dev/null
 done
@@ -84,7 +86,8 @@ done
 llama32="$models/llama-3.2-1b-q4_0.gguf"
 [ -f "$llama32" ] || "$vkgraph" synth --preset llama-3.2-1b --type q4_0 -o "$llama32" >/dev/null
 stories="$top/models/bundled/stories260K.gguf"
-model_list=("$models/smollm2-135m-q4_0.gguf" "$models/smollm2-135m-q8_0.gguf" "$llama32" "$stories")
+model_list=("$models/smollm2-135m-q4_0.gguf" "$models/smollm2-135m-q8_0.gguf" "$models/smollm2-135m-q4_k_m.gguf"
+            "$llama32" "$stories")
 
 # --- rounds ---------------------------------------------------------------------------------------
 results="$work/results.jsonl"

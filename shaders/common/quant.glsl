@@ -1,4 +1,5 @@
-// Decoding of GGUF's Q8_0 and Q4_0 blocks read as uint16_t words (see types.glsl for why).
+// Decoding of GGUF's Q8_0 and Q4_0 blocks read as uint16_t words (see types.glsl for why); the
+// other quantized types decode through common/quant_blocks.glsl with the helpers below.
 //
 // Q8_0: 34 bytes = 17 words: word 0 is the f16 scale d, words 1..16 hold qs[0..31] two bytes a
 //       word, little-endian (qs[2j] in the low byte). Value i = d * qs[i], qs signed.
@@ -10,9 +11,83 @@
 // Block sizes come from the weight-type table (engine/core/weight_types.def, generated as
 // weight_types.glsl): Q8_0_BLOCK_WORDS, Q4_0_BLOCK_WORDS, <TYPE>_BLOCK_ELEMENTS, ...
 #include "weight_types.glsl"
-// The kernels' step along k: one 32-element block of q8_0 / q4_0 (the tiled kernel's BK, the
-// "pairs" loads). Types with other blocks (the K-quants' 256) use W_BLOCK_ELEMENTS instead.
+// The kernels' step along k: 32 weights, one block of q8_0 / q4_0 (their "pairs" loads) and one
+// chunk of every other quantized type (below).
 #define QK Q4_0_BLOCK_ELEMENTS
+
+// The other quantized types (W_CHUNKED): their kernels step by 32-element chunks of a block
+// (a 256-element K-quant super-block is eight chunks) through the decoders of
+// common/quant_blocks.glsl. WC_BLOCK_ELEMENTS / WC_BLOCK_WORDS: the variant's block, from the
+// weight-type table; WC_CHUNKS: its chunks.
+#if defined(W_Q4_1)
+#define WC_BLOCK_ELEMENTS Q4_1_BLOCK_ELEMENTS
+#define WC_BLOCK_WORDS Q4_1_BLOCK_WORDS
+#elif defined(W_Q5_0)
+#define WC_BLOCK_ELEMENTS Q5_0_BLOCK_ELEMENTS
+#define WC_BLOCK_WORDS Q5_0_BLOCK_WORDS
+#elif defined(W_Q5_1)
+#define WC_BLOCK_ELEMENTS Q5_1_BLOCK_ELEMENTS
+#define WC_BLOCK_WORDS Q5_1_BLOCK_WORDS
+#elif defined(W_IQ4_NL)
+#define WC_BLOCK_ELEMENTS IQ4_NL_BLOCK_ELEMENTS
+#define WC_BLOCK_WORDS IQ4_NL_BLOCK_WORDS
+#elif defined(W_Q2_K)
+#define WC_BLOCK_ELEMENTS Q2_K_BLOCK_ELEMENTS
+#define WC_BLOCK_WORDS Q2_K_BLOCK_WORDS
+#elif defined(W_Q3_K)
+#define WC_BLOCK_ELEMENTS Q3_K_BLOCK_ELEMENTS
+#define WC_BLOCK_WORDS Q3_K_BLOCK_WORDS
+#elif defined(W_Q4_K)
+#define WC_BLOCK_ELEMENTS Q4_K_BLOCK_ELEMENTS
+#define WC_BLOCK_WORDS Q4_K_BLOCK_WORDS
+#elif defined(W_Q5_K)
+#define WC_BLOCK_ELEMENTS Q5_K_BLOCK_ELEMENTS
+#define WC_BLOCK_WORDS Q5_K_BLOCK_WORDS
+#elif defined(W_Q6_K)
+#define WC_BLOCK_ELEMENTS Q6_K_BLOCK_ELEMENTS
+#define WC_BLOCK_WORDS Q6_K_BLOCK_WORDS
+#elif defined(W_IQ4_XS)
+#define WC_BLOCK_ELEMENTS IQ4_XS_BLOCK_ELEMENTS
+#define WC_BLOCK_WORDS IQ4_XS_BLOCK_WORDS
+#endif
+// W_EVEN_U32: the type's blocks are whole 32-bit words and every 32-bit read of its decoder
+// (quant_blocks.glsl) starts at an even word of the block, so a row starting at an even word can
+// be read through a 32-bit view.
+#if defined(W_Q4_1) || defined(W_Q5_1) || defined(W_Q2_K) || defined(W_Q4_K) || defined(W_Q5_K) || defined(W_IQ4_XS)
+#define W_EVEN_U32 1
+#endif
+#if defined(WC_BLOCK_WORDS)
+#define W_CHUNKED 1
+#define WC_CHUNKS (WC_BLOCK_ELEMENTS / QK)
+// The first word of the block holding chunk `ch` (counted along the row) of the row at `wb`,
+// and the chunk's index inside its block.
+#define wc_block_word(wb, ch) ((wb) + ((ch) / WC_CHUNKS) * WC_BLOCK_WORDS)
+#define wc_chunk_in_block(ch) ((ch) % WC_CHUNKS)
+#endif
+
+// BF16 (a plain type read as uint16_t words): the upper half of an f32.
+#define bf16_value(w) uintBitsToFloat(uint(w) << 16)
+// The two bf16 values of a 32-bit word (the lower half first).
+vec2 bf16_pair(uint w) { return vec2(uintBitsToFloat(w << 16), uintBitsToFloat(w & 0xffff0000u)); }
+
+// The bytes of a little-endian 32-bit word as four lanes, shifted right by `shift` (0..7) and
+// masked: the quants of four consecutive weights. Through signed integers: an unsigned
+// int-to-float has no single x86 instruction before AVX-512 (CPU drivers).
+vec4 byte_bits4(uint v, uint shift, uint mask) {
+  return vec4(ivec4((uvec4(v) >> (uvec4(0, 8, 16, 24) + shift)) & mask));
+}
+// Bits first..first+3 of a 32-bit mask whose bit j belongs to weight j (Q5_0/Q5_1's qh), 0 or 1.
+uvec4 mask_bits4(uint v, uint first) { return (uvec4(v) >> (uvec4(0, 1, 2, 3) + first)) & 1u; }
+// Bit `bit` of each of the four bytes of a 32-bit word (Q3_K's hmask, Q5_K's qh), 0 or 1.
+uvec4 byte_bit4(uint v, uint bit) { return (uvec4(v) >> (uvec4(0, 8, 16, 24) + bit)) & 1u; }
+
+// The 16 non-linear levels of IQ4_NL and IQ4_XS (GGUF's kvalues_iq4nl).
+const float IQ4_LEVELS[16] = float[16](-127.0, -104.0, -83.0, -65.0, -49.0, -35.0, -22.0, -10.0, 1.0, 13.0, 25.0,
+                                       38.0, 53.0, 69.0, 89.0, 113.0);
+vec4 iq4_levels4(uint v, uint shift) {
+  const uvec4 q = (uvec4(v) >> (uvec4(0, 8, 16, 24) + shift)) & 0xfu;
+  return vec4(IQ4_LEVELS[q.x], IQ4_LEVELS[q.y], IQ4_LEVELS[q.z], IQ4_LEVELS[q.w]);
+}
 
 #define block_scale(arr, word) unpackHalf2x16(uint(arr[word])).x
 

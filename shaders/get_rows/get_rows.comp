@@ -2,7 +2,7 @@
 // Embedding lookup: out[i, :] = table[ids[i], :], dequantized to f32. One invocation per output
 // element. An id outside [0, n_rows) yields a zero row rather than a read out of bounds (the
 // graph cannot check ids that arrive at run time).
-// table: [n_rows, n] (W_F32/W_F16/W_Q8_0/W_Q4_0), ids: [m] i32, out: [m, n] f32.
+// table: [n_rows, n] (any W_<TYPE> with Vulkan kernels), ids: [m] i32, out: [m, n] f32.
 #extension GL_GOOGLE_include_directive : require
 #include "common/types.glsl"
 #include "common/grid.glsl"

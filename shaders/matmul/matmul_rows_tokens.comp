@@ -17,7 +17,8 @@
 // - No shared memory and no barrier (a barrier splits a lavapipe workgroup into coroutines);
 //   control flow stays uniform up to the stores (rows and tokens past the end recompute the
 //   last one), so every subgroup operation sees all its lanes.
-// Weights: W_F32/W_F16/W_Q8_0/W_Q4_0; activations f32 or f16 (X_F16).
+// Weights: every type with Vulkan kernels (W_<TYPE>; the W_CHUNKED quantized types chunk by
+// chunk); activations f32 or f16 (X_F16).
 // w: [n_out, n_in], x: [m, n_in], out: [m, n_out] f32.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_KHR_shader_subgroup_basic : require
@@ -55,8 +56,27 @@ layout(set = 0, binding = 0) readonly buffer WeightBuf64 { uvec2 w64[]; };
 // Two views of one binding: 16-bit words (any block) and 16-byte vectors (aligned block pairs).
 layout(set = 0, binding = 0) readonly buffer WeightBuf { uint16_t w_data[]; };
 layout(set = 0, binding = 0) readonly buffer WeightBuf128 { uvec4 w128[]; };
+#elif defined(W_BF16)
+layout(set = 0, binding = 0) readonly buffer WeightBuf { uint16_t w_data[]; };
+layout(set = 0, binding = 0) readonly buffer WeightBuf64 { uvec2 w64[]; };
+#elif defined(W_CHUNKED)
+layout(set = 0, binding = 0) readonly buffer WeightBuf { uint16_t w_data[]; };
+layout(set = 0, binding = 0) readonly buffer WeightBuf32 { uint w32[]; };
+#define QB_W w_data
+#define QB_W32 w32
+#define QB_ALIGNED (PAIRS_ALIGNED != 0)
+#define QB_SCALES w_scales
+#define QB_QUANTS w_quants
+#define QB_CHUNK w_chunk
+#define QB_VALUE w_block_value
+#include "common/quant_blocks.glsl"
 #else
-#error "define one of W_F32, W_F16, W_Q8_0, W_Q4_0"
+#error "define W_<TYPE> for a type with Vulkan kernels in engine/core/weight_types.def"
+#endif
+#if defined(W_BF16)
+#define W_ELEM(i) bf16_value(w_data[i])
+#else
+#define W_ELEM(i) float(w_data[i])
 #endif
 
 layout(set = 0, binding = 1) readonly buffer XBuf { X_T x[]; };
@@ -206,6 +226,19 @@ void tile_rows() {
       tile_block(blk * QK);
     }
   }
+#elif defined(W_CHUNKED)
+  // Chunk by chunk: 32 weights of each row decoded with their block's scales (wd = 1); 32-bit
+  // loads where the type and the rows allow (W_EVEN_U32 and PAIRS_ALIGNED), else 16-bit ones.
+  [[unroll]] for (uint j = 0; j < RPI; ++j) wd[j] = 1.0;
+  const uint chunks = p.n_in / QK;
+  for (uint ch = 0; ch < chunks; ++ch) {
+    [[unroll]] for (uint j = 0; j < RPI; ++j) {
+      vec4 w[8];
+      w_chunk(wc_block_word(w_base[j], ch), wc_chunk_in_block(ch), w);
+      [[unroll]] for (uint i = 0; i < 8; ++i) wv[j * 8 + i] = w[i];
+    }
+    tile_block(ch * QK);
+  }
 #else
   // Float weights: 32 at a time through the same tile, then the n_in % 32 tail one by one.
   [[unroll]] for (uint j = 0; j < RPI; ++j) wd[j] = 1.0;
@@ -218,6 +251,13 @@ void tile_rows() {
         wv[j * 8 + i] = PAIRS_ALIGNED != 0 ? w_vec4[a / 4 + i]
                                            : vec4(w_data[a + 4 * i], w_data[a + 4 * i + 1], w_data[a + 4 * i + 2],
                                                   w_data[a + 4 * i + 3]);
+#elif defined(W_BF16)
+        if (PAIRS_ALIGNED != 0) {
+          const uvec2 h = w64[a / 4 + i];
+          wv[j * 8 + i] = vec4(bf16_pair(h.x), bf16_pair(h.y));
+        } else {
+          wv[j * 8 + i] = vec4(W_ELEM(a + 4 * i), W_ELEM(a + 4 * i + 1), W_ELEM(a + 4 * i + 2), W_ELEM(a + 4 * i + 3));
+        }
 #else
         if (PAIRS_ALIGNED != 0) {
           const uvec2 h = w64[a / 4 + i];
@@ -233,7 +273,7 @@ void tile_rows() {
   }
   for (; k < p.n_in; ++k) {
     [[unroll]] for (uint j = 0; j < RPI; ++j) {
-      const float w = float(w_data[w_base[j] + k]);
+      const float w = W_ELEM(w_base[j] + k);
       [[unroll]] for (uint t = 0; t < TOKENS; ++t) {
         acc[j * TOKENS + t] = fma(w, float(x[x_base[t] + k]), acc[j * TOKENS + t]);
       }
@@ -247,6 +287,8 @@ uint row_units() {
   return p.n_in / QK * Q8_0_BLOCK_WORDS;
 #elif defined(W_Q4_0)
   return p.n_in / QK * Q4_0_BLOCK_WORDS;
+#elif defined(W_CHUNKED)
+  return p.n_in / WC_BLOCK_ELEMENTS * WC_BLOCK_WORDS;
 #else
   return p.n_in;
 #endif

@@ -5,7 +5,7 @@
 // rows per workgroup keep every invocation busy when a row has few blocks (n_in 512 is 16 Q8_0
 // blocks) and divide the per-workgroup cost, which dominates on CPU drivers. Quantized rows are
 // read block by block in their packed form and dequantized in registers.
-// Weights: W_F32/W_F16/W_Q8_0/W_Q4_0; activations f32 or f16 (X_F16).
+// Weights: every type with Vulkan kernels (W_<TYPE>); activations f32 or f16 (X_F16).
 // w: [n_out, n_in], x: [m, n_in], out: [m, n_out] f32.
 // Fused variants for devices without subgroup shuffles, as in matvec_rows.comp: CAT (matmul_cat,
 // weights in bindings 0-2, out = the products side by side, a workgroup's rows in one matrix)
@@ -17,8 +17,8 @@
 #include "common/quant.glsl"
 #if defined(W_Q8_0) || defined(W_Q4_0)
 #define W_QUANTIZED 1
-#elif !defined(W_F32) && !defined(W_F16)
-#error "define one of W_F32, W_F16, W_Q8_0, W_Q4_0"
+#elif !defined(W_F32) && !defined(W_F16) && !defined(W_BF16) && !defined(W_CHUNKED)
+#error "define W_<TYPE> for a type with Vulkan kernels in engine/core/weight_types.def"
 #endif
 
 #if defined(X_F16)
@@ -76,6 +76,8 @@ uint row_units() {
   return p.n_in / QK * Q8_0_BLOCK_WORDS;
 #elif defined(W_Q4_0)
   return p.n_in / QK * Q4_0_BLOCK_WORDS;
+#elif defined(W_CHUNKED)
+  return p.n_in / WC_BLOCK_ELEMENTS * WC_BLOCK_WORDS;
 #else
   return p.n_in;
 #endif

@@ -19,7 +19,8 @@
 // 45 cycles each, measured). Hence few, wide loads: quantized rows are read two blocks (36 or
 // 68 bytes) at a time as 16-byte vectors when every pair starts 4-byte aligned (PAIRS_ALIGNED:
 // n_in a multiple of 64 and an even word offset), else block by block as 16-bit words.
-// Weights: W_F32/W_F16/W_Q8_0/W_Q4_0; activations f32 or f16 (X_F16).
+// Weights: every type with Vulkan kernels (W_<TYPE>; the W_CHUNKED quantized types chunk by
+// chunk); activations f32 or f16 (X_F16).
 // w: [n_out, n_in], x: [m, n_in], out: [m, n_out] f32.
 //
 // Fused decode variants (one token in practice; any m works) read several matrices of one type
@@ -103,7 +104,7 @@ vec4 x4(uint t, uint k) {
   return vec4(float(x[a]), float(x[a + 1]), float(x[a + 2]), float(x[a + 3]));
 }
 
-#if defined(W_Q4_0) || defined(W_Q8_0)
+#if defined(W_Q4_0) || defined(W_Q8_0) || defined(W_CHUNKED)
 // The 32 activations of one block for token t, as eight vec4 (x0..x7 = values 4i..4i+3).
 // With LANES 1 every invocation of a subgroup needs the same 32 values. A CPU driver pays
 // per load instruction (tens of cycles each, uniform or not), so instead of 32 uniform loads
@@ -167,6 +168,23 @@ void block_dot(float d, uvec4 qa, uvec4 qb, uint k0) {
     acc[t] = fma(d, (s.x + s.y) + (s.z + s.w), acc[t]);
   }
 }
+#elif defined(W_CHUNKED)
+// One chunk of 32 weights, decoded with its scales (common/quant_blocks.glsl): w[i] = weights
+// 4i..4i+3, multiplied with the activations k0.. of every token.
+void chunk_dot(vec4 w[8], uint k0) {
+  [[unroll]] for (uint t = 0; t < TOKENS; ++t) {
+    BLOCK_X(t, k0)
+    vec4 s = w[0] * x0;
+    s = fma(w[1], x1, s);
+    s = fma(w[2], x2, s);
+    s = fma(w[3], x3, s);
+    s = fma(w[4], x4_, s);
+    s = fma(w[5], x5, s);
+    s = fma(w[6], x6, s);
+    s = fma(w[7], x7, s);
+    acc[t] += (s.x + s.y) + (s.z + s.w);
+  }
+}
 #endif
 
 #if defined(W_Q4_0) || defined(W_Q8_0)
@@ -200,6 +218,8 @@ uint row_units() {
   return p.n_in / QK * Q8_0_BLOCK_WORDS;
 #elif defined(W_Q4_0)
   return p.n_in / QK * Q4_0_BLOCK_WORDS;
+#elif defined(W_CHUNKED)
+  return p.n_in / WC_BLOCK_ELEMENTS * WC_BLOCK_WORDS;
 #else
   return p.n_in;
 #endif

@@ -4,7 +4,7 @@
 // RS_INDEX and row_share_<RS_INDEX>. A GLSL function cannot take a buffer, and a workgroup picks
 // its matrix from its group index, so each binding gets its own copy behind a uniform branch.
 // Needs from the includer: p.n_in, acc[], x_base[], TOKENS, LANES, PAIRS_ALIGNED, x4(), and for
-// quantized weights block_dot(), pw[] and PAIR_WORDS / PAIR_VEC4.
+// Q4_0/Q8_0 weights block_dot(), pw[] and PAIR_WORDS / PAIR_VEC4, for W_CHUNKED ones chunk_dot().
 
 #if RS_INDEX == 0
 #define RS_W w0_data
@@ -16,6 +16,10 @@
 #define RS_ROW_SHARE row_share_0
 #define RS_LOAD_PAIR load_pair_0
 #define RS_WORD32 word32_0
+#define RS_SCALES rs_scales_0
+#define RS_QUANTS rs_quants_0
+#define RS_CHUNK rs_chunk_0
+#define RS_VALUE rs_value_0
 #elif RS_INDEX == 1
 #define RS_W w1_data
 #define RS_W32 w1_32
@@ -26,6 +30,10 @@
 #define RS_ROW_SHARE row_share_1
 #define RS_LOAD_PAIR load_pair_1
 #define RS_WORD32 word32_1
+#define RS_SCALES rs_scales_1
+#define RS_QUANTS rs_quants_1
+#define RS_CHUNK rs_chunk_1
+#define RS_VALUE rs_value_1
 #elif RS_INDEX == 2
 #define RS_W w2_data
 #define RS_W32 w2_32
@@ -36,6 +44,10 @@
 #define RS_ROW_SHARE row_share_2
 #define RS_LOAD_PAIR load_pair_2
 #define RS_WORD32 word32_2
+#define RS_SCALES rs_scales_2
+#define RS_QUANTS rs_quants_2
+#define RS_CHUNK rs_chunk_2
+#define RS_VALUE rs_value_2
 #else
 #error "RS_INDEX must be 0, 1 or 2"
 #endif
@@ -50,8 +62,29 @@ layout(set = 0, binding = RS_INDEX) readonly buffer RS_BUF32 { uint RS_W32[]; };
 layout(set = 0, binding = RS_INDEX) readonly buffer RS_BUF { uint16_t RS_W[]; };
 layout(set = 0, binding = RS_INDEX) readonly buffer RS_BUF32 { uint RS_W32[]; };
 layout(set = 0, binding = RS_INDEX) readonly buffer RS_BUF128 { uvec4 RS_W128[]; };
+#elif defined(W_BF16)
+layout(set = 0, binding = RS_INDEX) readonly buffer RS_BUF { uint16_t RS_W[]; };
+layout(set = 0, binding = RS_INDEX) readonly buffer RS_BUF32 { uint RS_W32[]; };
+#elif defined(W_CHUNKED)
+layout(set = 0, binding = RS_INDEX) readonly buffer RS_BUF { uint16_t RS_W[]; };
+layout(set = 0, binding = RS_INDEX) readonly buffer RS_BUF32 { uint RS_W32[]; };
+#define QB_W RS_W
+#define QB_W32 RS_W32
+#define QB_ALIGNED (PAIRS_ALIGNED != 0)
+#define QB_SCALES RS_SCALES
+#define QB_QUANTS RS_QUANTS
+#define QB_CHUNK RS_CHUNK
+#define QB_VALUE RS_VALUE
+#include "common/quant_blocks.glsl"
+#undef QB_W
+#undef QB_W32
+#undef QB_ALIGNED
+#undef QB_SCALES
+#undef QB_QUANTS
+#undef QB_CHUNK
+#undef QB_VALUE
 #else
-#error "define one of W_F32, W_F16, W_Q8_0, W_Q4_0"
+#error "define W_<TYPE> for a type with Vulkan kernels in engine/core/weight_types.def"
 #endif
 
 #if defined(W_Q4_0) || defined(W_Q8_0)
@@ -119,6 +152,35 @@ void RS_ROW_SHARE(uint wb, uint lane) {
                 uvec4(RS_WORD32(b + 9), RS_WORD32(b + 11), RS_WORD32(b + 13), RS_WORD32(b + 15)), blk * QK);
     }
   }
+#elif defined(W_CHUNKED)
+  // Chunk by chunk (32 weights, a block's scales applied); 32-bit loads where the type and the
+  // row allow (W_EVEN_U32 and PAIRS_ALIGNED), else 16-bit ones.
+  const uint chunks = p.n_in / QK;
+  for (uint ch = lane; ch < chunks; ch += LANES) {
+    vec4 w[8];
+    RS_CHUNK(wc_block_word(wb, ch), wc_chunk_in_block(ch), w);
+    chunk_dot(w, ch * QK);
+  }
+#elif defined(W_BF16)
+  uint k = lane * 4;
+  if (PAIRS_ALIGNED != 0) {
+    // Four bf16 per step as two 32-bit loads.
+    const uint base = wb / 2;
+    for (; k + 4 <= p.n_in; k += LANES * 4) {
+      const vec4 wv = vec4(bf16_pair(RS_W32[base + k / 2]), bf16_pair(RS_W32[base + k / 2 + 1]));
+      [[unroll]] for (uint t = 0; t < TOKENS; ++t) acc[t] += dot(wv, x4(t, k));
+    }
+  } else {
+    for (; k + 4 <= p.n_in; k += LANES * 4) {
+      const vec4 wv = vec4(bf16_value(RS_W[wb + k]), bf16_value(RS_W[wb + k + 1]), bf16_value(RS_W[wb + k + 2]),
+                           bf16_value(RS_W[wb + k + 3]));
+      [[unroll]] for (uint t = 0; t < TOKENS; ++t) acc[t] += dot(wv, x4(t, k));
+    }
+  }
+  for (; k < p.n_in; ++k) {
+    const float wv = bf16_value(RS_W[wb + k]);
+    [[unroll]] for (uint t = 0; t < TOKENS; ++t) acc[t] += wv * float(x[x_base[t] + k]);
+  }
 #elif defined(W_F16)
   uint k = lane * 4;
   if (PAIRS_ALIGNED != 0) {
@@ -162,3 +224,7 @@ void RS_ROW_SHARE(uint wb, uint lane) {
 #undef RS_ROW_SHARE
 #undef RS_LOAD_PAIR
 #undef RS_WORD32
+#undef RS_SCALES
+#undef RS_QUANTS
+#undef RS_CHUNK
+#undef RS_VALUE
