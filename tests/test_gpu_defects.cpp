@@ -193,8 +193,7 @@ TEST_CASE("defect 5: storage-buffer count and the Vulkan memory model are checke
   CHECK(std::string(vk::select_kernel_row(coop, key).variant.shader) == "matmul/tiled_q4_0_f32");
 }
 
-TEST_CASE("defect 7: reads back go through host-cached memory when the buffers' memory is not",
-          "[vulkan][defects]") {
+TEST_CASE("defect 7: reads back go through host-cached memory when the buffers' memory is not", "[vulkan][defects]") {
   // A discrete GPU with resizable BAR: the storage buffers' type is device-local and host-visible
   // but uncached (CPU reads over PCIe, uncached), and a host-cached type exists for staging.
   vk::DeviceInfo d = desktop_gpu();

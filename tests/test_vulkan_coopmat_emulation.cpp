@@ -88,11 +88,11 @@ TEST_CASE("VKGRAPH_EMULATE_COOPMAT shapes parse, and bad ones are named", "[vulk
   CHECK(s[0].result == VK_COMPONENT_TYPE_FLOAT32_KHR);
   for (const char* bad : {"", "16x16", "16x16x16,", "16x16x16x16", "axbxc", "16x16x-8"}) {
     INFO(bad);
-    CHECK_THROWS_WITH(vk::parse_coopmat_shapes(bad), ContainsSubstring("VKGRAPH_EMULATE_COOPMAT") &&
-                                                         ContainsSubstring("is not MxNxK"));
+    CHECK_THROWS_WITH(vk::parse_coopmat_shapes(bad),
+                      ContainsSubstring("VKGRAPH_EMULATE_COOPMAT") && ContainsSubstring("is not MxNxK"));
   }
-  CHECK_THROWS_WITH(vk::parse_coopmat_shapes("16x16x32"), ContainsSubstring("16x16x32") &&
-                                                              ContainsSubstring("other than 8 or 16"));
+  CHECK_THROWS_WITH(vk::parse_coopmat_shapes("16x16x32"),
+                    ContainsSubstring("16x16x32") && ContainsSubstring("other than 8 or 16"));
 }
 
 TEST_CASE("coopmat kernels take the device's shape, not only 16x16x16", "[vulkan][coopmat]") {
@@ -111,7 +111,9 @@ TEST_CASE("coopmat kernels take the device's shape, not only 16x16x16", "[vulkan
   vk::CoopMatShape f16_acc = f16_shape(16, 16, 16);
   f16_acc.c = f16_acc.result = VK_COMPONENT_TYPE_FLOAT16_KHR;
   const Case cases[] = {
-      {"nvidia", {f16_shape(16, 8, 16), f16_shape(16, 8, 8), f16_acc, f16_shape(16, 16, 16), i8}, 32,
+      {"nvidia",
+       {f16_shape(16, 8, 16), f16_shape(16, 8, 8), f16_acc, f16_shape(16, 16, 16), i8},
+       32,
        f16_shape(16, 16, 16)},
       {"anv", {f16_acc, f16_shape(8, 8, 16), i8}, 8, f16_shape(8, 8, 16)},
       {"xe2", {f16_shape(8, 16, 16)}, 16, f16_shape(8, 16, 16)},
@@ -123,7 +125,8 @@ TEST_CASE("coopmat kernels take the device's shape, not only 16x16x16", "[vulkan
     const std::optional<vk::CoopMatShape> got = vk::device_coopmat_shape(d, false);
     REQUIRE(got.has_value());
     CHECK((got->m == c.expect.m && got->n == c.expect.n && got->k == c.expect.k));
-    const vk::KernelRow& mm = vk::select_kernel_row(d, {OpKind::matmul, DType::Q4_0, DType::F32, vk::KernelForm::matrix});
+    const vk::KernelRow& mm =
+        vk::select_kernel_row(d, {OpKind::matmul, DType::Q4_0, DType::F32, vk::KernelForm::matrix});
     CHECK(std::string(mm.variant.shader) == "matmul/coopmat_q4_0_f32");
     const vk::KernelRow& at =
         vk::select_kernel_row(d, {OpKind::attention, DType::F16, DType::F32, vk::KernelForm::attention_tiled16});

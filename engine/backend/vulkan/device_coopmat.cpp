@@ -24,8 +24,8 @@ bool kernel_shape(const CoopMatShape& s) {
 }
 
 uint32_t smallest_subgroup(const DeviceInfo& info) {
-  const uint32_t s = info.subgroup_size_control ? std::min(info.min_subgroup_size, info.subgroup_size)
-                                                : info.subgroup_size;
+  const uint32_t s =
+      info.subgroup_size_control ? std::min(info.min_subgroup_size, info.subgroup_size) : info.subgroup_size;
   return std::max<uint32_t>(s, 1);
 }
 

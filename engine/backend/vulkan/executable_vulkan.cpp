@@ -140,13 +140,23 @@ void VulkanExecutable::lower_steps() {
     // A row whose pipeline the driver cannot build (a driver bug, typically in cooperative
     // matrices) is skipped for the next row of the table, with a warning naming the driver,
     // instead of stopping the run.
-    const auto usable = [&cache](const KernelRow& r) { return !cache.failed(r.variant.shader); };
+    // A row that cannot launch this node's shape (RowDoesNotFit) is skipped for this step only.
+    std::vector<const KernelRow*> unfit;
+    const auto usable = [&cache, &unfit](const KernelRow& r) {
+      return !cache.failed(r.variant.shader) && std::find(unfit.begin(), unfit.end(), &r) == unfit.end();
+    };
     LoweredStep lowered;
     std::vector<const Pipeline*> step_pipelines;
     for (;;) {
       const KernelRow& row = select_kernel_row(device, key, usable);
       LoweringInput in{plan_, step.node, row, *this, device};
-      lowered = lower_step_dispatches(in);
+      try {
+        lowered = lower_step_dispatches(in);
+      } catch (const RowDoesNotFit& e) {
+        log::debug("{}: trying the next kernel row", e.what());
+        unfit.push_back(&row);
+        continue;
+      }
       step_pipelines.clear();
       try {
         for (const Dispatch& d : lowered.dispatches) step_pipelines.push_back(&cache.get(pipeline_desc(d, device)));

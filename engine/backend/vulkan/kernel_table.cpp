@@ -711,7 +711,10 @@ const KernelRow& select_kernel_row(const DeviceInfo& device, const KernelKey& ke
       if (!(row.key == key)) continue;
       any = true;
       if (!usable(row)) {
-        if (pass == 0) skipped += fmt::format("\n{}: its pipeline failed to build on this driver", row.variant.shader);
+        if (pass == 0)
+          skipped +=
+              fmt::format("\n{}: skipped (its pipeline failed to build on this driver, or it cannot launch this node)",
+                          row.variant.shader);
         continue;
       }
       const bool forced = is_forced(row);

@@ -13,6 +13,7 @@
 #include "engine/backend/vulkan/kernel_table.h"
 #include "engine/backend/vulkan/memory.h"
 #include "engine/backend/vulkan/push/layout.h"
+#include "engine/core/error.h"
 #include "engine/graph/plan.h"
 
 namespace vkgraph::vk {
@@ -43,6 +44,13 @@ struct Dispatch {
   uint32_t groups[3] = {1, 1, 1};
   uint64_t bytes_read = 0;  // estimates, for `vkgraph plan` and profiles
   uint64_t bytes_written = 0;
+};
+
+// A row the table chose that cannot launch this node after all (no tile of the kernel fits the
+// node's shape in the row's shared-memory budget): the executable tries the table's next row.
+class RowDoesNotFit : public Error {
+ public:
+  using Error::Error;
 };
 
 struct LoweringInput {

@@ -42,8 +42,9 @@ Tiles choose_tiles(uint64_t d, uint64_t rows_total, bool coopmat, uint32_t budge
     if (t.rows > row_cap && t.rows > (coopmat ? 16u : 1u)) continue;
     if (tiled_shared_bytes(t, d, coopmat) <= budget) return t;
   }
-  fail("attention '{}': no tile of the {} kernel fits head_dim {} in its {} bytes of shared memory", node.name,
-       coopmat ? "cooperative-matrix" : "portable", d, budget);
+  throw RowDoesNotFit(
+      fmt::format("attention '{}': no tile of the {} kernel fits head_dim {} in its {} bytes of shared memory",
+                  node.name, coopmat ? "cooperative-matrix" : "portable", d, budget));
 }
 
 }  // namespace

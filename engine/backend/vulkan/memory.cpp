@@ -126,10 +126,18 @@ int staging_type_for_readback(const DeviceInfo& info, uint32_t allowed) {
   constexpr VkMemoryPropertyFlags visible = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT;
   constexpr VkMemoryPropertyFlags cached = VK_MEMORY_PROPERTY_HOST_CACHED_BIT;
   constexpr VkMemoryPropertyFlags coherent = VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
-  for (VkMemoryPropertyFlags want : {visible | cached | coherent, visible | cached, visible | coherent}) {
+  for (VkMemoryPropertyFlags want : {visible | cached | coherent, visible | cached}) {
     if (int type = find_type(info, allowed, want, -1); type >= 0) return type;
   }
-  return -1;
+  // No cached type: system memory (not device-local: that would be the uncached BAR again).
+  for (uint32_t i = 0; i < info.memory_types.size(); ++i) {
+    const VkMemoryPropertyFlags f = info.memory_types[i].flags;
+    if ((allowed & (1u << i)) && (f & (visible | coherent)) == (visible | coherent) &&
+        !(f & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT)) {
+      return int(i);
+    }
+  }
+  return find_type(info, allowed, visible | coherent, -1);
 }
 
 // --- Buffer ----------------------------------------------------------------------------------

@@ -76,7 +76,8 @@ struct MemoryStats {
 // host-cached memory; those reads go through a staging buffer of staging_type_for_readback.
 bool reads_directly(const DeviceInfo& info, uint32_t type);
 // The staging memory type for reads back to the host among `allowed` types: host-visible and
-// host-cached (coherent first), else host-visible coherent; -1 if none.
+// host-cached (coherent first), else host-visible coherent system memory, else any host-visible
+// coherent type; -1 if none.
 int staging_type_for_readback(const DeviceInfo& info, uint32_t allowed);
 
 class MemoryAllocator {

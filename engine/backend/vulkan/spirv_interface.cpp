@@ -23,15 +23,15 @@ constexpr uint32_t kStorageClassStorageBuffer = 12;
 SpirvInterface reflect_interface(std::span<const uint32_t> words, const std::string& module_name) {
   VKGRAPH_CHECK(words.size() >= 5 && words[0] == kMagic, "'{}' is not a SPIR-V module", module_name);
   SpirvInterface out;
-  std::map<uint32_t, uint32_t> spec_id;                // result id -> SpecId
-  std::map<uint32_t, uint32_t> literal;                // constant id -> value
+  std::map<uint32_t, uint32_t> spec_id;                 // result id -> SpecId
+  std::map<uint32_t, uint32_t> literal;                 // constant id -> value
   std::map<uint32_t, std::vector<uint32_t>> composite;  // spec composite id -> constituents
-  std::optional<uint32_t> workgroup_size_id;           // the id decorated BuiltIn WorkgroupSize
-  std::vector<uint32_t> local_size_ids;                // LocalSizeId operands
+  std::optional<uint32_t> workgroup_size_id;            // the id decorated BuiltIn WorkgroupSize
+  std::vector<uint32_t> local_size_ids;                 // LocalSizeId operands
   for (size_t i = 5; i < words.size();) {
     const uint32_t count = words[i] >> 16, op = words[i] & 0xffff;
-    VKGRAPH_CHECK(count > 0 && i + count <= words.size(), "'{}': malformed SPIR-V instruction at word {}",
-                  module_name, i);
+    VKGRAPH_CHECK(count > 0 && i + count <= words.size(), "'{}': malformed SPIR-V instruction at word {}", module_name,
+                  i);
     const std::span<const uint32_t> w = words.subspan(i, count);
     if (op == kOpCapability && count >= 2) {
       out.capabilities.push_back(w[1]);
