@@ -71,7 +71,8 @@ nlohmann::json device_json(const vk::DeviceInfo& d) {
                       {"scope", vk::scope_name(s.scope)},
                       {"saturating", s.saturating_accumulation}});
   }
-  j["cooperative_matrix"] = {{"supported", d.has_cooperative_matrix}, {"shapes", shapes}};
+  j["cooperative_matrix"] = {
+      {"supported", d.has_cooperative_matrix}, {"emulated", d.coopmat_emulated}, {"shapes", shapes}};
   j["timestamps"] = {{"supported", d.timestamps_usable()},
                      {"period_ns", d.timestamp_period_ns},
                      {"compute_and_graphics", d.timestamp_compute_and_graphics},

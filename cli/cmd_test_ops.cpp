@@ -43,6 +43,7 @@ int run_kernel(const TestOpsOptions& o) {
   size_t passed = 0, failed = 0, skipped = 0;
   testing::KernelRunOptions options;
   options.device = o.device;
+  options.filter = o.op;  // --op narrows the cases a forced row runs on
   testing::run_kernel_cases(o.kernel, options, [&](const testing::KernelRun& run, const testing::KernelCaseResult* c) {
     if (c != nullptr) {
       if (!o.failures_only || !c->result.passed) print(testing::format_case_result(c->result));

@@ -2,6 +2,7 @@
 // parses the command line, runs the chosen command and turns errors into messages and exit codes.
 
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <memory>
 #include <string>
@@ -39,6 +40,11 @@ int main(int argc, char** argv) {
   CLI::App app{"vkgraph: run language models on any GPU through Vulkan"};
   app.set_version_flag("--version", std::string("vkgraph ") + vkgraph::version() + " (" + vkgraph::git_commit() + ")");
   app.require_subcommand(1);
+  // Valid before or after the command: the switch for a driver whose cooperative matrices are
+  // broken (llama.cpp users know the same switch). Read when a device is probed.
+  bool no_coopmat = false;
+  app.add_flag("--no-coopmat", no_coopmat, "never use cooperative-matrix kernels (same as VKGRAPH_DISABLE_COOPMAT=1)");
+  app.fallthrough();
 
   std::function<int()> chosen;
   for (CommandInfo& command : command_registry()) {
@@ -55,6 +61,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  if (no_coopmat) setenv("VKGRAPH_DISABLE_COOPMAT", "1", 1);
   // With validation on (VKGRAPH_VALIDATION=1, as in every test), any validation message makes
   // the run fail, so tests that drive the program catch them as the library tests do.
   const auto checked = [](int code) {

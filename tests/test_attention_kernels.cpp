@@ -42,6 +42,7 @@ DeviceInfo fake_gpu(std::vector<CoopMatShape> shapes) {
   if (!shapes.empty()) {
     d.extensions = {VK_KHR_COOPERATIVE_MATRIX_EXTENSION_NAME};
     d.has_cooperative_matrix = true;
+    d.vulkan_memory_model = true;  // cooperative-matrix modules use it
     d.coopmat_shapes = std::move(shapes);
   }
   return d;
@@ -87,10 +88,11 @@ TEST_CASE("attention cooperative-matrix tiles are selected only where supported"
   CHECK(chosen(plain, KernelForm::attention_decode, DType::F32) == "attention/split_kv_f32");
   CHECK(chosen(plain, KernelForm::attention_split_reduce, DType::F32) == "attention/split_reduce");
 
-  // The extension with other shapes only (f16 accumulation, 16x8x16): still portable.
+  // The extension with only shapes the kernels cannot tile by (f16 accumulation, K = 32): still
+  // portable. (16x8x16 and the other 8/16 shapes are taken: tests/test_vulkan_coopmat_emulation.cpp.)
   CoopMatShape f16_acc = f16_shape(16, 16, 16);
   f16_acc.c = f16_acc.result = VK_COMPONENT_TYPE_FLOAT16_KHR;
-  const DeviceInfo other = fake_gpu({f16_acc, f16_shape(16, 8, 16)});
+  const DeviceInfo other = fake_gpu({f16_acc, f16_shape(16, 16, 32)});
   CHECK(chosen(other, KernelForm::attention_tiled16) == "attention/tiled_kv_f16");
 
   // The exact shape: cooperative matrices for head dims that are multiples of 16, and only there.

@@ -328,14 +328,15 @@ TEST_CASE("matmul kernels: the integer-dot mat-vec matches the CPU reference on 
 namespace {
 
 // A GPU with fp16 and, when `shape` is set, VK_KHR_cooperative_matrix listing the 16x16x16
-// f16 x f16 + f32 -> f32 subgroup shape (next to one the kernel does not use).
+// f16 x f16 + f32 -> f32 subgroup shape (next to one the kernel does not use: K = 32).
 DeviceInfo coopmat_gpu(bool shape) {
   DeviceInfo d = gpu_device();
   d.shader_float16 = true;
   d.max_shared_memory = 48 * 1024;
   d.extensions = {VK_KHR_COOPERATIVE_MATRIX_EXTENSION_NAME};
   d.has_cooperative_matrix = true;
-  CoopMatShape other{16, 8, 16};
+  d.vulkan_memory_model = true;  // cooperative-matrix modules use it
+  CoopMatShape other{16, 16, 32};
   d.coopmat_shapes = {other};
   if (shape) d.coopmat_shapes.push_back(CoopMatShape{16, 16, 16});
   return d;
@@ -354,7 +355,7 @@ bool declares_capability(std::span<const uint32_t> spirv, uint32_t capability) {
 
 }  // namespace
 
-TEST_CASE("matmul kernels: the cooperative-matrix mat-mat is selected only with the 16x16x16 f16 shape",
+TEST_CASE("matmul kernels: the cooperative-matrix mat-mat is selected only with an f16 shape it tiles by",
           "[vulkan][matmul][coopmat]") {
   const DeviceInfo without = coopmat_gpu(false);
   const DeviceInfo with = coopmat_gpu(true);

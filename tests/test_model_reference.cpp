@@ -159,3 +159,13 @@ TEST_CASE("model logits and greedy tokens match llama.cpp on Vulkan", "[model][r
     DYNAMIC_SECTION(c.reference) { check_against_reference("vulkan", c); }
   }
 }
+
+// The same on CUDA where a device is present (scripts/gpu-check.sh runs it on an NVIDIA machine);
+// skipped here with the reason.
+TEST_CASE("model logits and greedy tokens match llama.cpp on CUDA", "[model][reference][cuda]") {
+  const BackendAvailability cuda = backend_availability("cuda");
+  if (!cuda.available) SKIP("CUDA unavailable: " << cuda.reason);
+  for (const ModelReference& c : references) {
+    DYNAMIC_SECTION(c.reference) { check_against_reference("cuda", c); }
+  }
+}

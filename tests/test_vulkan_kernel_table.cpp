@@ -111,6 +111,7 @@ TEST_CASE("kernel table: cooperative matrix changes only keys that have a coopma
   const DeviceInfo plain = desktop_gpu();
   DeviceInfo coop = desktop_gpu();
   coop.has_cooperative_matrix = true;
+  coop.vulkan_memory_model = true;
   coop.extensions.push_back(VK_KHR_COOPERATIVE_MATRIX_EXTENSION_NAME);
   coop.coopmat_shapes.push_back(CoopMatShape{16, 16, 16});
   auto has_coopmat_row = [](const KernelKey& key) {

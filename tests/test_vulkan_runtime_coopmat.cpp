@@ -31,6 +31,7 @@ vk::DeviceInfo fake_gpu(bool ext, std::vector<vk::CoopMatShape> shapes) {
   if (ext) {
     d.extensions = {VK_KHR_COOPERATIVE_MATRIX_EXTENSION_NAME};
     d.has_cooperative_matrix = true;
+    d.vulkan_memory_model = true;  // cooperative-matrix modules use it
     d.coopmat_shapes = std::move(shapes);
   }
   return d;

@@ -39,7 +39,13 @@ struct Sweep {
   // that scores of random unit-range q and k spread over several caps and the tanh bends them:
   // an uncapped kernel lands NMSE ~1e-1 away.
   float softcap = 0.0f;
+  // Values past f16's range (65504): element 0 of every query (kBigQueries) or of every key
+  // (kBigKeys) is 1e5 and the same element of the other side 1/64, so every score of a row gets
+  // the same large term and the softmax (invariant to it) equals the ordinary case's. Kernels that
+  // stage tiles in f16 (cooperative matrices) must scale them, not overflow to infinity and NaN.
+  int big = 0;
 };
+constexpr int kBigQueries = 1, kBigKeys = 2;
 
 std::string sweep_name(const Sweep& s) {
   std::string name = fmt::format("attention sweep cache={} m={} n_slots={} head_dim={} n_head={} n_kv_head={} {}{}",
@@ -49,6 +55,8 @@ std::string sweep_name(const Sweep& s) {
   if (s.rotate_n_rot > 0) name += fmt::format(" rotate_keys={}", s.rotate_n_rot);
   if (s.filled >= 0) name += fmt::format(" filled={}", s.filled);
   if (s.softcap > 0.0f) name += fmt::format(" softcap={}", s.softcap);
+  if (s.big == kBigQueries) name += " queries=1e5";
+  if (s.big == kBigKeys) name += " keys=1e5";
   return name;
 }
 
@@ -70,10 +78,17 @@ OpCase sweep_case(const Sweep& s) {
     std::vector<int32_t> q_pos(size_t(s.m));
     std::iota(q_pos.begin(), q_pos.end(), int32_t(std::max<int64_t>(filled, s.m) - s.m));
     const int64_t row = s.n_kv_head * s.head_dim;
-    const TensorId q = add_float_input(g, "q", DType::F32, {s.m, s.n_head, s.head_dim},
-                                       rng.floats(size_t(s.m * s.n_head * s.head_dim)));
+    std::vector<float> q_values = rng.floats(size_t(s.m * s.n_head * s.head_dim));
+    std::vector<float> k_values = rng.floats(size_t(s.n_slots * row));
+    if (s.big != 0) {
+      // 1/64 is exact in f16; 1e5 is not representable there at all.
+      const float q0 = s.big == kBigQueries ? 1.0e5f : 1.0f / 64, k0 = s.big == kBigKeys ? 1.0e5f : 1.0f / 64;
+      for (size_t i = 0; i < q_values.size(); i += size_t(s.head_dim)) q_values[i] = q0;
+      for (size_t i = 0; i < k_values.size(); i += size_t(s.head_dim)) k_values[i] = k0;
+    }
+    const TensorId q = add_float_input(g, "q", DType::F32, {s.m, s.n_head, s.head_dim}, q_values);
     const Shape cache_shape{s.n_slots, s.n_kv_head, s.head_dim};
-    const TensorId k = add_state(g, backend, "cache_k", s.cache, cache_shape, rng.floats(size_t(s.n_slots * row)));
+    const TensorId k = add_state(g, backend, "cache_k", s.cache, cache_shape, k_values);
     const TensorId v = add_state(g, backend, "cache_v", s.cache, cache_shape, rng.floats(size_t(s.n_slots * row)));
     AttentionParams params;
     params.scale = s.softcap > 0.0f ? 1.0f : 1.0f / std::sqrt(float(s.head_dim));
@@ -175,6 +190,11 @@ void add_attention_sweep_cases(std::vector<OpCase>& cases) {
       {.m = 128, .n_head = 8, .n_kv_head = 4, .head_dim = 64, .n_slots = 128, .ordered = false, .rotate_n_rot = 64}));
   cases.push_back(
       sweep_case({.m = 17, .n_head = 8, .n_kv_head = 4, .head_dim = 8, .n_slots = 40, .window = 9, .rotate_n_rot = 8}));
+  // Queries and keys past f16's range (an f32 cache: an f16 one cannot hold them), prefill.
+  cases.push_back(sweep_case(
+      {.m = 17, .n_head = 8, .n_kv_head = 4, .head_dim = 64, .n_slots = 17, .cache = DType::F32, .big = kBigQueries}));
+  cases.push_back(sweep_case(
+      {.m = 17, .n_head = 8, .n_kv_head = 4, .head_dim = 64, .n_slots = 17, .cache = DType::F32, .big = kBigKeys}));
   // 4096: a causal prefill (half its tiles skipped), a windowed one (all but a band skipped),
   // and decode over a 4096-slot cache.
   cases.push_back(sweep_case({.m = 4096, .n_head = 2, .n_kv_head = 1, .head_dim = 64, .n_slots = 4096}));

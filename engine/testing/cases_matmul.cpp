@@ -122,6 +122,32 @@ void add_matmul_cases(std::vector<OpCase>& cases) {
     }
   }
 
+  // Activations past f16's range (65504, up to 1e5): kernels that stage them in f16 (cooperative
+  // matrices) must scale them, not turn them into infinity. Prefill, every weight type, f32
+  // activations (f16 ones cannot hold them).
+  for (DType w_type : weight_types()) {
+    const MatmulShape s = for_type(w_type, {17, blocks(3), 33});
+    OpCase c;
+    c.name = fmt::format("matmul w={} x=f32 m={} n_in={} n_out={} x=1e5", dtype_name(w_type), s.m, s.n_in, s.n_out);
+    c.op = "matmul";
+    c.max_nmse = matmul_nmse;
+    c.weight = w_type;
+    c.build = [name = c.name, w_type, s](Backend& backend) {
+      CaseRng rng(name);
+      CaseGraph g;
+      const TensorId w = add_weight(g, backend, "w", w_type, {s.n_out, s.n_in}, weight_values(s.n_out, s.n_in));
+      std::vector<float> x = rng.floats(size_t(s.m * s.n_in));
+      for (float& v : x) v *= 1.0e5f;
+      x[0] = 1.0e5f;
+      const TensorId xt = add_float_input(g, "x", DType::F32, {s.m, s.n_in}, x);
+      const TensorId y = g.graph.matmul(w, xt);
+      g.graph.mark_output(y);
+      g.outputs.push_back(y);
+      return g;
+    };
+    cases.push_back(std::move(c));
+  }
+
   // matmul + a residual of the product's shape: fused into matmul_add for one token (the residual
   // on either side of the add), left as matmul then add for several.
   const BlockShape add_shapes[] = {{1, blocks(2), 7}, {1, blocks(8), 65}, {1, elements(4096), 257}, {7, blocks(5), 33}};

@@ -88,6 +88,9 @@ std::vector<KernelRun> run_kernel_cases(const std::string& selector, const Kerne
     }
     const vk::ForcedKernels forced({run.row.name});
     for (const OpCase& c : op_cases()) {
+      if (!options.filter.empty() && c.op != options.filter && c.name.find(options.filter) == std::string::npos) {
+        continue;
+      }
       if (!case_may_run(c, *row, cpu, vulkan)) continue;
       bool ran = false;
       double row_ms = 0.0;

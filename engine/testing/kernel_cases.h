@@ -42,6 +42,7 @@ struct KernelRun {
 struct KernelRunOptions {
   std::string device;  // Vulkan device selector ("" = the default)
   int timed_runs = 0;  // > 0: time each case over this many runs
+  std::string filter;  // only cases of this op or whose name contains it ("" = all)
 };
 
 // Runs every row `selector` names (a row name, a shader: all its rows, or "shader@when") and calls

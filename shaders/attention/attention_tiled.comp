@@ -40,6 +40,17 @@ shared float row_alpha[BR];   // rescaling of o_s for the current tile
 shared int row_qpos[BR];      // -1 for rows past the end: no slot is visible to them
 shared int tile_pos[BC];      // kv_pos of the tile's slots, -1 past the end
 
+#if defined(VKGRAPH_COOPMAT)
+// f16 tiles: a query row or a key beyond f16's range would stage as infinity and turn its
+// scores, then the softmax, into NaN. Each row and each slot of the tile is divided by a power
+// of two for the staging (common/coopmat.glsl: f16_safe_scale), and the score multiplied back.
+shared float q_scale[BR];
+shared float k_scale[BC];
+float staging_scale(uint r, uint c) { return q_scale[r] * k_scale[c]; }
+#else
+float staging_scale(uint r, uint c) { return 1.0; }
+#endif
+
 TILE_MMA_NT(scores_product, s_s, q_s, kv_s)
 TILE_MMA_NN(output_product, o_s, p_s, kv_s)
 
@@ -55,6 +66,18 @@ void main() {
   const uint r0 = (g % row_tiles) * BR;
   const uint kv_stride = p.n_kv_head * D;  // elements between consecutive slots
 
+#if defined(VKGRAPH_COOPMAT)
+  for (uint r = t; r < BR; r += WG) {
+    const uint row = r0 + r;
+    float largest = 0.0;
+    if (row < rows_total) {
+      const uint base = p.q_off + ((row / group) * p.n_head + kv_head * group + row % group) * D;
+      for (uint d = 0; d < D; ++d) largest = max(largest, abs(q[base + d]));
+    }
+    q_scale[r] = f16_safe_scale(largest);
+  }
+  barrier();
+#endif
   for (uint e = t; e < BR * D; e += WG) {
     const uint row = r0 + e / D;
     float x = 0.0;
@@ -62,6 +85,9 @@ void main() {
       const uint head = kv_head * group + row % group;
       x = q[p.q_off + ((row / group) * p.n_head + head) * D + e % D];
     }
+#if defined(VKGRAPH_COOPMAT)
+    x /= q_scale[e / D];
+#endif
     q_s[e] = TILE_T(x);
     o_s[e] = 0.0;
   }
@@ -95,10 +121,25 @@ void main() {
       continue;
     }
 
+#if defined(VKGRAPH_COOPMAT)
+    for (uint c = t; c < BC; c += WG) {
+      float largest = 0.0;
+      if (tile_pos[c] >= 0) {
+        for (uint d = 0; d < D; ++d) {
+          largest = max(largest, abs(key_element(p.k_off + (c0 + c) * kv_stride + kv_head * D, d, tile_pos[c])));
+        }
+      }
+      k_scale[c] = f16_safe_scale(largest);
+    }
+    barrier();
+#endif
     for (uint e = t; e < BC * D; e += WG) {
       const uint c = e / D;
       float x = 0.0;
       if (tile_pos[c] >= 0) x = key_element(p.k_off + (c0 + c) * kv_stride + kv_head * D, e % D, tile_pos[c]);
+#if defined(VKGRAPH_COOPMAT)
+      x /= k_scale[c];
+#endif
       kv_s[e] = TILE_T(x);
     }
     barrier();
@@ -111,7 +152,8 @@ void main() {
       const int qp = row_qpos[r];
       float tile_max = neg_inf();
       for (uint c = 0; c < BC; ++c) {
-        const float s = key_visible(tile_pos[c], qp) ? attention_score(s_s[r * BC + c]) : neg_inf();
+        const float s =
+            key_visible(tile_pos[c], qp) ? attention_score(s_s[r * BC + c] * staging_scale(r, c)) : neg_inf();
         s_s[r * BC + c] = s;
         tile_max = max(tile_max, s);
       }

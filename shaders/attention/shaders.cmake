@@ -3,7 +3,8 @@
 #   split_kv_*: decode (one query row), split-K over the cache ("flash-decoding"); one chunk
 #     writes the output itself, several write partials that split_reduce combines.
 #   tiled_kv_*: FlashAttention-2 style tiles for prefill, portable shared-memory products.
-#   tiled_coopmat_kv_*: the same kernel with cooperative-matrix products (COOPMAT variants).
+#   tiled_coopmat_kv_*: the same kernel with cooperative-matrix products (COOPMAT variants);
+#   tiled_coopmat_emu_kv_*: ... over the emulation (COOPMAT_EMULATED).
 vkgraph_shader(NAME attention/split_kv_f32 SOURCE attention_split.comp PUSH AttentionSplitPush)
 vkgraph_shader(NAME attention/split_kv_f16 SOURCE attention_split.comp PUSH AttentionSplitPush DEFINES KV_F16=1)
 vkgraph_shader(NAME attention/split_reduce SOURCE attention_reduce.comp PUSH AttentionReducePush)
@@ -11,6 +12,9 @@ vkgraph_shader(NAME attention/tiled_kv_f32 SOURCE attention_tiled.comp PUSH Atte
 vkgraph_shader(NAME attention/tiled_kv_f16 SOURCE attention_tiled.comp PUSH AttentionPush DEFINES KV_F16=1)
 vkgraph_shader(NAME attention/tiled_coopmat_kv_f32 SOURCE attention_tiled.comp PUSH AttentionPush COOPMAT)
 vkgraph_shader(NAME attention/tiled_coopmat_kv_f16 SOURCE attention_tiled.comp PUSH AttentionPush DEFINES KV_F16=1 COOPMAT)
+# ... over the cooperative-matrix emulation (VKGRAPH_EMULATE_COOPMAT: CI runs them on lavapipe).
+vkgraph_shader(NAME attention/tiled_coopmat_emu_kv_f32 SOURCE attention_tiled.comp PUSH AttentionPush COOPMAT_EMULATED)
+vkgraph_shader(NAME attention/tiled_coopmat_emu_kv_f16 SOURCE attention_tiled.comp PUSH AttentionPush DEFINES KV_F16=1 COOPMAT_EMULATED)
 # The batched engine's paged cache: every query of a step, tiles read through the block table,
 # split over key chunks on GPUs (partials combined by split_reduce).
 vkgraph_shader(NAME attention/paged_kv_f32 SOURCE paged_attention.comp PUSH PagedAttentionPush)

@@ -1,8 +1,9 @@
 // The tile multiply-accumulate abstraction: kernels that multiply small tiles held in shared
 // memory (attention's Q.K^T and P.V; matmul's tiles) are written once against these macros, and
 // the variant picks the implementation:
-//   VKGRAPH_COOPMAT (COOPMAT variants): GL_KHR_cooperative_matrix, 16x16x16 f16 x f16 + f32
-//       -> f32 at subgroup scope (tile_coopmat.glsl); chosen only where the device lists it.
+//   VKGRAPH_COOPMAT (COOPMAT and COOPMAT_EMULATED variants): cooperative matrices at the
+//       device's f16 x f16 + f32 -> f32 subgroup shape (tile_coopmat.glsl over
+//       common/coopmat.glsl); chosen only where the device lists (or emulates) one.
 //   otherwise: plain shared-memory loops any Vulkan device runs (tile_portable.glsl).
 // The tiling, masking and softmax around the products are the same code on both paths, so the
 // portable run on lavapipe tests what GPUs run.

@@ -51,12 +51,14 @@ foreach(w IN LISTS dot8_types)
   vkgraph_shader(NAME matmul/dot8_${wl}_f32 SOURCE matvec_dot8.comp PUSH MatmulPush DEFINES W_${w}=1)
   vkgraph_shader(NAME matmul/dot8_${wl}_f16 SOURCE matvec_dot8.comp PUSH MatmulPush DEFINES W_${w}=1 X_F16=1)
 endforeach()
-# Cooperative-matrix mat-mat (prefill), 16x16x16 f16 tiles; weights dequantized to f16 in
-# shared memory. Compiled and validated here; selected only on devices listing the shape:
-# vk_coopmat.
+# Cooperative-matrix mat-mat (prefill) at the device's f16 shape; weights dequantized to f16 in
+# shared memory. Compiled and validated here; selected only on devices listing a shape:
+# vk_coopmat. coopmat_emu_*: the same source over the emulation (VKGRAPH_EMULATE_COOPMAT).
 vkgraph_weight_types_with(coopmat_types vk_coopmat)
 foreach(w IN LISTS coopmat_types)
   set(wl ${VKGRAPH_TYPE_${w}_NAME})
   vkgraph_shader(NAME matmul/coopmat_${wl}_f32 SOURCE matmul_coopmat.comp PUSH MatmulPush DEFINES W_${w}=1 COOPMAT)
   vkgraph_shader(NAME matmul/coopmat_${wl}_f16 SOURCE matmul_coopmat.comp PUSH MatmulPush DEFINES W_${w}=1 X_F16=1 COOPMAT)
+  vkgraph_shader(NAME matmul/coopmat_emu_${wl}_f32 SOURCE matmul_coopmat.comp PUSH MatmulPush DEFINES W_${w}=1 COOPMAT_EMULATED)
+  vkgraph_shader(NAME matmul/coopmat_emu_${wl}_f16 SOURCE matmul_coopmat.comp PUSH MatmulPush DEFINES W_${w}=1 X_F16=1 COOPMAT_EMULATED)
 endforeach()

@@ -3,6 +3,7 @@
 // A grid-stride loop covers n larger than the dispatch (the workgroup count limit is 65535 on
 // many devices), and the bound check covers n not a multiple of the workgroup size.
 
+layout(local_size_x_id = 0) in;
 
 // The C++ side: ProbeCountPush in engine/backend/vulkan/push/probe.h (the build compares the two).
 layout(push_constant) uniform Params {

@@ -128,7 +128,9 @@ std::vector<OpKind> VulkanBackend::fused_ops() const {
 
 std::optional<KernelChoice> VulkanBackend::kernel_choice(const Graph& graph, const Node& node) const {
   const KernelRow& row = select_kernel_row(context_->info(), kernel_key(graph, node));
-  return KernelChoice{kernel_row_name(row), row.variant.requirements.coopmat ? "coopmat" : "portable", row.why};
+  const KernelRequirements& req = row.variant.requirements;
+  return KernelChoice{kernel_row_name(row),
+                      !req.coopmat ? "portable" : (req.coopmat_emulated ? "coopmat (emulated)" : "coopmat"), row.why};
 }
 
 std::optional<CopyBandwidth> VulkanBackend::measure_copy_bandwidth() {

@@ -225,8 +225,10 @@ std::string describe(const DeviceInfo& d) {
   line("16-bit storage", yes_no(d.storage_buffer_16bit));
   line("integer dot product",
        d.integer_dot_product ? fmt::format("yes (4x8-bit accelerated: {})", yes_no(d.int8_dot_accelerated)) : "no");
-  if (d.has_cooperative_matrix) {
-    line("cooperative matrix", fmt::format("yes, {} shapes", d.coopmat_shapes.size()));
+  if (d.has_cooperative_matrix || d.coopmat_emulated) {
+    line("cooperative matrix",
+         d.coopmat_emulated ? fmt::format("emulated (VKGRAPH_EMULATE_COOPMAT), {} shapes", d.coopmat_shapes.size())
+                            : fmt::format("yes, {} shapes", d.coopmat_shapes.size()));
     for (const CoopMatShape& s : d.coopmat_shapes) {
       out += fmt::format("    {}x{}x{} A {} B {} C {} -> {} ({}{})\n", s.m, s.n, s.k, component_type_name(s.a),
                          component_type_name(s.b), component_type_name(s.c), component_type_name(s.result),

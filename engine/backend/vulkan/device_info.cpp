@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "engine/backend/vulkan/device_coopmat.h"
 #include "engine/backend/vulkan/device_limits.h"
 #include "engine/backend/vulkan/instance.h"
 #include "engine/backend/vulkan/vk_check.h"
@@ -249,7 +250,8 @@ DeviceInfo probe_device(const Instance& instance, VkPhysicalDevice device, uint3
   bool found = false;
   info.compute_queue_family = pick_compute_family(families, &found);
   info.timestamp_valid_bits = found ? families[info.compute_queue_family].timestampValidBits : 0;
-  apply_limit_overrides(info);  // VKGRAPH_LIMIT_* (device_limits.h)
+  apply_limit_overrides(info);      // VKGRAPH_LIMIT_* (device_limits.h)
+  apply_coopmat_environment(info);  // VKGRAPH_EMULATE_COOPMAT, VKGRAPH_DISABLE_COOPMAT (device_coopmat.h)
   return info;
 }
 

@@ -90,6 +90,9 @@ struct DeviceInfo {
 
   // Cooperative matrix (VK_KHR_cooperative_matrix).
   bool has_cooperative_matrix = false;  // extension present and feature cooperativeMatrix set
+  // Or none, but VKGRAPH_EMULATE_COOPMAT lists shapes to emulate (device_coopmat.h): then
+  // coopmat_shapes are those and only COOPMAT_EMULATED kernels use them.
+  bool coopmat_emulated = false;
   std::vector<CoopMatShape> coopmat_shapes;
 
   // Timestamps.

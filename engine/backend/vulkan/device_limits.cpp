@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <string_view>
 
 #include "engine/backend/vulkan/device_info.h"
 #include "engine/core/error.h"
@@ -63,6 +64,14 @@ LimitOverrides limit_overrides() {
   o.storage_range = read_env("VKGRAPH_LIMIT_STORAGE_RANGE");
   o.allocation = read_env("VKGRAPH_LIMIT_ALLOCATION");
   o.heap = read_env("VKGRAPH_LIMIT_HEAP");
+  o.shared_memory = read_env("VKGRAPH_LIMIT_SHARED_MEMORY");
+  o.workgroup_invocations = read_env("VKGRAPH_LIMIT_WORKGROUP_INVOCATIONS");
+  o.subgroup_size = read_env("VKGRAPH_LIMIT_SUBGROUP_SIZE");
+  if (const char* v = std::getenv("VKGRAPH_LIMIT_16BIT_STORAGE"); v != nullptr && *v != '\0') {
+    VKGRAPH_CHECK(std::string_view(v) == "0" || std::string_view(v) == "1",
+                  "VKGRAPH_LIMIT_16BIT_STORAGE='{}' must be 0 (no 16-bit storage) or 1", v);
+    o.no_16bit_storage = std::string_view(v) == "0";
+  }
   return o;
 }
 
@@ -77,6 +86,27 @@ void apply_limit_overrides(DeviceInfo& info) {
     info.max_memory_allocation_size = *o.allocation;
     log::info("device '{}': maxMemoryAllocationSize lowered to {} (VKGRAPH_LIMIT_ALLOCATION)", info.name,
               format_bytes(info.max_memory_allocation_size));
+  }
+  if (o.shared_memory && *o.shared_memory < info.max_shared_memory) {
+    info.max_shared_memory = uint32_t(*o.shared_memory);
+    log::info("device '{}': maxComputeSharedMemorySize lowered to {} (VKGRAPH_LIMIT_SHARED_MEMORY)", info.name,
+              format_bytes(info.max_shared_memory));
+  }
+  if (o.workgroup_invocations && *o.workgroup_invocations < info.max_workgroup_invocations) {
+    info.max_workgroup_invocations = uint32_t(*o.workgroup_invocations);
+    info.max_workgroup_size[0] = std::min(info.max_workgroup_size[0], info.max_workgroup_invocations);
+    log::info("device '{}': maxComputeWorkGroupInvocations lowered to {} (VKGRAPH_LIMIT_WORKGROUP_INVOCATIONS)",
+              info.name, info.max_workgroup_invocations);
+  }
+  if (o.subgroup_size && *o.subgroup_size < info.subgroup_size) {
+    info.subgroup_size = info.min_subgroup_size = info.max_subgroup_size = uint32_t(*o.subgroup_size);
+    info.subgroup_size_control = false;
+    log::info("device '{}': kernels chosen for subgroups of {} (VKGRAPH_LIMIT_SUBGROUP_SIZE)", info.name,
+              info.subgroup_size);
+  }
+  if (o.no_16bit_storage && info.storage_buffer_16bit) {
+    info.storage_buffer_16bit = false;
+    log::info("device '{}': 16-bit storage off (VKGRAPH_LIMIT_16BIT_STORAGE=0)", info.name);
   }
   if (o.heap) {
     // Drivers without a device-local heap (some software ones) allocate from the others.

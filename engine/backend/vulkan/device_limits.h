@@ -4,8 +4,16 @@
 //   VKGRAPH_LIMIT_STORAGE_RANGE  maxStorageBufferRange
 //   VKGRAPH_LIMIT_ALLOCATION     maxMemoryAllocationSize
 //   VKGRAPH_LIMIT_HEAP           size of every device-local heap (what the allocator may hold)
-// Values are bytes with an optional K, M or G suffix (powers of 1024). An override only lowers
-// a limit; a value above the device's own is ignored. docs/reliability.md describes them.
+//   VKGRAPH_LIMIT_SHARED_MEMORY  maxComputeSharedMemorySize
+//   VKGRAPH_LIMIT_WORKGROUP_INVOCATIONS  maxComputeWorkGroupInvocations (and maxComputeWorkGroupSize x)
+//   VKGRAPH_LIMIT_SUBGROUP_SIZE  the subgroup size kernels are chosen for (size control off): a
+//                                kernel that needs wider subgroups is not chosen. The driver still
+//                                runs its own width, so this only checks selection and fallbacks.
+//   VKGRAPH_LIMIT_16BIT_STORAGE=0  no storageBuffer16BitAccess (nor shaderFloat16 use of it)
+// Sizes are bytes with an optional K, M or G suffix (powers of 1024); counts are plain numbers.
+// An override only lowers a limit; a value above the device's own is ignored. Together they
+// make a desktop driver choose kernels as a phone or an Apple GPU would (docs/hardware.md).
+// docs/reliability.md describes them.
 
 #include <cstdint>
 #include <optional>
@@ -19,6 +27,10 @@ struct LimitOverrides {
   std::optional<uint64_t> storage_range;
   std::optional<uint64_t> allocation;
   std::optional<uint64_t> heap;
+  std::optional<uint64_t> shared_memory;
+  std::optional<uint64_t> workgroup_invocations;
+  std::optional<uint64_t> subgroup_size;
+  bool no_16bit_storage = false;
 };
 
 // The overrides set in the environment now. Throws Error naming the variable when a value is

@@ -111,6 +111,20 @@ BoundTensor VulkanExecutable::bind(TensorId id, uint32_t unit) const {
   return {buffer->range(aligned, size), uint32_t(shift / unit)};
 }
 
+namespace {
+
+PipelineDesc pipeline_desc(const Dispatch& d, const DeviceInfo& device) {
+  PipelineDesc desc;
+  desc.shader = std::string(d.kernel->variant.shader);
+  desc.spec_constants = d.spec_constants;
+  desc.binding_count = uint32_t(d.buffers.size());
+  desc.push_constant_bytes = uint32_t(d.push.size());
+  desc.required_subgroup_size = pipeline_subgroup_size(device, d.kernel->variant.requirements);
+  return desc;
+}
+
+}  // namespace
+
 void VulkanExecutable::lower_steps() {
   const DeviceInfo& device = context_->info();
   PipelineCache& cache = context_->pipelines();
@@ -122,22 +136,44 @@ void VulkanExecutable::lower_steps() {
   uint64_t scratch_bytes = 0;
   for (const Step& step : plan_.steps()) {
     const Node& node = plan_.graph().node(step.node);
-    const KernelRow& row = select_kernel_row(device, kernel_key(plan_.graph(), node));
-    LoweringInput in{plan_, step.node, row, *this, device};
-    LoweredStep lowered = lower_step_dispatches(in);
+    const KernelKey key = kernel_key(plan_.graph(), node);
+    // A row whose pipeline the driver cannot build (a driver bug, typically in cooperative
+    // matrices) is skipped for the next row of the table, with a warning naming the driver,
+    // instead of stopping the run.
+    // A row that cannot launch this node's shape (RowDoesNotFit) is skipped for this step only.
+    std::vector<const KernelRow*> unfit;
+    const auto usable = [&cache, &unfit](const KernelRow& r) {
+      return !cache.failed(r.variant.shader) && std::find(unfit.begin(), unfit.end(), &r) == unfit.end();
+    };
+    LoweredStep lowered;
+    std::vector<const Pipeline*> step_pipelines;
+    for (;;) {
+      const KernelRow& row = select_kernel_row(device, key, usable);
+      LoweringInput in{plan_, step.node, row, *this, device};
+      try {
+        lowered = lower_step_dispatches(in);
+      } catch (const RowDoesNotFit& e) {
+        log::debug("{}: trying the next kernel row", e.what());
+        unfit.push_back(&row);
+        continue;
+      }
+      step_pipelines.clear();
+      try {
+        for (const Dispatch& d : lowered.dispatches) step_pipelines.push_back(&cache.get(pipeline_desc(d, device)));
+        break;
+      } catch (const PipelineCreationError& e) {
+        log::warn(
+            "{}; driver {} ({}): falling back to the next kernel for {} (VKGRAPH_DISABLE_COOPMAT=1 turns "
+            "cooperative matrices off)",
+            e.what(), device.driver_name, device.driver_info, kernel_key_string(key));
+      }
+    }
     for (size_t k = 0; k < lowered.dispatches.size(); ++k) {
-      Dispatch& d = lowered.dispatches[k];
-      PipelineDesc desc;
-      desc.shader = std::string(d.kernel->variant.shader);
-      desc.spec_constants = d.spec_constants;
-      desc.binding_count = uint32_t(d.buffers.size());
-      desc.push_constant_bytes = uint32_t(d.push.size());
-      desc.required_subgroup_size = d.kernel->variant.requirements.required_subgroup_size;
-      pipelines_.push_back(&cache.get(desc));
+      pipelines_.push_back(step_pipelines[k]);
       // A step's later dispatches read what the earlier ones wrote.
       barrier_before_.push_back(k == 0 ? step.barrier_before : true);
       scratch_base.push_back(scratch_bytes);
-      dispatches_.push_back(std::move(d));
+      dispatches_.push_back(std::move(lowered.dispatches[k]));
     }
     scratch_bytes += (lowered.scratch_bytes + align - 1) / align * align;
   }

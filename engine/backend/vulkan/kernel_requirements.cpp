@@ -2,6 +2,12 @@
 
 #include <fmt/ranges.h>
 
+#include <algorithm>
+#include <map>
+#include <mutex>
+
+#include "engine/backend/vulkan/device_coopmat.h"
+#include "engine/backend/vulkan/spirv_interface.h"
 #include "engine/core/error.h"
 #include "shaders/embedded.h"
 
@@ -12,6 +18,33 @@ std::string shape_string(const CoopMatShape& s) {
   return fmt::format("{}x{}x{} {}*{}+{}->{} ({} scope)", s.m, s.n, s.k, component_type_name(s.a),
                      component_type_name(s.b), component_type_name(s.c), component_type_name(s.result),
                      scope_name(s.scope));
+}
+
+// What the shader's SPIR-V needs that the device lacks (empty if nothing): its storage buffers
+// against maxPerStageDescriptorStorageBuffers, and the Vulkan memory model (cooperative-matrix
+// modules declare it). Checked when the kernel is chosen, so a device without them gets the
+// next row instead of an error when the pipeline is built.
+std::string shader_interface_problem(const DeviceInfo& info, const shaders::EmbeddedShader& shader) {
+  static std::mutex mutex;
+  static std::map<std::string_view, SpirvInterface> cache;  // shaders are embedded: names live forever
+  SpirvInterface iface;
+  {
+    std::lock_guard lock(mutex);
+    auto it = cache.find(shader.name);
+    if (it == cache.end())
+      it = cache.emplace(shader.name, reflect_interface(shader.spirv, std::string(shader.name))).first;
+    iface = it->second;
+  }
+  std::string why;
+  // 0: a hand-made DeviceInfo (tests) that did not set the limit; every device reports at least 4.
+  if (info.max_storage_buffers_per_stage != 0 && iface.storage_buffers > info.max_storage_buffers_per_stage) {
+    why = fmt::format("{} storage buffers > maxPerStageDescriptorStorageBuffers {}", iface.storage_buffers,
+                      info.max_storage_buffers_per_stage);
+  }
+  if (iface.vulkan_memory_model && !info.vulkan_memory_model) {
+    why += fmt::format("{}no vulkanMemoryModel (the shader uses the Vulkan memory model)", why.empty() ? "" : "; ");
+  }
+  return why;
 }
 
 }  // namespace
@@ -27,15 +60,40 @@ bool device_has_coopmat_shape(const DeviceInfo& info, const CoopMatShape& shape)
   return false;
 }
 
+uint32_t pipeline_subgroup_size(const DeviceInfo& info, const KernelRequirements& req) {
+  if (req.required_subgroup_size) return req.required_subgroup_size;
+  if (req.min_subgroup_size > info.subgroup_size && info.subgroup_size_control) {
+    // The smallest size the device can pin that is at least the kernel's (a power of two).
+    uint32_t size = std::max<uint32_t>(info.min_subgroup_size, 1);
+    while (size < req.min_subgroup_size) size *= 2;
+    return size;
+  }
+  return 0;
+}
+
 bool device_supports(const DeviceInfo& info, const KernelRequirements& req, std::string* why_not) {
   std::string why;
   auto missing = [&why](std::string text) {
     if (!why.empty()) why += "; ";
     why += text;
   };
-  if (req.coopmat) {
+  uint32_t extra_shared = 0;  // the emulation's scratch
+  if (req.coopmat && req.coopmat_emulated) {
+    const std::optional<CoopMatShape> shape = device_coopmat_shape(info, true);
+    if (!info.coopmat_emulated) {
+      missing("cooperative matrices not emulated (VKGRAPH_EMULATE_COOPMAT unset)");
+    } else if (!shape) {
+      missing("no emulated cooperative-matrix shape the kernels take (8 or 16 each way, f16, subgroups of 4 or more)");
+    } else {
+      extra_shared = coopmat_emulation_scratch_bytes(info, *shape, req.workgroup_invocations);
+    }
+  } else if (req.coopmat) {
     if (!info.has_extension(VK_KHR_COOPERATIVE_MATRIX_EXTENSION_NAME) || !info.has_cooperative_matrix) {
       missing("no VK_KHR_cooperative_matrix");
+    } else if (req.coopmat->m == 0) {
+      if (!device_coopmat_shape(info, false)) {
+        missing("no cooperative-matrix shape the kernels take (f16 x f16 + f32 -> f32, subgroup, 8 or 16 each way)");
+      }
     } else if (!device_has_coopmat_shape(info, *req.coopmat)) {
       missing(fmt::format("no cooperative-matrix shape {}", shape_string(*req.coopmat)));
     }
@@ -72,9 +130,10 @@ bool device_supports(const DeviceInfo& info, const KernelRequirements& req, std:
                           info.max_subgroup_size));
     }
   }
-  if (req.shared_memory_bytes > info.max_shared_memory) {
-    missing(fmt::format("{} B shared memory > maxComputeSharedMemorySize {} B", req.shared_memory_bytes,
-                        info.max_shared_memory));
+  if (req.shared_memory_bytes + extra_shared > info.max_shared_memory) {
+    missing(fmt::format(
+        "{} B shared memory{} > maxComputeSharedMemorySize {} B", req.shared_memory_bytes + extra_shared,
+        extra_shared ? fmt::format(" (with {} B of emulation scratch)", extra_shared) : "", info.max_shared_memory));
   }
   if (req.workgroup_invocations > info.max_workgroup_invocations) {
     missing(fmt::format("{} invocations per workgroup > maxComputeWorkGroupInvocations {}", req.workgroup_invocations,
@@ -96,7 +155,9 @@ const KernelVariant* select_kernel(const DeviceInfo& info, std::span<const Kerne
       // A cooperative-matrix shader must state its tile; without it we cannot know it runs.
       why = "cooperative-matrix shader without a declared shape";
     } else if (device_supports(info, candidate.requirements, &why)) {
-      return &candidate;
+      const std::string problem = shader_interface_problem(info, *shader);
+      if (problem.empty()) return &candidate;
+      why = fmt::format("device '{}': {}", info.name, problem);
     }
     reasons += fmt::format("{}{}: {}", reasons.empty() ? "" : "\n", candidate.shader, why);
   }

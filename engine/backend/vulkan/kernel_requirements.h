@@ -16,8 +16,12 @@ namespace vkgraph::vk {
 
 struct KernelRequirements {
   // Cooperative-matrix tile the shader uses (m, n, k, component types, scope). Set exactly
-  // when the shader is a COOPMAT variant.
+  // when the shader is a COOPMAT (or COOPMAT_EMULATED) variant. Sizes 0: the kernel takes the
+  // device's shape as specialization constants (device_coopmat_shape); else that exact one.
   std::optional<CoopMatShape> coopmat;
+  // The variant runs over the emulation (shaders/common/coopmat_emulated.glsl): chosen only on
+  // a device emulating shapes (VKGRAPH_EMULATE_COOPMAT), with its scratch counted as shared memory.
+  bool coopmat_emulated = false;
   bool needs_fp16 = false;                  // shaderFloat16 arithmetic
   bool needs_int8 = false;                  // shaderInt8 arithmetic
   bool needs_int8_dot = false;              // shaderIntegerDotProduct (any speed)
@@ -34,6 +38,12 @@ struct KernelRequirements {
 // True when `info` can run a kernel with `req`. Otherwise false, and *why_not (if given) says
 // what is missing, naming the device and the number expected.
 bool device_supports(const DeviceInfo& info, const KernelRequirements& req, std::string* why_not = nullptr);
+
+// The requiredSubgroupSize a pipeline of a kernel with `req` must be created with on `info` (0:
+// the driver's choice): the kernel's own pin, else, when the kernel needs subgroups of at least
+// min_subgroup_size and the device's default is smaller, that size (device_supports accepted it
+// only because size control reaches it; without the pin the driver would run the default).
+uint32_t pipeline_subgroup_size(const DeviceInfo& info, const KernelRequirements& req);
 
 // True when the device lists a cooperative-matrix entry equal to `shape` (sizes, all four
 // component types and the scope).

@@ -137,6 +137,25 @@ void add_matmul(std::vector<KernelRow>& rows, DType w, DType x, const std::strin
                   64,
                   {4},
                   "decode without subgroup shuffles: 4 rows per workgroup, shared-memory reduction"});
+  // The cooperative-matrix kernel below over the emulation (VKGRAPH_EMULATE_COOPMAT): first, so
+  // that a device told to emulate runs it (CI on lavapipe, a CPU-class device whose own rows would
+  // win otherwise). 32 x 32 x 32 tiles (8 KiB) and 64 invocations, so the tiles and the
+  // emulation's scratch (a product's A and B per subgroup: 8 KiB at 8 subgroups of 8 lanes, 16 KiB
+  // at 16 of 4) fit lavapipe's 32 KiB.
+  if (dtype_info(w).vulkan & vk_coopmat) {
+    KernelRequirements emu = requirements(w, x, 64, (32 * 32 + 32 * 32) * 2 + 32 * 32 * 4);
+    emu.coopmat = CoopMatShape{0, 0, 0};
+    emu.coopmat_emulated = true;
+    emu.needs_fp16 = true;
+    emu.needs_storage_16bit = true;
+    emu.subgroup_ops = VK_SUBGROUP_FEATURE_BASIC_BIT;
+    rows.push_back({{OpKind::matmul, w, x, KernelForm::matrix},
+                    KernelFamily::matmul_tiled,
+                    {intern("matmul/coopmat_emu_" + wx), emu},
+                    64,
+                    {32, 32, 32},
+                    "prefill: the cooperative-matrix kernel over the emulation (VKGRAPH_EMULATE_COOPMAT)"});
+  }
   // Prefill on CPU-class devices (shaders/matmul/matmul_rows_tokens.comp): a register tile of
   // RPI rows x TOKENS tokens per invocation, lanes on different rows. lavapipe pays ~45 cycles
   // per load instruction, so what counts is loads per multiply-add: one broadcast load of
@@ -164,13 +183,14 @@ void add_matmul(std::vector<KernelRow>& rows, DType w, DType x, const std::strin
                   {32, 1, 8},
                   "prefill, CPU-class device: a row x 8 tokens per invocation, block decoded once",
                   RowWhen::cpu});
-  // Prefill with cooperative matrices (shaders/matmul/matmul_coopmat.comp) where the device lists
-  // the 16x16x16 f16 x f16 + f32 -> f32 subgroup shape: 64 tokens x 64 output rows x 32 of n_in
-  // per step, staged as f16 (8 KiB) with the f32 accumulators in shared memory (16 KiB); 128
-  // invocations = 4 subgroups of 32 or 2 of 64 share the 16 tile products.
+  // Prefill with cooperative matrices (shaders/matmul/matmul_coopmat.comp) at the device's f16 x
+  // f16 + f32 -> f32 subgroup shape (8 or 16 each way: device_coopmat_shape, passed as
+  // specialization constants): 64 tokens x 64 output rows x 32 of n_in per step, staged as f16
+  // (8 KiB) with the f32 accumulators in shared memory (16 KiB); 128 invocations = 4 subgroups of
+  // 32 or 2 of 64 share the tile products.
   if (dtype_info(w).vulkan & vk_coopmat) {
     KernelRequirements coop = requirements(w, x, 128, (64 * 32 + 64 * 32) * 2 + 64 * 64 * 4);
-    coop.coopmat = CoopMatShape{16, 16, 16};
+    coop.coopmat = CoopMatShape{0, 0, 0};
     coop.needs_fp16 = true;
     coop.needs_storage_16bit = true;
     coop.subgroup_ops = VK_SUBGROUP_FEATURE_BASIC_BIT;
@@ -179,7 +199,7 @@ void add_matmul(std::vector<KernelRow>& rows, DType w, DType x, const std::strin
                     {intern("matmul/coopmat_" + wx), coop},
                     128,
                     {64, 64, 32},
-                    "prefill: cooperative-matrix tile products where the device lists the 16x16x16 f16 shape"});
+                    "prefill: cooperative-matrix tile products at the device's f16 shape"});
   }
   // Tiled: 32 tokens x 32 output rows x 32 of n_in per step (one quant block along k), 4x4
   // accumulators per invocation -> 64 invocations and 8 KiB of shared memory, well inside the
@@ -331,12 +351,12 @@ void add_attention_rows(std::vector<KernelRow>& r) {
     }
     const char* portable = f16 ? "attention/tiled_kv_f16" : "attention/tiled_kv_f32";
     const char* coopmat = f16 ? "attention/tiled_coopmat_kv_f16" : "attention/tiled_coopmat_kv_f32";
-    // 16x16x16 f16 x f16 + f32 -> f32 at subgroup scope (shaders/common/tile_coopmat.glsl).
-    // 128 invocations: 4 subgroups of 32 (NVIDIA, Intel) or 2 of 64 (AMD) share the tile
-    // products. 48 KiB: the shared memory NVIDIA gives a compute shader by default, and the least
-    // any cooperative-matrix GPU reports.
+    // The device's f16 x f16 + f32 -> f32 subgroup shape (8 or 16 each way, as specialization
+    // constants: shaders/common/tile_coopmat.glsl). 128 invocations: 4 subgroups of 32 (NVIDIA,
+    // Intel) or 2 of 64 (AMD) share the tile products. 48 KiB: the shared memory NVIDIA gives a
+    // compute shader by default, and the least any cooperative-matrix GPU reports.
     KernelRequirements coop = requirements(kv, F32, 128, 48 * 1024);
-    coop.coopmat = CoopMatShape{16, 16, 16};
+    coop.coopmat = CoopMatShape{0, 0, 0};
     coop.needs_fp16 = true;
     coop.needs_storage_16bit = true;
     coop.subgroup_ops = VK_SUBGROUP_FEATURE_BASIC_BIT;
@@ -345,7 +365,23 @@ void add_attention_rows(std::vector<KernelRow>& r) {
                  {coopmat, coop},
                  128,
                  {},
-                 "prefill: cooperative-matrix tile products where the device lists the 16x16x16 f16 shape"});
+                 "prefill: cooperative-matrix tile products at the device's f16 shape"});
+    // The same kernel over the emulation (VKGRAPH_EMULATE_COOPMAT; CI on lavapipe): 64
+    // invocations and a 24 KiB tile budget (16 x 16 tiles up to head_dim 128), so the tiles and
+    // the emulation's scratch (8 KiB at 8 subgroups of 8 lanes) fit lavapipe's 32 KiB; with 4
+    // lanes (16 KiB of scratch) the row does not fit and the portable one runs.
+    KernelRequirements emu = requirements(kv, F32, 64, 24 * 1024);
+    emu.coopmat = CoopMatShape{0, 0, 0};
+    emu.coopmat_emulated = true;
+    emu.needs_fp16 = true;
+    emu.needs_storage_16bit = true;
+    emu.subgroup_ops = VK_SUBGROUP_FEATURE_BASIC_BIT;
+    r.push_back({{OpKind::attention, kv, F32, KernelForm::attention_tiled16},
+                 KernelFamily::attention_tiled,
+                 {f16 ? "attention/tiled_coopmat_emu_kv_f16" : "attention/tiled_coopmat_emu_kv_f32", emu},
+                 64,
+                 {},
+                 "prefill: the cooperative-matrix kernel over the emulation (VKGRAPH_EMULATE_COOPMAT)"});
     for (KernelForm form : {KernelForm::attention_tiled16, KernelForm::attention_tiled}) {
       // 64 invocations = 8 subgroups of lavapipe's 8 lanes; 32 KiB: lavapipe's and most GPUs'
       // shared memory, where BR=32 x BC=16 tiles fit for head_dim <= 128.
@@ -662,6 +698,11 @@ ForcedKernels::~ForcedKernels() {
 }
 
 const KernelRow& select_kernel_row(const DeviceInfo& device, const KernelKey& key) {
+  return select_kernel_row(device, key, [](const KernelRow&) { return true; });
+}
+
+const KernelRow& select_kernel_row(const DeviceInfo& device, const KernelKey& key,
+                                   const std::function<bool(const KernelRow&)>& usable) {
   std::vector<const KernelRow*> rows;
   std::vector<KernelVariant> candidates;
   std::string skipped;
@@ -671,6 +712,13 @@ const KernelRow& select_kernel_row(const DeviceInfo& device, const KernelKey& ke
     for (const KernelRow& row : kernel_table()) {
       if (!(row.key == key)) continue;
       any = true;
+      if (!usable(row)) {
+        if (pass == 0)
+          skipped +=
+              fmt::format("\n{}: skipped (its pipeline failed to build on this driver, or it cannot launch this node)",
+                          row.variant.shader);
+        continue;
+      }
       const bool forced = is_forced(row);
       if (pass == 0 && forced) {
         rows.push_back(&row);

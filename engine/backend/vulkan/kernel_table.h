@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -105,6 +106,10 @@ KernelKey kernel_key(const Graph& graph, const Node& node);
 // The first row for `key` that `device` supports. Throws Error naming the key, the device and,
 // per candidate row, what the device lacks.
 const KernelRow& select_kernel_row(const DeviceInfo& device, const KernelKey& key);
+// The same among the rows `usable` accepts (rows whose pipeline the driver failed to build are
+// skipped this way); the error names the rows it refused.
+const KernelRow& select_kernel_row(const DeviceInfo& device, const KernelKey& key,
+                                   const std::function<bool(const KernelRow&)>& usable);
 
 // Forces shader variants (or rows) for as long as it lives (tests and benchmarks that must run a variant
 // the table would not pick on this device, e.g. the integer-dot path on lavapipe): rows whose

@@ -13,6 +13,7 @@
 #include "engine/backend/vulkan/kernel_table.h"
 #include "engine/backend/vulkan/memory.h"
 #include "engine/backend/vulkan/push/layout.h"
+#include "engine/core/error.h"
 #include "engine/graph/plan.h"
 
 namespace vkgraph::vk {
@@ -43,6 +44,13 @@ struct Dispatch {
   uint32_t groups[3] = {1, 1, 1};
   uint64_t bytes_read = 0;  // estimates, for `vkgraph plan` and profiles
   uint64_t bytes_written = 0;
+};
+
+// A row the table chose that cannot launch this node after all (no tile of the kernel fits the
+// node's shape in the row's shared-memory budget): the executable tries the table's next row.
+class RowDoesNotFit : public Error {
+ public:
+  using Error::Error;
 };
 
 struct LoweringInput {
@@ -93,6 +101,9 @@ uint32_t checked_u32(uint64_t value, const Node& node, const char* what);
 
 // Starts a dispatch for `in` with the row's workgroup size (and tile constants when given).
 Dispatch begin_dispatch(const LoweringInput& in, std::vector<uint32_t> extra_spec = {});
+// For a cooperative-matrix kernel (native or emulated): the shape it runs at on this device and
+// the emulation's subgroup bound, as specialization constants 10-13 (shaders/common/coopmat.glsl).
+void add_coopmat_constants(Dispatch& d, const LoweringInput& in);
 
 // Binds `id` as the next binding and returns its element offset.
 uint32_t add_binding(Dispatch& d, const LoweringInput& in, TensorId id, uint32_t unit);

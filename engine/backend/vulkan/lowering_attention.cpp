@@ -22,8 +22,9 @@ struct Tiles {
 // shared declarations.
 uint64_t tiled_shared_bytes(Tiles t, uint64_t d, bool coopmat) {
   const uint64_t unit = coopmat ? 2 : 4;
+  const uint64_t staging_scales = coopmat ? 4 * (uint64_t(t.rows) + t.slots) : 0;  // q_scale, k_scale
   return unit * (t.rows * d + t.slots * d + uint64_t(t.rows) * t.slots) + 4 * (uint64_t(t.rows) * t.slots) +
-         4 * (t.rows * d) + 4 * 4 * t.rows + 4 * t.slots + 4 * (d / 2 + 1);
+         4 * (t.rows * d) + 4 * 4 * t.rows + 4 * t.slots + 4 * (d / 2 + 1) + staging_scales;
 }
 
 // The largest tiles, in order of preference, that fit `budget`. More rows per workgroup read
@@ -41,8 +42,9 @@ Tiles choose_tiles(uint64_t d, uint64_t rows_total, bool coopmat, uint32_t budge
     if (t.rows > row_cap && t.rows > (coopmat ? 16u : 1u)) continue;
     if (tiled_shared_bytes(t, d, coopmat) <= budget) return t;
   }
-  fail("attention '{}': no tile of the {} kernel fits head_dim {} in its {} bytes of shared memory", node.name,
-       coopmat ? "cooperative-matrix" : "portable", d, budget);
+  throw RowDoesNotFit(
+      fmt::format("attention '{}': no tile of the {} kernel fits head_dim {} in its {} bytes of shared memory",
+                  node.name, coopmat ? "cooperative-matrix" : "portable", d, budget));
 }
 
 }  // namespace
@@ -99,6 +101,7 @@ Dispatch lower_attention(const LoweringInput& in) {
   const Tiles tiles =
       choose_tiles(uint64_t(head_dim), rows_total, coopmat, in.kernel.variant.requirements.shared_memory_bytes, node);
   Dispatch d = begin_dispatch(in, {uint32_t(head_dim), rope_mode_constant(attn), tiles.rows, tiles.slots});
+  if (coopmat) add_coopmat_constants(d, in);
   bind_attention_tensors(d, in, p);
   set_push(d, p);
 

@@ -1,5 +1,6 @@
 #include <algorithm>
 
+#include "engine/backend/vulkan/device_coopmat.h"
 #include "engine/backend/vulkan/lowering.h"
 #include "engine/core/error.h"
 #include "shaders/embedded.h"
@@ -23,6 +24,16 @@ Dispatch begin_dispatch(const LoweringInput& in, std::vector<uint32_t> extra_spe
   d.spec_constants.push_back(in.kernel.workgroup_size);
   for (uint32_t c : extra_spec) d.spec_constants.push_back(c);
   return d;
+}
+
+void add_coopmat_constants(Dispatch& d, const LoweringInput& in) {
+  const KernelRequirements& req = in.kernel.variant.requirements;
+  const std::optional<CoopMatShape> shape =
+      req.coopmat->m != 0 ? req.coopmat : device_coopmat_shape(in.device, req.coopmat_emulated);
+  VKGRAPH_CHECK(shape.has_value(), "{}: device '{}' has no cooperative-matrix shape for kernel {}", in.node().name,
+                in.device.name, in.kernel.variant.shader);
+  append_coopmat_constants(d.spec_constants, *shape, coopmat_emulation_subgroups(in.device, in.kernel.workgroup_size),
+                           in.device);
 }
 
 uint32_t add_binding(Dispatch& d, const LoweringInput& in, TensorId id, uint32_t unit) {

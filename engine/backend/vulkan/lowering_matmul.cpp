@@ -260,6 +260,7 @@ Dispatch lower_matmul(const LoweringInput& in) {
     if (kind == KernelFamily::matmul_rows) spec[2] = rows_tokens(in, k, rows_of(x.shape));
   }
   Dispatch d = begin_dispatch(in, spec);
+  if (k.variant.requirements.coopmat) add_coopmat_constants(d, in);
 
   MatmulPush p{};
   p.n_out = checked_u32(uint64_t(w.shape.at(0)), node, "n_out");

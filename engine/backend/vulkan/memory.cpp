@@ -63,19 +63,26 @@ int find_type(const DeviceInfo& info, uint32_t allowed, VkMemoryPropertyFlags wa
   return -1;
 }
 
-// The staging buffer: host-visible, coherent, reused across copies.
+// The staging buffer, reused across the chunks of one copy: host-visible and coherent for
+// uploads; for reads back, host-cached where the device has it (staging_type_for_readback), with
+// the mapped range invalidated before each read when that type is not coherent.
 struct Staging {
   const Context& context;
   VkDevice device;
   VkBuffer buffer = VK_NULL_HANDLE;
   VkDeviceMemory memory = VK_NULL_HANDLE;
   std::byte* mapped = nullptr;
-  Staging(Context& ctx, uint64_t size) : context(ctx), device(ctx.device()) {
+  bool coherent = true;
+  Staging(Context& ctx, uint64_t size, bool readback) : context(ctx), device(ctx.device()) {
     buffer = create_buffer(device, size, VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT);
     VkMemoryRequirements req;
     vkGetBufferMemoryRequirements(device, buffer, &req);
-    int type = find_type(ctx.info(), req.memoryTypeBits,
-                         VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT, -1);
+    int type = readback ? staging_type_for_readback(ctx.info(), req.memoryTypeBits)
+                        : find_type(ctx.info(), req.memoryTypeBits,
+                                    VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT, -1);
+    if (type >= 0) {
+      coherent = (ctx.info().memory_types[uint32_t(type)].flags & VK_MEMORY_PROPERTY_HOST_COHERENT_BIT) != 0;
+    }
     if (type < 0) {
       vkDestroyBuffer(device, buffer, nullptr);
       fail("device '{}' has no host-visible coherent memory type for staging", ctx.info().name);
@@ -94,6 +101,14 @@ struct Staging {
     vk_check(vkMapMemory(device, memory, 0, VK_WHOLE_SIZE, 0, &p), "vkMapMemory (staging)");
     mapped = static_cast<std::byte*>(p);
   }
+  // Makes the device's writes visible to host reads of the mapping (non-coherent memory).
+  void invalidate() const {
+    if (coherent) return;
+    VkMappedMemoryRange range{VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE};
+    range.memory = memory;
+    range.size = VK_WHOLE_SIZE;
+    vk_check(vkInvalidateMappedMemoryRanges(device, 1, &range), "vkInvalidateMappedMemoryRanges (staging)");
+  }
   ~Staging() {
     if (context.hung()) return;  // a timed-out copy may still read or write it
     vkDestroyBuffer(device, buffer, nullptr);
@@ -102,6 +117,28 @@ struct Staging {
 };
 
 }  // namespace
+
+bool reads_directly(const DeviceInfo& info, uint32_t type) {
+  return type < info.memory_types.size() && (info.memory_types[type].flags & VK_MEMORY_PROPERTY_HOST_CACHED_BIT) != 0;
+}
+
+int staging_type_for_readback(const DeviceInfo& info, uint32_t allowed) {
+  constexpr VkMemoryPropertyFlags visible = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT;
+  constexpr VkMemoryPropertyFlags cached = VK_MEMORY_PROPERTY_HOST_CACHED_BIT;
+  constexpr VkMemoryPropertyFlags coherent = VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+  for (VkMemoryPropertyFlags want : {visible | cached | coherent, visible | cached}) {
+    if (int type = find_type(info, allowed, want, -1); type >= 0) return type;
+  }
+  // No cached type: system memory (not device-local: that would be the uncached BAR again).
+  for (uint32_t i = 0; i < info.memory_types.size(); ++i) {
+    const VkMemoryPropertyFlags f = info.memory_types[i].flags;
+    if ((allowed & (1u << i)) && (f & (visible | coherent)) == (visible | coherent) &&
+        !(f & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT)) {
+      return int(i);
+    }
+  }
+  return find_type(info, allowed, visible | coherent, -1);
+}
 
 // --- Buffer ----------------------------------------------------------------------------------
 
@@ -172,6 +209,7 @@ MemoryAllocator::MemoryAllocator(Context& context) : context_(context) {
     host_visible_ = false;  // keep the blocks unmapped; copies go through staging
   }
   memory_type_ = static_cast<uint32_t>(type);
+  reads_directly_ = host_visible_ && reads_directly(info, memory_type_);
 
   alignment_ = std::max<uint64_t>({info.min_storage_buffer_offset_alignment, req.alignment, 16});
   max_buffer_bytes_ = std::min(info.max_storage_buffer_range, info.max_memory_allocation_size);
@@ -359,7 +397,7 @@ void MemoryAllocator::download(const Buffer& src, uint64_t offset, std::span<std
                 "download of {} bytes at offset {} overflows buffer '{}' of {} bytes", out.size(), offset, src.label(),
                 src.size());
   if (out.empty()) return;
-  if (const std::byte* p = src.mapped()) {
+  if (const std::byte* p = src.mapped(); p != nullptr && reads_directly_) {
     std::memcpy(out.data(), p + offset, out.size());
     return;
   }
@@ -401,7 +439,7 @@ void MemoryAllocator::fill_zero(const Buffer& dst, uint64_t offset, uint64_t siz
 void MemoryAllocator::copy_via_staging(const Buffer& buffer, uint64_t offset, std::span<const std::byte> in,
                                        std::span<std::byte> out) {
   const uint64_t total = in.empty() ? out.size() : in.size();
-  Staging staging(context_, std::min(total, kStagingChunk));
+  Staging staging(context_, std::min(total, kStagingChunk), in.empty());
   for (uint64_t done = 0; done < total; done += kStagingChunk) {
     const uint64_t n = std::min(kStagingChunk, total - done);
     VkBufferCopy region{};
@@ -437,6 +475,7 @@ void MemoryAllocator::copy_via_staging(const Buffer& buffer, uint64_t offset, st
         vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &after, 0, nullptr,
                              0, nullptr);
       });
+      staging.invalidate();
       std::memcpy(out.data() + done, staging.mapped, n);
     }
   }

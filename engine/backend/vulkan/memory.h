@@ -19,6 +19,7 @@
 namespace vkgraph::vk {
 
 class Context;
+struct DeviceInfo;
 class MemoryAllocator;
 struct MemoryBlock;
 
@@ -69,6 +70,16 @@ struct MemoryStats {
   bool host_visible = false;  // buffers are mapped directly (no staging)
 };
 
+// How download() reads a mapped buffer in memory type `type`: directly only when the type is
+// host-cached. Mapped memory that is not (device-local host-visible memory: resizable BAR on a
+// discrete GPU) is read over PCIe uncached, word by word, many times slower than a GPU copy into
+// host-cached memory; those reads go through a staging buffer of staging_type_for_readback.
+bool reads_directly(const DeviceInfo& info, uint32_t type);
+// The staging memory type for reads back to the host among `allowed` types: host-visible and
+// host-cached (coherent first), else host-visible coherent system memory, else any host-visible
+// coherent type; -1 if none.
+int staging_type_for_readback(const DeviceInfo& info, uint32_t allowed);
+
 class MemoryAllocator {
  public:
   explicit MemoryAllocator(Context& context);
@@ -107,6 +118,7 @@ class MemoryAllocator {
   std::vector<std::unique_ptr<MemoryBlock>> blocks_;
   uint32_t memory_type_ = 0;
   bool host_visible_ = false;
+  bool reads_directly_ = false;  // reads_directly(memory_type_) and host_visible_
   uint64_t alignment_ = 256;
   uint64_t block_size_ = 0;
   uint64_t max_buffer_bytes_ = 0;

@@ -18,6 +18,14 @@
 namespace vkgraph::vk {
 namespace {
 
+// VKGRAPH_INJECT_PIPELINE_FAILURE=<text>: pipelines of shaders whose name contains it fail as if
+// the driver could not compile them (VK_ERROR_UNKNOWN), so tests see the fallback a broken
+// driver gets (docs/reliability.md).
+bool injected_pipeline_failure(std::string_view shader) {
+  const char* env = std::getenv("VKGRAPH_INJECT_PIPELINE_FAILURE");
+  return env != nullptr && *env != '\0' && shader.find(env) != std::string_view::npos;
+}
+
 // Our wrapper around the driver's cache data: a magic, the payload size and its FNV-1a hash,
 // so a truncated or damaged file is detected before the driver ever sees it.
 constexpr char kMagic[8] = {'V', 'K', 'G', 'P', 'C', 'A', 'C', '1'};
@@ -267,17 +275,30 @@ const Pipeline& PipelineCache::get(const PipelineDesc& desc) {
   pipe_info.stage.pSpecializationInfo = entries.empty() ? nullptr : &spec;
   pipe_info.layout = p->layout;
   if (r == VK_SUCCESS) r = vkCreateComputePipelines(device, cache_, 1, &pipe_info, nullptr, &p->pipeline);
+  if (r == VK_SUCCESS && injected_pipeline_failure(desc.shader)) {
+    vkDestroyPipeline(device, p->pipeline, nullptr);
+    r = VK_ERROR_UNKNOWN;
+  }
   if (module != VK_NULL_HANDLE) vkDestroyShaderModule(device, module, nullptr);
   if (r != VK_SUCCESS) {
     vkDestroyPipelineLayout(device, p->layout, nullptr);
     vkDestroyDescriptorSetLayout(device, p->set_layout, nullptr);
-    fail("creating the compute pipeline for shader '{}' (constants [{}]) on device '{}' failed: {}", desc.shader,
-         fmt::join(desc.spec_constants, ", "), info.name, result_name(r));
+    failed_.insert(desc.shader);
+    throw PipelineCreationError(
+        fmt::format("creating the compute pipeline for shader '{}' (constants [{}]) on device '{}' (driver {} {}) "
+                    "failed: {}",
+                    desc.shader, fmt::join(desc.spec_constants, ", "), info.name, info.driver_name, info.driver_info,
+                    result_name(r)));
   }
   p->compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   compile_ms_ += p->compile_ms;
   log::debug("pipeline {} compiled in {:.2f} ms", key, p->compile_ms);
   return *pipelines_.emplace(key, std::move(p)).first->second;
+}
+
+bool PipelineCache::failed(std::string_view shader) const {
+  std::lock_guard lock(mutex_);
+  return failed_.find(shader) != failed_.end();
 }
 
 double PipelineCache::total_compile_ms() const {

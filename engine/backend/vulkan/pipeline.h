@@ -14,13 +14,24 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "engine/core/error.h"
 
 namespace vkgraph::vk {
 
 class Context;
+
+// The driver failed to build a pipeline (vkCreateShaderModule or vkCreateComputePipelines): the
+// executable then falls back to the kernel table's next row (VulkanExecutable::lower_steps).
+class PipelineCreationError : public Error {
+ public:
+  using Error::Error;
+};
 
 struct PipelineDesc {
   std::string shader;                    // embedded variant name, e.g. "probe/vector_add_f32"
@@ -55,6 +66,10 @@ class PipelineCache {
   // device limit, or creation fails.
   const Pipeline& get(const PipelineDesc& desc);
 
+  // True when creating a pipeline of `shader` failed on this device before (PipelineCreationError):
+  // kernel selection skips its rows from then on.
+  bool failed(std::string_view shader) const;
+
   // Writes the VkPipelineCache data to file() (temp file + rename). Errors are warnings only.
   void save();
 
@@ -72,6 +87,7 @@ class PipelineCache {
   bool loaded_ = false;
   mutable std::mutex mutex_;
   std::map<std::string, std::unique_ptr<Pipeline>> pipelines_;  // key: shader|consts|layout
+  std::set<std::string, std::less<>> failed_;                   // shaders the driver failed to build
   double compile_ms_ = 0.0;
 };
 

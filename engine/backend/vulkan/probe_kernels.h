@@ -13,7 +13,10 @@
 namespace vkgraph::vk {
 
 inline constexpr const char* kVectorAddShader = "probe/vector_add_f32";
-inline constexpr const char* kCoopMatTileShader = "probe/coopmat_16x16x16_f16";
+inline constexpr const char* kCoopMatTileShader = "probe/coopmat_f16";
+// The same probe over the cooperative-matrix emulation (shaders/common/coopmat_emulated.glsl):
+// runs on any device with subgroups, f16 arithmetic and 16-bit storage.
+inline constexpr const char* kCoopMatTileEmulatedShader = "probe/coopmat_emu_f16";
 inline constexpr const char* kCopyShader = "probe/copy_u32x4";
 
 class Context;
