@@ -124,7 +124,7 @@ int chat(const ChatOptions& o) {
     model = models::Model::load(path, *backend, load);
     bar.finish(fmt::format("({}, {} on {})", model->hparams().name, backend->name(), backend->device_name()));
   }
-  const models::SessionOptions session_opts = session_options(o.model);
+  const models::SessionOptions session_opts = session_options(o.model, *model);
   models::Session session(*model, *backend, with_draft_slots(session_opts, o.draft));
   session.set_adapters(load_adapters(o.model, *model, *backend));
   DraftSetup draft;

@@ -68,7 +68,7 @@ int run(const RunOptions& o) {
       chat ? models::encode_chat_prompt(tokenizer, prompt) : tokenizer.encode(prompt, tokenizer.add_bos(), true);
   VKGRAPH_CHECK(!tokens.empty(), "the prompt is empty and the model adds no BOS token: nothing to continue");
 
-  const models::SessionOptions session_opts = session_options(o.model);
+  const models::SessionOptions session_opts = session_options(o.model, *model);
   models::Session session(*model, *backend, with_draft_slots(session_opts, o.draft));
   session.set_adapters(load_adapters(o.model, *model, *backend));
   const DraftSetup draft = make_drafter(o.draft, *model, *backend, session_opts);

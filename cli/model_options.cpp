@@ -6,6 +6,7 @@
 #include "cli/hf_option.h"
 #include "engine/backend/registry.h"
 #include "engine/core/error.h"
+#include "engine/core/log.h"
 #include "models/bundled/default_model.h"
 #include "models/quantize.h"
 
@@ -77,13 +78,25 @@ models::LoadOptions load_options(const ModelOptions& o) {
   return load;
 }
 
-models::SessionOptions session_options(const ModelOptions& o) {
+models::SessionOptions session_options(const ModelOptions& o, const models::Model& model) {
   models::SessionOptions session;
   session.n_ctx = o.n_ctx;
   session.sinks = o.sinks;
   // The default sinks leave at least one window slot in a tiny context; an explicit --sinks is
   // checked against -c by the session.
   if (!o.sinks_given && o.n_ctx > 0 && session.sinks >= o.n_ctx) session.sinks = o.n_ctx - 1;
+  // A model with a sliding window (Gemma 2 at 4096 with -c 4096, say) whose window the default
+  // ring cannot keep exact gets the plain cache instead of a refusal: the context then ends when
+  // full, and the message says what keeps the ring. An explicit --sinks is the session's to check.
+  const int64_t n_ctx = models::session_context(model.hparams(), session);
+  const int64_t enough = models::ring_context_for_windows(model.hparams(), n_ctx, session.sinks);
+  if (!o.sinks_given && enough != n_ctx) {
+    log::warn(
+        "the KV ring with {} sinks cannot keep this model's sliding window exact in {} slots: using the plain "
+        "cache (generation stops when the context is full); -c {} or more keeps the ring",
+        session.sinks, n_ctx, enough);
+    session.sinks = 0;
+  }
   return session;
 }
 

@@ -47,7 +47,7 @@ void add_model_options(CLI::App& app, ModelOptions& options);
 std::string model_path(const ModelOptions& options);
 std::unique_ptr<Backend> create_model_backend(const ModelOptions& options);
 models::LoadOptions load_options(const ModelOptions& options);
-models::SessionOptions session_options(const ModelOptions& options);
+models::SessionOptions session_options(const ModelOptions& options, const models::Model& model);
 // The --lora adapters loaded for `model` on `backend`, to apply unmerged (Session::set_adapters);
 // empty with --lora-merge, where load_options() merges them instead.
 std::vector<models::AdapterUse> load_adapters(const ModelOptions& options, const models::Model& model,

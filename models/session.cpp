@@ -26,8 +26,7 @@ std::span<const std::byte> bytes_of(const std::vector<T>& v) {
 Session::Session(const Model& model, Backend& backend, const SessionOptions& options)
     : model_(model), backend_(backend) {
   const Hparams& hp = model.hparams();
-  int64_t n_ctx = options.n_ctx;
-  if (n_ctx == 0) n_ctx = std::min<int64_t>(hp.n_ctx_train > 0 ? hp.n_ctx_train : 4096, 4096);
+  const int64_t n_ctx = session_context(hp, options);
   VKGRAPH_CHECK(n_ctx > 0 && n_ctx <= (int64_t(1) << 24), "context size must be in [1, 16777216] (got {})", n_ctx);
   VKGRAPH_CHECK(options.sinks >= 0 && options.sinks < n_ctx,
                 "attention sinks must be in [0, {}] for a context of {} (got {}; 0: no ring)", n_ctx - 1, n_ctx,
@@ -44,18 +43,30 @@ Session::Session(const Model& model, Backend& backend, const SessionOptions& opt
   n_batch_ = options.n_batch;
 }
 
-void Session::check_ring_keeps_windows() const {
-  const int32_t window = max_window_;
-  if (window == 0) return;
+int64_t session_context(const Hparams& hp, const SessionOptions& options) {
+  if (options.n_ctx != 0) return options.n_ctx;
+  return std::min<int64_t>(hp.n_ctx_train > 0 ? hp.n_ctx_train : 4096, 4096);
+}
+
+int64_t ring_context_for_windows(const Hparams& hp, int64_t n_ctx, int64_t sinks) {
+  int32_t window = 0;
+  for (const LayerHparams& layer : hp.layers) window = std::max(window, layer.window);
+  if (window == 0 || sinks == 0) return n_ctx;
   // The closest a query comes to the last sink once something was evicted: an overflow chunk of
   // m tokens puts its first query at n_ctx - m (session.h), the last sink sits at sinks - 1.
-  const auto sink_gap = [this](int64_t n_ctx) {
-    const int64_t chunk = std::max<int64_t>(1, (n_ctx - sinks_) / 8);
-    return n_ctx - chunk - (sinks_ - 1);
+  const auto sink_gap = [sinks](int64_t slots) {
+    const int64_t chunk = std::max<int64_t>(1, (slots - sinks) / 8);
+    return slots - chunk - (sinks - 1);
   };
-  if (sink_gap(n_ctx_) >= window) return;
-  int64_t enough = n_ctx_;
+  int64_t enough = n_ctx;
   while (sink_gap(enough) < window) enough += std::max<int64_t>(1, (window - sink_gap(enough)) / 2);
+  return enough;
+}
+
+void Session::check_ring_keeps_windows() const {
+  const int32_t window = max_window_;
+  const int64_t enough = ring_context_for_windows(model_.hparams(), n_ctx_, sinks_);
+  if (enough == n_ctx_) return;
   fail(
       "the KV ring of {} slots with {} sinks cannot keep the sliding window of {} positions exact: once it evicts, "
       "its sinks would sit inside the window (by the ring's positions) although they are older; a context of {} "

@@ -102,6 +102,14 @@ struct SessionOptions {
   int64_t spare_slots = 0;
 };
 
+// The KV slots a session of `options` gets for `hp` (SessionOptions::n_ctx resolved).
+int64_t session_context(const Hparams& hp, const SessionOptions& options);
+
+// With a sliding window (mistral, gemma's local layers), the smallest context at which a ring of
+// `sinks` sinks keeps every window exact (Session refuses a smaller one; see
+// check_ring_keeps_windows); n_ctx itself when it already does or there is no window.
+int64_t ring_context_for_windows(const Hparams& hp, int64_t n_ctx, int64_t sinks);
+
 class Session {
  public:
   Session(const Model& model, Backend& backend, const SessionOptions& options = {});

@@ -86,3 +86,18 @@ TEST_CASE("vkgraph run refuses invalid UTF-8 in the prompt", "[cli][run]") {
   CHECK(r.exit_code != 0);
   CHECK_THAT(r.err, ContainsSubstring("UTF-8"));
 }
+
+// A ring that cannot keep a sliding window exact (tiny-gemma2: window 16; 20 slots with the
+// default 4 sinks bring a sink inside it after an eviction): `run` uses the plain cache with a
+// warning naming the context that keeps the ring, where an explicit --sinks is refused.
+TEST_CASE("vkgraph run falls back to the plain cache when the default ring would break a window", "[cli][run]") {
+  const std::string model = testing::shared_file("models/tiny-gemma2-f16.gguf");
+  const auto fallback = testing::run_vkgraph("run -m " + model + " -c 20 -p Once -n 4 --backend cpu");
+  INFO(fallback.err);
+  CHECK(fallback.exit_code == 0);
+  CHECK_THAT(fallback.err,
+             ContainsSubstring("using the plain cache") && ContainsSubstring("-c 21 or more keeps the ring"));
+  const auto refused = testing::run_vkgraph("run -m " + model + " -c 20 --sinks 4 -p Once -n 4 --backend cpu");
+  CHECK(refused.exit_code != 0);
+  CHECK_THAT(refused.err, ContainsSubstring("a context of 21 or more"));
+}
