@@ -21,34 +21,15 @@
 #include "engine/backend/vulkan/spirv_interface.h"
 #include "engine/testing/op_cases.h"
 #include "shaders/embedded.h"
+#include "tests/scoped_env.h"
 #include "tests/vulkan_test_support.h"
 
 using namespace vkgraph;
 using Catch::Matchers::ContainsSubstring;
 
+using vkgraph::test::ScopedEnv;
+
 namespace {
-
-// Sets an environment variable for the scope; restores the previous value after.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const std::string& value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    ::setenv(name, value.c_str(), 1);
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      ::setenv(name_, old_->c_str(), 1);
-    } else {
-      ::unsetenv(name_);
-    }
-  }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
 
 vk::DeviceInfo desktop_gpu() {
   vk::DeviceInfo d;

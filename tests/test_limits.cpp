@@ -19,36 +19,17 @@
 #include "engine/core/error.h"
 #include "include/vkgraph.h"
 #include "models/model.h"
+#include "tests/scoped_env.h"
 #include "tests/shared_files.h"
 #include "tests/vulkan_test_support.h"
 
 using Catch::Matchers::ContainsSubstring;
 
+using vkgraph::test::ScopedEnv;
+
 namespace {
 
 using namespace vkgraph;
-
-// Sets an environment variable for the scope; restores the previous value after.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const std::string& value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    ::setenv(name, value.c_str(), 1);
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      ::setenv(name_, old_->c_str(), 1);
-    } else {
-      ::unsetenv(name_);
-    }
-  }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
 
 std::string stories() { return testing::shared_file("models/stories260K.gguf"); }
 

@@ -25,36 +25,15 @@
 #include "models/model.h"
 #include "models/session.h"
 #include "tests/queue_blocker.h"
+#include "tests/scoped_env.h"
 #include "tests/vulkan_test_support.h"
 
 using namespace vkgraph;
 using Catch::Matchers::ContainsSubstring;
 
-namespace {
+using vkgraph::test::ScopedEnv;
 
-// Sets an environment variable for as long as it lives, then restores the previous value.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) previous_ = old;
-    setenv(name, value, 1);
-  }
-  ~ScopedEnv() {
-    if (previous_) {
-      setenv(name_, previous_->c_str(), 1);
-    } else {
-      unsetenv(name_);
-    }
-  }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  const char* name_;
-  std::optional<std::string> previous_;
-};
-
-}  // namespace
+namespace {}  // namespace
 
 TEST_CASE("vulkan: a submission past the hang timeout fails cleanly and frees nothing it still uses",
           "[vulkan][timeout]") {

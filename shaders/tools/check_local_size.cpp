@@ -11,30 +11,13 @@
 
 #include <cstdio>
 #include <fstream>
-#include <iterator>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "engine/backend/vulkan/spirv_interface.h"
 #include "engine/core/error.h"
-
-namespace {
-
-std::vector<uint32_t> read_words(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  VKGRAPH_CHECK(in.good(), "{}: cannot open", path);
-  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  VKGRAPH_CHECK(bytes.size() % 4 == 0, "{}: {} bytes, not whole 32-bit words", path, bytes.size());
-  std::vector<uint32_t> words(bytes.size() / 4);
-  for (size_t i = 0; i < words.size(); ++i) {
-    const auto b = [&](size_t k) { return uint32_t(uint8_t(bytes[4 * i + k])); };
-    words[i] = b(0) | b(1) << 8 | b(2) << 16 | b(3) << 24;  // SPIR-V files are little-endian
-  }
-  return words;
-}
-
-}  // namespace
+#include "shaders/tools/spirv_words.h"
 
 int main(int argc, char** argv) {
   if (argc != 3) {
@@ -53,7 +36,7 @@ int main(int argc, char** argv) {
       std::getline(fields, name, '\t');
       std::getline(fields, spv, '\t');
       const std::string problem =
-          vkgraph::vk::local_size_problem(vkgraph::vk::reflect_interface(read_words(spv), name));
+          vkgraph::vk::local_size_problem(vkgraph::vk::reflect_interface(vkgraph::tools::read_spirv_words(spv), name));
       ++checked;
       if (!problem.empty()) {
         std::fprintf(stderr, "shader %s: %s\n", name.c_str(), problem.c_str());

@@ -13,7 +13,6 @@
 
 #include <cstdio>
 #include <fstream>
-#include <iterator>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -21,24 +20,12 @@
 #include "engine/backend/vulkan/push/layout.h"
 #include "engine/backend/vulkan/spirv_reflect.h"
 #include "engine/core/error.h"
+#include "shaders/tools/spirv_words.h"
 
 namespace {
 
 using vkgraph::vk::PushLayout;
 using vkgraph::vk::SpirvPushBlock;
-
-std::vector<uint32_t> read_words(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  VKGRAPH_CHECK(in.good(), "{}: cannot open", path);
-  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  VKGRAPH_CHECK(bytes.size() % 4 == 0, "{}: {} bytes, not whole 32-bit words", path, bytes.size());
-  std::vector<uint32_t> words(bytes.size() / 4);
-  for (size_t i = 0; i < words.size(); ++i) {
-    const auto b = [&](size_t k) { return uint32_t(uint8_t(bytes[4 * i + k])); };
-    words[i] = b(0) | b(1) << 8 | b(2) << 16 | b(3) << 24;  // SPIR-V files are little-endian
-  }
-  return words;
-}
 
 const PushLayout* find_layout(const std::string& name) {
   for (const PushLayout& layout : vkgraph::vk::push_layouts()) {
@@ -102,7 +89,7 @@ int main(int argc, char** argv) {
       std::string name, spv, push;
       VKGRAPH_CHECK(std::getline(fields, name, '\t') && std::getline(fields, spv, '\t') && std::getline(fields, push),
                     "{}: line '{}' is not NAME<tab>SPV<tab>STRUCT", argv[1], line);
-      const std::vector<uint32_t> words = read_words(spv);
+      const std::vector<uint32_t> words = vkgraph::tools::read_spirv_words(spv);
       const std::optional<SpirvPushBlock> block = vkgraph::vk::reflect_push_constants(words, spv);
       ++checked;
       if (push == "-") {
