@@ -245,6 +245,12 @@ TEST_CASE("GGUF header defects are refused with messages naming them", "[gguf]")
     f.kv_u32("general.alignment", 0);
     CHECK_THAT(open_error("align0.gguf", f.bytes()), ContainsSubstring("'general.alignment' is 0"));
   }
+  SECTION("alignment below 4 bytes") {
+    f.kvs.erase(f.kvs.begin());
+    f.kv_u32("general.alignment", 2);
+    CHECK_THAT(open_error("align2.gguf", f.bytes()),
+               ContainsSubstring("'general.alignment' is 2; tensor data must be aligned to at least 4 bytes"));
+  }
   SECTION("alignment of the wrong type") {
     f.kvs.erase(f.kvs.begin());
     f.kv_raw("general.alignment", 10, Bytes(8, 0));

@@ -325,6 +325,14 @@ class GgufParser {
     if (!is_power_of_two(*alignment)) {
       fail("{}: metadata 'general.alignment' is {}, expected a power of two", file_.path_, *alignment);
     }
+    // Weights are read in place as 16- and 32-bit words (block scales, f16 and f32 values), so
+    // their data must start on a 4-byte boundary at least. llama.cpp writes 32; 1 and 2, though
+    // powers of two, would put words at odd addresses.
+    if (*alignment < 4) {
+      fail("{}: metadata 'general.alignment' is {}; tensor data must be aligned to at least 4 bytes (llama.cpp "
+           "writes 32)",
+           file_.path_, *alignment);
+    }
     file_.alignment_ = *alignment;
   }
 

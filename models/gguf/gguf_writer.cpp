@@ -117,6 +117,8 @@ uint64_t tensor_bytes(const std::string& name, DType type, const std::vector<int
 
 GgufWriter::GgufWriter(uint32_t alignment) : alignment_(alignment) {
   if (!is_power_of_two(alignment)) fail("GGUF writer: alignment {} is not a power of two", alignment);
+  // What the reader accepts (gguf_reader.cpp): weights are read in place as 16- and 32-bit words.
+  if (alignment < 4) fail("GGUF writer: alignment {} is below 4 bytes", alignment);
   if (alignment != kDefaultAlignment) set_u32("general.alignment", alignment);
 }
 
