@@ -329,9 +329,10 @@ class GgufParser {
     // their data must start on a 4-byte boundary at least. llama.cpp writes 32; 1 and 2, though
     // powers of two, would put words at odd addresses.
     if (*alignment < 4) {
-      fail("{}: metadata 'general.alignment' is {}; tensor data must be aligned to at least 4 bytes (llama.cpp "
-           "writes 32)",
-           file_.path_, *alignment);
+      fail(
+          "{}: metadata 'general.alignment' is {}; tensor data must be aligned to at least 4 bytes (llama.cpp "
+          "writes 32)",
+          file_.path_, *alignment);
     }
     file_.alignment_ = *alignment;
   }
