@@ -1,8 +1,8 @@
 // Defects a first GPU would have hit, found by reading the shaders and the selection code, each
 // checked here without one: workgroup sizes in the SPIR-V, a driver that cannot build a pipeline,
 // the subgroup size a kernel needs, requirements checked when a kernel is chosen, and reads back
-// through host-cached memory. (f16 overflow in the cooperative-matrix kernels: the "1e5" op cases
-// of engine/testing, run through the emulation by the coopmat_emulated_* ctest entries.)
+// through host-cached memory, and values past f16's range in the cooperative-matrix kernels (the
+// "1e5" op cases of engine/testing, run here through the emulation).
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 
@@ -14,6 +14,7 @@
 #include "engine/backend/vulkan/backend_vulkan.h"
 #include "engine/backend/vulkan/context.h"
 #include "engine/backend/vulkan/device_coopmat.h"
+#include "engine/backend/vulkan/executable_vulkan.h"
 #include "engine/backend/vulkan/kernel_requirements.h"
 #include "engine/backend/vulkan/kernel_table.h"
 #include "engine/backend/vulkan/memory.h"
@@ -116,6 +117,43 @@ TEST_CASE("defect 2: VKGRAPH_DISABLE_COOPMAT turns cooperative matrices off, nat
   const vk::KernelRow& row =
       vk::select_kernel_row(info, {OpKind::matmul, DType::Q4_0, DType::F32, vk::KernelForm::matrix});
   CHECK(std::string(row.variant.shader).find("coopmat") == std::string::npos);
+}
+
+TEST_CASE("defect 3: cooperative-matrix kernels scale values past f16's range instead of overflowing",
+          "[vulkan][defects][coopmat]") {
+  // Activations, queries or keys of 1e5 staged in f16 unscaled become infinity, and the matmul's
+  // sums or the softmax turn to NaN. The "1e5" op cases must pass, and must have run on the
+  // emulated cooperative-matrix rows (the shipped algorithm), not on a portable row.
+  ScopedEnv emulate("VKGRAPH_EMULATE_COOPMAT", "16x16x16");
+  auto backend = create_backend("vulkan");
+  auto reference = create_backend("cpu");
+  REQUIRE(dynamic_cast<vk::VulkanBackend&>(*backend).context()->info().coopmat_emulated);
+  test::ValidationGuard guard;
+  testing::RunCaseOptions options;
+  std::string kernels;
+  options.inspect = [&](const Executable& exe) {
+    kernels.clear();
+    for (const vk::Dispatch& d : dynamic_cast<const vk::VulkanExecutable&>(exe).dispatches()) {
+      kernels += std::string(d.kernel->variant.shader) + " ";
+    }
+  };
+  size_t attention_cases = 0;
+  const testing::CaseSummary summary = testing::run_op_cases(
+      *backend, *reference, "1e5",
+      [&](const testing::CaseResult& r) {
+        INFO(r.name << " on " << kernels << ": " << r.error << " nmse " << r.nmse);
+        CHECK(r.passed);
+        // F32 weights have no cooperative-matrix row (engine/core/weight_types.def); every other
+        // case must have run on one.
+        if (r.name.find("w=f32 ") == std::string::npos) CHECK(kernels.find("coopmat_emu") != std::string::npos);
+        attention_cases += r.op == "attention" ? 1 : 0;
+        kernels.clear();  // a case that fails before its run leaves no stale kernel list
+      },
+      options);
+  CHECK(summary.failed == 0);
+  // Every weight type's matmul case and both attention cases (big queries, big keys) ran.
+  CHECK(summary.passed >= 16);
+  CHECK(attention_cases == 2);
 }
 
 TEST_CASE("defect 4: a kernel needing wider subgroups than the default gets them pinned", "[vulkan][defects]") {
