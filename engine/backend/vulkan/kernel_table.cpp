@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/core/error.h"
+#include "shaders/matmul/tiled_layout.h"
 
 namespace vkgraph::vk {
 namespace {
@@ -186,8 +187,9 @@ void add_matmul(std::vector<KernelRow>& rows, DType w, DType x, const std::strin
   // Prefill with cooperative matrices (shaders/matmul/matmul_coopmat.comp) at the device's f16 x
   // f16 + f32 -> f32 subgroup shape (8 or 16 each way: device_coopmat_shape, passed as
   // specialization constants): 64 tokens x 64 output rows x 32 of n_in per step, staged as f16
-  // (8 KiB) with the f32 accumulators in shared memory (16 KiB); 128 invocations = 4 subgroups of
-  // 32 or 2 of 64 share the tile products.
+  // (8 KiB); 128 invocations = 4 subgroups of 32 or 2 of 64 share the tile products, each keeping
+  // its sub-tiles' accumulators in registers for the whole K loop (4 or 8 of 16x16) and storing
+  // them to shared memory (f32, 16 KiB) once, for the edge-checked store.
   if (dtype_info(w).vulkan & vk_coopmat) {
     KernelRequirements coop = requirements(w, x, 128, (64 * 32 + 64 * 32) * 2 + 64 * 64 * 4);
     coop.coopmat = CoopMatShape{0, 0, 0};
@@ -202,11 +204,12 @@ void add_matmul(std::vector<KernelRow>& rows, DType w, DType x, const std::strin
                     "prefill: cooperative-matrix tile products at the device's f16 shape"});
   }
   // Tiled: 32 tokens x 32 output rows x 32 of n_in per step (one quant block along k), 4x4
-  // accumulators per invocation -> 64 invocations and 8 KiB of shared memory, well inside the
-  // 16 KiB every Vulkan device has.
+  // accumulators per invocation -> 64 invocations and 8.25 KiB of shared memory (rows padded
+  // against bank conflicts: shaders/matmul/tiled_layout.h), well inside the 16 KiB every Vulkan
+  // device has.
   rows.push_back({{OpKind::matmul, w, x, KernelForm::matrix},
                   KernelFamily::matmul_tiled,
-                  {tiled_name, requirements(w, x, 64, 2 * 32 * 32 * 4)},
+                  {tiled_name, requirements(w, x, 64, shaders::tiled::tiled_shared_bytes(32, 32, 32))},
                   64,
                   {32, 32, 32},
                   "prefill: portable shared-memory tiles"});
