@@ -48,7 +48,12 @@ layout(set = 0, binding = 2) writeonly buffer OutBuf { float o[]; };
 #include "matmul/params.glsl"
 
 shared float16_t xs[BM * BK];  // [BM][BK] row-major: A
-shared float16_t ws[BN * BK];  // [BN][BK]: B = ws^T, read column-major
+// The weight tile's rows are WS_STRIDE = BK + 8 halves apart, not BK: the staging writes one
+// 32-weight chunk per invocation, so the lanes of a subgroup write rows at once; 64 bytes apart
+// (BK = 32) they meet in 2 of the 32 four-byte banks (16-way conflicts), 80 bytes apart in 8
+// (4-way), and every row still starts 16 bytes aligned for the cooperative-matrix loads.
+const uint WS_STRIDE = BK + 8u;
+shared float16_t ws[BN * WS_STRIDE];  // [BN][BK], rows WS_STRIDE apart: B = ws^T, read column-major
 shared float cs[BM * BN];      // [BM][BN] the accumulators, at the end
 // Per token of the tile: the power of two its activations are divided by before the f16 staging,
 // so that none exceeds f16's largest finite value (65504) and turns into infinity (then NaN in
@@ -97,7 +102,7 @@ void main() {
         } else {
           for (uint i = 0; i < 8u; ++i) w[i] = vec4(0.0);
         }
-        for (uint i = 0; i < QK; ++i) ws[r * BK + k + i] = float16_t(w[i / 4u][i % 4u]);
+        for (uint i = 0; i < QK; ++i) ws[r * WS_STRIDE + k + i] = float16_t(w[i / 4u][i % 4u]);
       }
       barrier();
       for (uint i = 0; i < ACC_TILES; ++i) {
@@ -108,8 +113,8 @@ void main() {
           CM_A a;
           CM_B b;
           CM_LOAD_A(a, xs, i0 * BK + kk, BK, CM_ROW_MAJOR);
-          // B(k, j) = w[j0 + j, k]: column-major with stride BK.
-          CM_LOAD_B(b, ws, j0 * BK + kk, BK, CM_COL_MAJOR);
+          // B(k, j) = w[j0 + j, k]: column-major with stride WS_STRIDE.
+          CM_LOAD_B(b, ws, j0 * WS_STRIDE + kk, WS_STRIDE, CM_COL_MAJOR);
           acc[i] = cm_mul_add(a, b, acc[i]);
         }
       }
