@@ -157,9 +157,8 @@ TEST_CASE("defect 6: matmul_tiled's subgroups read its shared tiles without bank
     // shared memory the table asks for: the padded layout's.
     REQUIRE(row.workgroup_size == (bm / TILED_TM) * (bn / TILED_TN));
     CHECK(row.variant.requirements.shared_memory_bytes == tiled_shared_bytes(bm, bn, bk));
-    CHECK(worst_bank_ways(bn, bk, row.workgroup_size, [](uint32_t r, uint32_t k, uint32_t s) {
-            return tiled_index(r, k, s);
-          }) == 1);
+    CHECK(worst_bank_ways(bn, bk, row.workgroup_size,
+                          [](uint32_t r, uint32_t k, uint32_t s) { return tiled_index(r, k, s); }) == 1);
     // The check finds the conflicts of the unpadded layout the kernel had: the 8 rows of ws a
     // subgroup reads are BK * TN = 128 floats apart, one bank.
     CHECK(worst_bank_ways(bn, bk, row.workgroup_size, [](uint32_t r, uint32_t k, uint32_t s) { return r * s + k; }) ==
