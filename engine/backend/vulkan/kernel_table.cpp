@@ -194,9 +194,10 @@ void add_matmul(std::vector<KernelRow>& rows, DType w, DType x, const std::strin
   // Prefill with cooperative matrices (shaders/matmul/matmul_coopmat.comp) at the device's f16 x
   // f16 + f32 -> f32 subgroup shape (8 or 16 each way: device_coopmat_shape, passed as
   // specialization constants): 64 tokens x 64 output rows x 32 of n_in per step, staged as f16
-  // (9 KiB: weight rows padded against bank conflicts); 128 invocations = 4 subgroups of 32 or 2 of 64 share the tile
-  // products, each keeping its sub-tiles' accumulators in registers for the whole K loop (4 or 8 of 16x16) and storing
-  // them to shared memory (f32, 16 KiB) once, for the edge-checked store.
+  // (9 KiB: weight rows padded against bank conflicts); 128 invocations = 4 subgroups of 32 or 2
+  // of 64 share the tile products, each keeping its sub-tiles' accumulators in registers for the
+  // whole K loop (4 or 8 of 16x16) and storing them to shared memory (f32, 16 KiB) once, for the
+  // edge-checked store.
   if (dtype_info(w).vulkan & vk_coopmat) {
     KernelRequirements coop = requirements(w, x, 128, coopmat_matmul_shared_bytes(64, 64, 32));
     coop.coopmat = CoopMatShape{0, 0, 0};
