@@ -106,6 +106,17 @@ uint32_t coopmat_emulation_subgroups(const DeviceInfo& info, uint32_t workgroup)
   return std::max<uint32_t>(workgroup / smallest_subgroup(info), 1);
 }
 
+uint32_t coopmat_accumulators_per_subgroup(const DeviceInfo& info, const CoopMatShape& shape, uint32_t workgroup,
+                                           uint32_t bm, uint32_t bn) {
+  VKGRAPH_CHECK(shape.m != 0 && shape.n != 0 && bm % shape.m == 0 && bn % shape.n == 0,
+                "cooperative-matrix tile {} x {} is not a whole number of {} x {} sub-tiles", bm, bn, shape.m, shape.n);
+  const uint32_t largest = std::max<uint32_t>(
+      info.subgroup_size_control ? std::max(info.max_subgroup_size, info.subgroup_size) : info.subgroup_size, 1);
+  const uint32_t subgroups = std::max<uint32_t>(workgroup / largest, 1);
+  const uint32_t sub_tiles = (bm / shape.m) * (bn / shape.n);
+  return (sub_tiles + subgroups - 1) / subgroups;
+}
+
 uint32_t coopmat_emulation_scratch_bytes(const DeviceInfo& info, const CoopMatShape& shape, uint32_t workgroup) {
   return coopmat_emulation_subgroups(info, workgroup) * (shape.m * shape.k + shape.k * shape.n) * 2;
 }

@@ -41,6 +41,13 @@ std::optional<CoopMatShape> device_coopmat_shape(const DeviceInfo& info, bool em
 // one product per subgroup, f16: cm_scratch), and the subgroup count it is sized by
 // (specialization constant 13: workgroup / the device's smallest subgroup size).
 uint32_t coopmat_emulation_subgroups(const DeviceInfo& info, uint32_t workgroup);
+
+// How many of a BM x BN tile's `shape` sub-tiles each subgroup of a `workgroup`-invocation
+// workgroup holds accumulators for in shaders/matmul/matmul_coopmat.comp (specialization
+// constant 4): the sub-tiles over the fewest subgroups the workgroup can have (the device's
+// largest subgroup size), rounded up, so one pass of the K loop covers the tile.
+uint32_t coopmat_accumulators_per_subgroup(const DeviceInfo& info, const CoopMatShape& shape, uint32_t workgroup,
+                                           uint32_t bm, uint32_t bn);
 uint32_t coopmat_emulation_scratch_bytes(const DeviceInfo& info, const CoopMatShape& shape, uint32_t workgroup);
 
 // The specialization constants 10-14 of common/coopmat.glsl appended to `spec` (constant i at

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/core/error.h"
+#include "shaders/matmul/tiled_layout.h"
 
 namespace vkgraph::vk {
 namespace {
@@ -54,6 +55,13 @@ void add_elementwise(std::vector<KernelRow>& rows, KernelKey key, std::string_vi
 // Shared arrays with one entry per invocation are sized for MAX_WORKGROUP (shaders/common/grid.glsl)
 // invocations, whatever the row's workgroup size.
 constexpr uint32_t kReduceBytes = kMaxWorkgroup * 4;
+
+// Shared memory of shaders/matmul/matmul_coopmat.comp at BM x BN x BK: the f16 tiles of
+// activations (BM x BK) and weights (BN rows of BK + 8: WS_STRIDE), the f32 accumulators (BM x BN)
+// and the per-token x_scale (BM floats).
+constexpr uint32_t coopmat_matmul_shared_bytes(uint32_t bm, uint32_t bn, uint32_t bk) {
+  return (bm * bk + bn * (bk + 8)) * 2 + bm * bn * 4 + bm * 4;
+}
 
 // One workgroup per row with a shared-memory reduction. 128 wide: a row of a llama model is
 // 2048-8192 wide, so each invocation sums 16-64 values.
@@ -139,11 +147,11 @@ void add_matmul(std::vector<KernelRow>& rows, DType w, DType x, const std::strin
                   "decode without subgroup shuffles: 4 rows per workgroup, shared-memory reduction"});
   // The cooperative-matrix kernel below over the emulation (VKGRAPH_EMULATE_COOPMAT): first, so
   // that a device told to emulate runs it (CI on lavapipe, a CPU-class device whose own rows would
-  // win otherwise). 32 x 32 x 32 tiles (8 KiB) and 64 invocations, so the tiles and the
+  // win otherwise). 32 x 32 x 32 tiles (8.6 KiB) and 64 invocations, so the tiles and the
   // emulation's scratch (a product's A and B per subgroup: 8 KiB at 8 subgroups of 8 lanes, 16 KiB
   // at 16 of 4) fit lavapipe's 32 KiB.
   if (dtype_info(w).vulkan & vk_coopmat) {
-    KernelRequirements emu = requirements(w, x, 64, (32 * 32 + 32 * 32) * 2 + 32 * 32 * 4);
+    KernelRequirements emu = requirements(w, x, 64, coopmat_matmul_shared_bytes(32, 32, 32));
     emu.coopmat = CoopMatShape{0, 0, 0};
     emu.coopmat_emulated = true;
     emu.needs_fp16 = true;
@@ -186,10 +194,12 @@ void add_matmul(std::vector<KernelRow>& rows, DType w, DType x, const std::strin
   // Prefill with cooperative matrices (shaders/matmul/matmul_coopmat.comp) at the device's f16 x
   // f16 + f32 -> f32 subgroup shape (8 or 16 each way: device_coopmat_shape, passed as
   // specialization constants): 64 tokens x 64 output rows x 32 of n_in per step, staged as f16
-  // (8 KiB) with the f32 accumulators in shared memory (16 KiB); 128 invocations = 4 subgroups of
-  // 32 or 2 of 64 share the tile products.
+  // (9 KiB: weight rows padded against bank conflicts); 128 invocations = 4 subgroups of 32 or 2
+  // of 64 share the tile products, each keeping its sub-tiles' accumulators in registers for the
+  // whole K loop (4 or 8 of 16x16) and storing them to shared memory (f32, 16 KiB) once, for the
+  // edge-checked store.
   if (dtype_info(w).vulkan & vk_coopmat) {
-    KernelRequirements coop = requirements(w, x, 128, (64 * 32 + 64 * 32) * 2 + 64 * 64 * 4);
+    KernelRequirements coop = requirements(w, x, 128, coopmat_matmul_shared_bytes(64, 64, 32));
     coop.coopmat = CoopMatShape{0, 0, 0};
     coop.needs_fp16 = true;
     coop.needs_storage_16bit = true;
@@ -202,11 +212,12 @@ void add_matmul(std::vector<KernelRow>& rows, DType w, DType x, const std::strin
                     "prefill: cooperative-matrix tile products at the device's f16 shape"});
   }
   // Tiled: 32 tokens x 32 output rows x 32 of n_in per step (one quant block along k), 4x4
-  // accumulators per invocation -> 64 invocations and 8 KiB of shared memory, well inside the
-  // 16 KiB every Vulkan device has.
+  // accumulators per invocation -> 64 invocations and 8.25 KiB of shared memory (rows padded
+  // against bank conflicts: shaders/matmul/tiled_layout.h), well inside the 16 KiB every Vulkan
+  // device has.
   rows.push_back({{OpKind::matmul, w, x, KernelForm::matrix},
                   KernelFamily::matmul_tiled,
-                  {tiled_name, requirements(w, x, 64, 2 * 32 * 32 * 4)},
+                  {tiled_name, requirements(w, x, 64, shaders::tiled::tiled_shared_bytes(32, 32, 32))},
                   64,
                   {32, 32, 32},
                   "prefill: portable shared-memory tiles"});

@@ -103,7 +103,8 @@ uint32_t checked_u32(uint64_t value, const Node& node, const char* what);
 Dispatch begin_dispatch(const LoweringInput& in, std::vector<uint32_t> extra_spec = {});
 // For a cooperative-matrix kernel (native or emulated): the shape it runs at on this device and
 // the emulation's subgroup bound, as specialization constants 10-13 (shaders/common/coopmat.glsl).
-void add_coopmat_constants(Dispatch& d, const LoweringInput& in);
+// Returns the shape.
+CoopMatShape add_coopmat_constants(Dispatch& d, const LoweringInput& in);
 
 // Binds `id` as the next binding and returns its element offset.
 uint32_t add_binding(Dispatch& d, const LoweringInput& in, TensorId id, uint32_t unit);

@@ -26,7 +26,7 @@ Dispatch begin_dispatch(const LoweringInput& in, std::vector<uint32_t> extra_spe
   return d;
 }
 
-void add_coopmat_constants(Dispatch& d, const LoweringInput& in) {
+CoopMatShape add_coopmat_constants(Dispatch& d, const LoweringInput& in) {
   const KernelRequirements& req = in.kernel.variant.requirements;
   const std::optional<CoopMatShape> shape =
       req.coopmat->m != 0 ? req.coopmat : device_coopmat_shape(in.device, req.coopmat_emulated);
@@ -34,6 +34,7 @@ void add_coopmat_constants(Dispatch& d, const LoweringInput& in) {
                 in.device.name, in.kernel.variant.shader);
   append_coopmat_constants(d.spec_constants, *shape, coopmat_emulation_subgroups(in.device, in.kernel.workgroup_size),
                            in.device);
+  return *shape;
 }
 
 uint32_t add_binding(Dispatch& d, const LoweringInput& in, TensorId id, uint32_t unit) {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <string_view>
 
+#include "engine/backend/vulkan/device_coopmat.h"
 #include "engine/backend/vulkan/lowering.h"
 #include "engine/backend/vulkan/push/matmul.h"
 #include "engine/core/error.h"
@@ -259,8 +260,21 @@ Dispatch lower_matmul(const LoweringInput& in) {
     spec.assign(k.tile.begin(), k.tile.end());
     if (kind == KernelFamily::matmul_rows) spec[2] = rows_tokens(in, k, rows_of(x.shape));
   }
+  if (kind == KernelFamily::matmul_tiled) {
+    // Both tiled kernels stage weights 32 at a time (w_chunk32 in shaders/common/weights.glsl).
+    VKGRAPH_CHECK(k.tile[2] != 0 && k.tile[2] % 32 == 0,
+                  "matmul '{}': {} steps n_in by BK = {}, which must be a multiple of 32 (the weight chunks)",
+                  node.name, k.variant.shader, k.tile[2]);
+  }
   Dispatch d = begin_dispatch(in, spec);
-  if (k.variant.requirements.coopmat) add_coopmat_constants(d, in);
+  if (k.variant.requirements.coopmat) {
+    const CoopMatShape shape = add_coopmat_constants(d, in);
+    // ACC_TILES (constant_id 4) of matmul_coopmat.comp: its accumulators per subgroup.
+    if (kind == KernelFamily::matmul_tiled) {
+      d.spec_constants.at(4) =
+          coopmat_accumulators_per_subgroup(in.device, shape, k.workgroup_size, k.tile[0], k.tile[1]);
+    }
+  }
 
   MatmulPush p{};
   p.n_out = checked_u32(uint64_t(w.shape.at(0)), node, "n_out");
