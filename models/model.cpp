@@ -1,6 +1,7 @@
 #include "models/model.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include <fmt/format.h>
 #include <map>
@@ -15,6 +16,19 @@
 
 namespace vkgraph::models {
 namespace {
+
+// The name of ModelWeights::rope_attn_scale, a tensor made at load rather than read from the file.
+constexpr const char* kRopeAttnScale = "(rope.scaling.attn_factor squared on the rotated dimensions)";
+
+// Hparams::rope_attn_factor squared on the first n_rot dimensions of a head (the rotated ones)
+// and 1 on the rest, as f32 bytes.
+std::vector<std::byte> rope_attn_scale_bytes(const Hparams& hp) {
+  std::vector<float> scale(size_t(hp.head_dim), 1.0f);
+  for (int32_t d = 0; d < hp.rope.n_rot; ++d) scale[size_t(d)] = hp.rope_attn_factor * hp.rope_attn_factor;
+  std::vector<std::byte> bytes(scale.size() * sizeof(float));
+  std::memcpy(bytes.data(), scale.data(), bytes.size());
+  return bytes;
+}
 
 // Collects the tensors a model needs, checking each one's shape against the hyperparameters
 // before anything is uploaded, so a broken file fails fast and names the tensor.
@@ -85,6 +99,11 @@ ModelWeights describe_weights(WeightLoader& loader, const Hparams& hp) {
   // Llama 3.1+ (llama.cpp's LLM_TENSOR_ROPE_FREQS): one set of factors shared by every layer's
   // rotation of q and k, theta of pair i divided by factor i.
   w.rope_freqs = loader.optional("rope_freqs.weight", {hp.rope.n_rot / 2});
+  // Phi-3.5 / Phi-4-mini (llama.cpp's LLM_TENSOR_ROPE_FACTORS_LONG/SHORT), one pair for every
+  // layer; read_hparams checked that both or neither are there.
+  w.rope_factors_long = loader.optional("rope_factors_long.weight", {hp.rope.n_rot / 2});
+  w.rope_factors_short = loader.optional("rope_factors_short.weight", {hp.rope.n_rot / 2});
+  if (hp.rope_attn_factor != 1.0f) w.rope_attn_scale = WeightTensor{kRopeAttnScale, DType::F32, {hp.head_dim}, nullptr};
   for (int64_t il = 0; il < hp.n_layer; ++il) {
     const auto t = [il](const char* name) { return fmt::format("blk.{}.{}", il, name); };
     LayerWeights L;
@@ -249,6 +268,10 @@ std::unique_ptr<Model> Model::load(const std::string& path, Backend& backend, co
   if (merger.adapter_count() > 0) {
     log::info("{}: merged {} LoRA adapter(s) into {} matrices (each stored back in its own type)", path,
               merger.adapter_count(), merged);
+  }
+  if (model->weights_.rope_attn_scale.name == kRopeAttnScale) {
+    uploaded[kRopeAttnScale] = backend.upload(rope_attn_scale_bytes(model->hparams_));
+    uploaded_type[kRopeAttnScale] = DType::F32;
   }
   for_each_weight(model->weights_, [&](WeightTensor& t) {
     if (t.name.empty()) return;

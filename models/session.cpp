@@ -199,6 +199,7 @@ Session::Prepared& Session::prepared(const StepKey& key) {
   shape.all_logits = key.all_logits;
   shape.decode_rows = key.decode_rows;
   shape.ring = ring();
+  shape.context = n_ctx_;  // not the ring's slots, which include its spare ones
   Prepared p;
   p.step = build_step_graph(model_.hparams(), model_.weights(), kv_, shape, adapters_);
   const Plan plan = Plan::build(p.step.graph, backend_.plan_options());

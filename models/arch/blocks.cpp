@@ -27,7 +27,18 @@ StepBuilder::StepBuilder(const Hparams& hparams, const ModelWeights& weights, co
   } else {
     step.kv_pos = g.input("kv_pos", DType::I32, {kv.n_slots});
   }
-  if (w.rope_freqs.present()) rope_factors = weight(w.rope_freqs);
+  rope_factors = rope_factors_for_context();
+}
+
+TensorId StepBuilder::rope_factors_for_context() {
+  if (w.rope_freqs.present()) return weight(w.rope_freqs);
+  if (!w.rope_factors_long.present()) return TensorId{};
+  // LongRoPE as llama.cpp chooses it: by the context one sequence may fill (its n_ctx_seq), not
+  // by the positions of this step.
+  const int64_t context = shape.context > 0 ? shape.context
+                          : paged()         ? shape.paged_max_blocks * shape.paged_block_size
+                                            : kv.n_slots;
+  return weight(context > hp.rope_original_context ? w.rope_factors_long : w.rope_factors_short);
 }
 
 TensorId StepBuilder::weight(const WeightTensor& t) { return weight_leaf(g, t); }
@@ -54,6 +65,10 @@ TensorId StepBuilder::attention(int64_t il, TensorId q, TensorId k, TensorId v, 
   // Every rotation takes the file's frequency factors: q, k before the write, and the keys the
   // ring rotates as attention reads them.
   q = with_freq_factors(g, g.rope(g.reshape(q, {m, hp.n_head, d}), step.positions, rope), rope_factors);
+  // rope.scaling.attn_factor: llama.cpp scales the rotated dimensions of q and of k by it. Every
+  // score then gains its square on those dimensions, and so it does with q alone carrying the
+  // square: the keys (cached, perhaps rotated again at read) stay exactly as without the factor.
+  if (w.rope_attn_scale.present()) q = g.mul(q, weight(w.rope_attn_scale));
   k = g.reshape(k, {m, hp.n_head_kv, d});
   if (!shape.ring) k = with_freq_factors(g, g.rope(k, step.positions, rope), rope_factors);
   v = g.reshape(v, {m, hp.n_head_kv, d});

@@ -27,14 +27,19 @@ struct StepBuilder {
   const KvStorage& kv;
   const StepShape& shape;
   std::span<const AdapterUse> lora;  // applied by project() to every matrix they adapt
-  StepGraph step;         // step.graph and its inputs: tokens, positions, slots, then kv_pos or (paged) the block table
-  Graph& g;               // step.graph
-  int64_t m;              // tokens in the step
-  TensorId rope_factors;  // the file's RoPE frequency factors (Llama 3.1's rope_freqs), or none
+  StepGraph step;  // step.graph and its inputs: tokens, positions, slots, then kv_pos or (paged) the block table
+  Graph& g;        // step.graph
+  int64_t m;       // tokens in the step
+  // The file's RoPE frequency factors (Llama 3.1's rope_freqs, or the LongRoPE set this step's
+  // context calls for), or none.
+  TensorId rope_factors;
 
   // The batched serving engine's paged cache (StepShape::paged_block_size).
   bool paged() const { return shape.paged_block_size > 0; }
   TensorId weight(const WeightTensor& t);
+  // rope_freqs when the file has it; else LongRoPE's long set when the context (what one
+  // sequence may fill) is longer than Hparams::rope_original_context, its short set otherwise.
+  TensorId rope_factors_for_context();
   // The token embeddings of the step's tokens: [m, n_embd].
   TensorId embeddings();
   // RMSNorm of x's rows times `w`.

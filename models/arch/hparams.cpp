@@ -1,6 +1,7 @@
 #include "models/arch/hparams.h"
 
 #include <fmt/format.h>
+
 #include <cmath>
 
 #include "engine/core/error.h"
@@ -181,11 +182,18 @@ Hparams read_hparams(const GgufFile& f, const std::string& path) {
   hp.qkv_bias = traits.qkv_bias;
   hp.qk_norm = traits.qk_norm;
   hp.fused_projections = traits.fused_projections;
-  // Phi-3's LongRoPE factors (rope_factors_long/short, chosen by the context length, with an
-  // attention factor of their own) are not implemented: such a file is refused, not run wrong.
-  for (const char* name : {"rope_factors_long.weight", "rope_factors_short.weight"}) {
-    VKGRAPH_CHECK(f.find_tensor(name) == nullptr, "{}: LongRoPE frequency factors ({}) are not supported", path, name);
-  }
+  hp.rope_original_context = int64_t(f.find_u64(a + "rope.scaling.original_context_length").value_or(0));
+  if (hp.rope_original_context == 0) hp.rope_original_context = hp.n_ctx_train;
+  hp.rope_attn_factor = f.find_f32(a + "rope.scaling.attn_factor").value_or(1.0f);
+  VKGRAPH_CHECK(std::isfinite(hp.rope_attn_factor) && hp.rope_attn_factor > 0.0f,
+                "{}: {}rope.scaling.attn_factor = {} must be a positive number", path, a, hp.rope_attn_factor);
+  // LongRoPE comes as a pair: one set without the other would leave some contexts without factors.
+  const bool long_factors = f.find_tensor("rope_factors_long.weight") != nullptr;
+  const bool short_factors = f.find_tensor("rope_factors_short.weight") != nullptr;
+  VKGRAPH_CHECK(long_factors == short_factors,
+                "{}: LongRoPE needs both rope_factors_long.weight and "
+                "rope_factors_short.weight, the file has only {}",
+                path, long_factors ? "rope_factors_long.weight" : "rope_factors_short.weight");
   hp.tied_output = f.find_tensor("output.weight") == nullptr;
   const uint32_t pooling = f.find_u32(a + "pooling_type").value_or(0);
   VKGRAPH_CHECK(pooling <= uint32_t(Pooling::rank),

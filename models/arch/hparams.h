@@ -38,7 +38,15 @@ struct Hparams {
   int64_t head_dim = 0;  // {arch}.attention.key_length, else n_embd / n_head
   int64_t n_ff = 0;
   float rms_eps = 1e-5f;
-  RopeParams rope;                   // mode from the architecture, base/scale/n_rot from the file
+  RopeParams rope;  // mode from the architecture, base/scale/n_rot from the file
+  // LongRoPE (Phi-3.5, Phi-4-mini: rope_factors_long/short.weight): a context longer than this
+  // rotates with the long factor set, else with the short one ({arch}.rope.scaling.
+  // original_context_length, else the training context, as llama.cpp reads it).
+  int64_t rope_original_context = 0;
+  // {arch}.rope.scaling.attn_factor (1 when absent): llama.cpp multiplies the rotated dimensions
+  // of q and k by it (ggml's attn_factor scales cos and sin), so their share of every score
+  // grows by its square. LongRoPE files carry sqrt(1 + ln(scale) / ln(original context)).
+  float rope_attn_factor = 1.0f;
   int32_t sliding_window = 0;        // mistral, gemma: keys older than this many positions are not seen
   std::vector<LayerHparams> layers;  // n_layer: each layer's window and rotation (hp.rope, or gemma's own)
   // Gemma: q is multiplied by this before attention (llama.cpp's f_attention_scale: 1/sqrt of

@@ -36,6 +36,10 @@ struct StepShape {
   int64_t paged_table_rows = 0;  // sequences the block table holds
   int64_t paged_max_blocks = 0;  // blocks per sequence (its context / block size, rounded up)
   int64_t paged_outputs = 0;     // rows of logits: tokens named by logit_rows
+  // The context one sequence may fill (llama.cpp's n_ctx_seq), which picks LongRoPE's factor set;
+  // 0: the cache's slots (a paged sequence: its row of the block table). A session's ring has
+  // spare slots past its context, so it says.
+  int64_t context = 0;
 };
 
 struct StepGraph {

@@ -34,6 +34,13 @@ struct ModelWeights {
   WeightTensor output_norm;  // [n_embd]
   WeightTensor output;       // [n_vocab, n_embd]; the same storage as tok_embd when tied
   WeightTensor rope_freqs;   // Llama 3.1+: [n_rot/2] RoPE frequency factors of every layer; optional
+  // LongRoPE (Phi-3.5, Phi-4-mini): [n_rot/2] factor sets for contexts longer than
+  // Hparams::rope_original_context and for the others; optional, both or neither.
+  WeightTensor rope_factors_long, rope_factors_short;
+  // Not in the file: [head_dim] f32, Hparams::rope_attn_factor squared on the rotated dimensions
+  // and 1 on the others, multiplied into q (present only when the factor is not 1). See
+  // StepBuilder::attention for why q alone carries the square.
+  WeightTensor rope_attn_scale;
   std::vector<LayerWeights> layers;
 };
 
@@ -45,6 +52,9 @@ void for_each_weight(Weights& w, Fn&& fn) {
   fn(w.output_norm);
   fn(w.output);
   fn(w.rope_freqs);
+  fn(w.rope_factors_long);
+  fn(w.rope_factors_short);
+  fn(w.rope_attn_scale);
   for (auto& L : w.layers) {
     for (auto* t : {&L.attn_norm, &L.wq, &L.wk, &L.wv, &L.wo, &L.bq, &L.bk, &L.bv, &L.q_norm, &L.k_norm,
                     &L.attn_post_norm, &L.ffn_norm, &L.ffn_post_norm, &L.w_gate, &L.w_up, &L.w_down}) {

@@ -16,9 +16,10 @@ const std::vector<Preset>& presets() {
       {"qwen3-0.6b", "qwen3", 151936, 40960, 1024, 28, 16, 8, 128, 3072, 1000000.0f, 1e-6f, true, 0, "gpt2", "qwen2"},
       {"llama-3.2-1b", "llama", 128256, 131072, 2048, 16, 32, 8, 64, 8192, 500000.0f, 1e-5f, true, 0, "gpt2",
        "llama-bpe", 32.0f},
-      // Phi-3.5-mini's shapes (fused attn_qkv and gate+up), without its LongRoPE factors (a
-      // 4k-context Phi-3 as far as RoPE goes).
-      {"phi-3.5-mini", "phi3", 32064, 4096, 3072, 32, 32, 32, 96, 8192, 10000.0f, 1e-5f, false},
+      // Phi-3.5-mini's shapes (fused attn_qkv and gate+up) and its LongRoPE layout: 128k
+      // context over an original 4k, factor sets of 48 pairs (synthetic values).
+      {"phi-3.5-mini", "phi3", 32064, 131072, 3072, 32, 32, 32, 96, 8192, 10000.0f, 1e-5f, false, 0, "llama", "", 0.0f,
+       4096},
       // Gemma 2 2B and Gemma 3 1B (text): windows of 4096 and 512 on their local layers (every
       // other layer; five of every six), Gemma 2's soft-caps, Gemma 3's local RoPE base 10000.
       {"gemma-2-2b", "gemma2", 256000, 8192, 2304, 26, 8, 4, 256, 9216, 10000.0f, 1e-6f, true, 4096, "llama", "", 0.0f},

@@ -24,6 +24,9 @@ struct Preset {
   // rope_scaling: this factor, low_freq_factor 1, high_freq_factor 4, original context 8192,
   // the values of every Llama 3.1/3.2/3.3 release); 0: none.
   float llama3_rope_factor = 0.0f;
+  // LongRoPE (Phi-3.5, Phi-4-mini): the original context of rope_factors_long/short (synthetic
+  // factor values) and of the attention factor derived from n_ctx / it; 0: none.
+  int64_t longrope_original_context = 0;
 };
 
 const std::vector<Preset>& presets();

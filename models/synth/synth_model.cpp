@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <utility>
 #include <vector>
 
 #include "engine/core/error.h"
@@ -122,6 +123,21 @@ std::vector<float> llama3_rope_factors(const Preset& p) {
   return factors;
 }
 
+// LongRoPE factor sets of the shape Phi-3.5's converter writes (synthetic values): the long set
+// rises from 1 for the fastest pair to n_ctx / original for the slowest, the short set stays
+// near 1.
+std::pair<std::vector<float>, std::vector<float>> longrope_factors(const Preset& p) {
+  const size_t pairs = size_t(p.head_dim / 2);
+  const double scale = double(p.n_ctx) / double(p.longrope_original_context);
+  std::vector<float> long_set(pairs), short_set(pairs);
+  for (size_t i = 0; i < pairs; ++i) {
+    const double x = double(i) / double(pairs - 1);
+    long_set[i] = float(1.0 + (scale - 1.0) * x * x);
+    short_set[i] = float(1.0 + 0.05 * x);
+  }
+  return {long_set, short_set};
+}
+
 }  // namespace
 
 void write_synthetic_model(const Preset& p, const SynthOptions& o, const std::string& path) {
@@ -154,6 +170,13 @@ void write_synthetic_model(const Preset& p, const SynthOptions& o, const std::st
     w.set_f32(a + "final_logit_softcapping", 30.0f);
   }
   if (p.arch == "gemma3") w.set_f32(a + "rope.freq_base_swa", 10000.0f);
+  if (p.longrope_original_context > 0) {
+    // llama.cpp's converter: attn_factor = sqrt(1 + ln(scale) / ln(original context)).
+    const double scale = double(p.n_ctx) / double(p.longrope_original_context);
+    w.set_u32(a + "rope.scaling.original_context_length", uint32_t(p.longrope_original_context));
+    w.set_f32(a + "rope.scaling.attn_factor",
+              float(std::sqrt(1.0 + std::log(scale) / std::log(double(p.longrope_original_context)))));
+  }
   if (!o.vocab_from.empty()) {
     copy_vocab(w, o.vocab_from, p.n_vocab);
   } else {
@@ -168,6 +191,11 @@ void write_synthetic_model(const Preset& p, const SynthOptions& o, const std::st
   TensorMaker make(w, o.seed);
   make.matrix("token_embd.weight", p.n_vocab, e, 1.0f);
   if (p.llama3_rope_factor > 0.0f) make.values("rope_freqs.weight", llama3_rope_factors(p));
+  if (p.longrope_original_context > 0) {
+    const auto [long_set, short_set] = longrope_factors(p);
+    make.values("rope_factors_long.weight", long_set);
+    make.values("rope_factors_short.weight", short_set);
+  }
   for (int64_t il = 0; il < n_layer; ++il) {
     const auto n = [il](const char* s) { return fmt::format("blk.{}.{}", il, s); };
     make.vector(n("attn_norm.weight"), e, 1.0f, 0.1f);
