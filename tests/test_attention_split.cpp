@@ -1,13 +1,16 @@
 // Split-K decode attention: how the cache is cut into chunks (a pure function of the shapes and
-// the device), and on this device that a long decode really runs the split pass and the reduce
-// pass with its scratch, while a short one stays one dispatch, both agreeing with the CPU
-// reference. More values against the CPU reference: the attention op cases.
+// the device), which addresses a subgroup reads keys from and which banks it reads the key stage
+// from (attention/split_key_stage.h, the index math the shader compiles), and on this device that a long decode really
+// runs the split pass and the reduce pass with its scratch, while a short one stays one dispatch, both agreeing with
+// the CPU reference. More values against the CPU reference: the attention op cases.
 
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -18,6 +21,8 @@
 #include "engine/backend/vulkan/kernel_table.h"
 #include "engine/graph/plan.h"
 #include "engine/testing/case_data.h"
+#include "engine/testing/kernel_cases.h"
+#include "shaders/attention/split_key_stage.h"
 #include "tests/closeness_checks.h"
 #include "tests/vulkan_test_support.h"
 
@@ -127,6 +132,108 @@ TEST_CASE("split-K decode: chunks follow the cache length and the device", "[att
   CHECK(choose_decode_split(1, 14, 2, 4096, gpu).heads_per_group == 7);
 }
 
+TEST_CASE("split-K decode: a subgroup's key loads are contiguous", "[attention][kernels][split]") {
+  // Every load step of attention_split.comp's key stage, for the shapes the kernel table serves
+  // (head dims 64, 128 and 256, 1 to 8 kv heads, f16 and f32 caches, every kv head, a tensor
+  // bound at element 0 or at an odd element, the first and a late step of slots): the 32 lanes
+  // of each 32-aligned group of invocations (a subgroup of NVIDIA's width, half of AMD's) read 32
+  // consecutive elements. So they touch ceil(32 x element size / 128) lines of 128 bytes, one
+  // more where the run straddles a line. Invocations reading their own keys element after element
+  // touch 32 lines at each load (slots are n_kv_head x D elements apart).
+  namespace ss = shaders::split_stage;
+  constexpr uint32_t wg = kSplitWorkgroup, lanes = 32, line = 128;
+  static_assert(wg % lanes == 0 && (ss::SPLIT_STAGE_KEYS * ss::SPLIT_STAGE_DIMS) % wg == 0);
+  for (uint32_t element : {2u, 4u}) {
+    const uint64_t max_lines = (lanes * element + line - 1) / line + 1;
+    for (uint32_t d : {64u, 128u, 256u}) {
+      for (uint32_t n_kv_head = 1; n_kv_head <= 8; ++n_kv_head) {
+        // The first offending group of lanes (the check fails on it) and the most lines any
+        // group touched.
+        std::string first_bad;
+        uint64_t most_lines = 0;
+        const uint32_t kv_stride = n_kv_head * d;
+        for (uint32_t k_off : {0u, 7u}) {
+          for (uint32_t kv_head = 0; kv_head < n_kv_head; ++kv_head) {
+            for (uint32_t j0 : {0u, 4096u}) {
+              for (uint32_t c0 = 0; c0 < wg; c0 += ss::SPLIT_STAGE_KEYS) {
+                for (uint32_t d0 = 0; d0 < d; d0 += ss::SPLIT_STAGE_DIMS) {
+                  for (uint32_t step = 0; step < ss::stage_load_steps(wg); ++step) {
+                    for (uint32_t t0 = 0; t0 < wg; t0 += lanes) {
+                      std::set<uint64_t> elements, lines;
+                      bool in_range = true;
+                      for (uint32_t t = t0; t < t0 + lanes; ++t) {
+                        const uint32_t c = ss::stage_load_key(t, step, wg);
+                        const uint32_t dim = d0 + ss::stage_load_dim(t, step, wg);
+                        in_range = in_range && c < ss::SPLIT_STAGE_KEYS && dim < d;
+                        const uint64_t e = ss::key_index(k_off, j0 + c0 + c, kv_stride, kv_head, d, dim);
+                        elements.insert(e);
+                        lines.insert(e * element / line);
+                      }
+                      const uint64_t span = *lines.rbegin() - *lines.begin() + 1;
+                      most_lines = std::max(most_lines, span);
+                      const bool contiguous =
+                          elements.size() == lanes && *elements.rbegin() - *elements.begin() == lanes - 1;
+                      if ((!in_range || !contiguous || span > max_lines) && first_bad.empty()) {
+                        first_bad = "kv head " + std::to_string(kv_head) + ", k_off " + std::to_string(k_off) +
+                                    ", slots from " + std::to_string(j0 + c0) + ", dims from " + std::to_string(d0) +
+                                    ", load step " + std::to_string(step) + ", invocations from " + std::to_string(t0) +
+                                    ": " + std::to_string(span) + " lines, " +
+                                    (contiguous ? "contiguous" : "not contiguous") +
+                                    (in_range ? "" : ", outside the stage");
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+        INFO(element << "-byte cache, D " << d << ", " << n_kv_head << " kv heads; most lines " << most_lines
+                     << " (bound " << max_lines << "); first offending load: " << first_bad);
+        CHECK(first_bad.empty());
+      }
+    }
+  }
+}
+
+TEST_CASE("split-K decode: the key stage is written and read without bank conflicts", "[attention][kernels][split]") {
+  // GPUs split shared memory into 32 banks of 4 bytes; lanes of a subgroup reading different
+  // words of one bank are served one after another. Loading, 32 aligned lanes write one staged
+  // key's 32 consecutive dimensions; computing, the 32 lanes owning keys c0 .. c0 + 31 read one
+  // dimension of each: with unpadded rows of 32 floats all of them would hit one bank (32-way).
+  namespace ss = shaders::split_stage;
+  constexpr uint32_t wg = kSplitWorkgroup, banks = 32;
+  for (uint32_t step = 0; step < ss::stage_load_steps(wg); ++step) {
+    for (uint32_t t0 = 0; t0 < wg; t0 += banks) {
+      std::set<uint32_t> used;
+      for (uint32_t t = t0; t < t0 + banks; ++t) {
+        used.insert(ss::stage_index(ss::stage_load_key(t, step, wg), ss::stage_load_dim(t, step, wg)) % banks);
+      }
+      CHECK(used.size() == banks);
+    }
+  }
+  for (uint32_t dd = 0; dd < ss::SPLIT_STAGE_DIMS; ++dd) {
+    std::set<uint32_t> used;
+    for (uint32_t c = 0; c < ss::SPLIT_STAGE_KEYS; ++c) used.insert(ss::stage_index(c, dd) % banks);
+    CHECK(used.size() == banks);
+  }
+  // The stage fits the row's declared shared memory, which fits the Vulkan minimum (16 KiB),
+  // with the queries of 8 heads of 256 dimensions beside it.
+  for (DType kv : {DType::F16, DType::F32}) {
+    DeviceInfo minimum = fake_device(VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU);
+    minimum.storage_buffer_16bit = true;
+    minimum.max_shared_memory = 16 * 1024;
+    minimum.max_workgroup_invocations = 128;
+    minimum.max_workgroup_size[0] = 128;
+    minimum.max_storage_buffers_per_stage = 8;
+    const KernelRow& row =
+        select_kernel_row(minimum, {OpKind::attention, kv, DType::F32, KernelForm::attention_decode});
+    CHECK(std::string(row.variant.shader).starts_with("attention/split_kv_"));
+    CHECK(row.variant.requirements.shared_memory_bytes >= 8 * 256 * 4 + ss::SPLIT_STAGE_FLOATS * 4);
+    CHECK(row.variant.requirements.shared_memory_bytes <= 16 * 1024);
+  }
+}
+
 TEST_CASE("split-K decode on this device: a long cache runs the split and reduce passes",
           "[vulkan][attention][split]") {
   auto ctx = test::vulkan_context();
@@ -138,7 +245,7 @@ TEST_CASE("split-K decode on this device: a long cache runs the split and reduce
   const DecodeRun run = run_decode(backend, 4096, n_kv_head);
   INFO(run.described);
   REQUIRE(run.shaders.size() == 2);
-  CHECK(run.shaders[0] == "attention/split_kv_f16");
+  CHECK(run.shaders[0] == "attention/split_direct_kv_f16");  // lavapipe: a CPU-class device
   CHECK(run.shaders[1] == "attention/split_reduce");
   CHECK(run.groups[0] == split.workgroups);  // 8 heads share one workgroup per chunk
   CHECK(run.groups[1] == 8);                 // one per (token, head)
@@ -154,8 +261,29 @@ TEST_CASE("split-K decode on this device: a short cache is one dispatch", "[vulk
   const DecodeRun run = run_decode(backend, 128, 2);
   INFO(run.described);
   REQUIRE(run.shaders.size() == 1);
-  CHECK(run.shaders[0] == "attention/split_kv_f16");
-  CHECK(run.groups[0] == 2);  // one per kv head: its 4 query heads share the K/V reads
+  CHECK(run.shaders[0] == "attention/split_direct_kv_f16");  // lavapipe: a CPU-class device
+  CHECK(run.groups[0] == 2);                                 // one per kv head: its 4 query heads share the K/V reads
   cpu::CpuBackend cpu;
   CHECK_CLOSE(testing::elementwise_close(run.out, run_decode(cpu, 128, 2).out, kDecodeBound));
+}
+
+TEST_CASE("split-K decode: the staged (GPU) rows pass the attention cases on this device, forced",
+          "[vulkan][attention][split]") {
+  // This CPU driver chooses the direct rows; the staged ones, what GPUs run, are forced here so
+  // that their key stage, rotation at load and empty-slot handling run against the CPU reference.
+  test::ValidationGuard guard;
+  for (const char* row : {"attention/split_kv_f16", "attention/split_kv_f32"}) {
+    testing::KernelRunOptions options;
+    options.filter = "attention";
+    size_t passed = 0, failed = 0;
+    testing::run_kernel_cases(row, options, [&](const testing::KernelRun& run, const testing::KernelCaseResult* ran) {
+      if (ran == nullptr) return;
+      INFO(run.row.name << ": " << ran->result.name << " " << ran->result.error << " nmse " << ran->result.nmse);
+      CHECK(ran->result.passed);
+      (ran->result.passed ? passed : failed) += 1;
+    });
+    INFO(row);
+    CHECK(failed == 0);
+    CHECK(passed >= 10);  // the decode cases: rotations, windows, soft-caps, empty and shuffled slots
+  }
 }

@@ -48,10 +48,9 @@ Logits reference_rows(const nlohmann::json& ref, int context) {
 // The fixture model, built from the shared file exactly as the reference's was (same bytes).
 std::string build_fixture(const testing::TempDir& dir, const nlohmann::json& ref) {
   const std::string out = dir.file("tiny-phi3-longrope.gguf");
-  const std::string command =
-      fmt::format("python3 {}/tests/reference/longrope_fixture.py {} {} 256 4",
-                  testing::shell_quote(VKGRAPH_SOURCE_DIR),
-                  testing::shell_quote(testing::shared_file("models/tiny-phi3-f16.gguf")), testing::shell_quote(out));
+  const std::string command = fmt::format(
+      "python3 {}/tests/reference/longrope_fixture.py {} {} 256 4", testing::shell_quote(VKGRAPH_SOURCE_DIR),
+      testing::shell_quote(testing::shared_file("models/tiny-phi3-f16.gguf")), testing::shell_quote(out));
   REQUIRE(std::system(command.c_str()) == 0);
   // A fixture that drifted from the reference's would compare two different models.
   REQUIRE(hub::sha256_file(out) == ref.at("model_sha256").get<std::string>());

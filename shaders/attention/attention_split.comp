@@ -11,6 +11,18 @@
 // GQA/MQA: the HG query heads of a workgroup share its kv head, so each K and V element is read
 // once for all of them (scores and accumulators are kept per head in registers).
 //
+// Memory access: invocation t owns cache slot j0 + t of each step of SPLIT_WG slots (its scores,
+// its probability). A slot's key is D consecutive elements and slots are n_kv_head * D elements
+// apart, so owners reading their own keys have a subgroup touch one cache line per lane at every
+// load. With STAGED_KEYS (the GPU variant) the workgroup loads the keys through a stage in
+// shared memory instead (attention/split_key_stage.h: 32 keys x 32 dimensions at a time, 32
+// consecutive invocations reading 32 consecutive elements), keys rotated as they are loaded, and
+// each owner takes its dot products from the stage. Without it (the CPU-class variant) each
+// owner reads its own key: a CPU driver gains nothing from coalescing and pays for the stage's
+// barriers and shared-memory traffic (lavapipe, measured: decode attention 2.3x slower staged at
+// head size 64, 4.3x at 8). Values are read by dimension in both (consecutive invocations,
+// consecutive dimensions of one slot).
+//
 // Visibility, key rotation, scores and the online softmax: attention/common.glsl. A chunk that
 // sees nothing writes m = -inf, l = 0, o = 0; a row that sees nothing gets zeros.
 //
@@ -23,6 +35,7 @@
 #define ATTENTION_SPLIT 1
 #include "attention/params.glsl"
 #include "attention/common.glsl"
+#include "attention/split_key_stage.h"
 
 // The workgroup has exactly SPLIT_WG invocations (the host checks the kernel row): per-head
 // shared arrays are sized by it, and with D <= 256 an invocation owns at most 256 / SPLIT_WG
@@ -35,28 +48,39 @@ layout(constant_id = 3) const uint HG = 1;
 
 layout(set = 0, binding = 7) writeonly buffer PartBuf { float part[]; };
 
-shared float q_s[HG * D];           // the queries of the workgroup's heads
-shared float prob[HG * SPLIT_WG];   // per head, the probabilities of the current keys
-shared float red[HG * SPLIT_WG];    // per head, the reduction scratch
+// The key stage and the per-head arrays of the softmax are never live at once (the keys are
+// staged and consumed before the scores are reduced, and the next keys are staged after the
+// values have used the probabilities), so they share one array: it stays inside the 16 KiB every
+// device has with 8 heads of 256 dimensions.
+const uint HEAD_FLOATS = MAX_HG * SPLIT_WG;
+const uint WORK_FLOATS = SPLIT_STAGE_FLOATS > 2 * HEAD_FLOATS ? SPLIT_STAGE_FLOATS : 2 * HEAD_FLOATS;
+const uint RED = 0;            // work[RED + h * SPLIT_WG + t]: per head, the reduction scratch
+const uint PROB = HEAD_FLOATS; // work[PROB + h * SPLIT_WG + t]: per head, the current probabilities
 
-// Tree reduction of red[h * SPLIT_WG + t] over t for every head at once (one set of barriers for
-// all HG heads); the result of head h is left in red[h * SPLIT_WG]. Uniform control flow; the
-// caller fills red before and puts a barrier between reading the result and refilling it.
+shared float q_s[HG * D];          // the queries of the workgroup's heads
+shared float work[WORK_FLOATS];    // the key stage (split_key_stage.h), or red and prob
+shared int slot_pos[SPLIT_WG];     // the position of each slot of the step, -1 if not visible
+
+// Tree reduction of work[RED + h * SPLIT_WG + t] over t for every head at once (one set of
+// barriers for all HG heads); the result of head h is left in work[RED + h * SPLIT_WG]. Uniform
+// control flow; the caller fills it before and puts a barrier between reading the result and
+// refilling it.
 void reduce_heads(bool take_max) {
   const uint t = gl_LocalInvocationID.x;
   barrier();
   for (uint s = SPLIT_WG / 2; s > 0; s >>= 1) {
     if (t < s) {
       for (uint h = 0; h < HG; ++h) {
-        const float a = red[h * SPLIT_WG + t];
-        const float b = red[h * SPLIT_WG + t + s];
-        red[h * SPLIT_WG + t] = take_max ? max(a, b) : a + b;
+        const float a = work[RED + h * SPLIT_WG + t];
+        const float b = work[RED + h * SPLIT_WG + t + s];
+        work[RED + h * SPLIT_WG + t] = take_max ? max(a, b) : a + b;
       }
     }
     barrier();
   }
 }
 
+#if !defined(STAGED_KEYS)
 // Adds q_s[h] . (key at kb, rotated to position kp when ROPE_MODE != 0) to dots[h]; each key
 // element is read (and rotated) once for all heads.
 void key_dots(uint kb, int kp, inout float dots[MAX_HG]) {
@@ -74,6 +98,40 @@ void key_dots(uint kb, int kp, inout float dots[MAX_HG]) {
     for (uint h = 0; h < HG; ++h) dots[h] += q_s[h * D + d] * kd;
   }
 }
+#else
+// Adds q_s[h] . (key of slot j0 + t) to dots[h], for the slots of the step starting at j0 whose
+// positions slot_pos holds (published by a barrier before; not visible: no read, nothing added).
+// The keys come through the stage, SPLIT_STAGE_KEYS slots x SPLIT_STAGE_DIMS dimensions at a
+// time, loaded by every invocation, rotated to their positions as they are loaded when
+// ROPE_MODE != 0; each element is read (and rotated) once for all heads. Uniform control flow;
+// it leaves the stage free (a barrier after its last read).
+void staged_key_dots(uint j0, uint kv_head, uint kv_stride, inout float dots[MAX_HG]) {
+  const uint t = gl_LocalInvocationID.x;
+  for (uint c0 = 0; c0 < SPLIT_WG; c0 += SPLIT_STAGE_KEYS) {
+    for (uint d0 = 0; d0 < D; d0 += SPLIT_STAGE_DIMS) {
+      barrier();  // the previous stage has been read
+      for (uint step = 0; step < stage_load_steps(SPLIT_WG); ++step) {
+        const uint c = stage_load_key(t, step, SPLIT_WG);
+        const uint d = d0 + stage_load_dim(t, step, SPLIT_WG);
+        const int kp = slot_pos[c0 + c];
+        float x = 0.0;
+        if (kp >= 0 && d < D) x = key_element(key_index(p.k_off, j0 + c0 + c, kv_stride, kv_head, D, 0), d, kp);
+        work[stage_index(c, stage_load_dim(t, step, SPLIT_WG))] = x;
+      }
+      barrier();
+      const uint c = t - c0;  // t's key in this stage, if it is there (wraps otherwise)
+      if (c < SPLIT_STAGE_KEYS && slot_pos[t] >= 0) {
+        const uint n = min(SPLIT_STAGE_DIMS, D - d0);
+        for (uint dd = 0; dd < n; ++dd) {
+          const float kd = work[stage_index(c, dd)];
+          for (uint h = 0; h < HG; ++h) dots[h] += q_s[h * D + d0 + dd] * kd;
+        }
+      }
+    }
+  }
+  barrier();  // the stage is free for the per-head arrays
+}
+#endif
 
 void main() {
   const uint t = gl_LocalInvocationID.x;
@@ -113,31 +171,38 @@ void main() {
   for (uint j0 = first; j0 < last; j0 += SPLIT_WG) {
     const uint j = j0 + t;
     bool visible = false;
-    float dots[MAX_HG];
-    for (uint h = 0; h < HG; ++h) dots[h] = 0.0;
     if (j < last) {
       const int kp = kv_pos[p.kv_pos_off + j];
       visible = key_visible(kp, qp);
-      if (visible) key_dots(p.k_off + j * kv_stride + kv_head * D, kp, dots);
+      slot_pos[t] = visible ? kp : -1;
+    } else {
+      slot_pos[t] = -1;
     }
+    float dots[MAX_HG];
+    for (uint h = 0; h < HG; ++h) dots[h] = 0.0;
+#if defined(STAGED_KEYS)
+    staged_key_dots(j0, kv_head, kv_stride, dots);  // its first barrier publishes slot_pos
+#else
+    if (visible) key_dots(p.k_off + j * kv_stride + kv_head * D, slot_pos[t], dots);
+#endif
     for (uint h = 0; h < HG; ++h) {
       dots[h] = visible ? attention_score(dots[h]) : neg_inf();
-      red[h * SPLIT_WG + t] = dots[h];
+      work[RED + h * SPLIT_WG + t] = dots[h];
     }
     reduce_heads(true);
     // Visibility does not depend on the head: either every head has a finite maximum or none.
-    if (red[0] == neg_inf()) {  // uniform: no visible key in these SPLIT_WG slots
-      barrier();                // red[0] is read by all before the next keys overwrite it
+    if (work[RED] == neg_inf()) {  // uniform: no visible key in these SPLIT_WG slots
+      barrier();                   // read by all before the next slots overwrite slot_pos and work
       continue;
     }
     for (uint h = 0; h < HG; ++h) {
-      const float alpha = softmax_rescale(run_max[h], red[h * SPLIT_WG]);
+      const float alpha = softmax_rescale(run_max[h], work[RED + h * SPLIT_WG]);
       const float pj = softmax_weight(dots[h], run_max[h]);
-      prob[h * SPLIT_WG + t] = pj;
+      work[PROB + h * SPLIT_WG + t] = pj;
       part_sum[h] = part_sum[h] * alpha + pj;
       for (uint i = 0; i < MAX_DIMS; ++i) acc[h * MAX_DIMS + i] *= alpha;
     }
-    barrier();  // publishes prob[]; the maxima in red[] have been read
+    barrier();  // publishes the probabilities; the maxima have been read
     if (v_active) {
       const uint count = min(uint(SPLIT_WG), last - j0);
       for (uint jj = my_r; jj < count; jj += R) {
@@ -146,26 +211,26 @@ void main() {
           const uint d = R > 1 ? t % D : t + i * SPLIT_WG;
           if (d >= D || (R > 1 && i > 0)) break;
           const float vd = float(v[vb + d]);
-          for (uint h = 0; h < HG; ++h) acc[h * MAX_DIMS + i] += prob[h * SPLIT_WG + jj] * vd;
+          for (uint h = 0; h < HG; ++h) acc[h * MAX_DIMS + i] += work[PROB + h * SPLIT_WG + jj] * vd;
         }
       }
     }
-    barrier();  // prob[] is rewritten by the next keys
+    barrier();  // the probabilities and slot_pos are rewritten by the next slots
   }
 
   // l per head: the sum of every invocation's share (all are relative to the same run_max).
-  for (uint h = 0; h < HG; ++h) red[h * SPLIT_WG + t] = part_sum[h];
+  for (uint h = 0; h < HG; ++h) work[RED + h * SPLIT_WG + t] = part_sum[h];
   reduce_heads(false);
   float sums[MAX_HG];
-  for (uint h = 0; h < HG; ++h) sums[h] = red[h * SPLIT_WG];
+  for (uint h = 0; h < HG; ++h) sums[h] = work[RED + h * SPLIT_WG];
   barrier();
   if (R > 1) {  // fold the R partial accumulators of each dimension into invocations t < D
-    for (uint h = 0; h < HG; ++h) red[h * SPLIT_WG + t] = v_active ? acc[h * MAX_DIMS] : 0.0;
+    for (uint h = 0; h < HG; ++h) work[RED + h * SPLIT_WG + t] = v_active ? acc[h * MAX_DIMS] : 0.0;
     barrier();
     if (t < D) {
       for (uint h = 0; h < HG; ++h) {
         float a = 0.0;
-        for (uint r = 0; r < R; ++r) a += red[h * SPLIT_WG + r * D + t];
+        for (uint r = 0; r < R; ++r) a += work[RED + h * SPLIT_WG + r * D + t];
         acc[h * MAX_DIMS] = a;
       }
     }

@@ -2,12 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <deque>
 #include <mutex>
 #include <utility>
 #include <vector>
 
 #include "engine/core/error.h"
+#include "shaders/attention/split_key_stage.h"
 #include "shaders/matmul/tiled_layout.h"
 
 namespace vkgraph::vk {
@@ -336,16 +338,30 @@ void add_attention_rows(std::vector<KernelRow>& r) {
                    shared == 32 * 1024 ? "paged cache: every query of a batched step, portable tiles"
                                        : "paged cache on devices with the Vulkan minimum of 16 KiB shared memory"});
     }
-    // 64 invocations (the shader's SPLIT_WG); shared memory: q of 8 heads x 256 dims, two
-    // 8 x 64 per-head arrays (probabilities, reductions) and the key rotation's 129 frequencies
-    // (attention/common.glsl). All of it inside the Vulkan minimums (128 invocations, 16 KiB),
-    // so the row runs on every device: one decode kernel, no fallback needed. It reads K/V once
-    // per kv head for up to 8 query heads, where one workgroup per (row, head) would read them
-    // once per query head.
+    // 64 invocations (the shader's SPLIT_WG); shared memory: q of 8 heads x 256 dims, the key
+    // stage (shaders/attention/split_key_stage.h) that the two 8 x 64 per-head arrays
+    // (probabilities, reductions) share, the positions of 64 slots and the key rotation's 129
+    // frequencies (attention/common.glsl). All of it inside the Vulkan minimums (128
+    // invocations, 16 KiB), so the row runs on every device: one decode kernel, no fallback
+    // needed. It reads K/V once per kv head for up to 8 query heads, where one workgroup per
+    // (row, head) would read them once per query head.
+    constexpr uint32_t split_work_floats = std::max(shaders::split_stage::SPLIT_STAGE_FLOATS, 2u * 8 * 64);
+    // CPU-class devices: each slot's owner reads its own key (no stage). Coalescing buys a CPU
+    // driver nothing, and the stage's barriers and shared-memory copies cost it (lavapipe,
+    // vkgraph_bench_attention --depths 4096: 36.7 ms a run direct, 83.9 ms staged at
+    // 9 heads x 64; 3.0 / 13.1 ms at 8 x 8). Same shared-memory figure: one source, one layout.
+    r.push_back({{OpKind::attention, kv, F32, KernelForm::attention_decode},
+                 KernelFamily::attention_split,
+                 {f16 ? "attention/split_direct_kv_f16" : "attention/split_direct_kv_f32",
+                  requirements(kv, F32, 64, 8 * 256 * 4 + split_work_floats * 4 + 64 * 4 + 129 * 4)},
+                 64,
+                 {},
+                 "decode, CPU-class device: split-K, each slot's key read by its owner (no stage)",
+                 RowWhen::cpu});
     r.push_back({{OpKind::attention, kv, F32, KernelForm::attention_decode},
                  KernelFamily::attention_split,
                  {f16 ? "attention/split_kv_f16" : "attention/split_kv_f32",
-                  requirements(kv, F32, 64, 8 * 256 * 4 + 2 * 8 * 64 * 4 + 129 * 4)},
+                  requirements(kv, F32, 64, 8 * 256 * 4 + split_work_floats * 4 + 64 * 4 + 129 * 4)},
                  64,
                  {},
                  "decode: split-K over the cache (flash-decoding), K/V read once per kv head"});
