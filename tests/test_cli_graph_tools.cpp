@@ -69,7 +69,7 @@ TEST_CASE("vkgraph plan -v prints each dispatch's kernel row and why it was chos
   // Decode attention: the split-K row of CPU-class devices (lavapipe), with the reason the table
   // gives for it.
   CHECK_THAT(r.out,
-             ContainsSubstring("row attention/split_direct_kv_f16 (attention(f16, f32, decode), attention_split): "
+             ContainsSubstring("row attention/split_direct_kv_f16@cpu (attention(f16, f32, decode), attention_split): "
                                "decode, CPU-class device: split-K"));
   CHECK_THAT(r.out, ContainsSubstring("row norm/rms_norm_mul_f32"));
   const CliResult plain = run_vkgraph("plan --tokens 1 --kv 64 --layers 1");
