@@ -12,6 +12,7 @@
 // and SWIGLU (matmul_swiglu, gate and up in bindings 0-1, out = silu(gate) * up), and with TAIL
 // each matrix's low-rank tail (LoRA) added to its product.
 #extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
 #include "common/types.glsl"
 #include "common/grid.glsl"
 #include "common/quant.glsl"
@@ -50,6 +51,7 @@ layout(set = 0, binding = 3) readonly buffer ResBuf { float residual[]; };
 #define TAIL_BINDING (W_COUNT + 2)
 #endif
 #define TAIL_VEC4_ID 2
+#define TAIL_RANK_ID 3
 #include "matmul/tails.glsl"
 #define TAIL_OF(member, row, token) member_tail(member, min(row, n_rows - 1), min(token, p.m - 1))
 #else

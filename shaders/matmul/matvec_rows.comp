@@ -86,6 +86,7 @@ layout(set = 0, binding = 3) readonly buffer ResBuf { float residual[]; };
 #define TAIL_BINDING (O_BINDING + 1)
 #endif
 #define TAIL_VEC4_ID 6
+#define TAIL_RANK_ID 7
 #include "matmul/tails.glsl"
 #define ADD_TAIL(member, row)                                                                          \
   [[unroll]] for (uint t = 0; t < TOKENS; ++t) acc[t] += member_tail(member, row, min(t0 + t, p.m - 1));

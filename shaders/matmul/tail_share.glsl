@@ -49,7 +49,13 @@ layout(set = 0, binding = TAIL_BINDING + W_COUNT + TAIL_INDEX) readonly buffer T
 // load and four activations one vec4: a CPU driver pays per load instruction (matvec_rows.comp).
 float TS_DOT(uint r, uint b_off, uint t_off, uint row, uint token) {
   float s = 0.0;
-  if (TAIL_VEC4 != 0) {
+  if (TAIL_RANK != 0) {  // r == TAIL_RANK, a multiple of 4, offsets aligned
+    const uint b4 = (b_off + row * TAIL_RANK) / 4, t4 = (t_off + token * TAIL_RANK) / 4;
+    [[unroll]] for (uint j = 0; j < TAIL_RANK / 4; ++j) {
+      const uvec2 h = TS_B4[b4 + j];
+      s += dot(vec4(unpackHalf2x16(h.x), unpackHalf2x16(h.y)), TS_T4[t4 + j]);
+    }
+  } else if (TAIL_VEC4 != 0) {
     const uint b4 = (b_off + row * r) / 4, t4 = (t_off + token * r) / 4;
     for (uint j = 0; j < r / 4; ++j) {
       const uvec2 h = TS_B4[b4 + j];

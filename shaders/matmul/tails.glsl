@@ -3,9 +3,14 @@
 // before anything else it applies. Needs from the includer: the push block `p` with the tail_*
 // fields, W_COUNT, TAIL_BINDING (b_0 there, then t_0 at TAIL_BINDING + W_COUNT) and TAIL_VEC4_ID
 // (the specialization constant the host sets to 1 when every rank is a multiple of 4 and every
-// offset aligned).
+// offset aligned) and TAIL_RANK_ID, the next one.
 
 layout(constant_id = TAIL_VEC4_ID) const uint TAIL_VEC4 = 0;
+// The rank every tail of the dispatch shares (0 where they differ or TAIL_VEC4 is 0). Known at
+// specialization, the loop over it unrolls into straight-line code: a CPU driver then keeps the
+// uniform reads of t scalar, where inside a loop of push-constant length it gathers them lane
+// by lane (lavapipe: the tails cost several times their loads, measured with `bench --ops`).
+layout(constant_id = TAIL_RANK_ID) const uint TAIL_RANK = 0;
 
 #define TAIL_INDEX 0
 #include "matmul/tail_share.glsl"

@@ -94,8 +94,8 @@ void add_rows_constants(Dispatch& d, bool pairs_aligned, bool x_shared) {
 
 // Binds the node's low-rank tails after its other bindings, for a kernel of `matrices` weight
 // bindings: b_0.. then t_0..; a matrix without a tail binds the first tail's b and t again, with
-// rank 0. Appends TAIL_VEC4 (the next specialization constant: 6 of the row kernel, 2 of the
-// mat-vec); *bytes gets the bytes the tails read.
+// rank 0. Appends TAIL_VEC4 and TAIL_RANK (the next specialization constants: 6-7 of the row
+// kernel, 2-3 of the mat-vec); *bytes gets the bytes the tails read.
 TailValues bind_tails(Dispatch& d, const LoweringInput& in, size_t matrices, uint32_t m, uint64_t* bytes) {
   const Node& node = in.node();
   const LowRankTails& tails = node.params.tails;
@@ -133,6 +133,12 @@ TailValues bind_tails(Dispatch& d, const LoweringInput& in, size_t matrices, uin
     }
   }
   d.spec_constants.push_back(vec4 ? 1 : 0);
+  // TAIL_RANK: the rank all tails share, for the unrolled loop; 0 keeps the general one.
+  uint32_t shared_rank = p.rank[first];
+  for (size_t i = 0; i < matrices; ++i) {
+    if (tails.has(int(i)) && p.rank[i] != shared_rank) shared_rank = 0;
+  }
+  d.spec_constants.push_back(vec4 ? shared_rank : 0);
   return p;
 }
 
