@@ -1,8 +1,12 @@
 #version 450
 // Embedding lookup: out[i, :] = table[ids[i], :], dequantized to f32. One invocation per output
-// element. An id outside [0, n_rows) yields a zero row rather than a read out of bounds (the
+// element. An id outside [0, all_rows) yields a zero row rather than a read out of bounds (the
 // graph cannot check ids that arrive at run time).
-// table: [n_rows, n] (any W_<TYPE> with Vulkan kernels), ids: [m] i32, out: [m, n] f32.
+// table: [all_rows, n] (any W_<TYPE> with Vulkan kernels), ids: [m] i32, out: [m, n] f32.
+// A table larger than one binding is bound as ranges of rows, a dispatch each
+// (engine/backend/vulkan/lowering_row_ranges.cpp): this one holds rows [first_row, first_row +
+// n_rows) and writes only the output rows whose id lies there, the first range also the zero
+// rows of invalid ids, so every output row is written exactly once.
 #extension GL_GOOGLE_include_directive : require
 #include "common/types.glsl"
 #include "common/grid.glsl"
@@ -19,6 +23,8 @@ layout(push_constant) uniform Params {
   uint w_off;
   uint ids_off;
   uint o_off;
+  uint first_row;
+  uint all_rows;
 } p;
 
 void main() {
@@ -27,8 +33,11 @@ void main() {
     const uint i = e / p.n;
     const uint k = e % p.n;
     const int id = ids[p.ids_off + i];
-    float v = 0.0;
-    if (id >= 0 && uint(id) < p.n_rows) v = w_value(p.w_off + uint(id) * row_units, k);
-    o[p.o_off + e] = v;
+    const bool valid = id >= 0 && uint(id) < p.all_rows;
+    if (valid && uint(id) >= p.first_row && uint(id) - p.first_row < p.n_rows) {
+      o[p.o_off + e] = w_value(p.w_off + (uint(id) - p.first_row) * row_units, k);
+    } else if (!valid && p.first_row == 0) {
+      o[p.o_off + e] = 0.0;
+    }
   }
 }

@@ -44,21 +44,19 @@ void VulkanBackend::check_weights_fit(std::span<const WeightSize> weights) const
   uint64_t total = 0;
   for (const WeightSize& w : weights) {
     const uint64_t bytes = std::max(w.bytes, kMinBufferBytes);
-    // Weights are bound whole by the kernels (no chunking across bindings), so each must fit
-    // one storage buffer.
-    if (bytes > info.max_storage_buffer_range) {
-      fail("tensor '{}' is {} ({} bytes); device '{}' binds at most maxStorageBufferRange = {} ({} bytes) at once",
-           w.name, format_bytes(bytes), bytes, info.name, format_bytes(info.max_storage_buffer_range),
-           info.max_storage_buffer_range);
-    }
+    // A weight larger than one binding (maxStorageBufferRange: an embedding table of a large
+    // vocabulary on lavapipe's 128 MiB) is bound in ranges of rows by the ops that read such
+    // tables, get_rows and matmul (lowering_row_ranges.cpp); any other op binding it whole is
+    // refused when its plan is lowered, naming the tensor and the limit. It must still be one
+    // allocation.
     if (bytes > info.max_memory_allocation_size) {
       fail("tensor '{}' is {} ({} bytes); device '{}' allocates at most maxMemoryAllocationSize = {} ({} bytes)",
            w.name, format_bytes(bytes), bytes, info.name, format_bytes(info.max_memory_allocation_size),
            info.max_memory_allocation_size);
     }
-    VKGRAPH_CHECK(bytes <= memory.max_buffer_bytes(),
+    VKGRAPH_CHECK(bytes <= memory.max_row_ranges_buffer_bytes(),
                   "tensor '{}' is {} ({} bytes); device '{}' allows buffers of at most {}", w.name, format_bytes(bytes),
-                  bytes, info.name, format_bytes(memory.max_buffer_bytes()));
+                  bytes, info.name, format_bytes(memory.max_row_ranges_buffer_bytes()));
     total += bytes;
   }
   const uint64_t heap = memory.heap_bytes();
@@ -73,7 +71,8 @@ void VulkanBackend::check_weights_fit(std::span<const WeightSize> weights) const
 }
 
 std::shared_ptr<vkgraph::Storage> VulkanBackend::upload(std::span<const std::byte> data) {
-  Buffer buffer = context_->memory().allocate(std::max(data.size(), kMinBufferBytes), "weight");
+  Buffer buffer = context_->memory().allocate(std::max(data.size(), kMinBufferBytes), "weight",
+                                              MemoryAllocator::Binding::row_ranges);
   if (!data.empty()) context_->memory().upload(buffer, 0, data);
   return std::make_shared<VulkanStorage>(std::move(buffer), data.size(), storage_bytes_);
 }

@@ -73,10 +73,16 @@ const VulkanExecutable::OwnBuffer& VulkanExecutable::own_buffer(const std::map<i
 }
 
 BoundTensor VulkanExecutable::bind(TensorId id, uint32_t unit) const {
+  return bind_part(id, unit, 0, plan_.location(id).bytes);
+}
+
+BoundTensor VulkanExecutable::bind_part(TensorId id, uint32_t unit, size_t first, size_t bytes) const {
   const Location& loc = plan_.location(id);
   const Node& node = plan_.graph().node(id);
   const Buffer* buffer = nullptr;
-  size_t offset = loc.offset;
+  VKGRAPH_CHECK(first <= loc.bytes && bytes <= loc.bytes - first, "tensor '{}': bytes [{}, {}) are outside its {}",
+                node.name, first, first + bytes, loc.bytes);
+  size_t offset = loc.offset + first;
   switch (loc.placement) {
     case Placement::arena:
       buffer = &arena_;
@@ -104,10 +110,12 @@ BoundTensor VulkanExecutable::bind(TensorId id, uint32_t unit) const {
   const size_t shift = offset - aligned;
   VKGRAPH_CHECK(shift % unit == 0, "tensor '{}' starts at byte {}, not a multiple of its {}-byte elements", node.name,
                 offset, unit);
-  const size_t size = std::max<size_t>(shift + loc.bytes, std::min<size_t>(unit, buffer->size() - aligned));
-  VKGRAPH_CHECK(size <= context_->info().max_storage_buffer_range,
-                "tensor '{}' needs a binding of {} bytes, over maxStorageBufferRange ({}) of device '{}'", node.name,
-                size, context_->info().max_storage_buffer_range, context_->info().name);
+  const size_t size = std::max<size_t>(shift + bytes, std::min<size_t>(unit, buffer->size() - aligned));
+  VKGRAPH_CHECK(
+      size <= context_->info().max_storage_buffer_range,
+      "tensor '{}' needs a binding of {} bytes, over maxStorageBufferRange ({}) of device '{}': only get_rows "
+      "and matmul bind a tensor in ranges of rows",
+      node.name, size, context_->info().max_storage_buffer_range, context_->info().name);
   return {buffer->range(aligned, size), uint32_t(shift / unit)};
 }
 

@@ -52,6 +52,7 @@ class VulkanExecutable final : public Executable, private TensorBinder {
   };
 
   BoundTensor bind(TensorId id, uint32_t unit_bytes) const override;
+  BoundTensor bind_part(TensorId id, uint32_t unit_bytes, size_t first, size_t bytes) const override;
   void allocate_buffers();
   void lower_steps();
   void record();

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,9 @@ class TensorBinder {
   virtual ~TensorBinder() = default;
   // `unit_bytes`: the size of one element of the array the shader declares for it.
   virtual BoundTensor bind(TensorId id, uint32_t unit_bytes) const = 0;
+  // Bytes [first, first + bytes) of the tensor only: a range of a weight's rows, for a tensor
+  // larger than one binding (lowering_row_ranges.cpp).
+  virtual BoundTensor bind_part(TensorId id, uint32_t unit_bytes, size_t first, size_t bytes) const = 0;
 };
 
 struct Dispatch {
@@ -53,12 +57,22 @@ class RowDoesNotFit : public Error {
   using Error::Error;
 };
 
+// One dispatch of a step whose weight is larger than one binding (lowering_row_ranges.cpp): the
+// weight's rows [first, first + count) and, for a matmul of several tokens, the one token it
+// computes.
+struct RowRange {
+  uint64_t first = 0;
+  uint64_t count = 0;
+  std::optional<uint32_t> token;
+};
+
 struct LoweringInput {
   const Plan& plan;
   TensorId id;
   const KernelRow& kernel;
   const TensorBinder& binder;
   const DeviceInfo& device;
+  const RowRange* rows = nullptr;  // get_rows and matmul: only these rows of the weight
 
   const Graph& graph() const { return plan.graph(); }
   const Node& node() const { return plan.graph().node(id); }
@@ -79,6 +93,9 @@ struct LoweredStep {
   uint64_t scratch_bytes = 0;
 };
 LoweredStep lower_step_dispatches(const LoweringInput& in);  // lower_step unless the step needs more
+// get_rows and matmul of a weight larger than one binding: a dispatch per range of its rows.
+bool needs_row_ranges(const LoweringInput& in);
+LoweredStep lower_row_ranges(const LoweringInput& in);       // lowering_row_ranges.cpp
 LoweredStep lower_attention_split(const LoweringInput& in);  // lowering_attention_split.cpp
 LoweredStep lower_attention_paged(const LoweringInput& in);  // lowering_attention_paged.cpp
 
@@ -108,6 +125,9 @@ CoopMatShape add_coopmat_constants(Dispatch& d, const LoweringInput& in);
 
 // Binds `id` as the next binding and returns its element offset.
 uint32_t add_binding(Dispatch& d, const LoweringInput& in, TensorId id, uint32_t unit);
+// Binds the rows in.rows names of weight `id` (all of them without a range) as the next binding
+// and returns the element offset of the range's first row.
+uint32_t add_weight_rows_binding(Dispatch& d, const LoweringInput& in, TensorId id, uint32_t unit);
 
 // Binds bytes [offset, offset + bytes) of the step's scratch as the next binding (its tensor id
 // is invalid and its buffer VK_NULL_HANDLE until the executable fills it in).

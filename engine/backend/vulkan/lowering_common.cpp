@@ -44,6 +44,16 @@ uint32_t add_binding(Dispatch& d, const LoweringInput& in, TensorId id, uint32_t
   return bound.offset;
 }
 
+uint32_t add_weight_rows_binding(Dispatch& d, const LoweringInput& in, TensorId id, uint32_t unit) {
+  if (in.rows == nullptr) return add_binding(d, in, id, unit);
+  const Node& w = in.graph().node(id);
+  const uint64_t row = row_bytes(w.dtype, w.shape.at(1));
+  const BoundTensor bound = in.binder.bind_part(id, unit, in.rows->first * row, in.rows->count * row);
+  d.buffers.push_back(bound.range);
+  d.bound.push_back(id);
+  return bound.offset;
+}
+
 void add_scratch_binding(Dispatch& d, uint64_t offset, uint64_t bytes) {
   d.buffers.push_back({VK_NULL_HANDLE, offset, bytes});
   d.bound.push_back(TensorId{});
@@ -103,6 +113,7 @@ Dispatch lower_step(const LoweringInput& in) {
 }
 
 LoweredStep lower_step_dispatches(const LoweringInput& in) {
+  if (needs_row_ranges(in)) return lower_row_ranges(in);
   if (in.kernel.family == KernelFamily::attention_split) return lower_attention_split(in);
   if (in.kernel.family == KernelFamily::attention_paged) return lower_attention_paged(in);
   LoweredStep step;

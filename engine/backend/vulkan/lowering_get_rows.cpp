@@ -11,10 +11,12 @@ Dispatch lower_get_rows(const LoweringInput& in) {
   const Node& ids = in.input(1);    // ids: [m] i32
   Dispatch d = begin_dispatch(in);
   GetRowsPush p{};
-  p.n_rows = checked_u32(uint64_t(table.shape.at(0)), node, "table rows");
+  p.all_rows = checked_u32(uint64_t(table.shape.at(0)), node, "table rows");
+  p.first_row = in.rows ? checked_u32(in.rows->first, node, "first row") : 0;
+  p.n_rows = in.rows ? checked_u32(in.rows->count, node, "rows") : p.all_rows;
   p.n = checked_u32(uint64_t(table.shape.at(1)), node, "row length");
   p.m = checked_u32(uint64_t(element_count(ids.shape)), node, "ids");
-  p.w_off = add_binding(d, in, in.input_id(0), unit_bytes(table.dtype));
+  p.w_off = add_weight_rows_binding(d, in, in.input_id(0), unit_bytes(table.dtype));
   p.ids_off = add_binding(d, in, in.input_id(1), 4);
   p.o_off = add_binding(d, in, in.id, 4);
   set_push(d, p);

@@ -239,6 +239,11 @@ Dispatch lower_matmul_group(const LoweringInput& in) {
   return d;
 }
 
+// The tokens a dispatch computes: all of x's rows, or the one token of a row range.
+uint64_t tokens_of(const LoweringInput& in, const Node& x) {
+  return in.rows != nullptr && in.rows->token ? 1 : rows_of(x.shape);
+}
+
 }  // namespace
 
 Dispatch lower_matmul(const LoweringInput& in) {
@@ -264,7 +269,7 @@ Dispatch lower_matmul(const LoweringInput& in) {
     spec = {k.tile[0], k.tile[1]};  // RPI, TOKENS (constant_id 1-2)
   } else {
     spec.assign(k.tile.begin(), k.tile.end());
-    if (kind == KernelFamily::matmul_rows) spec[2] = rows_tokens(in, k, rows_of(x.shape));
+    if (kind == KernelFamily::matmul_rows) spec[2] = rows_tokens(in, k, tokens_of(in, x));
   }
   if (kind == KernelFamily::matmul_tiled) {
     // Both tiled kernels stage weights 32 at a time (w_chunk32 in shaders/common/weights.glsl).
@@ -283,15 +288,25 @@ Dispatch lower_matmul(const LoweringInput& in) {
   }
 
   MatmulPush p{};
-  p.n_out = checked_u32(uint64_t(w.shape.at(0)), node, "n_out");
+  const uint64_t all_rows = uint64_t(w.shape.at(0));
+  p.n_out = checked_u32(in.rows ? in.rows->count : all_rows, node, "n_out");
   p.n_in = checked_u32(uint64_t(w.shape.at(1)), node, "n_in");
-  p.m = checked_u32(rows_of(x.shape), node, "tokens");
+  p.m = checked_u32(tokens_of(in, x), node, "tokens");
   const DTypeInfo& wi = dtype_info(w.dtype);
   VKGRAPH_CHECK(p.n_in % wi.block_elements == 0, "matmul '{}': weight '{}' rows of {} are not whole {} blocks",
                 node.name, w.name, p.n_in, wi.name);
-  p.w_off0 = add_binding(d, in, in.input_id(0), unit_bytes(w.dtype));
+  p.w_off0 = add_weight_rows_binding(d, in, in.input_id(0), unit_bytes(w.dtype));
   p.x_off = add_binding(d, in, in.input_id(1), unit_bytes(x.dtype));
   p.o_off = add_binding(d, in, in.id, 4);
+  if (in.rows != nullptr) {
+    // A range of the weight's rows: its columns of the output, for one token when there are
+    // several (the output's rows are all_rows long, the kernels' n_out apart).
+    VKGRAPH_CHECK(node.op == OpKind::matmul && node.params.tails.mask == 0,
+                  "{} '{}': only a plain matmul runs in ranges of its weight's rows", op_name(node.op), node.name);
+    const uint32_t token = in.rows->token.value_or(0);
+    p.x_off = checked_u32(uint64_t(p.x_off) + uint64_t(token) * p.n_in, node, "activation offset");
+    p.o_off = checked_u32(uint64_t(p.o_off) + uint64_t(token) * all_rows + in.rows->first, node, "output offset");
+  }
   if (kind == KernelFamily::matmul_rows) {
     // PAIRS_ALIGNED (constant_id 4): 16-bit units per row; pairs of them (one 32-bit word) must
     // start every row and the binding for the 32-bit view to line up with block pairs.

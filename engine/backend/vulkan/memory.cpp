@@ -212,8 +212,9 @@ MemoryAllocator::MemoryAllocator(Context& context) : context_(context) {
   reads_directly_ = host_visible_ && reads_directly(info, memory_type_);
 
   alignment_ = std::max<uint64_t>({info.min_storage_buffer_offset_alignment, req.alignment, 16});
-  max_buffer_bytes_ = std::min(info.max_storage_buffer_range, info.max_memory_allocation_size);
-  if (info.max_buffer_size) max_buffer_bytes_ = std::min(max_buffer_bytes_, info.max_buffer_size);
+  max_row_ranges_buffer_bytes_ = info.max_memory_allocation_size;
+  if (info.max_buffer_size) max_row_ranges_buffer_bytes_ = std::min(max_row_ranges_buffer_bytes_, info.max_buffer_size);
+  max_buffer_bytes_ = std::min(info.max_storage_buffer_range, max_row_ranges_buffer_bytes_);
   const uint64_t heap_size = info.memory_heaps[info.memory_types[memory_type_].heap].size;
   block_size_ =
       std::min({kDefaultBlockSize, info.max_memory_allocation_size, std::max<uint64_t>(heap_size / 4, 1 << 20)});
@@ -270,11 +271,11 @@ MemoryBlock* MemoryAllocator::new_block(uint64_t bytes, const std::string& label
   return blocks_.back().get();
 }
 
-Buffer MemoryAllocator::allocate(uint64_t bytes, std::string label) {
+Buffer MemoryAllocator::allocate(uint64_t bytes, std::string label, Binding binding) {
   const DeviceInfo& info = context_.info();
   const std::string name = label.empty() ? std::string("buffer") : label;
   VKGRAPH_CHECK(bytes > 0, "cannot allocate an empty device buffer ('{}')", name);
-  VKGRAPH_CHECK(bytes <= info.max_storage_buffer_range,
+  VKGRAPH_CHECK(binding == Binding::row_ranges || bytes <= info.max_storage_buffer_range,
                 "'{}' needs a {} ({} bytes) storage buffer; device '{}' allows at most maxStorageBufferRange = {} "
                 "({} bytes): split it into chunks",
                 name, format_bytes(bytes), bytes, info.name, format_bytes(info.max_storage_buffer_range),

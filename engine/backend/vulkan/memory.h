@@ -87,10 +87,17 @@ class MemoryAllocator {
   MemoryAllocator(const MemoryAllocator&) = delete;
   MemoryAllocator& operator=(const MemoryAllocator&) = delete;
 
+  // How a buffer's contents are bound: whole by one descriptor, so at most maxStorageBufferRange,
+  // or in ranges of rows (weights: the matmul and get_rows lowerings bind a tensor larger than
+  // one descriptor as several row ranges, lowering_row_ranges.cpp), so up to the allocation and
+  // buffer-size limits.
+  enum class Binding { whole, row_ranges };
+
   // A storage buffer of `bytes` (> 0), aligned to minStorageBufferOffsetAlignment. Throws
-  // Error naming `label`, the size and the limit when it exceeds maxStorageBufferRange or
-  // maxMemoryAllocationSize, or when the device is out of memory. Contents are undefined.
-  Buffer allocate(uint64_t bytes, std::string label = {});
+  // Error naming `label`, the size and the limit when it exceeds maxStorageBufferRange (bound
+  // whole) or maxMemoryAllocationSize, or when the device is out of memory. Contents are
+  // undefined.
+  Buffer allocate(uint64_t bytes, std::string label = {}, Binding binding = Binding::whole);
 
   // Host <-> device copies of `dst`/`src` starting at `offset` (bounds-checked).
   void upload(const Buffer& dst, uint64_t offset, std::span<const std::byte> bytes);
@@ -102,8 +109,9 @@ class MemoryAllocator {
   void reset_peak();
   bool host_visible() const { return host_visible_; }
   uint64_t block_size() const { return block_size_; }
-  // The largest buffer allocate() accepts on this device.
+  // The largest buffer allocate() accepts on this device: bound whole, and bound in row ranges.
   uint64_t max_buffer_bytes() const { return max_buffer_bytes_; }
+  uint64_t max_row_ranges_buffer_bytes() const { return max_row_ranges_buffer_bytes_; }
   // The size of the heap buffers come from (after VKGRAPH_LIMIT_HEAP).
   uint64_t heap_bytes() const { return heap_bytes_; }
 
@@ -122,6 +130,7 @@ class MemoryAllocator {
   uint64_t alignment_ = 256;
   uint64_t block_size_ = 0;
   uint64_t max_buffer_bytes_ = 0;
+  uint64_t max_row_ranges_buffer_bytes_ = 0;
   uint64_t heap_bytes_ = 0;
   uint64_t heap_limit_ = 0;  // VKGRAPH_LIMIT_HEAP: blocks may hold at most this much (0: the driver decides)
   uint64_t in_use_ = 0;

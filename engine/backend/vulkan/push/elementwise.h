@@ -46,14 +46,17 @@ VKGRAPH_PUSH_STRUCT(SwigluPush, VKGRAPH_SWIGLU_PUSH)
   F(uint32_t, has_factors)
 VKGRAPH_PUSH_STRUCT(RopePush, VKGRAPH_ROPE_PUSH)
 
-// get_rows/get_rows.comp: m rows of a [n_rows, n] table (offsets in the table's units).
+// get_rows/get_rows.comp: m rows of a [all_rows, n] table whose rows [first_row, first_row +
+// n_rows) are bound (offsets in the table's units).
 #define VKGRAPH_GET_ROWS_PUSH(F) \
   F(uint32_t, m)                 \
   F(uint32_t, n)                 \
   F(uint32_t, n_rows)            \
   F(uint32_t, w_off)             \
   F(uint32_t, ids_off)           \
-  F(uint32_t, o_off)
+  F(uint32_t, o_off)             \
+  F(uint32_t, first_row)         \
+  F(uint32_t, all_rows)
 VKGRAPH_PUSH_STRUCT(GetRowsPush, VKGRAPH_GET_ROWS_PUSH)
 
 // kv/kv_write.comp: m rows of `row` elements (n_kv_head * head_dim) into a cache of n_slots.
