@@ -7,7 +7,7 @@
 #
 #   bash scripts/bench-serve.sh [--vkgraph PATH] [--model FILE] [--streams 1,8,32] [--requests N]
 #        [--prompt N] [--tokens N] [--engines batched,session] [--peer-parallel N] [--rounds N]
-#        [--out FILE.md] [--no-peer]
+#        [--out FILE.md] [--no-peer] [--peer-server PATH]
 #
 # Each stream sends --requests completions one after another (prompts of --prompt token ids,
 # --tokens generated, greedy, ignore_eos); a round runs every stream count on vkgraph, then on
@@ -20,7 +20,9 @@
 # ~/.cache/vkgraph/peer-server (the first build takes long: ggml-vulkan compiles hundreds of
 # shaders; it needs glslc and spirv-headers, `apt-get install glslc spirv-headers`). It runs with
 # --parallel --peer-parallel (8: its continuous batching over 8 slots) and a unified KV cache of
-# 8 x 512 positions.
+# 8 x 512 positions. --peer-server PATH runs that llama-server instead (for instance one built
+# from the same bundle against the package's prebuilt libraries, as compare-llamacpp.sh builds
+# llama-bench: scripts/build-peer-server.sh).
 # Model: smollm2-135m's shapes with Q4_0 weights (`vkgraph synth`; speed does not depend on the
 # weights' values).
 set -euo pipefail
@@ -37,6 +39,7 @@ rounds=1
 out=""
 peer=1
 engines="batched,session"
+server_bin=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --vkgraph) vkgraph="$2"; shift 2 ;;
@@ -50,7 +53,8 @@ while [ $# -gt 0 ]; do
     --out) out="$2"; shift 2 ;;
     --engines) engines="$2"; shift 2 ;;
     --no-peer) peer=0; shift ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    --peer-server) server_bin="$2"; shift 2 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "bench-serve: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -74,7 +78,11 @@ vocab=49152  # smollm2's; prompts use ids below it
 
 # --- the peer -------------------------------------------------------------------------------------
 src="${LLAMA_CPP_SOURCE:-/work/peer/llama.cpp}"
-server_bin="$cache/native/bin/llama-server"
+if [ -n "$server_bin" ] && [ ! -x "$server_bin" ]; then
+  echo "bench-serve: --peer-server $server_bin is not an executable" >&2
+  exit 1
+fi
+server_bin="${server_bin:-$cache/native/bin/llama-server}"
 if [ "$peer" = 1 ] && [ ! -x "$server_bin" ]; then
   [ -f "$src/tools/server/server.cpp" ] || { echo "bench-serve: no llama.cpp source at $src" >&2; exit 1; }
   command -v glslc >/dev/null || { echo "bench-serve: llama.cpp's Vulkan backend needs glslc (apt-get install glslc spirv-headers)" >&2; exit 1; }
