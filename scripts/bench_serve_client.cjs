@@ -9,8 +9,18 @@
 const path = require('node:path');
 
 const [url, model, streams, requests, promptTokens, maxTokens, vocab, sharedPrefix] = process.argv.slice(2);
+const http = require('node:http');
 const OpenAI = require(path.join(process.env.VKGRAPH_NODE_MODULES || '', 'openai'));
-const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 600000 });
+// A connection per request: llama-server (cpp-httplib) closes a kept-alive connection after a
+// streamed response, and the client's next request on that socket would fail. The same for both
+// servers, so neither gains from connection reuse.
+const client = new OpenAI({
+  baseURL: `${url}/v1`,
+  apiKey: 'unused',
+  maxRetries: 0,
+  timeout: 600000,
+  httpAgent: new http.Agent({ keepAlive: false }),
+});
 
 // Prompt i: token 1 (BOS), then SHARED_PREFIX tokens common to all requests (a system prompt),
 // then pseudo-random ids of its own, so prompts differ and no cache of whole prompts helps: the
