@@ -15,10 +15,10 @@
 # medians; "x one stream" is each engine's aggregate t/s over its own one-stream figure of the
 # same run. Device: lavapipe (or VKGRAPH_DEVICE / GGML_VK_VISIBLE_DEVICES for both).
 #
-# The peer: llama-server built from the llama.cpp source bundle (/work/peer/llama.cpp, or
-# LLAMA_CPP_SOURCE) natively with -DGGML_VULKAN=ON -DGGML_NATIVE=ON, cached under
-# ~/.cache/vkgraph/peer-server (the first build takes long: ggml-vulkan compiles hundreds of
-# shaders; it needs glslc and spirv-headers, `apt-get install glslc spirv-headers`). It runs with
+# The peer: llama-server built from the llama.cpp source bundle of node-llama-cpp (the one
+# compare-llamacpp.sh unpacks, or LLAMA_CPP_SOURCE) natively with -DGGML_VULKAN=ON
+# -DGGML_NATIVE=ON by scripts/peer/build-native.sh (once: ggml-vulkan compiles hundreds of
+# shaders; it needs Debian's glslc, `apt-get install glslc`). It runs with
 # --parallel --peer-parallel (8: its continuous batching over 8 slots) and a unified KV cache of
 # 8 x 512 positions. --peer-server PATH runs that llama-server instead (for instance one built
 # from the same bundle against the package's prebuilt libraries, as compare-llamacpp.sh builds
@@ -77,22 +77,14 @@ fi
 vocab=49152  # smollm2's; prompts use ids below it
 
 # --- the peer -------------------------------------------------------------------------------------
-src="${LLAMA_CPP_SOURCE:-/work/peer/llama.cpp}"
+src="${LLAMA_CPP_SOURCE:-${XDG_CACHE_HOME:-$HOME/.cache}/vkgraph/compare/node-llama-cpp-3.22.1/llama.cpp}"
 if [ -n "$server_bin" ] && [ ! -x "$server_bin" ]; then
   echo "bench-serve: --peer-server $server_bin is not an executable" >&2
   exit 1
 fi
-server_bin="${server_bin:-$cache/native/bin/llama-server}"
-if [ "$peer" = 1 ] && [ ! -x "$server_bin" ]; then
-  [ -f "$src/tools/server/server.cpp" ] || { echo "bench-serve: no llama.cpp source at $src" >&2; exit 1; }
-  command -v glslc >/dev/null || { echo "bench-serve: llama.cpp's Vulkan backend needs glslc (apt-get install glslc spirv-headers)" >&2; exit 1; }
-  # The Vulkan headers vkgraph builds against (setup.sh: 1.4), newer than Debian 12's.
-  headers=$(readlink -f "$top/.deps/vulkan-headers/include")
-  say "building llama-server natively (Vulkan, -march=native) in $cache/native: this takes long once"
-  cmake -S "$src" -B "$cache/native" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGGML_VULKAN=ON -DGGML_NATIVE=ON \
-    -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_UI=OFF \
-    -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_BUILD_APP=OFF -DVulkan_INCLUDE_DIR="$headers" >/dev/null
-  cmake --build "$cache/native" --target llama-server -j "$(nproc)" >/dev/null
+if [ "$peer" = 1 ] && [ -z "$server_bin" ]; then
+  [ -d "$src" ] || { echo "bench-serve: no llama.cpp source at $src (run scripts/compare-llamacpp.sh once, or set LLAMA_CPP_SOURCE)" >&2; exit 1; }
+  server_bin="$(bash "$top/scripts/peer/build-native.sh" "$src")/llama-server"
 fi
 
 # --- servers --------------------------------------------------------------------------------------

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Runs vkgraph and llama.cpp side by side on the same models, in one run, and prints the ratios.
 #
-#   bash scripts/compare-llamacpp.sh [--runs N] [--out FILE.md] [--skip-cold]
+#   bash scripts/compare-llamacpp.sh [--runs N] [--out FILE.md] [--skip-cold] [--no-native]
 #
-# The peer is llama.cpp as shipped by the npm package node-llama-cpp (prebuilt CPU and Vulkan
-# libraries). Its llama-bench and simple example are compiled from the source bundle the package
-# carries, against those prebuilt libraries, so the peer's kernels are exactly the released ones.
+# The peer is llama.cpp from the npm package node-llama-cpp, in two builds measured side by side:
+# the package's prebuilt CPU and Vulkan libraries (llama-bench and the simple example compiled
+# from the source bundle the package carries, against those libraries: the released kernels), and
+# the same source bundle built here with -DGGML_VULKAN=ON -DGGML_NATIVE=ON (scripts/peer/
+# build-native.sh: once, 15-60 min on 2 cores; --no-native skips it), the stronger peer.
 # Models: stories260K (the bundled default) and synthetic models of SmolLM2-135M's and Llama
 # 3.2 1B's shapes (`vkgraph synth`; speed does not depend on weight values, so the figures
 # stand for the real models). Rounds alternate the engines so that the machine's noise hits
@@ -15,12 +17,14 @@ set -euo pipefail
 runs=3
 out=""
 cold=1
+native=1
 while [ $# -gt 0 ]; do
   case "$1" in
+    --no-native) native=0; shift ;;
     --runs) runs="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --skip-cold) cold=0; shift ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "compare-llamacpp: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -64,6 +68,8 @@ bench_sources=("$src/tools/llama-bench/llama-bench.cpp" "$src/tools/llama-bench/
 build_peer "$bins_cpu" llama-bench "${bench_sources[@]}"
 build_peer "$bins_vk" llama-bench "${bench_sources[@]}"
 build_peer "$bins_vk" llama-simple "$src/examples/simple/simple.cpp"
+bins_native=""
+[ "$native" = 0 ] || bins_native=$(bash "$top/scripts/peer/build-native.sh" "$src")
 
 # --- vkgraph --------------------------------------------------------------------------------------
 build="$top/build-perf"
@@ -122,6 +128,15 @@ for round in $(seq 1 "$runs"); do
     record "llama.cpp Vulkan" "$name" "$work/peer-vk.json"
     "$bins_cpu/llama-bench" -m "$model" -p 128 -n 32 -r 1 -ngl 0 -o json > "$work/peer-cpu.json" 2>/dev/null
     record "llama.cpp CPU" "$name" "$work/peer-cpu.json"
+    if [ -n "$bins_native" ]; then
+      GGML_VK_VISIBLE_DEVICES=0 "$bins_native/llama-bench" -m "$model" -p 128 -n 32 -r 1 -ngl 99 -o json \
+        > "$work/native-vk.json" 2>/dev/null
+      record "llama.cpp Vulkan (native)" "$name" "$work/native-vk.json"
+      # CPU only: no Vulkan device at all, so that no prompt batch is offloaded to one.
+      "$bins_native/llama-bench" -m "$model" -p 128 -n 32 -r 1 -ngl 0 -dev none -o json \
+        > "$work/native-cpu.json" 2>/dev/null
+      record "llama.cpp CPU (native)" "$name" "$work/native-cpu.json"
+    fi
     "$vkgraph" bench -m "$model" -p 128 -n 32 -r 1 -o json > "$work/vkgraph.json" 2>/dev/null
     record "vkgraph Vulkan" "$name" "$work/vkgraph.json"
   done
