@@ -9,12 +9,15 @@
 #include <cstring>
 #include <numeric>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/backend/registry.h"
 #include "engine/backend/vulkan/attention_paged.h"
+#include "engine/backend/vulkan/kernel_table.h"
 #include "engine/graph/plan.h"
 #include "engine/testing/case_data.h"
+#include "engine/testing/kernel_cases.h"
 #include "tests/vulkan_test_support.h"
 
 using namespace vkgraph;
@@ -122,8 +125,9 @@ void check_paged_rows_do_not_depend_on_the_batch(Backend& backend) {
 }
 
 // A token's row of a matrix product, alone in a 4-token step and at row 13 of a 64-token step
-// (another tile of the matrix kernel, other neighbours): the same bits.
-void check_matmul_rows_do_not_depend_on_the_batch(Backend& backend) {
+// (another tile of the matrix kernel, other neighbours): the same bits. decode_rows: the graphs
+// the batched engine builds (Graph::decode_rows), whose rows must also be a one-token step's.
+void check_matmul_rows_do_not_depend_on_the_batch(Backend& backend, bool decode_rows) {
   for (DType w_type : {DType::Q4_0, DType::Q8_0, DType::F16, DType::F32}) {
     INFO("weights " << dtype_name(w_type));
     const int64_t n_in = 576, n_out = 200;  // smollm2's width; rows not a multiple of any tile
@@ -133,6 +137,7 @@ void check_matmul_rows_do_not_depend_on_the_batch(Backend& backend) {
     const std::vector<float> x_all = rng.floats(size_t(64 * n_in));
     auto product = [&](const std::vector<float>& x, int64_t m) {
       Graph g;
+      g.set_decode_rows(decode_rows);
       const TensorId wt = g.weight("w", w_type, {n_out, n_in}, w);
       const TensorId xt = g.input("x", DType::F32, {m, n_in});
       const TensorId y = g.matmul(wt, xt);
@@ -143,6 +148,11 @@ void check_matmul_rows_do_not_depend_on_the_batch(Backend& backend) {
     std::copy_n(x_all.begin() + 13 * n_in, n_in, small.begin());  // token 13 first, then zeros
     const std::vector<float> alone = product(small, 4);
     CHECK(std::memcmp(alone.data(), big.data() + 13 * n_out, size_t(n_out) * sizeof(float)) == 0);
+    if (decode_rows) {  // and a one-token step's bits
+      const std::vector<float> one =
+          product(std::vector<float>(x_all.begin() + 13 * n_in, x_all.begin() + 14 * n_in), 1);
+      CHECK(std::memcmp(one.data(), big.data() + 13 * n_out, size_t(n_out) * sizeof(float)) == 0);
+    }
   }
 }
 
@@ -157,14 +167,48 @@ TEST_CASE("batch invariance: a paged attention row does not depend on the other 
           "[serving][batch][vulkan]") {
   test::ValidationGuard guard;
   auto backend = create_backend("vulkan");
-  check_paged_rows_do_not_depend_on_the_batch(*backend);
+  SECTION("the row this device chooses") { check_paged_rows_do_not_depend_on_the_batch(*backend); }
+  // Both kernels, whichever this device picks: the tiled one (GPUs) and the direct one (CPU-class).
+  for (const char* shader : {"attention/paged_kv_f16", "attention/paged_direct_kv_f16"}) {
+    DYNAMIC_SECTION("forced " << shader) {
+      vk::ForcedKernels force({shader});
+      auto forced = create_backend("vulkan");
+      check_paged_rows_do_not_depend_on_the_batch(*forced);
+    }
+  }
+}
+
+TEST_CASE("paged attention: both kernels pass the paged cases on this device when forced", "[serving][batch][vulkan]") {
+  // This CPU driver chooses the direct rows; the tiled ones, what GPUs run, are forced here too,
+  // so that both meet the CPU reference on every paged case (block sizes, GQA, windows, shared
+  // blocks, padding, long decodes).
+  test::ValidationGuard guard;
+  // (#0: the tiled kernel's 32 KiB rows; the 16 KiB ones refuse GQA groups they cannot tile.)
+  for (const char* shader : {"attention/paged_kv_f16#0", "attention/paged_kv_f32#0", "attention/paged_direct_kv_f16",
+                             "attention/paged_direct_kv_f32"}) {
+    INFO(shader);
+    testing::KernelRunOptions options;
+    options.filter = "paged_attention";
+    size_t passed = 0, failed = 0;
+    testing::run_kernel_cases(
+        shader, options, [&](const testing::KernelRun& run, const testing::KernelCaseResult* ran) {
+          if (ran == nullptr) return;
+          INFO(run.row.name << ": " << ran->result.name << " " << ran->result.error << " nmse " << ran->result.nmse);
+          CHECK(ran->result.passed);
+          (ran->result.passed ? passed : failed) += 1;
+        });
+    CHECK(failed == 0);
+    // Every case of the pool's type: most are f16, two f32 (cases_paged.cpp).
+    CHECK(passed >= (std::string_view(shader).find("f32") != std::string_view::npos ? 2u : 10u));
+  }
 }
 
 TEST_CASE("batch invariance: a matrix product's row does not depend on the other tokens (vulkan)",
           "[serving][batch][vulkan]") {
   test::ValidationGuard guard;
   auto backend = create_backend("vulkan");
-  check_matmul_rows_do_not_depend_on_the_batch(*backend);
+  SECTION("prefill kernels") { check_matmul_rows_do_not_depend_on_the_batch(*backend, false); }
+  SECTION("decode rows (the batched engine's steps)") { check_matmul_rows_do_not_depend_on_the_batch(*backend, true); }
 }
 
 TEST_CASE("paged attention tiles: chosen from the heads, the table and the device only", "[serving][batch]") {

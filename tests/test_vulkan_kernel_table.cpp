@@ -192,6 +192,7 @@ TEST_CASE("kernel table: a row's family matches the push constants of its shader
       {KernelFamily::attention_reduce, {"AttentionReducePush"}},
       {KernelFamily::attention_tiled, {"AttentionPush"}},
       {KernelFamily::attention_paged, {"PagedAttentionPush"}},
+      {KernelFamily::attention_paged_direct, {"PagedAttentionPush"}},
   };
   for (const KernelRow& row : kernel_table()) {
     INFO(kernel_row_name(row) << " (" << kernel_family_name(row.family) << ")");

@@ -26,10 +26,21 @@
 // Visibility, key rotation, scores and the online softmax: attention/common.glsl. A chunk that
 // sees nothing writes m = -inf, l = 0, o = 0; a row that sees nothing gets zeros.
 //
+// With PAGED_ATTENTION (paged_direct_kv_*: the batched engine's paged cache on CPU-class devices)
+// the "slots" a row walks are its sequence's positions 0..q_pos, each read through the block
+// table (binding 4) at its pool slot; seq_rows (binding 6) names the token's table row (-1:
+// padding, it sees nothing). No key rotation (the pool holds rotated keys). Each query row has
+// workgroups of its own and walks its positions on the grid of SPLIT_WG from position 0, so its
+// result depends on its own q, position and sequence only, whatever else the step holds (batch
+// invariance, as paged_attention.comp's header states it for the tiled kernel).
+//
 // Tensors as in attention/common.glsl, and
 // part: [n_chunks, m * n_head, D] f32 accumulators, then [n_chunks, m * n_head, 2] f32 (m, l).
 // Constants 1-2 as in attention/common.glsl; 3 HG (query heads per workgroup, 1..MAX_HG).
 #extension GL_GOOGLE_include_directive : require
+#if defined(PAGED_ATTENTION) && defined(STAGED_KEYS)
+#error "the paged split kernel reads its keys directly (a CPU-class device's variant)"
+#endif
 #include "common/types.glsl"
 #include "common/grid.glsl"
 #define ATTENTION_SPLIT 1
@@ -47,6 +58,9 @@
 layout(constant_id = 3) const uint HG = 1;
 
 layout(set = 0, binding = 7) writeonly buffer PartBuf { float part[]; };
+#if defined(PAGED_ATTENTION)
+layout(set = 0, binding = 6) readonly buffer SeqRowsBuf { int seq_rows[]; };
+#endif
 
 // The key stage and the per-head arrays of the softmax are never live at once (the keys are
 // staged and consumed before the scores are reduced, and the next keys are staged after the
@@ -60,6 +74,9 @@ const uint PROB = HEAD_FLOATS; // work[PROB + h * SPLIT_WG + t]: per head, the c
 shared float q_s[HG * D];          // the queries of the workgroup's heads
 shared float work[WORK_FLOATS];    // the key stage (split_key_stage.h), or red and prob
 shared int slot_pos[SPLIT_WG];     // the position of each slot of the step, -1 if not visible
+#if defined(PAGED_ATTENTION)
+shared uint pool_slot[SPLIT_WG];   // where each position of the step lives in the pool
+#endif
 
 // Tree reduction of work[RED + h * SPLIT_WG + t] over t for every head at once (one set of
 // barriers for all HG heads); the result of head h is left in work[RED + h * SPLIT_WG]. Uniform
@@ -85,6 +102,7 @@ void reduce_heads(bool take_max) {
 // element is read (and rotated) once for all heads.
 void key_dots(uint kb, int kp, inout float dots[MAX_HG]) {
   uint d0 = 0;
+#if !defined(PAGED_ATTENTION)
   if (ROPE_MODE != 0) {
     for (uint i = 0; i < p.n_rot / 2; ++i) {
       const uvec2 dims = rotation_pair(i);
@@ -93,6 +111,7 @@ void key_dots(uint kb, int kp, inout float dots[MAX_HG]) {
     }
     d0 = p.n_rot;
   }
+#endif
   for (uint d = d0; d < D; ++d) {
     const float kd = float(k[kb + d]);
     for (uint h = 0; h < HG; ++h) dots[h] += q_s[h * D + d] * kd;
@@ -147,7 +166,9 @@ void main() {
   const uint kv_stride = p.n_kv_head * D;  // elements between consecutive slots
 
   for (uint i = t; i < HG * D; i += SPLIT_WG) q_s[i] = q[p.q_off + row0 * D + i];
+#if !defined(PAGED_ATTENTION)
   load_key_rotation(t, SPLIT_WG);
+#endif
   barrier();
 
   // The value phase: with D < SPLIT_WG, R invocations share a dimension, each summing every R-th
@@ -167,12 +188,27 @@ void main() {
 
   const int qp = q_pos[p.q_pos_off + token];
   const uint first = chunk * p.chunk_len;
+#if defined(PAGED_ATTENTION)
+  // Positions 0..qp of the token's sequence; a padding row (or one outside the table) walks none.
+  const int seq_row = seq_rows[p.seq_rows_off + token];
+  const bool has_row = seq_row >= 0 && uint(seq_row) < p.n_rows && qp >= 0;
+  const uint pool_blocks = p.n_slots / p.block_size;
+  const uint last = has_row ? min(min(p.max_blocks * p.block_size, first + p.chunk_len), uint(qp) + 1) : first;
+#else
   const uint last = min(p.n_slots, first + p.chunk_len);
+#endif
   for (uint j0 = first; j0 < last; j0 += SPLIT_WG) {
     const uint j = j0 + t;
     bool visible = false;
     if (j < last) {
+#if defined(PAGED_ATTENTION)
+      const int block = block_table[p.table_off + uint(seq_row) * p.max_blocks + j / p.block_size];
+      const bool filled = block >= 0 && uint(block) < pool_blocks;
+      const int kp = filled ? int(j) : -1;
+      pool_slot[t] = filled ? uint(block) * p.block_size + j % p.block_size : 0u;
+#else
       const int kp = kv_pos[p.kv_pos_off + j];
+#endif
       visible = key_visible(kp, qp);
       slot_pos[t] = visible ? kp : -1;
     } else {
@@ -183,7 +219,11 @@ void main() {
 #if defined(STAGED_KEYS)
     staged_key_dots(j0, kv_head, kv_stride, dots);  // its first barrier publishes slot_pos
 #else
+#if defined(PAGED_ATTENTION)
+    if (visible) key_dots(p.k_off + pool_slot[t] * kv_stride + kv_head * D, slot_pos[t], dots);
+#else
     if (visible) key_dots(p.k_off + j * kv_stride + kv_head * D, slot_pos[t], dots);
+#endif
 #endif
     for (uint h = 0; h < HG; ++h) {
       dots[h] = visible ? attention_score(dots[h]) : neg_inf();
@@ -206,7 +246,14 @@ void main() {
     if (v_active) {
       const uint count = min(uint(SPLIT_WG), last - j0);
       for (uint jj = my_r; jj < count; jj += R) {
+#if defined(PAGED_ATTENTION)
+        // A position the row does not see weighs exactly 0; its pool slot may be another
+        // sequence's or unwritten, so it is not read at all.
+        if (slot_pos[jj] < 0) continue;
+        const uint vb = p.v_off + pool_slot[jj] * kv_stride + kv_head * D;
+#else
         const uint vb = p.v_off + (j0 + jj) * kv_stride + kv_head * D;
+#endif
         for (uint i = 0; i < MAX_DIMS; ++i) {
           const uint d = R > 1 ? t % D : t + i * SPLIT_WG;
           if (d >= D || (R > 1 && i > 0)) break;

@@ -23,3 +23,7 @@ vkgraph_shader(NAME attention/tiled_coopmat_emu_kv_f16 SOURCE attention_tiled.co
 # split over key chunks on GPUs (partials combined by split_reduce).
 vkgraph_shader(NAME attention/paged_kv_f32 SOURCE paged_attention.comp PUSH PagedAttentionPush)
 vkgraph_shader(NAME attention/paged_kv_f16 SOURCE paged_attention.comp PUSH PagedAttentionPush DEFINES KV_F16=1)
+# ... and on CPU-class devices: the split kernel's direct variant, each row in workgroups of its
+# own, positions read through the block table.
+vkgraph_shader(NAME attention/paged_direct_kv_f32 SOURCE attention_split.comp PUSH PagedAttentionPush DEFINES PAGED_ATTENTION=1)
+vkgraph_shader(NAME attention/paged_direct_kv_f16 SOURCE attention_split.comp PUSH PagedAttentionPush DEFINES KV_F16=1 PAGED_ATTENTION=1)

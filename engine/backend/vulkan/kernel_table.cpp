@@ -320,8 +320,25 @@ void add_matmul_tail(std::vector<KernelRow>& rows, OpKind op, DType w) {
 // budget the lowering sizes its tiles to (lowering_attention.cpp), so one shader serves every
 // head dimension.
 void add_attention_rows(std::vector<KernelRow>& r) {
+  // The paged split kernel's shared memory: the split kernel's (below, without the key
+  // rotation's frequencies) and the pool slot of each of its 64 positions.
+  constexpr uint32_t paged_direct_shared =
+      8 * 256 * 4 + std::max(shaders::split_stage::SPLIT_STAGE_FLOATS, 2u * 8 * 64) * 4 + 64 * 4 + 64 * 4;
   for (DType kv : {F32, F16}) {
     const bool f16 = kv == F16;
+    // The batched engine's paged cache on a CPU-class device: the split kernel's direct variant
+    // (PAGED_ATTENTION), each query row in workgroups of its own. The tiled kernel below spends
+    // its time on barriers there (a lavapipe workgroup's barrier switches between its subgroups'
+    // coroutines): smollm2-135m shapes, 8 decode tokens of 8 sequences at ~100 positions, 99 ms
+    // of a step's 30 layers tiled against a few ms direct (docs/performance.md, "Serving").
+    r.push_back({{OpKind::paged_attention, kv, F32},
+                 KernelFamily::attention_paged_direct,
+                 {f16 ? "attention/paged_direct_kv_f16" : "attention/paged_direct_kv_f32",
+                  requirements(kv, F32, 64, paged_direct_shared)},
+                 64,
+                 {},
+                 "paged cache, CPU-class device: a query row per workgroup, positions read through the table",
+                 RowWhen::cpu});
     // The batched engine's paged cache (shaders/attention/paged_attention.comp): every query of a
     // step in one kernel, tiles sized to the row's shared memory (lowering_attention_paged.cpp).
     // 64 invocations = 8 subgroups of lavapipe's 8 lanes, as the tiled prefill kernel; 32 KiB
@@ -510,6 +527,8 @@ const char* kernel_family_name(KernelFamily family) {
       return "attention_tiled";
     case KernelFamily::attention_paged:
       return "attention_paged";
+    case KernelFamily::attention_paged_direct:
+      return "attention_paged_direct";
   }
   return "?";
 }

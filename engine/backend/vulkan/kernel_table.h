@@ -61,20 +61,21 @@ inline constexpr uint32_t kMaxWorkgroup = 256;
 // specialization constants, push constants, bindings and workgroup grid. Several rows (weight
 // types, devices) share a family; a new weight type adds rows, not families.
 enum class KernelFamily : uint8_t {
-  elementwise,         // shaders/elementwise: one invocation per element
-  row_reduction,       // shaders/norm, softmax, argmax: one workgroup per row
-  rope,                // shaders/rope
-  get_rows,            // shaders/get_rows
-  kv_write,            // shaders/kv
-  matmul_matvec,       // matmul/matvec.comp: rows split over invocations, shared-memory reduction
-  matmul_rows,         // matmul/matvec_rows.comp: ROWS x LANES x TOKENS, subgroup reduction
-  matmul_rows_tokens,  // matmul/matmul_rows_tokens.comp: a register tile of rows x tokens
-  matmul_dot8,         // matmul/matvec_dot8.comp: int8 activations, integer dot products
-  matmul_tiled,        // matmul/matmul_tiled.comp and matmul_coopmat.comp: BM x BN x BK tiles
-  attention_split,     // attention/attention_split.comp: split-K decode
-  attention_reduce,    // attention/attention_reduce.comp: split-K's second pass
-  attention_tiled,     // attention/attention_tiled.comp: prefill tiles, portable or coopmat
-  attention_paged,     // attention/paged_attention.comp: the paged cache, every query of a batched step
+  elementwise,             // shaders/elementwise: one invocation per element
+  row_reduction,           // shaders/norm, softmax, argmax: one workgroup per row
+  rope,                    // shaders/rope
+  get_rows,                // shaders/get_rows
+  kv_write,                // shaders/kv
+  matmul_matvec,           // matmul/matvec.comp: rows split over invocations, shared-memory reduction
+  matmul_rows,             // matmul/matvec_rows.comp: ROWS x LANES x TOKENS, subgroup reduction
+  matmul_rows_tokens,      // matmul/matmul_rows_tokens.comp: a register tile of rows x tokens
+  matmul_dot8,             // matmul/matvec_dot8.comp: int8 activations, integer dot products
+  matmul_tiled,            // matmul/matmul_tiled.comp and matmul_coopmat.comp: BM x BN x BK tiles
+  attention_split,         // attention/attention_split.comp: split-K decode
+  attention_reduce,        // attention/attention_reduce.comp: split-K's second pass
+  attention_tiled,         // attention/attention_tiled.comp: prefill tiles, portable or coopmat
+  attention_paged,         // attention/paged_attention.comp: the paged cache, every query of a batched step
+  attention_paged_direct,  // attention/attention_split.comp (PAGED_ATTENTION): the paged cache, a row per workgroup
 };
 const char* kernel_family_name(KernelFamily family);
 

@@ -1,6 +1,8 @@
 // paged_attention (shaders/attention/paged_attention.comp): the batched engine's attention over
 // a paged KV cache, one dispatch for every query of the step, then, when the keys are split into
-// several chunks, attention_reduce.comp's pass over the partials.
+// several chunks, attention_reduce.comp's pass over the partials. On CPU-class devices the
+// direct rows (attention_split.comp with PAGED_ATTENTION) take the same push constants and
+// bindings: one workgroup per (token, kv head, group of query heads), one chunk.
 //
 // Batch invariance (the kernel's header says why a query's result does not depend on its
 // neighbours) needs the key tile BC and the chunk length to be the same for every step of an
@@ -10,6 +12,7 @@
 
 #include "engine/backend/vulkan/attention_paged.h"
 #include "engine/backend/vulkan/attention_push.h"
+#include "engine/backend/vulkan/attention_split.h"
 #include "engine/backend/vulkan/lowering.h"
 #include "engine/core/error.h"
 
@@ -83,8 +86,23 @@ LoweredStep lower_attention_paged(const LoweringInput& in) {
   const uint64_t group = p.n_head / p.n_kv_head;
   const uint64_t capacity = uint64_t(p.max_blocks) * p.block_size;
   checked_u32(capacity, node, "positions per table row");
-  const PagedTiles tiles = choose_paged_tiles(uint64_t(head_dim), group, capacity,
-                                              in.kernel.variant.requirements.shared_memory_bytes, in.device);
+  const bool direct = in.kernel.family == KernelFamily::attention_paged_direct;
+  PagedTiles tiles;
+  uint32_t heads_per_group = 1;  // direct rows: query heads sharing a workgroup (HG)
+  if (direct) {
+    VKGRAPH_CHECK(in.kernel.workgroup_size == kSplitWorkgroup,
+                  "paged_attention '{}': kernel row {} has {} invocations; attention_split.comp is written for {}",
+                  node.name, in.kernel.variant.shader, in.kernel.workgroup_size, kSplitWorkgroup);
+    // One chunk: every (token, kv head) already has a workgroup of its own, which keeps a CPU
+    // device's few cores busy; the chunk grid (one, from position 0) is the same for every step.
+    heads_per_group = choose_decode_split(1, p.n_head, p.n_kv_head, uint32_t(capacity), in.device).heads_per_group;
+    tiles.rows = uint32_t(group);
+    tiles.n_chunks = 1;
+    tiles.chunk_len = uint32_t(capacity);
+  } else {
+    tiles = choose_paged_tiles(uint64_t(head_dim), group, capacity, in.kernel.variant.requirements.shared_memory_bytes,
+                               in.device);
+  }
   VKGRAPH_CHECK(tiles.rows > 0,
                 "paged_attention '{}': no tile of {} query heads per kv head and head_dim {} fits the {} bytes of "
                 "shared memory of kernel {}",
@@ -104,7 +122,8 @@ LoweredStep lower_attention_paged(const LoweringInput& in) {
     checked_u32(step.scratch_bytes / 4, node, "partial floats");
   }
 
-  Dispatch d = begin_dispatch(in, {uint32_t(head_dim), 0, tiles.rows, tiles.keys});
+  Dispatch d = direct ? begin_dispatch(in, {uint32_t(head_dim), 0, heads_per_group})
+                      : begin_dispatch(in, {uint32_t(head_dim), 0, tiles.rows, tiles.keys});
   const uint32_t kv_unit = unit_bytes(k.dtype);
   p.q_off = add_binding(d, in, in.input_id(0), 4);
   p.k_off = add_binding(d, in, in.input_id(1), kv_unit);
@@ -119,14 +138,15 @@ LoweredStep lower_attention_paged(const LoweringInput& in) {
     add_binding(d, in, in.id, 4);  // binding 7 unused: one chunk writes the output itself
   }
   set_push(d, p);
-  // Each run of tokens reads (at most) its sequence's keys and values once per kv head.
+  // Each run of tokens (direct: each token, per group of query heads) reads (at most) its
+  // sequence's keys and values once per kv head.
   const uint64_t kv_row_bytes = uint64_t(head_dim) * unit_bytes(k.dtype) * 2;
   const uint64_t q_bytes = rows * uint64_t(head_dim) * 4;
-  d.bytes_read = uint64_t(p.m) * p.n_kv_head * std::min<uint64_t>(capacity, p.n_slots) * kv_row_bytes /
-                     std::max<uint64_t>(tiles.rows / group, 1) +
-                 q_bytes;
+  const uint64_t head_groups = group / heads_per_group;
+  const uint64_t per_token = uint64_t(p.m) * p.n_kv_head * std::min<uint64_t>(capacity, p.n_slots) * kv_row_bytes;
+  d.bytes_read = (direct ? per_token * head_groups : per_token / std::max<uint64_t>(tiles.rows / group, 1)) + q_bytes;
   d.bytes_written = tiles.n_chunks > 1 ? step.scratch_bytes : q_bytes;
-  set_groups(d, uint64_t(p.m) * p.n_kv_head * tiles.n_chunks, in.device, node);
+  set_groups(d, uint64_t(p.m) * p.n_kv_head * (direct ? head_groups : 1) * tiles.n_chunks, in.device, node);
   step.dispatches.push_back(std::move(d));
   if (tiles.n_chunks == 1) return step;
 

@@ -106,6 +106,7 @@ Dispatch lower_step(const LoweringInput& in) {
     case KernelFamily::attention_split:
     case KernelFamily::attention_reduce:
     case KernelFamily::attention_paged:
+    case KernelFamily::attention_paged_direct:
       break;  // several dispatches: lower_step_dispatches
   }
   fail("tensor '{}' ({}): kernel {} of family {} is not one dispatch", in.node().name, op_name(in.node().op),
@@ -115,7 +116,9 @@ Dispatch lower_step(const LoweringInput& in) {
 LoweredStep lower_step_dispatches(const LoweringInput& in) {
   if (needs_row_ranges(in)) return lower_row_ranges(in);
   if (in.kernel.family == KernelFamily::attention_split) return lower_attention_split(in);
-  if (in.kernel.family == KernelFamily::attention_paged) return lower_attention_paged(in);
+  if (in.kernel.family == KernelFamily::attention_paged || in.kernel.family == KernelFamily::attention_paged_direct) {
+    return lower_attention_paged(in);
+  }
   LoweredStep step;
   step.dispatches.push_back(lower_step(in));
   return step;
