@@ -7,7 +7,7 @@
 # the package's prebuilt CPU and Vulkan libraries (llama-bench and the simple example compiled
 # from the source bundle the package carries, against those libraries: the released kernels), and
 # the same source bundle built here with -DGGML_VULKAN=ON -DGGML_NATIVE=ON (scripts/peer/
-# build-native.sh: once, 15-60 min on 2 cores; --no-native skips it), the stronger peer.
+# build-native.sh: once, 12 min on 2 cores here; --no-native skips it), the stronger peer.
 # Models: stories260K (the bundled default) and synthetic models of SmolLM2-135M's and Llama
 # 3.2 1B's shapes (`vkgraph synth`; speed does not depend on weight values, so the figures
 # stand for the real models). Rounds alternate the engines so that the machine's noise hits

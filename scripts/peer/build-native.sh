@@ -6,7 +6,7 @@
 #
 #   bash scripts/peer/build-native.sh LLAMA_CPP_SOURCE
 #
-# Takes long once (about an hour on 2 cores: hundreds of shader variants, then ggml-vulkan.cpp);
+# Takes a while once (12 minutes on 2 cores here: hundreds of shader variants, then ggml-vulkan.cpp);
 # later calls find the programs built and return at once.
 set -euo pipefail
 
@@ -25,7 +25,7 @@ command -v glslc >/dev/null || { echo "build-native: llama.cpp's Vulkan backend 
 # The Vulkan headers vkgraph builds against (setup.sh: 1.4), newer than Debian 12's.
 headers=$(readlink -f "$top/.deps/vulkan-headers/include")
 mkdir -p "$cache"
-echo "build-native: building llama.cpp natively in $cache (once; about an hour on 2 cores)" >&2
+echo "build-native: building llama.cpp natively in $cache (once; minutes: hundreds of shaders)" >&2
 cmake -S "$src" -B "$cache/build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGGML_VULKAN=ON -DGGML_NATIVE=ON \
   -DLLAMA_OPENSSL=OFF -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=ON \
   -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_BUILD_APP=OFF \
