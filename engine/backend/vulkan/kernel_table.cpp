@@ -330,7 +330,7 @@ void add_attention_rows(std::vector<KernelRow>& r) {
     // (PAGED_ATTENTION), each query row in workgroups of its own. The tiled kernel below spends
     // its time on barriers there (a lavapipe workgroup's barrier switches between its subgroups'
     // coroutines): smollm2-135m shapes, 8 decode tokens of 8 sequences at ~100 positions, 99 ms
-    // of a step's 30 layers tiled against a few ms direct (docs/performance.md, "Serving").
+    // of a step's 30 layers tiled against 48 ms direct (timestamps; docs/serving.md).
     r.push_back({{OpKind::paged_attention, kv, F32},
                  KernelFamily::attention_paged_direct,
                  {f16 ? "attention/paged_direct_kv_f16" : "attention/paged_direct_kv_f32",

@@ -75,17 +75,16 @@ MatmulGroupTailPush with_tails(const MatmulGroupPush& p, const TailValues& tv) {
 constexpr uint32_t kRowsMaxTokens = 8;
 // On a CPU-class device tiles of 4: lavapipe, smollm2-135m Q4_0 shapes, the batched engine's
 // 8-token decode step spends 169 ms of its products in tiles of 8, 119 ms in two tiles of 4 and
-// 131 ms in four of 2 (timestamps; the 8 accumulators per row outgrow the registers).
+// 131 ms in four of 2 (timestamps).
 constexpr uint32_t kRowsCpuTokens = 4;
 
 // TOKENS of the row kernel: the kernel row's, except for decode rows (Graph::decode_rows) of
 // several tokens, where a decode row (TOKENS 1) becomes tiles of up to 8 tokens (4 on CPU-class
-// devices). Each token's
-// accumulator runs the same instructions in the same order whatever TOKENS is, so the rows stay
-// bit-identical to one-token steps, and a weight block is read once per tile instead of once per
-// token: where reading the weights is a step's cost (GPUs), verifying k drafted tokens costs about
-// one decode step. On lavapipe each token's activation loads still add up (docs/performance.md,
-// "Speculative decoding").
+// devices). Each token's accumulator runs the same instructions in the same order whatever TOKENS
+// is, so the rows stay bit-identical to one-token steps, and a weight block is read once per tile
+// instead of once per token: where reading the weights is a step's cost (GPUs), verifying k
+// drafted tokens costs about one decode step. On lavapipe each token's activation loads still add
+// up (docs/performance.md, "Speculative decoding").
 uint32_t rows_tokens(const LoweringInput& in, const KernelRow& k, uint64_t m) {
   if (!in.graph().decode_rows() || k.tile[2] > 1) return k.tile[2];
   return uint32_t(std::clamp<uint64_t>(m, 1, in.device.is_cpu() ? kRowsCpuTokens : kRowsMaxTokens));
