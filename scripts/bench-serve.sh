@@ -18,7 +18,7 @@
 # The peer: llama-server built from the llama.cpp source bundle of node-llama-cpp (the one
 # compare-llamacpp.sh unpacks, or LLAMA_CPP_SOURCE) natively with -DGGML_VULKAN=ON
 # -DGGML_NATIVE=ON by scripts/peer/build-native.sh (once: ggml-vulkan compiles hundreds of
-# shaders; it needs Debian's glslc, `apt-get install glslc`). It runs with
+# shaders; it needs Debian's glslc, which scripts/setup.sh installs). It runs with
 # --parallel --peer-parallel (8: its continuous batching over 8 slots) and a unified KV cache of
 # 8 x 512 positions. --peer-server PATH runs that llama-server instead (for instance one built
 # from the same bundle against the package's prebuilt libraries, as compare-llamacpp.sh builds

@@ -20,7 +20,7 @@ for t in "${targets[@]}"; do [ -x "$bin/$t" ] || done_all=0; done
 if [ "$done_all" = 1 ]; then echo "$bin"; exit 0; fi
 
 [ -f "$src/ggml/src/ggml-vulkan/ggml-vulkan.cpp" ] || { echo "build-native: no llama.cpp source at $src" >&2; exit 1; }
-command -v glslc >/dev/null || { echo "build-native: llama.cpp's Vulkan backend needs glslc (apt-get install glslc)" >&2; exit 1; }
+command -v glslc >/dev/null || { echo "build-native: llama.cpp's Vulkan backend needs glslc (scripts/setup.sh installs it)" >&2; exit 1; }
 [ -x "$top/.deps/glslang/bin/glslangValidator" ] || { echo "build-native: run scripts/setup.sh first (glslang 15)" >&2; exit 1; }
 # The Vulkan headers vkgraph builds against (setup.sh: 1.4), newer than Debian 12's.
 headers=$(readlink -f "$top/.deps/vulkan-headers/include")
