@@ -86,7 +86,7 @@ Embedder::Prepared& Embedder::prepared(int64_t n_tokens) {
   shape.hidden_states = true;
   Prepared p;
   p.step = build_step_graph(model_.hparams(), model_.weights(), kv_, shape);
-  p.executable = backend_.prepare(Plan::build(p.step.graph));
+  p.executable = backend_.prepare(Plan::build(p.step.graph, backend_.plan_options()));
   return prepared_.emplace(n_tokens, std::move(p)).first->second;
 }
 

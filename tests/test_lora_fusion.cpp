@@ -12,6 +12,7 @@
 #include "engine/backend/cpu/cpu_backend.h"
 #include "engine/backend/registry.h"
 #include "engine/backend/vulkan/backend_vulkan.h"
+#include "engine/backend/vulkan/executable_vulkan.h"
 #include "engine/backend/vulkan/kernel_table.h"
 #include "engine/graph/plan.h"
 #include "engine/testing/case_data.h"
@@ -124,43 +125,66 @@ std::vector<testing::AdapterTensor> tiny_k_pairs(const std::vector<std::string>&
 
 }  // namespace
 
-TEST_CASE("LoRA decode steps: one dispatch more per group of matrices of one x", "[lora][fusion]") {
+TEST_CASE("LoRA decode steps: no dispatch of their own on Vulkan, one per group of matrices of one x elsewhere",
+          "[lora][fusion]") {
   testing::TempDir dir;
   auto backend = create_backend("cpu", "");
   const auto model = models::Model::load(testing::shared_file("models/tiny-k-f16.gguf"), *backend);
   const models::KvStorage kv = models::allocate_kv(model->hparams(), *backend, 8);
-  const auto steps = [&](const std::vector<models::AdapterUse>& uses, bool fuse) {
+  // Vulkan's fused ops (every one, rms_norm_low_rank included) or those of the backends without
+  // rms_norm_low_rank (CPU, CUDA); no fusion at all.
+  enum class Fusion { all, without_low_rank_norm, none };
+  const auto steps = [&](const std::vector<models::AdapterUse>& uses, Fusion fusion) {
     models::StepShape shape;
     const models::StepGraph step = models::build_step_graph(model->hparams(), model->weights(), kv, shape, uses);
     PlanOptions options;
-    options.fuse = fuse;
+    options.fuse = fusion != Fusion::none;
+    if (fusion == Fusion::without_low_rank_norm) options.fused_ops = fused_op_kinds_except(OpKind::rms_norm_low_rank);
     return Plan::build(step.graph, options);
   };
-  const size_t base = steps({}, true).steps().size();
+  const auto count = [](const Plan& plan, auto&& predicate) {
+    size_t n = 0;
+    for (const Step& s : plan.steps()) n += predicate(plan.graph().node(s.node)) ? 1 : 0;
+    return n;
+  };
+  const auto tailed = [](const Node& n) { return n.params.tails.mask != 0; };
+  const auto low_rank_norm = [](const Node& n) { return n.op == OpKind::rms_norm_low_rank; };
+  const size_t base = steps({}, Fusion::all).steps().size();
+  REQUIRE(steps({}, Fusion::without_low_rank_norm).steps().size() == base);  // nothing to fold without an adapter
   const int64_t layers = model->hparams().n_layer;
 
   SECTION("every matrix of every layer") {
-    // q/k/v, o, gate/up and down each read one x: their A products are one dispatch per group
-    // (a matmul_cat or a matmul), their B products tails of the fused mat-vecs already there.
     const std::string path = dir.file("all.gguf");
     testing::write_adapter(
-        path, tiny_k_pairs({"attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"}), "llama",
+        path, tiny_k_pairs({"attn_q", "attn_v", "attn_k", "attn_output", "ffn_gate", "ffn_up", "ffn_down"}), "llama",
         16.0f);
     const auto lora = models::LoraAdapter::load(path, *model, *backend);
-    const Plan plan = steps({{lora, 1.0f}}, true);
-    CHECK(plan.steps().size() == base + size_t(4 * layers));
-    size_t tailed = 0;
-    for (const Step& s : plan.steps()) tailed += plan.graph().node(s.node).params.tails.mask != 0 ? 1 : 0;
-    CHECK(tailed == size_t(4 * layers));  // qkv cat, o matmul_add, gate/up swiglu, down matmul_add
+    // Each RMSNorm computes the A products of the matrices that read its result (q/k/v, gate/up)
+    // and adds the delta of the projection whose residual sum it normalizes (o before the FFN's
+    // norm, down before the next layer's or the output norm): the step runs the base's dispatches
+    // and no other; the B products of q/k/v and gate/up stay tails of their fused mat-vecs.
+    const Plan plan = steps({{lora, 1.0f}}, Fusion::all);
+    CHECK(plan.steps().size() == base);
+    CHECK(count(plan, low_rank_norm) == size_t(2 * layers + 1));
+    CHECK(count(plan, tailed) == size_t(2 * layers));  // qkv cat, gate/up swiglu
+    // Without rms_norm_low_rank, q/k/v, o, gate/up and down each read one x: their A products
+    // are one dispatch per group (a matmul_cat or a matmul), their B products tails.
+    const Plan elsewhere = steps({{lora, 1.0f}}, Fusion::without_low_rank_norm);
+    CHECK(elsewhere.steps().size() == base + size_t(4 * layers));
+    CHECK(count(elsewhere, tailed) == size_t(4 * layers));  // qkv cat, o matmul_add, gate/up swiglu, down matmul_add
+    CHECK(count(elsewhere, low_rank_norm) == 0);
     // Unfused, the same step is 4 extra ops per adapted matrix (A, B, scale, add), and the base's
     // own fusions are lost.
-    CHECK(steps({{lora, 1.0f}}, false).steps().size() > base + size_t(4 * 7 * layers));
+    CHECK(steps({{lora, 1.0f}}, Fusion::none).steps().size() > base + size_t(4 * 7 * layers));
   }
   SECTION("q and v only (PEFT's default for llama)") {
     const std::string path = dir.file("qv.gguf");
     testing::write_adapter(path, tiny_k_pairs({"attn_q", "attn_v"}), "llama", 16.0f);
     const auto lora = models::LoraAdapter::load(path, *model, *backend);
-    CHECK(steps({{lora, 1.0f}}, true).steps().size() == base + size_t(layers));
+    const Plan plan = steps({{lora, 1.0f}}, Fusion::all);
+    CHECK(plan.steps().size() == base);
+    CHECK(count(plan, low_rank_norm) == size_t(layers));  // the attention norms, which take q's and v's A
+    CHECK(steps({{lora, 1.0f}}, Fusion::without_low_rank_norm).steps().size() == base + size_t(layers));
   }
 }
 
@@ -174,7 +198,7 @@ TEST_CASE("LoRA tails compute exactly the unfused ops on the CPU backend", "[lor
   const auto logits = [&](bool fuse) {
     const models::KvStorage kv = models::allocate_kv(model->hparams(), *backend, 4);
     const models::StepGraph step = models::build_step_graph(model->hparams(), model->weights(), kv, {}, uses);
-    PlanOptions options;
+    PlanOptions options = backend->plan_options();
     options.fuse = fuse;
     auto exe = backend->prepare(Plan::build(step.graph, options));
     const std::vector<int32_t> token{77}, pos{0}, kv_pos{0, -1, -1, -1};
@@ -247,5 +271,38 @@ TEST_CASE("LoRA tail kernels of every device class match the CPU reference", "[l
       SKIP("the test device has no subgroup shuffles over 8 invocations");
     }
     check_tail_cases(tail_shaders("rows", "@gpu"), kForcedWeights, 22);
+  }
+}
+
+// rms_norm_low_rank (the norm with the adapters' A products and the delta of the projection whose
+// residual sum it normalizes) against the unfused ops on the CPU reference, with each row forced:
+// a low-rank row per invocation (CPU-class devices) and the workgroup's lanes split over each row
+// (GPUs; shared memory only, so the test device runs it too).
+TEST_CASE("the LoRA norm kernel of every device class matches the CPU reference", "[lora][fusion][vulkan]") {
+  auto ctx = test::vulkan_context();
+  for (const std::string row : {"norm/rms_norm_low_rank_f32@cpu", "norm/rms_norm_low_rank_f32@gpu"}) {
+    INFO(row);
+    vk::ForcedKernels forced({row});
+    vk::VulkanBackend vulkan(ctx);
+    cpu::CpuBackend cpu;
+    size_t ran = 0;
+    for (const testing::OpCase& c : testing::op_cases()) {
+      if (c.op != "rms_norm_low_rank") continue;
+      ++ran;
+      test::ValidationGuard guard;
+      testing::RunCaseOptions options;
+      bool row_ran = false;
+      options.inspect = [&](const Executable& exe) {
+        for (const vk::Dispatch& d : dynamic_cast<const vk::VulkanExecutable&>(exe).dispatches()) {
+          row_ran = row_ran || vk::kernel_row_name(*d.kernel) == row;
+        }
+      };
+      const testing::CaseResult result = testing::run_op_case(c, vulkan, cpu, options);
+      INFO(testing::format_case_result(result));
+      CHECK(result.error.empty());
+      CHECK(result.passed);
+      CHECK(row_ran);
+    }
+    CHECK(ran == 6);  // engine/testing/cases_low_rank.cpp: norm_shapes
   }
 }

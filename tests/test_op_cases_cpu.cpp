@@ -103,11 +103,27 @@ TEST_CASE("the op cases cover every op and every dtype combination", "[testing]"
     names.insert(c.name);
     CHECK(c.max_nmse < 1e-4);  // every bound is tight enough to see one wrong element
   }
-  for (OpKind op :
-       {OpKind::view,          OpKind::get_rows, OpKind::rms_norm, OpKind::rms_norm_mul, OpKind::mul,
-        OpKind::add,           OpKind::scale,    OpKind::matmul,   OpKind::matmul_add,   OpKind::matmul_cat,
-        OpKind::matmul_swiglu, OpKind::rope,     OpKind::softmax,  OpKind::silu,         OpKind::swiglu,
-        OpKind::attention,     OpKind::kv_write, OpKind::argmax,   OpKind::convert,      OpKind::paged_attention}) {
+  for (OpKind op : {OpKind::view,
+                    OpKind::get_rows,
+                    OpKind::rms_norm,
+                    OpKind::rms_norm_mul,
+                    OpKind::mul,
+                    OpKind::add,
+                    OpKind::scale,
+                    OpKind::matmul,
+                    OpKind::matmul_add,
+                    OpKind::matmul_cat,
+                    OpKind::matmul_swiglu,
+                    OpKind::rope,
+                    OpKind::softmax,
+                    OpKind::silu,
+                    OpKind::swiglu,
+                    OpKind::attention,
+                    OpKind::kv_write,
+                    OpKind::argmax,
+                    OpKind::convert,
+                    OpKind::paged_attention,
+                    OpKind::rms_norm_low_rank}) {
     CHECK(ops.count(op_name(op)) == 1);
   }
   auto has = [&](const std::string& text) {

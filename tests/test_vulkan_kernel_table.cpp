@@ -175,7 +175,7 @@ TEST_CASE("kernel table: a row's family matches the push constants of its shader
   // The lowering picks the push struct by family (and op); the shader's PUSH must be one of them.
   const std::map<KernelFamily, std::set<std::string_view>> takes = {
       {KernelFamily::elementwise, {"BinaryPush", "UnaryPush", "SwigluPush"}},
-      {KernelFamily::row_reduction, {"NormPush", "SoftmaxPush", "ArgmaxPush"}},
+      {KernelFamily::row_reduction, {"NormPush", "NormLowRankPush", "SoftmaxPush", "ArgmaxPush"}},
       {KernelFamily::rope, {"RopePush"}},
       {KernelFamily::get_rows, {"GetRowsPush"}},
       {KernelFamily::kv_write, {"KvWritePush"}},

@@ -18,8 +18,14 @@ int64_t element_count(const Shape& shape) {
 }
 
 const std::vector<OpKind>& fused_op_kinds() {
-  static const std::vector<OpKind> ops = {OpKind::rms_norm_mul, OpKind::swiglu, OpKind::matmul_add, OpKind::matmul_cat,
-                                          OpKind::matmul_swiglu};
+  static const std::vector<OpKind> ops = {OpKind::rms_norm_mul, OpKind::swiglu,        OpKind::matmul_add,
+                                          OpKind::matmul_cat,   OpKind::matmul_swiglu, OpKind::rms_norm_low_rank};
+  return ops;
+}
+
+std::vector<OpKind> fused_op_kinds_except(OpKind op) {
+  std::vector<OpKind> ops = fused_op_kinds();
+  std::erase(ops, op);
   return ops;
 }
 
@@ -35,6 +41,8 @@ const char* op_name(OpKind op) {
       return "rms_norm";
     case OpKind::rms_norm_mul:
       return "rms_norm_mul";
+    case OpKind::rms_norm_low_rank:
+      return "rms_norm_low_rank";
     case OpKind::mul:
       return "mul";
     case OpKind::add:

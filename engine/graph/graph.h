@@ -39,41 +39,43 @@ enum class TensorKind : uint8_t {
 };
 
 enum class OpKind : uint8_t {
-  leaf,           // input, weight or state: no op
-  view,           // reshape or row range of its input, sharing its storage (params.view_offset, in
-                  // elements); never a step of a plan
-  get_rows,       // table [n_rows, n], ids [m] (i32) -> [m, n] f32; table may be quantized
-  rms_norm,       // x [..., n] -> x / sqrt(mean(x^2) + eps) over the last dimension
-  rms_norm_mul,   // fused by a pass: rms_norm(x) * w, w [n]
-  mul,            // a * b, b broadcast over a's leading dimensions (b's shape is a suffix of a's)
-  add,            // a + b, same broadcasting
-  scale,          // x * params.scale
-  matmul,         // w [n_out, n_in] (f32/f16/q8_0/q4_0), x [..., n_in] (f32/f16) -> [..., n_out] f32:
-                  // y[i][o] = sum_k x[i][k] * w[o][k]; quantized n_in is a multiple of 32
-  matmul_add,     // fused by a pass: matmul(w, x) + r, r f32 of the result's shape (a residual);
-                  // inputs w, x, r. Only for one token (the mat-vec epilogue of the Vulkan kernel)
-  matmul_cat,     // fused by a pass: matmuls of one x by 2 or 3 weights w_i [n_i, n_in] of one type, inputs
-                  // w_0.., x (last) -> [..., n_0 + n_1 + ...] f32, the products side by side; the original
-                  // results become views of it. One token only (each product is one contiguous range)
-  matmul_swiglu,  // fused by a pass: swiglu(matmul(w_gate, x), matmul(w_up, x)), inputs w_gate, w_up, x; both
-                  // weights [n_ff, n_in] of one type. One token only
-                  // The four matmul forms may carry low-rank tails (OpParams::tails): one-token LoRA products
-                  // summed in the same store, their inputs after the node's own (base_input_count)
-  rope,           // x [m, n_head, head_dim], pos [m] (i32) -> rotated x (params.rope)
-  softmax,        // over the last dimension, of x * params.scale (max-subtracted)
-  silu,           // x * sigmoid(x)
-  gelu,           // GELU, tanh form: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) (Gemma's GeGLU gate)
-  softcap,        // params.scale * tanh(x / params.scale): soft-capping (Gemma 2's final logits)
-  swiglu,         // silu(gate) * up: built directly or fused by a pass from silu + mul
-  attention,      // q [m, n_head, d] f32, k/v [n_slots, n_kv_head, d] (f32 or f16, the same), q_pos [m],
-                  // kv_pos [n_slots] -> [m, n_head, d] f32. Slot j is visible to query i iff kv_pos[j] >= 0,
-                  // kv_pos[j] <= q_pos[i] and (window == 0 || q_pos[i] - kv_pos[j] < window); query head h
-                  // reads kv head h / (n_head / n_kv_head); no visible slot gives zeros. Scores are
-                  // scale * q.k, soft-capped when params.softcap > 0
-  kv_write,       // cache [n_slots, n_kv_head, d] (state, f32/f16), src [m, n_kv_head, d] f32, slots [m]:
-                  // cache[slots[i]] = src[i] converted to the cache type; the result is the cache itself
-  argmax,         // x [..., n] -> [...] i32 ([1] for a vector), the first index of the maximum
-  convert,        // x -> x in params.dtype (f32 <-> f16, round to nearest even; same type: a copy)
+  leaf,               // input, weight or state: no op
+  view,               // reshape or row range of its input, sharing its storage (params.view_offset, in
+                      // elements); never a step of a plan
+  get_rows,           // table [n_rows, n], ids [m] (i32) -> [m, n] f32; table may be quantized
+  rms_norm,           // x [..., n] -> x / sqrt(mean(x^2) + eps) over the last dimension
+  rms_norm_mul,       // fused by a pass: rms_norm(x) * w, w [n]
+  rms_norm_low_rank,  // fused by a pass: rms_norm_mul with LoRA adapters' low-rank products around it
+                      // (params.low_rank, struct LowRankNorm). One token only
+  mul,                // a * b, b broadcast over a's leading dimensions (b's shape is a suffix of a's)
+  add,                // a + b, same broadcasting
+  scale,              // x * params.scale
+  matmul,             // w [n_out, n_in] (f32/f16/q8_0/q4_0), x [..., n_in] (f32/f16) -> [..., n_out] f32:
+                      // y[i][o] = sum_k x[i][k] * w[o][k]; quantized n_in is a multiple of 32
+  matmul_add,         // fused by a pass: matmul(w, x) + r, r f32 of the result's shape (a residual);
+                      // inputs w, x, r. Only for one token (the mat-vec epilogue of the Vulkan kernel)
+  matmul_cat,         // fused by a pass: matmuls of one x by 2 or 3 weights w_i [n_i, n_in] of one type, inputs
+                      // w_0.., x (last) -> [..., n_0 + n_1 + ...] f32, the products side by side; the original
+                      // results become views of it. One token only (each product is one contiguous range)
+  matmul_swiglu,      // fused by a pass: swiglu(matmul(w_gate, x), matmul(w_up, x)), inputs w_gate, w_up, x; both
+                      // weights [n_ff, n_in] of one type. One token only
+                      // The four matmul forms may carry low-rank tails (OpParams::tails): one-token LoRA products
+                      // summed in the same store, their inputs after the node's own (base_input_count)
+  rope,               // x [m, n_head, head_dim], pos [m] (i32) -> rotated x (params.rope)
+  softmax,            // over the last dimension, of x * params.scale (max-subtracted)
+  silu,               // x * sigmoid(x)
+  gelu,               // GELU, tanh form: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) (Gemma's GeGLU gate)
+  softcap,            // params.scale * tanh(x / params.scale): soft-capping (Gemma 2's final logits)
+  swiglu,             // silu(gate) * up: built directly or fused by a pass from silu + mul
+  attention,          // q [m, n_head, d] f32, k/v [n_slots, n_kv_head, d] (f32 or f16, the same), q_pos [m],
+                      // kv_pos [n_slots] -> [m, n_head, d] f32. Slot j is visible to query i iff kv_pos[j] >= 0,
+                      // kv_pos[j] <= q_pos[i] and (window == 0 || q_pos[i] - kv_pos[j] < window); query head h
+                      // reads kv head h / (n_head / n_kv_head); no visible slot gives zeros. Scores are
+                      // scale * q.k, soft-capped when params.softcap > 0
+  kv_write,           // cache [n_slots, n_kv_head, d] (state, f32/f16), src [m, n_kv_head, d] f32, slots [m]:
+                      // cache[slots[i]] = src[i] converted to the cache type; the result is the cache itself
+  argmax,             // x [..., n] -> [...] i32 ([1] for a vector), the first index of the maximum
+  convert,            // x -> x in params.dtype (f32 <-> f16, round to nearest even; same type: a copy)
   // paged_attention: attention over a paged KV cache (continuous batching). q [m, n_head, d] f32,
   // k/v pools [n_pool, n_kv_head, d] (f32 or f16, the same; n_pool a multiple of block_size),
   // block_table [n_rows, max_blocks] i32, seq_rows [m] i32, q_pos [m] i32 -> [m, n_head, d] f32.
@@ -91,6 +93,8 @@ const char* op_name(OpKind op);
 // The ops the fusion pass makes from others (PlanOptions::fused_ops): a backend that lacks one
 // runs the unfused ops instead.
 const std::vector<OpKind>& fused_op_kinds();
+// fused_op_kinds() but one.
+std::vector<OpKind> fused_op_kinds_except(OpKind op);
 
 enum class RopeMode : uint8_t {
   normal,  // rotates pairs (2i, 2i+1): llama
@@ -134,14 +138,30 @@ struct LowRankTails {
   int count() const;
 };
 
+// rms_norm_low_rank: rms_norm_mul(x, w) of one token with the low-rank work of LoRA adapters
+// folded in, so that an adapter costs no dispatch of its own in decode (pass_fusion.cpp says
+// where each part comes from). With `delta`, first h = x + factor * (b (a u)): the adapter delta
+// of the mat-vec whose residual sum x is; else h = x. Then y = rms_norm(h) * w; then
+// t_j = a_j y for each of the `products` matrices a_j [r_j, n] (the A products of the adapters on
+// the matrices that read y). Inputs: x, w, then u [1, n_u], a [r, n_u], b [n, r] when delta,
+// then a_1.. (a, b and a_j f16). Result [1, (delta ? n : 0) + n + r_1 + ...]: h, y and the t_j
+// side by side; the tensors they replace are views of it.
+struct LowRankNorm {
+  static constexpr int kMaxProducts = 3;
+  bool delta = false;
+  float factor = 1.0f;  // the delta's
+  uint8_t products = 0;
+};
+
 struct OpParams {
-  float eps = 0.0f;    // rms_norm, rms_norm_mul
+  float eps = 0.0f;    // rms_norm, rms_norm_mul, rms_norm_low_rank
   float scale = 1.0f;  // scale, softmax; softcap: the cap
   RopeParams rope;
   AttentionParams attention;
   DType dtype = DType::F32;  // convert
   int64_t view_offset = 0;   // view: first element of the view within its input
   LowRankTails tails;        // matmul forms (one token)
+  LowRankNorm low_rank;      // rms_norm_low_rank
 };
 
 struct Node {

@@ -376,6 +376,8 @@ size_t fuse(Graph& graph, const std::vector<OpKind>& allowed) {
   }
   if (has(OpKind::matmul_cat)) fused += group_matmuls(graph, uses);
   fused += merge_ropes(graph);  // a wider rope over views: no new op, every backend runs it
+  // Last: it takes the A products grouped above and the tails made above.
+  if (has(OpKind::rms_norm_low_rank)) fused += fold_low_rank_into_norms(graph);
   return fused;
 }
 

@@ -23,10 +23,18 @@ void materialize_outputs(Graph& graph);
 // the matmuls becoming views of their ranges of it (tails go along, and a matmul is never grouped
 // with one it reads); last, two one-token ropes with one positions
 // input and one set of parameters over neighbouring ranges of one tensor (q and k of a
-// matmul_cat) -> one appended rope over the joined range, the two becoming views of it.
+// matmul_cat) -> one appended rope over the joined range, the two becoming views of it; last,
+// LoRA adapters' A products into the RMSNorms around them (fold_low_rank_into_norms).
 // Only fusions whose op is in `allowed` (the executing backend's fused ops) are made; the rope
 // merge makes no new op and always applies. Returns the fusion count.
 size_t fuse(Graph& graph, const std::vector<OpKind>& allowed);
+
+// pass_low_rank_norm.cpp, the last step of fuse when rms_norm_low_rank is allowed: a one-token
+// rms_norm_mul (rows a multiple of 4 long) takes in the A product of the tail of the matmul_add it
+// normalizes (the delta moves there from the mat-vec) and a matmul or matmul_cat of at most 3 f16
+// matrices of at most 64 rows reading its result; the replaced results become views of the
+// appended rms_norm_low_rank.
+size_t fold_low_rank_into_norms(Graph& graph);
 
 // pass_schedule.cpp: which nodes a run needs (everything outputs and kv_writes depend on), and the
 // op nodes to run in order (graph order is topological: inputs are always built first).

@@ -113,4 +113,12 @@ TensorId add_state(CaseGraph& c, Backend& backend, const std::string& name, DTyp
   return c.graph.state(name, dtype, shape, std::move(storage));
 }
 
+void add_outputs_read_through_scale(CaseGraph& c, const std::vector<TensorId>& results) {
+  for (TensorId result : results) {
+    const TensorId read = c.graph.scale(result, 1.0f);
+    c.graph.mark_output(read);
+    c.outputs.push_back(read);
+  }
+}
+
 }  // namespace vkgraph::testing

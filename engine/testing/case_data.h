@@ -39,6 +39,10 @@ TensorId add_weight(CaseGraph& c, Backend& backend, const std::string& name, DTy
 TensorId add_state(CaseGraph& c, Backend& backend, const std::string& name, DType dtype, const Shape& shape,
                    const std::vector<float>& values);
 
+// Each of `results` read back through a scale by 1 (exact), which stays the only output: a
+// result marked as an output itself keeps a buffer of its own and would not be fused.
+void add_outputs_read_through_scale(CaseGraph& c, const std::vector<TensorId>& results);
+
 // Bytes of `values` in `dtype`, converted row by row (rows of `row` elements).
 std::vector<std::byte> encode(DType dtype, const std::vector<float>& values, size_t row);
 

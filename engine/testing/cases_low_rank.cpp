@@ -2,7 +2,9 @@
 // matmul_add, matmul_cat, matmul_swiglu) for one token, every weight type, tails of rank 8 (read
 // four at a time) and 3 (one at a time), on every member or only some. The graphs are built as
 // models/arch/projection.h builds them, w x + factor * b (a x), and the fusion pass makes the
-// tails; the CPU reference runs the same plan.
+// tails; the CPU reference runs the same plan. Then rms_norm_low_rank (graph.h: LowRankNorm):
+// a residual sum with an adapted projection, its RMSNorm and adapted projections of the result,
+// as a llama layer has them; the CPU reference runs them unfused (cpu_backend.h).
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -81,11 +83,7 @@ void add_low_rank_cases(std::vector<OpCase>& cases) {
       for (size_t i = 0; i < s.rows.size(); ++i) {
         products.push_back(adapted(g, backend, rng, fmt::format("w{}", i), w_type, s.rows[i], s.n_in, s.ranks[i], x));
       }
-      for (TensorId p : products) {  // read through a scale by 1 (exact), as the matmul_cat cases
-        const TensorId y = g.graph.scale(p, 1.0f);
-        g.graph.mark_output(y);
-        g.outputs.push_back(y);
-      }
+      add_outputs_read_through_scale(g, products);
       return g;
     };
     cases.push_back(std::move(c));
@@ -109,6 +107,47 @@ void add_low_rank_cases(std::vector<OpCase>& cases) {
     };
     cases.push_back(std::move(c));
   };
+  // h = r + o u (o adapted with rank delta_rank, 0: not adapted), y = rms_norm(h) * w, and
+  // projections of y with the adapter ranks `ranks` (0: not adapted, none: a plain head); h and
+  // the projections are the outputs.
+  struct NormShape {
+    int64_t n, n_u, delta_rank;
+    std::vector<int64_t> ranks;
+  };
+  const NormShape norm_shapes[] = {{256, 96, 8, {8, 8, 8}},       {96, 768, 3, {}},
+                                   {64, 64, 0, {8, 3}},           {576, 1536, 8, {16}},
+                                   {4096, 256, 64, {64, 64, 64}}, {160, 32, 8, {0, 5, 0}}};
+  auto add_norm = [&](const NormShape& s) {
+    OpCase c;
+    c.name = fmt::format("rms_norm_low_rank n={} n_u={} delta r={} products r={}", s.n, s.n_u, s.delta_rank,
+                         s.ranks.empty() ? std::string("none") : fmt::format("{}", fmt::join(s.ranks, "+")));
+    c.op = "rms_norm_low_rank";
+    // Sums of f16 times f32 in another order than the reference's (and the delta added after the
+    // residual rather than before): as the tails, far below the error of a row lost or misplaced.
+    c.max_nmse = tail_nmse;
+    c.build = [name = c.name, s](Backend& backend) {
+      CaseRng rng(name);
+      CaseGraph g;
+      const TensorId r = add_float_input(g, "r", DType::F32, {1, s.n}, rng.floats(size_t(s.n)));
+      const TensorId u = add_float_input(g, "u", DType::F32, {1, s.n_u}, rng.floats(size_t(s.n_u)));
+      const TensorId h = g.graph.add(r, adapted(g, backend, rng, "o", DType::Q8_0, s.n, s.n_u, s.delta_rank, u));
+      const TensorId w = add_weight(g, backend, "norm", DType::F32, {s.n}, rng.floats(size_t(s.n), 0.5f, 1.5f));
+      const TensorId y = g.graph.mul(g.graph.rms_norm(h, 1e-5f), w);
+      std::vector<TensorId> outputs{h};
+      for (size_t i = 0; i < s.ranks.size(); ++i) {
+        outputs.push_back(
+            adapted(g, backend, rng, fmt::format("p{}", i), DType::Q4_0, 32 + 16 * int64_t(i), s.n, s.ranks[i], y));
+      }
+      if (s.ranks.empty()) {
+        const TensorId head = add_weight(g, backend, "head", DType::Q8_0, {40, s.n}, rng.floats(size_t(40 * s.n)));
+        outputs.push_back(g.graph.matmul(head, y));
+      }
+      add_outputs_read_through_scale(g, outputs);
+      return g;
+    };
+    cases.push_back(std::move(c));
+  };
+  for (const NormShape& s : norm_shapes) add_norm(s);
   for (DType w_type : weight_types) {
     for (const Shape3& s : shapes) {
       add_single(w_type, s, false);

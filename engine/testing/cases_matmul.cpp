@@ -210,11 +210,7 @@ void add_matmul_cases(std::vector<OpCase>& cases) {
                                       weight_values(s.rows[i], s.n_in, int(i)));
         products.push_back(g.graph.matmul(w, x));
       }
-      for (TensorId product : products) {
-        const TensorId y = g.graph.scale(product, 1.0f);
-        g.graph.mark_output(y);
-        g.outputs.push_back(y);
-      }
+      add_outputs_read_through_scale(g, products);
       return g;
     };
     cases.push_back(std::move(c));

@@ -73,7 +73,7 @@ StepPlans::Prepared& StepPlans::prepared(int64_t bucket) {
   // layers, timestamps) against 134 ms in the prefill kernels' register tiles (docs/serving.md).
   shape.decode_rows = true;
   p.step = models::build_step_graph(model_.hparams(), model_.weights(), kv_, shape);
-  p.executable = backend_.prepare(Plan::build(p.step.graph));
+  p.executable = backend_.prepare(Plan::build(p.step.graph, backend_.plan_options()));
   return p;
 }
 

@@ -1,3 +1,5 @@
 # RMS norm, alone or fused with its weight multiply (saves a round trip through memory).
 vkgraph_shader(NAME norm/rms_norm_f32 SOURCE rms_norm.comp PUSH NormPush)
 vkgraph_shader(NAME norm/rms_norm_mul_f32 SOURCE rms_norm.comp PUSH NormPush DEFINES FUSE_MUL=1)
+# The fused norm of one token with LoRA adapters' low-rank products around it.
+vkgraph_shader(NAME norm/rms_norm_low_rank_f32 SOURCE rms_norm_low_rank.comp PUSH NormLowRankPush)

@@ -48,6 +48,7 @@ void run_op(const OpArgs& a) {
       return op_convert(a);
     case OpKind::leaf:
     case OpKind::view:
+    case OpKind::rms_norm_low_rank:  // not among this backend's fused ops (cpu_backend.h)
       break;
   }
   fail("cpu backend: '{}' is a {}, not an op to run", a.node.name, op_name(a.node.op));

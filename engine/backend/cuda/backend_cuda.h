@@ -49,7 +49,9 @@ class CudaBackend final : public Backend {
   DeviceRecord device_record() const override;
   // Every op on every type the engine has (kernels_*.cu, step_launch.cpp).
   bool supports(OpKind op, DType type) const override;
-  std::vector<OpKind> fused_ops() const override { return fused_op_kinds(); }
+  // rms_norm_low_rank has no CUDA kernel: the adapter products it takes in run as the graph
+  // states them.
+  std::vector<OpKind> fused_ops() const override { return fused_op_kinds_except(OpKind::rms_norm_low_rank); }
 
   const CudaDeviceInfo& device() const { return device_; }
 

@@ -221,6 +221,7 @@ void launch_step(const StepLaunch& s) {
       return;
     case OpKind::leaf:
     case OpKind::view:
+    case OpKind::rms_norm_low_rank:  // not among this backend's fused ops (backend_cuda.h)
       break;
   }
   fail("cuda backend: '{}' is a {}, not an op to run", n.name, op_name(n.op));

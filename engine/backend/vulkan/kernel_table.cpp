@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <deque>
 #include <mutex>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -461,6 +462,22 @@ std::vector<KernelRow> build_table() {
 
   add_row_kernel(r, {OpKind::rms_norm, F32}, "norm/rms_norm_f32");
   add_row_kernel(r, {OpKind::rms_norm_mul, F32, F32}, "norm/rms_norm_mul_f32");
+  // One token, one workgroup; reads f16 low-rank matrices (+ its partial sums and the delta's t).
+  // Tile: invocations per row of a low-rank matrix (spec constant LANES). A row per invocation
+  // needs 64 (the largest rank, pass_low_rank_norm.cpp), and fewer invocations are fewer SIMD
+  // chunks for a CPU driver to switch between at each barrier.
+  for (const auto& [invocations, lanes, when, why] :
+       {std::tuple{64u, 1u, RowWhen::cpu, "decode with LoRA adapters, CPU-class device: a low-rank row per invocation"},
+        std::tuple{128u, 0u, RowWhen::gpu,
+                   "decode with LoRA adapters, GPU: the workgroup's lanes split each low-rank row"}}) {
+    r.push_back({{OpKind::rms_norm_low_rank, F32, F32},
+                 KernelFamily::row_reduction,
+                 {"norm/rms_norm_low_rank_f32", requirements(F16, F32, invocations, 2 * kReduceBytes + 64 * 4)},
+                 invocations,
+                 {lanes},
+                 why,
+                 when});
+  }
   add_row_kernel(r, {OpKind::softmax, F32}, "softmax/softmax_f32");
   add_row_kernel(r, {OpKind::argmax, F32}, "argmax/argmax_f32", kReduceBytes);  // + the index array
 
@@ -633,6 +650,7 @@ KernelKey kernel_key(const Graph& graph, const Node& node) {
     case OpKind::mul:
     case OpKind::swiglu:
     case OpKind::rms_norm_mul:
+    case OpKind::rms_norm_low_rank:
       key.a = in(0);
       key.b = in(1);
       break;

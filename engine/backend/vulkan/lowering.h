@@ -100,7 +100,7 @@ LoweredStep lower_attention_split(const LoweringInput& in);  // lowering_attenti
 LoweredStep lower_attention_paged(const LoweringInput& in);  // lowering_attention_paged.cpp
 
 Dispatch lower_elementwise(const LoweringInput& in);  // add mul scale silu swiglu convert
-Dispatch lower_row_op(const LoweringInput& in);       // rms_norm rms_norm_mul softmax argmax
+Dispatch lower_row_op(const LoweringInput& in);       // rms_norm rms_norm_mul rms_norm_low_rank softmax argmax
 Dispatch lower_rope(const LoweringInput& in);
 Dispatch lower_matmul(const LoweringInput& in);  // every matmul_* family
 Dispatch lower_get_rows(const LoweringInput& in);

@@ -27,6 +27,7 @@ const std::vector<PushLayout>& push_layouts() {
       PushStruct<GetRowsPush>::layout(),
       PushStruct<KvWritePush>::layout(),
       PushStruct<NormPush>::layout(),
+      PushStruct<NormLowRankPush>::layout(),
       PushStruct<SoftmaxPush>::layout(),
       PushStruct<ArgmaxPush>::layout(),
       PushStruct<ProbeCountPush>::layout(),
