@@ -127,31 +127,67 @@ void check_paged_rows_do_not_depend_on_the_batch(Backend& backend) {
 // A token's row of a matrix product, alone in a 4-token step and at row 13 of a 64-token step
 // (another tile of the matrix kernel, other neighbours): the same bits. decode_rows: the graphs
 // the batched engine builds (Graph::decode_rows), whose rows must also be a one-token step's.
+// A matrix product as a layer has it: alone, with a residual added (matmul_add when fused) or as
+// the gate and up products of a SwiGLU (matmul_swiglu when fused).
+enum class ProductForm { plain, residual, swiglu };
+
+const char* form_name(ProductForm f) {
+  return f == ProductForm::plain ? "product" : f == ProductForm::residual ? "product + residual" : "swiglu";
+}
+
 void check_matmul_rows_do_not_depend_on_the_batch(Backend& backend, bool decode_rows) {
   for (DType w_type : {DType::Q4_0, DType::Q8_0, DType::F16, DType::F32}) {
-    INFO("weights " << dtype_name(w_type));
-    const int64_t n_in = 576, n_out = 200;  // smollm2's width; rows not a multiple of any tile
-    testing::CaseRng rng(uint64_t(11));
-    const std::vector<float> w_values = rng.floats(size_t(n_in * n_out));
-    const std::shared_ptr<Storage> w = backend.upload(testing::encode(w_type, w_values, size_t(n_in)));
-    const std::vector<float> x_all = rng.floats(size_t(64 * n_in));
-    auto product = [&](const std::vector<float>& x, int64_t m) {
-      Graph g;
-      g.set_decode_rows(decode_rows);
-      const TensorId wt = g.weight("w", w_type, {n_out, n_in}, w);
-      const TensorId xt = g.input("x", DType::F32, {m, n_in});
-      const TensorId y = g.matmul(wt, xt);
-      return run_graph(backend, std::move(g), y, {{xt, bytes_of(x)}});
-    };
-    const std::vector<float> big = product(x_all, 64);
-    std::vector<float> small(size_t(4 * n_in), 0.0f);
-    std::copy_n(x_all.begin() + 13 * n_in, n_in, small.begin());  // token 13 first, then zeros
-    const std::vector<float> alone = product(small, 4);
-    CHECK(std::memcmp(alone.data(), big.data() + 13 * n_out, size_t(n_out) * sizeof(float)) == 0);
-    if (decode_rows) {  // and a one-token step's bits
-      const std::vector<float> one =
-          product(std::vector<float>(x_all.begin() + 13 * n_in, x_all.begin() + 14 * n_in), 1);
-      CHECK(std::memcmp(one.data(), big.data() + 13 * n_out, size_t(n_out) * sizeof(float)) == 0);
+    for (ProductForm form : {ProductForm::plain, ProductForm::residual, ProductForm::swiglu}) {
+      INFO("weights " << dtype_name(w_type) << ", " << form_name(form));
+      const int64_t n_in = 576, n_out = 200;  // smollm2's width; rows not a multiple of any tile
+      testing::CaseRng rng(uint64_t(11));
+      const std::vector<float> w_values = rng.floats(size_t(n_in * n_out));
+      const std::shared_ptr<Storage> w = backend.upload(testing::encode(w_type, w_values, size_t(n_in)));
+      const std::shared_ptr<Storage> w_up =
+          backend.upload(testing::encode(w_type, rng.floats(w_values.size()), size_t(n_in)));
+      const std::vector<float> x_all = rng.floats(size_t(64 * n_in));
+      const std::vector<float> r_all = rng.floats(size_t(64 * n_out));
+      // The result for these tokens of x_all (and their rows of r_all); -1: a row of zeros.
+      auto product = [&](const std::vector<int>& tokens) {
+        const auto m = int64_t(tokens.size());
+        std::vector<float> x(size_t(m * n_in), 0.0f), r(size_t(m * n_out), 0.0f);
+        for (size_t i = 0; i < tokens.size(); ++i) {
+          if (tokens[i] < 0) continue;
+          std::copy_n(x_all.begin() + tokens[i] * n_in, n_in, x.begin() + int64_t(i) * n_in);
+          std::copy_n(r_all.begin() + tokens[i] * n_out, n_out, r.begin() + int64_t(i) * n_out);
+        }
+        Graph g;
+        g.set_decode_rows(decode_rows);
+        const TensorId wt = g.weight("w", w_type, {n_out, n_in}, w);
+        const TensorId xt = g.input("x", DType::F32, {m, n_in});
+        TensorId y = g.matmul(wt, xt);
+        std::vector<std::pair<TensorId, std::vector<std::byte>>> inputs{{xt, bytes_of(x)}};
+        if (form == ProductForm::residual) {
+          const TensorId rt = g.input("r", DType::F32, {m, n_out});
+          y = g.add(y, rt);
+          inputs.emplace_back(rt, bytes_of(r));
+        } else if (form == ProductForm::swiglu) {
+          y = g.swiglu(y, g.matmul(g.weight("w_up", w_type, {n_out, n_in}, w_up), xt));
+        }
+        // Decode rows of several tokens run the fused forms, as one token does.
+        if (decode_rows && form != ProductForm::plain) {
+          Graph copy = g;
+          copy.mark_output(y);
+          const OpKind fused = form == ProductForm::residual ? OpKind::matmul_add : OpKind::matmul_swiglu;
+          const Plan plan = Plan::build(std::move(copy), backend.plan_options());
+          CHECK(plan.graph().node(plan.steps().back().node).op == fused);
+        }
+        return run_graph(backend, std::move(g), y, inputs);
+      };
+      std::vector<int> all(64);
+      std::iota(all.begin(), all.end(), 0);
+      const std::vector<float> big = product(all);
+      const std::vector<float> alone = product({13, -1, -1, -1});  // token 13 first, then zeros
+      CHECK(std::memcmp(alone.data(), big.data() + 13 * n_out, size_t(n_out) * sizeof(float)) == 0);
+      if (decode_rows) {  // and a one-token step's bits
+        const std::vector<float> one = product({13});
+        CHECK(std::memcmp(one.data(), big.data() + 13 * n_out, size_t(n_out) * sizeof(float)) == 0);
+      }
     }
   }
 }

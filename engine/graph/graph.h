@@ -53,12 +53,13 @@ enum class OpKind : uint8_t {
   matmul,             // w [n_out, n_in] (f32/f16/q8_0/q4_0), x [..., n_in] (f32/f16) -> [..., n_out] f32:
                       // y[i][o] = sum_k x[i][k] * w[o][k]; quantized n_in is a multiple of 32
   matmul_add,         // fused by a pass: matmul(w, x) + r, r f32 of the result's shape (a residual);
-                      // inputs w, x, r. Only for one token (the mat-vec epilogue of the Vulkan kernel)
+                      // inputs w, x, r. Only for one token or decode rows (the mat-vec epilogue of the
+                      // Vulkan kernel)
   matmul_cat,         // fused by a pass: matmuls of one x by 2 or 3 weights w_i [n_i, n_in] of one type, inputs
                       // w_0.., x (last) -> [..., n_0 + n_1 + ...] f32, the products side by side; the original
                       // results become views of it. One token only (each product is one contiguous range)
   matmul_swiglu,      // fused by a pass: swiglu(matmul(w_gate, x), matmul(w_up, x)), inputs w_gate, w_up, x; both
-                      // weights [n_ff, n_in] of one type. One token only
+                      // weights [n_ff, n_in] of one type. One token or decode rows
                       // The four matmul forms may carry low-rank tails (OpParams::tails): one-token LoRA products
                       // summed in the same store, their inputs after the node's own (base_input_count)
   rope,               // x [m, n_head, head_dim], pos [m] (i32) -> rotated x (params.rope)

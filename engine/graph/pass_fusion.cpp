@@ -35,6 +35,11 @@ bool one_token(const Graph& graph, TensorId x) {
   return !s.empty() && element_count(s) == s.back();
 }
 
+// One token, or tokens that are decode rows (Graph::decode_rows: every row runs the one-token
+// kernels): the mat-vec epilogues (a residual, the SwiGLU activation) apply to each row as they
+// do to one token, so the fusions that need nothing more than that take either.
+bool mat_vec_rows(const Graph& graph, TensorId x) { return graph.decode_rows() || one_token(graph, x); }
+
 // matmul(w, x) + factor * matmul(b, t) (the factor a scale node, or 1 without one), either order,
 // one token of f32 activations, b f16 [n_out, r]: the low-rank product (a LoRA adapter's B (A x),
 // models/arch/projection.h) becomes a tail of the mat-vec, summed in its store, so the adapter
@@ -84,16 +89,16 @@ std::vector<TensorId> member_tail(const Node& node, int member) {
   return {node.inputs[b], node.inputs[b + 1]};
 }
 
-// matmul(w, x) + r or r + matmul(w, x), r of the sum's shape, one token: the residual is added
-// in the mat-vec's store (a dispatch and a write and re-read of the product fewer). Several
-// tokens keep the tiled kernels, which have no epilogue. A tail of the product stays one.
+// matmul(w, x) + r or r + matmul(w, x), r of the sum's shape, one token or decode rows: the
+// residual is added in the mat-vec's store (a dispatch and a write and re-read of the product
+// fewer). Other steps of several tokens keep the tiled kernels, which have no epilogue. A tail
+// of the product stays one.
 bool fuse_matmul_add(Graph& graph, std::vector<int>& uses, Node& n, size_t index) {
   for (const auto& [product, residual] : {std::pair{n.inputs[0], n.inputs[1]}, std::pair{n.inputs[1], n.inputs[0]}}) {
     if (!foldable(graph, uses, product, OpKind::matmul)) continue;
     const Node& mm = graph.node(product);
     const Node& r = graph.node(residual);
-    const Shape& x = graph.node(mm.inputs[1]).shape;
-    if (r.shape != n.shape || r.dtype != DType::F32 || element_count(x) != x.back()) continue;
+    if (r.shape != n.shape || r.dtype != DType::F32 || !mat_vec_rows(graph, mm.inputs[1])) continue;
     std::vector<TensorId> inputs{mm.inputs[0], mm.inputs[1], residual};
     for (TensorId t : member_tail(mm, 0)) inputs.push_back(t);
     n.params.tails = mm.params.tails;
@@ -106,8 +111,9 @@ bool fuse_matmul_add(Graph& graph, std::vector<int>& uses, Node& n, size_t index
   return false;
 }
 
-// swiglu(matmul(w_g, x), matmul(w_u, x)), both products read only there, one token, weights of
-// one type and shape: one pass over x computes both rows and the gate never goes to memory.
+// swiglu(matmul(w_g, x), matmul(w_u, x)), both products read only there, one token or decode
+// rows, weights of one type and shape: one pass over x computes both rows and the gate never goes
+// to memory.
 bool fuse_matmul_swiglu(Graph& graph, std::vector<int>& uses, Node& n, size_t index) {
   const TensorId gate = n.inputs[0];
   const TensorId up = n.inputs[1];
@@ -116,7 +122,7 @@ bool fuse_matmul_swiglu(Graph& graph, std::vector<int>& uses, Node& n, size_t in
   const Node& u = graph.node(up);
   const Node& wg = graph.node(g.inputs[0]);
   const Node& wu = graph.node(u.inputs[0]);
-  if (g.inputs[1] != u.inputs[1] || !one_token(graph, g.inputs[1]) || wg.dtype != wu.dtype || wg.shape != wu.shape) {
+  if (g.inputs[1] != u.inputs[1] || !mat_vec_rows(graph, g.inputs[1]) || wg.dtype != wu.dtype || wg.shape != wu.shape) {
     return false;
   }
   std::vector<TensorId> inputs{g.inputs[0], u.inputs[0], g.inputs[1]};

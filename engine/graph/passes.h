@@ -13,18 +13,19 @@ namespace vkgraph::passes {
 // same-dtype convert of a fresh view node, so each output owns its buffer and keeps its id.
 void materialize_outputs(Graph& graph);
 
-// pass_fusion.cpp: mul(rms_norm(x), w[n]) -> rms_norm_mul(x, w), mul(silu(g), u) -> swiglu(g, u)
-// and, for one token, add(matmul(w, x), scale(matmul(b, t), f)) -> matmul(w, x) with a low-rank
-// tail (b, t, f) (OpParams::tails; b f16), add(matmul(w, x), r) -> matmul_add(w, x, r) (r of the sum's shape), only
-// when the inner result has no other consumer and is not an output. The outer node is
-// rewritten in place (its id stays valid); the inner node is left unused. Then, for one token:
-// swiglu(matmul(w_g, x), matmul(w_u, x)) -> matmul_swiglu(w_g, w_u, x), and two or three
-// remaining matmuls of one x with weights of one type and n_in -> one appended matmul_cat node,
-// the matmuls becoming views of their ranges of it (tails go along, and a matmul is never grouped
-// with one it reads); last, two one-token ropes with one positions
-// input and one set of parameters over neighbouring ranges of one tensor (q and k of a
-// matmul_cat) -> one appended rope over the joined range, the two becoming views of it; last,
-// LoRA adapters' A products into the RMSNorms around them (fold_low_rank_into_norms).
+// pass_fusion.cpp: mul(rms_norm(x), w[n]) -> rms_norm_mul(x, w), mul(silu(g), u) -> swiglu(g, u);
+// for one token, add(matmul(w, x), scale(matmul(b, t), f)) -> matmul(w, x) with a low-rank tail
+// (b, t, f) (OpParams::tails; b f16); for one token or decode rows (Graph::decode_rows),
+// add(matmul(w, x), r) -> matmul_add(w, x, r) (r of the sum's shape), each only when the inner
+// result has no other consumer and is not an output. The outer node is rewritten in place (its
+// id stays valid); the inner node is left unused. Then, for one token or decode rows,
+// swiglu(matmul(w_g, x), matmul(w_u, x)) -> matmul_swiglu(w_g, w_u, x); for one token, two or
+// three remaining matmuls of one x with weights of one type and n_in -> one appended matmul_cat
+// node, the matmuls becoming views of their ranges of it (tails go along, and a matmul is never
+// grouped with one it reads); then two one-token ropes with one positions input and one set of
+// parameters over neighbouring ranges of one tensor (q and k of a matmul_cat) -> one appended
+// rope over the joined range, the two becoming views of it; last, LoRA adapters' A products into
+// the RMSNorms around them (fold_low_rank_into_norms).
 // Only fusions whose op is in `allowed` (the executing backend's fused ops) are made; the rope
 // merge makes no new op and always applies. Returns the fusion count.
 size_t fuse(Graph& graph, const std::vector<OpKind>& allowed);
