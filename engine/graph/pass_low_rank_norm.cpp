@@ -22,8 +22,9 @@
 namespace vkgraph::passes {
 namespace {
 
-// The kernel (shaders/norm/rms_norm_low_rank.comp) sums each row of a low-rank matrix with at
-// least two lanes of its 128-invocation workgroup and keeps the delta's t in shared memory.
+// The kernel (shaders/norm/rms_norm_low_rank.comp) gives each row of a low-rank matrix one of its
+// 64 invocations (CPU-class devices) or at least two of its 128 (GPUs), and keeps the delta's t
+// in 64 floats of shared memory.
 constexpr int64_t kMaxRank = 64;
 
 // How many times each node is read by a node the step runs: the earlier fusions left the nodes
@@ -80,8 +81,9 @@ std::optional<TensorId> find_products(const Graph& graph, const std::vector<int>
       continue;
     }
     bool all_low_rank = true;
-    for (size_t k = 0; k + 1 < m.inputs.size(); ++k)
+    for (size_t k = 0; k + 1 < m.inputs.size(); ++k) {  // the matrices; x is the last input
       all_low_rank = all_low_rank && low_rank_matrix(graph.node(m.inputs[k]), n);
+    }
     if (all_low_rank && int(m.inputs.size()) - 1 <= LowRankNorm::kMaxProducts) return TensorId{int32_t(j)};
   }
   return std::nullopt;
