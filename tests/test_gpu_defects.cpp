@@ -202,6 +202,12 @@ TEST_CASE("defect 5: storage-buffer count and the Vulkan memory model are checke
   CHECK_THROWS_WITH(
       vk::select_kernel_row(four, {OpKind::attention, DType::F16, DType::F32, vk::KernelForm::attention_tiled16}),
       ContainsSubstring("storage buffers > maxPerStageDescriptorStorageBuffers 4"));
+  // The limit counts descriptor bindings: the row kernel's views of one weight (16-bit words,
+  // 32-bit words, 16-byte vectors) and of the activations are one binding each, as the pipeline
+  // layout binds them (weights, activations, output).
+  const shaders::EmbeddedShader* rows = shaders::find("matmul/rows_q4_0_f32");
+  REQUIRE(rows != nullptr);
+  CHECK(vk::reflect_interface(rows->spirv, "rows").storage_buffers == 3);
   // Native cooperative-matrix modules use the Vulkan memory model: a device listing the shape but
   // without the feature gets the portable rows.
   vk::DeviceInfo coop = desktop_gpu();

@@ -16,7 +16,7 @@ namespace vkgraph::vk {
 struct SpirvInterface {
   std::vector<uint32_t> capabilities;  // OpCapability operands (SPIR-V Capability enum)
   bool vulkan_memory_model = false;    // OpMemoryModel Vulkan (the vulkanMemoryModel feature)
-  uint32_t storage_buffers = 0;        // variables in the StorageBuffer storage class
+  uint32_t storage_buffers = 0;        // descriptor bindings of StorageBuffer variables (aliases once)
   // The workgroup size: from specialization constants (the x component's SpecId) or literal.
   std::optional<uint32_t> local_size_x_spec_id;
   uint32_t local_size[3] = {1, 1, 1};  // the literal (or default) size
