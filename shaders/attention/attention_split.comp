@@ -22,6 +22,11 @@
 // barriers and shared-memory traffic (lavapipe, measured: decode attention 2.3x slower staged at
 // head size 64, 4.3x at 8). Values are read by dimension in both (consecutive invocations,
 // consecutive dimensions of one slot).
+// The direct variant reads keys and values four elements per load where the cache allows it
+// (vec4_kv: D a multiple of 4, k and v bound at multiples of 4 elements): a CPU driver pays per
+// load instruction, not per byte, so a key of 64 elements costs 16 loads instead of 64 (the
+// elements past a rotation done in the kernel), and each value owner sums every R-th slot of 4
+// dimensions instead of every slot of one.
 //
 // Visibility, key rotation, scores and the online softmax: attention/common.glsl. A chunk that
 // sees nothing writes m = -inf, l = 0, o = 0; a row that sees nothing gets zeros.
@@ -58,6 +63,14 @@
 layout(constant_id = 3) const uint HG = 1;
 
 layout(set = 0, binding = 7) writeonly buffer PartBuf { float part[]; };
+// The cache as vectors of 4 elements (vec4_kv; never read by the STAGED_KEYS variant).
+#if defined(KV_F16)
+layout(set = 0, binding = 1) readonly buffer KBuf4 { f16vec4 k4[]; };
+layout(set = 0, binding = 2) readonly buffer VBuf4 { f16vec4 v4[]; };
+#else
+layout(set = 0, binding = 1) readonly buffer KBuf4 { vec4 k4[]; };
+layout(set = 0, binding = 2) readonly buffer VBuf4 { vec4 v4[]; };
+#endif
 #if defined(PAGED_ATTENTION)
 layout(set = 0, binding = 6) readonly buffer SeqRowsBuf { int seq_rows[]; };
 #endif
@@ -71,7 +84,8 @@ const uint WORK_FLOATS = SPLIT_STAGE_FLOATS > 2 * HEAD_FLOATS ? SPLIT_STAGE_FLOA
 const uint RED = 0;            // work[RED + h * SPLIT_WG + t]: per head, the reduction scratch
 const uint PROB = HEAD_FLOATS; // work[PROB + h * SPLIT_WG + t]: per head, the current probabilities
 
-shared float q_s[HG * D];          // the queries of the workgroup's heads
+shared vec4 q_s4[(HG * D + 3) / 4];  // the queries of the workgroup's heads, 4 elements a vector
+#define q_s(i) q_s4[(i) / 4][(i) % 4]
 shared float work[WORK_FLOATS];    // the key stage (split_key_stage.h), or red and prob
 shared int slot_pos[SPLIT_WG];     // the position of each slot of the step, -1 if not visible
 #if defined(PAGED_ATTENTION)
@@ -100,21 +114,28 @@ void reduce_heads(bool take_max) {
 #if !defined(STAGED_KEYS)
 // Adds q_s[h] . (key at kb, rotated to position kp when ROPE_MODE != 0) to dots[h]; each key
 // element is read (and rotated) once for all heads.
-void key_dots(uint kb, int kp, inout float dots[MAX_HG]) {
+void key_dots(uint kb, int kp, bool vec4_kv, inout float dots[MAX_HG]) {
   uint d0 = 0;
 #if !defined(PAGED_ATTENTION)
   if (ROPE_MODE != 0) {
     for (uint i = 0; i < p.n_rot / 2; ++i) {
       const uvec2 dims = rotation_pair(i);
       const vec2 r = rotated_key_pair(kb, i, kp);
-      for (uint h = 0; h < HG; ++h) dots[h] += q_s[h * D + dims.x] * r.x + q_s[h * D + dims.y] * r.y;
+      for (uint h = 0; h < HG; ++h) dots[h] += q_s(h * D + dims.x) * r.x + q_s(h * D + dims.y) * r.y;
     }
     d0 = p.n_rot;
   }
 #endif
+  if (vec4_kv && d0 % 4 == 0) {
+    for (uint d4 = d0 / 4; d4 < D / 4; ++d4) {
+      const vec4 kd = vec4(k4[kb / 4 + d4]);
+      for (uint h = 0; h < HG; ++h) dots[h] += dot(q_s4[h * (D / 4) + d4], kd);
+    }
+    return;
+  }
   for (uint d = d0; d < D; ++d) {
     const float kd = float(k[kb + d]);
-    for (uint h = 0; h < HG; ++h) dots[h] += q_s[h * D + d] * kd;
+    for (uint h = 0; h < HG; ++h) dots[h] += q_s(h * D + d) * kd;
   }
 }
 #else
@@ -143,7 +164,7 @@ void staged_key_dots(uint j0, uint kv_head, uint kv_stride, inout float dots[MAX
         const uint n = min(SPLIT_STAGE_DIMS, D - d0);
         for (uint dd = 0; dd < n; ++dd) {
           const float kd = work[stage_index(c, dd)];
-          for (uint h = 0; h < HG; ++h) dots[h] += q_s[h * D + d0 + dd] * kd;
+          for (uint h = 0; h < HG; ++h) dots[h] += q_s(h * D + d0 + dd) * kd;
         }
       }
     }
@@ -151,6 +172,14 @@ void staged_key_dots(uint j0, uint kv_head, uint kv_stride, inout float dots[MAX
   barrier();  // the stage is free for the per-head arrays
 }
 #endif
+
+// Dimension i (0..MAX_DIMS-1) of those value owner `own` sums, or D past them: 4 consecutive
+// ones with vec4_kv; else one (R > 1) or own, own + SPLIT_WG, ... (R == 1).
+uint owned_dim(uint own, uint i, bool vec4_kv, uint R) {
+  if (vec4_kv) return 4 * own + i;
+  if (R > 1) return i == 0 ? own : D;
+  return own + i * SPLIT_WG;
+}
 
 void main() {
   const uint t = gl_LocalInvocationID.x;
@@ -165,17 +194,26 @@ void main() {
   const uint row0 = token * p.n_head + kv_head * group_heads + hg * HG;  // the first (token, head) row
   const uint kv_stride = p.n_kv_head * D;  // elements between consecutive slots
 
-  for (uint i = t; i < HG * D; i += SPLIT_WG) q_s[i] = q[p.q_off + row0 * D + i];
+  for (uint i = t; i < HG * D; i += SPLIT_WG) q_s(i) = q[p.q_off + row0 * D + i];
 #if !defined(PAGED_ATTENTION)
   load_key_rotation(t, SPLIT_WG);
 #endif
   barrier();
 
-  // The value phase: with D < SPLIT_WG, R invocations share a dimension, each summing every R-th
-  // key (combined at the end); else each invocation owns dimensions t, t + SPLIT_WG, ...
-  const uint R = D < SPLIT_WG ? SPLIT_WG / D : 1;
-  const uint my_r = R > 1 ? t / D : 0;
-  const bool v_active = t < R * D;
+  // Keys and values as vectors of 4 (uniform: the direct variant only, see the header).
+#if defined(STAGED_KEYS)
+  const bool vec4_kv = false;
+#else
+  const bool vec4_kv = D % 4 == 0 && p.k_off % 4 == 0 && p.v_off % 4 == 0;
+#endif
+  // The value phase: `owners` invocations own the dimensions, 4 consecutive ones each with
+  // vec4_kv, else one each (t, t + SPLIT_WG, ... when D > SPLIT_WG); R invocations share an
+  // owner's dimensions, each summing every R-th key (combined at the end).
+  const uint owners = vec4_kv ? D / 4 : min(D, uint(SPLIT_WG));
+  const uint R = SPLIT_WG / owners;
+  const uint own = t % owners;
+  const uint my_r = t / owners;
+  const bool v_active = t < R * owners;
 
   float run_max[MAX_HG];
   float part_sum[MAX_HG];  // this invocation's share of l, scaled like the accumulators
@@ -220,9 +258,9 @@ void main() {
     staged_key_dots(j0, kv_head, kv_stride, dots);  // its first barrier publishes slot_pos
 #else
 #if defined(PAGED_ATTENTION)
-    if (visible) key_dots(p.k_off + pool_slot[t] * kv_stride + kv_head * D, slot_pos[t], dots);
+    if (visible) key_dots(p.k_off + pool_slot[t] * kv_stride + kv_head * D, slot_pos[t], vec4_kv, dots);
 #else
-    if (visible) key_dots(p.k_off + j * kv_stride + kv_head * D, slot_pos[t], dots);
+    if (visible) key_dots(p.k_off + j * kv_stride + kv_head * D, slot_pos[t], vec4_kv, dots);
 #endif
 #endif
     for (uint h = 0; h < HG; ++h) {
@@ -254,9 +292,20 @@ void main() {
 #else
         const uint vb = p.v_off + (j0 + jj) * kv_stride + kv_head * D;
 #endif
+        if (vec4_kv) {
+          const vec4 vd = vec4(v4[vb / 4 + own]);
+          for (uint h = 0; h < HG; ++h) {
+            const float pj = work[PROB + h * SPLIT_WG + jj];
+            acc[h * MAX_DIMS + 0] += pj * vd.x;
+            acc[h * MAX_DIMS + 1] += pj * vd.y;
+            acc[h * MAX_DIMS + 2] += pj * vd.z;
+            acc[h * MAX_DIMS + 3] += pj * vd.w;
+          }
+          continue;
+        }
         for (uint i = 0; i < MAX_DIMS; ++i) {
-          const uint d = R > 1 ? t % D : t + i * SPLIT_WG;
-          if (d >= D || (R > 1 && i > 0)) break;
+          const uint d = owned_dim(own, i, vec4_kv, R);
+          if (d >= D) break;
           const float vd = float(v[vb + d]);
           for (uint h = 0; h < HG; ++h) acc[h * MAX_DIMS + i] += work[PROB + h * SPLIT_WG + jj] * vd;
         }
@@ -271,15 +320,18 @@ void main() {
   float sums[MAX_HG];
   for (uint h = 0; h < HG; ++h) sums[h] = work[RED + h * SPLIT_WG];
   barrier();
-  if (R > 1) {  // fold the R partial accumulators of each dimension into invocations t < D
-    for (uint h = 0; h < HG; ++h) work[RED + h * SPLIT_WG + t] = v_active ? acc[h * MAX_DIMS] : 0.0;
-    barrier();
-    if (t < D) {
-      for (uint h = 0; h < HG; ++h) {
-        float a = 0.0;
-        for (uint r = 0; r < R; ++r) a += work[RED + h * SPLIT_WG + r * D + t];
-        acc[h * MAX_DIMS] = a;
+  if (R > 1) {  // fold the R partial accumulators of each owned dimension into invocations t < owners
+    for (uint i = 0; i < (vec4_kv ? 4 : 1); ++i) {
+      for (uint h = 0; h < HG; ++h) work[RED + h * SPLIT_WG + t] = v_active ? acc[h * MAX_DIMS + i] : 0.0;
+      barrier();
+      if (t < owners) {
+        for (uint h = 0; h < HG; ++h) {
+          float a = 0.0;
+          for (uint r = 0; r < R; ++r) a += work[RED + h * SPLIT_WG + r * owners + t];
+          acc[h * MAX_DIMS + i] = a;
+        }
       }
+      barrier();  // read by all before the next dimension overwrites work
     }
   }
 
@@ -290,15 +342,15 @@ void main() {
     if (p.n_chunks == 1) {
       const float inv = softmax_normalizer(sums[h]);
       for (uint i = 0; i < MAX_DIMS; ++i) {
-        const uint d = R > 1 ? t : t + i * SPLIT_WG;
-        if (d >= D || (R > 1 && i > 0)) break;
+        const uint d = t < owners ? owned_dim(t, i, vec4_kv, R) : D;
+        if (d >= D) break;
         o[p.o_off + row * D + d] = acc[h * MAX_DIMS + i] * inv;
       }
     } else {
       const uint slot = chunk * rows + row;
       for (uint i = 0; i < MAX_DIMS; ++i) {
-        const uint d = R > 1 ? t : t + i * SPLIT_WG;
-        if (d >= D || (R > 1 && i > 0)) break;
+        const uint d = t < owners ? owned_dim(t, i, vec4_kv, R) : D;
+        if (d >= D) break;
         part[p.part_off + slot * D + d] = acc[h * MAX_DIMS + i];
       }
       if (t == 0) {
