@@ -76,6 +76,48 @@ vec2 bf16_pair(uint w) { return vec2(uintBitsToFloat(w << 16), uintBitsToFloat(w
 vec4 byte_bits4(uint v, uint shift, uint mask) {
   return vec4(ivec4((uvec4(v) >> (uvec4(0, 8, 16, 24) + shift)) & mask));
 }
+// Q5_0 blocks read whole (the row kernels' block pairs): the quants of word i (bytes 4i..4i+3 of
+// the block) with their fifth bits from the block's qh, 0..31. Low nibbles are weights 4i..4i+3
+// (qh bits 4i..4i+3), high nibbles weights 16+4i..16+4i+3 (qh bits 16+4i..). A weight is
+// d * (q - 16), as quant_blocks.glsl's QB_SCALES / QB_QUANTS give it.
+vec4 q5_0_lo4(uint v, uint qh, uint i) {
+  const uvec4 nib = (uvec4(v) >> uvec4(0, 8, 16, 24)) & 0xfu;
+  const uvec4 top = ((uvec4(qh) >> (uvec4(0, 1, 2, 3) + 4 * i)) & 1u) << 4;
+  return vec4(ivec4(nib | top));
+}
+vec4 q5_0_hi4(uint v, uint qh, uint i) {
+  const uvec4 nib = (uvec4(v) >> uvec4(4, 12, 20, 28)) & 0xfu;
+  const uvec4 top = ((uvec4(qh) >> (uvec4(16, 17, 18, 19) + 4 * i)) & 1u) << 4;
+  return vec4(ivec4(nib | top));
+}
+
+// A Q4_K super-block's header read as one 16-byte vector (d, dmin, then 12 bytes of 6-bit scales
+// and mins, engine/core/blocks.h): weight = a_c * q + o_c in chunk c, a_c = d * scale_c and
+// o_c = -(dmin * min_c) as quant_blocks.glsl's QB_SCALES computes them; chunks 0-3 in a_lo / o_lo,
+// 4-7 in a_hi / o_hi. Scales and mins 0-3 are the low 6 bits of bytes 0-3 and 4-7; 4-7 take
+// their low 4 bits from the nibbles of bytes 8-11 and their top 2 from the top bits of bytes 0-7.
+void q4_k_header(uvec4 h, out vec4 a_lo, out vec4 a_hi, out vec4 o_lo, out vec4 o_hi) {
+  const vec2 dm = unpackHalf2x16(h.x);
+  const uvec4 sh = uvec4(0, 8, 16, 24);
+  const uvec4 s03 = uvec4(h.y) >> sh, m03 = uvec4(h.z) >> sh, lo47 = uvec4(h.w) >> sh;
+  a_lo = dm.x * vec4(ivec4(s03 & 63u));
+  o_lo = -(dm.y * vec4(ivec4(m03 & 63u)));
+  a_hi = dm.x * vec4(ivec4((lo47 & 0xfu) | (((s03 >> 6) & 3u) << 4)));
+  o_hi = -(dm.y * vec4(ivec4(((lo47 >> 4) & 0xfu) | (((m03 >> 6) & 3u) << 4))));
+}
+
+// Unaligned windows (Q6_K's 210-byte blocks start at any 2-byte boundary): bytes read as whole
+// 16-byte vectors q[] from the 16-byte boundary below their start, which lies hs 16-bit words
+// (0..7) into the first vector. WINDOW_WORD(q, i, hs) is their 32-bit word i: the shift selects
+// the words (pick4 of four candidates, the indices constant once unrolled) and an odd hs joins two
+// halves. It reads q's words up to i + 4: the window must be that long.
+uint pick4(uint s, uint a, uint b, uint c, uint d) { return s == 0u ? a : (s == 1u ? b : (s == 2u ? c : d)); }
+#define WINDOW_Q(q, k) q[(k) >> 2][(k) & 3u]
+#define WINDOW_PICK(q, k, s) pick4(s, WINDOW_Q(q, k), WINDOW_Q(q, (k) + 1u), WINDOW_Q(q, (k) + 2u), WINDOW_Q(q, (k) + 3u))
+#define WINDOW_WORD(q, i, hs)                                                                   \
+  (((hs) & 1u) == 0u ? WINDOW_PICK(q, i, (hs) >> 1)                                             \
+                     : ((WINDOW_PICK(q, i, (hs) >> 1) >> 16) | (WINDOW_PICK(q, (i) + 1u, (hs) >> 1) << 16)))
+
 // Bits first..first+3 of a 32-bit mask whose bit j belongs to weight j (Q5_0/Q5_1's qh), 0 or 1.
 uvec4 mask_bits4(uint v, uint first) { return (uvec4(v) >> (uvec4(0, 1, 2, 3) + first)) & 1u; }
 // Bit `bit` of each of the four bytes of a 32-bit word (Q3_K's hmask, Q5_K's qh), 0 or 1.

@@ -12,7 +12,7 @@
 //   TOKENS tokens, so each weight block is loaded and decoded once and used TOKENS times. Load
 //   instructions per multiply-add fall as 1/RPI (activations) + 1.5/TOKENS (weights) per block,
 //   against 1 + 1.5/8 for the one-row kernel (matvec_rows.comp with TOKENS 8).
-// - Quantized rows are read two blocks at a time as 16-byte vectors (PAIRS_ALIGNED), F32/F16
+// - Q4_0, Q5_0 and Q8_0 rows are read two blocks at a time as 16-byte vectors (PAIRS_ALIGNED), F32/F16
 //   rows as vec4 / two 32-bit words per 4 weights (W4_ALIGNED).
 // - No shared memory and no barrier (a barrier splits a lavapipe workgroup into coroutines);
 //   control flow stays uniform up to the stores (rows and tokens past the end recompute the
@@ -62,6 +62,9 @@ layout(set = 0, binding = 0) readonly buffer WeightBuf64 { uvec2 w64[]; };
 #elif defined(W_CHUNKED)
 layout(set = 0, binding = 0) readonly buffer WeightBuf { uint16_t w_data[]; };
 layout(set = 0, binding = 0) readonly buffer WeightBuf32 { uint w32[]; };
+#if defined(W_Q5_0)
+layout(set = 0, binding = 0) readonly buffer WeightBuf128 { uvec4 w128[]; };  // block pairs
+#endif
 #define QB_W w_data
 #define QB_W32 w32
 #define QB_ALIGNED (PAIRS_ALIGNED != 0)
@@ -150,17 +153,34 @@ void decode(uint j, float d, uvec4 qa, uvec4 qb) {
 }
 #define PAIR_WORDS 17
 #define PAIR_VEC4 5
+#elif defined(W_Q5_0)
+// A Q5_0 block read whole (block pairs): scale d, the fifth bits qh, 16 quant bytes as 4 words.
+void decode(uint j, float d, uint qh, uvec4 q) {
+  wd[j] = d;
+  wv[j * 8 + 0] = q5_0_lo4(q.x, qh, 0) - 16.0; wv[j * 8 + 1] = q5_0_lo4(q.y, qh, 1) - 16.0;
+  wv[j * 8 + 2] = q5_0_lo4(q.z, qh, 2) - 16.0; wv[j * 8 + 3] = q5_0_lo4(q.w, qh, 3) - 16.0;
+  wv[j * 8 + 4] = q5_0_hi4(q.x, qh, 0) - 16.0; wv[j * 8 + 5] = q5_0_hi4(q.y, qh, 1) - 16.0;
+  wv[j * 8 + 6] = q5_0_hi4(q.z, qh, 2) - 16.0; wv[j * 8 + 7] = q5_0_hi4(q.w, qh, 3) - 16.0;
+}
+#define PAIR_WORDS 11
+#define PAIR_VEC4 4
 #endif
 
-#if defined(W_Q4_0) || defined(W_Q8_0)
+#if defined(W_Q4_0) || defined(W_Q8_0) || defined(W_Q5_0)
 // The 32-bit words of one block pair of row j, read as whole 16-byte vectors from the 16-byte
-// boundary below the pair (up to 12 bytes past it: the host rounds the binding up to 16 bytes,
-// inside the allocation's own alignment); the shift selects the words.
+// boundary below the pair (Q4_0, Q8_0: up to 12 bytes past it: the host rounds the binding up to
+// 16 bytes, inside the allocation's own alignment); the shift selects the words. Q5_0's 44-byte
+// pair needs its fourth vector only when it starts past the second word of one: that index is
+// clamped to the binding, whose last pair may end before it.
 uint pw[MAX_RPI * PAIR_WORDS];
 void load_pair(uint j, uint word) {
   const uint base = word / 4, s = word % 4;
   uvec4 q[PAIR_VEC4];
+#if defined(W_Q5_0)
+  [[unroll]] for (uint i = 0; i < PAIR_VEC4; ++i) q[i] = w128[min(base + i, uint(w128.length()) - 1)];
+#else
   [[unroll]] for (uint i = 0; i < PAIR_VEC4; ++i) q[i] = w128[base + i];
+#endif
   [[unroll]] for (uint i = 0; i < PAIR_WORDS; ++i) {
     const uint a = q[i / 4][i % 4], b = q[(i + 1) / 4][(i + 1) % 4];
     const uint c = q[(i + 2) / 4][(i + 2) % 4], d = q[(i + 3) / 4][(i + 3) % 4];
@@ -227,10 +247,27 @@ void tile_rows() {
     }
   }
 #elif defined(W_CHUNKED)
+  const uint chunks = p.n_in / QK;
+#if defined(W_Q5_0)
+  if (PAIRS_ALIGNED != 0) {
+    // Pair = 11 words: [d0 | qh0 lo] [qh0 hi | q0 0-1] [q0] x3 [q0 14-15 | d1] [qh1] [q1] x4.
+    for (uint pr = 0; pr < chunks / 2; ++pr) {
+      [[unroll]] for (uint j = 0; j < RPI; ++j) load_pair(j, w_base[j] / 2 + pr * PAIR_WORDS);
+      [[unroll]] for (uint j = 0; j < RPI; ++j) {
+        decode(j, unpackHalf2x16(PW(j, 0)).x, MID(j, 0), uvec4(MID(j, 1), MID(j, 2), MID(j, 3), MID(j, 4)));
+      }
+      tile_block(pr * 64);
+      [[unroll]] for (uint j = 0; j < RPI; ++j) {
+        decode(j, unpackHalf2x16(PW(j, 5) >> 16).x, PW(j, 6), uvec4(PW(j, 7), PW(j, 8), PW(j, 9), PW(j, 10)));
+      }
+      tile_block(pr * 64 + 32);
+    }
+    return;
+  }
+#endif
   // Chunk by chunk: 32 weights of each row decoded with their block's scales (wd = 1); 32-bit
   // loads where the type and the rows allow (W_EVEN_U32 and PAIRS_ALIGNED), else 16-bit ones.
   [[unroll]] for (uint j = 0; j < RPI; ++j) wd[j] = 1.0;
-  const uint chunks = p.n_in / QK;
   for (uint ch = 0; ch < chunks; ++ch) {
     [[unroll]] for (uint j = 0; j < RPI; ++j) {
       vec4 w[8];

@@ -16,11 +16,11 @@
 //
 // lavapipe (Mesa 25.0) runs every storage-buffer load as a loop over the SIMD lanes, whether
 // the address is uniform or not, so it pays per load instruction rather than per byte (about
-// 45 cycles each, measured). Hence few, wide loads: quantized rows are read two blocks (36 or
-// 68 bytes) at a time as 16-byte vectors when every pair starts 4-byte aligned (PAIRS_ALIGNED:
-// n_in a multiple of 64 and an even word offset), else block by block as 16-bit words.
-// Weights: every type with Vulkan kernels (W_<TYPE>; the W_CHUNKED quantized types chunk by
-// chunk); activations f32 or f16 (X_F16).
+// 45 cycles each, measured). Hence few, wide loads: Q4_0, Q5_0 and Q8_0 rows are read two blocks
+// (36, 44 or 68 bytes) at a time as 16-byte vectors when every pair starts 4-byte aligned
+// (PAIRS_ALIGNED: n_in a multiple of 64 and an even word offset), else block by block as 16-bit
+// words. Weights: every type with Vulkan kernels (W_<TYPE>; the other W_CHUNKED quantized types
+// chunk by chunk); activations f32 or f16 (X_F16).
 // w: [n_out, n_in], x: [m, n_in], out: [m, n_out] f32.
 //
 // Fused decode variants (one token in practice; any m works) read several matrices of one type
@@ -186,12 +186,28 @@ void chunk_dot(vec4 w[8], uint k0) {
     acc[t] += (s.x + s.y) + (s.z + s.w);
   }
 }
+#if defined(W_Q5_0)
+// One Q5_0 block read whole: scale d, fifth bits qh, 16 quant bytes as four words. Decoded once
+// (d * q - 16 d, QB_CHUNK's operations) for every token of the tile.
+void q5_0_chunk_dot(float d, uint qh, uvec4 q, uint k0) {
+  const vec4 a = vec4(d), m = vec4(-16.0 * d);
+  vec4 w[8];
+  [[unroll]] for (uint i = 0; i < 4; ++i) {
+    w[i] = fma(a, q5_0_lo4(q[i], qh, i), m);
+    w[4 + i] = fma(a, q5_0_hi4(q[i], qh, i), m);
+  }
+  chunk_dot(w, k0);
+}
+#endif
 #endif
 
-#if defined(W_Q4_0) || defined(W_Q8_0)
+#if defined(W_Q4_0) || defined(W_Q8_0) || defined(W_Q5_0)
 #if defined(W_Q4_0)
 #define PAIR_WORDS 9
 #define PAIR_VEC4 3
+#elif defined(W_Q5_0)
+#define PAIR_WORDS 11
+#define PAIR_VEC4 4
 #else
 #define PAIR_WORDS 17
 #define PAIR_VEC4 5

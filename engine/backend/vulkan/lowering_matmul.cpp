@@ -90,9 +90,23 @@ uint32_t rows_tokens(const LoweringInput& in, const KernelRow& k, uint64_t m) {
   return uint32_t(std::clamp<uint64_t>(m, 1, in.device.is_cpu() ? kRowsCpuTokens : kRowsMaxTokens));
 }
 
+// PAIRS_ALIGNED of the row kernels (matvec_rows.comp, matmul_rows_tokens.comp) for quantized and
+// 16-bit weights, from the 16-bit units of a row and every weight binding's offset in them:
+// 0: rows read unit by unit; 1: every row starts at a 32-bit word (block pairs, f16 pairs read
+// as words and 16-byte vectors); 2: also at a 16-byte boundary (whole Q4_K super-blocks read as
+// vectors, no shift).
+uint32_t pairs_alignment(uint64_t row_units, std::initializer_list<uint32_t> offsets) {
+  bool words = row_units % 2 == 0, vectors = row_units % 8 == 0;
+  for (const uint32_t off : offsets) {
+    words = words && off % 2 == 0;
+    vectors = vectors && off % 8 == 0;
+  }
+  return !words ? 0 : (vectors ? 2 : 1);
+}
+
 // The activation-type and offset facts the row kernel takes as specialization constants 4-5.
-void add_rows_constants(Dispatch& d, bool pairs_aligned, bool x_shared) {
-  d.spec_constants.push_back(pairs_aligned ? 1 : 0);
+void add_rows_constants(Dispatch& d, uint32_t pairs_aligned, bool x_shared) {
+  d.spec_constants.push_back(pairs_aligned);
   d.spec_constants.push_back(x_shared ? 1 : 0);
 }
 
@@ -178,7 +192,6 @@ Dispatch lower_matmul_group(const LoweringInput& in) {
   const uint64_t row_units = row_bytes(w0.dtype, p.n_in) / unit_bytes(w0.dtype);
   uint32_t offsets[3] = {};
   uint32_t rows[3] = {};
-  bool pairs = w0.dtype != DType::F32 && row_units % 2 == 0;
   uint64_t weight_bytes = 0;
   for (size_t i = 0; i < (cat ? 3 : 2); ++i) {
     const size_t wi_index = std::min(i, n_weights - 1);
@@ -188,7 +201,6 @@ Dispatch lower_matmul_group(const LoweringInput& in) {
                   op_name(node.op), node.name, w.name, dtype_name(w.dtype), shape_string(w.shape), w0.name,
                   dtype_name(w0.dtype), shape_string(w0.shape));
     offsets[i] = add_binding(d, in, in.input_id(wi_index), unit_bytes(w.dtype));
-    pairs = pairs && offsets[i] % 2 == 0;
     if (i < n_weights) {
       rows[i] = checked_u32(uint64_t(w.shape[0]), node, "rows");
       weight_bytes += uint64_t(rows[i]) * row_bytes(w.dtype, p.n_in);
@@ -209,14 +221,15 @@ Dispatch lower_matmul_group(const LoweringInput& in) {
   p.rows1 = rows[1];
   p.x_off = add_binding(d, in, x_id, unit_bytes(x.dtype));
   p.o_off = add_binding(d, in, in.id, 4);
-  if (kind == KernelFamily::matmul_rows) {
-    add_rows_constants(d, pairs, p.x_off % 4 == 0 && p.n_in % 4 == 0);
-  } else {
-    pairs = false;  // the mat-vec reads 16-bit words: its bindings stay as bound
-  }
+  // The mat-vec reads 16-bit words: its bindings stay as bound. (A two-weight group binds its
+  // last weight again as the third: offsets[2] is one of the others then.)
+  const uint32_t pairs = kind != KernelFamily::matmul_rows || w0.dtype == DType::F32
+                             ? 0
+                             : pairs_alignment(row_units, {offsets[0], offsets[1], offsets[2]});
+  if (kind == KernelFamily::matmul_rows) add_rows_constants(d, pairs, p.x_off % 4 == 0 && p.n_in % 4 == 0);
   // Quantized pairs are read as 16-byte vectors from the 16-byte boundary below them (see
   // lower_matmul): the weight bindings are rounded up to 16 bytes.
-  if (pairs) {
+  if (pairs != 0 || (kind == KernelFamily::matmul_rows && wi.quantized)) {
     for (size_t i = 0; i < (cat ? 3u : 2u); ++i) d.buffers[i].size = (d.buffers[i].size + 15) / 16 * 16;
   }
   uint64_t tail_bytes = 0;
@@ -312,28 +325,30 @@ Dispatch lower_matmul(const LoweringInput& in) {
     p.o_off = checked_u32(uint64_t(p.o_off) + uint64_t(token) * all_rows + in.rows->first, node, "output offset");
   }
   if (kind == KernelFamily::matmul_rows) {
-    // PAIRS_ALIGNED (constant_id 4): 16-bit units per row; pairs of them (one 32-bit word) must
-    // start every row and the binding for the 32-bit view to line up with block pairs.
+    // PAIRS_ALIGNED (constant_id 4, pairs_alignment): 16-bit units per row; pairs of them (one
+    // 32-bit word) must start every row and the binding for the 32-bit view to line up with
+    // block pairs, eights of them (16 bytes) for whole Q4_K blocks.
     const uint64_t row_units = row_bytes(w.dtype, p.n_in) / 2;
-    const bool pairs = w.dtype != DType::F32 && p.w_off0 % 2 == 0 && row_units % 2 == 0;
-    d.spec_constants.push_back(pairs ? 1 : 0);
-    // Quantized pairs are read as 16-byte vectors from the 16-byte boundary below them, which
-    // may reach up to 15 bytes past the tensor's end: the binding is rounded up to 16 bytes.
-    // The allocator aligns every allocation to at least 16 bytes (memory.cpp), so those bytes
-    // are inside the weight's own allocation.
-    if (pairs) d.buffers[0].size = (d.buffers[0].size + 15) / 16 * 16;
+    const uint32_t pairs = w.dtype == DType::F32 ? 0 : pairs_alignment(row_units, {p.w_off0});
+    d.spec_constants.push_back(pairs);
+    // Quantized pairs (and Q6_K blocks at any alignment) are read as 16-byte vectors from the
+    // 16-byte boundary below them, which may reach up to 15 bytes past the tensor's end: a
+    // quantized binding is rounded up to 16 bytes. The allocator aligns every allocation to at
+    // least 16 bytes (memory.cpp), so those bytes are inside the weight's own allocation.
+    if (pairs != 0 || dtype_info(w.dtype).quantized) d.buffers[0].size = (d.buffers[0].size + 15) / 16 * 16;
     // X_SHARED (constant_id 5): activations read as vec4.
     d.spec_constants.push_back(p.x_off % 4 == 0 && p.n_in % 4 == 0 ? 1 : 0);
   }
   if (kind == KernelFamily::matmul_rows_tokens) {
-    // PAIRS_ALIGNED (constant_id 3): quantized block pairs start at 32-bit words (as above, the
-    // binding rounded up to 16 bytes for the vector reads); F32 / F16 rows read 4 weights per
-    // load, so every row must start at a multiple of 4 weights.
+    // PAIRS_ALIGNED (constant_id 3): quantized rows as for the row kernel above (pairs_alignment;
+    // a quantized binding rounded up to 16 bytes for the vector reads); F32 / F16 rows read 4
+    // weights per load, so every row must start at a multiple of 4 weights.
     const bool quantized = dtype_info(w.dtype).quantized;
     const uint64_t row_units = row_bytes(w.dtype, p.n_in) / unit_bytes(w.dtype);
-    const bool aligned = quantized ? p.w_off0 % 2 == 0 && row_units % 2 == 0 : p.w_off0 % 4 == 0 && p.n_in % 4 == 0;
-    d.spec_constants.push_back(aligned ? 1 : 0);
-    if (aligned && quantized) d.buffers[0].size = (d.buffers[0].size + 15) / 16 * 16;
+    const uint32_t aligned =
+        quantized ? pairs_alignment(row_units, {p.w_off0}) : (p.w_off0 % 4 == 0 && p.n_in % 4 == 0 ? 1 : 0);
+    d.spec_constants.push_back(aligned);
+    if (quantized) d.buffers[0].size = (d.buffers[0].size + 15) / 16 * 16;
     // X_SHARED (constant_id 4): activations read as vec4.
     d.spec_constants.push_back(p.x_off % 4 == 0 && p.n_in % 4 == 0 ? 1 : 0);
   }
