@@ -141,6 +141,10 @@ Hparams read_hparams(const GgufFile& f, const std::string& path) {
   hp.name = f.find_string("general.name").value_or(hp.arch);
   hp.n_embd = positive(f, a + "embedding_length", path);
   hp.n_layer = positive(f, a + "block_count", path);
+  // Every block has tensors of its own: a count beyond the file's tensors is a hostile or broken
+  // header, refused before per-layer tables are allocated from it.
+  VKGRAPH_CHECK(uint64_t(hp.n_layer) <= f.tensors().size(), "{}: block_count {} exceeds the file's {} tensors", path,
+                hp.n_layer, f.tensors().size());
   hp.n_head = positive(f, a + "attention.head_count", path);
   hp.n_head_kv = f.has(a + "attention.head_count_kv") ? positive(f, a + "attention.head_count_kv", path) : hp.n_head;
   hp.n_ff = positive(f, a + "feed_forward_length", path);
