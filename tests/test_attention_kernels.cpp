@@ -1,7 +1,8 @@
 // Attention kernel selection: the cooperative-matrix tiles are chosen only where the device
 // lists their exact shape (fake DeviceInfo values stand in for GPUs this machine lacks), the
-// portable tiles otherwise, the decode kernel for one query row; and on the real device the
-// tiled kernel runs prefill with tiles sized to its shared memory.
+// portable tiles otherwise, the decode kernel for one query row; and on the real device prefill
+// runs a query row per invocation on a CPU-class device (attention_rows.comp) and the tiled
+// kernel elsewhere, with tiles sized to its shared memory; the tiled rows are forced here too.
 
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
@@ -16,6 +17,7 @@
 #include "engine/backend/vulkan/memory.h"
 #include "engine/graph/plan.h"
 #include "engine/testing/case_data.h"
+#include "engine/testing/kernel_cases.h"
 #include "shaders/embedded.h"
 #include "tests/vulkan_test_support.h"
 
@@ -129,7 +131,8 @@ TEST_CASE("attention cooperative-matrix tiles are selected only where supported"
   CHECK(row.variant.requirements.shared_memory_bytes == 16 * 1024);
 }
 
-TEST_CASE("attention on this device: portable tiles for prefill sized to its shared memory", "[vulkan][attention]") {
+TEST_CASE("attention on this device: prefill rows on a CPU, else tiles sized to its shared memory",
+          "[vulkan][attention]") {
   auto ctx = test::vulkan_context();
   test::ValidationGuard guard;
   VulkanBackend backend(ctx);
@@ -152,7 +155,38 @@ TEST_CASE("attention on this device: portable tiles for prefill sized to its sha
     INFO(text);
     const bool coop = ctx->info().has_cooperative_matrix && head_dim % 16 == 0 &&
                       device_has_coopmat_shape(ctx->info(), f16_shape(16, 16, 16));
-    CHECK_THAT(text, ContainsSubstring(coop ? "attention/tiled_coopmat_kv_f16" : "attention/tiled_kv_f16"));
+    // A CPU-class device with subgroups of 8 or more runs a query row per invocation, up to heads
+    // of 128 (attention_rows.comp's registers); larger heads go to the tiles.
+    const std::vector<const KernelRow*> rows = find_kernel_rows("attention/rows_kv_f16@cpu#0");
+    REQUIRE(rows.size() == 1);
+    const bool cpu_rows =
+        ctx->info().is_cpu() && device_supports(ctx->info(), rows[0]->variant.requirements) && head_dim <= 128;
+    CHECK_THAT(text,
+               ContainsSubstring(cpu_rows ? "attention/rows_kv_f16"
+                                          : (coop ? "attention/tiled_coopmat_kv_f16" : "attention/tiled_kv_f16")));
+  }
+}
+
+TEST_CASE("prefill: the tiled (GPU) rows pass the attention cases on this device, forced", "[vulkan][attention]") {
+  // A CPU-class device chooses attention_rows.comp for prefill; the tiled rows, what GPUs run
+  // (and this device where the rows kernel does not fit), are forced here so that their tiles,
+  // rotation at load and empty-slot handling still run against the CPU reference. #0 and #2 are
+  // the 32 KiB rows of both forms (head sizes multiples of 16 and not).
+  test::ValidationGuard guard;
+  for (const char* row : {"attention/tiled_kv_f16#0", "attention/tiled_kv_f16#2", "attention/tiled_kv_f32#0",
+                          "attention/tiled_kv_f32#2"}) {
+    testing::KernelRunOptions options;
+    options.filter = "attention";
+    size_t passed = 0, failed = 0;
+    testing::run_kernel_cases(row, options, [&](const testing::KernelRun& run, const testing::KernelCaseResult* ran) {
+      if (ran == nullptr) return;
+      INFO(run.row.name << ": " << ran->result.name << " " << ran->result.error << " nmse " << ran->result.nmse);
+      CHECK(ran->result.passed);
+      (ran->result.passed ? passed : failed) += 1;
+    });
+    INFO(row);
+    CHECK(failed == 0);
+    CHECK(passed >= 1);
   }
 }
 

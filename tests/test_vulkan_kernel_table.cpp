@@ -191,6 +191,7 @@ TEST_CASE("kernel table: a row's family matches the push constants of its shader
       {KernelFamily::attention_split, {"AttentionSplitPush"}},
       {KernelFamily::attention_reduce, {"AttentionReducePush"}},
       {KernelFamily::attention_tiled, {"AttentionPush"}},
+      {KernelFamily::attention_rows, {"AttentionPush"}},
       {KernelFamily::attention_paged, {"PagedAttentionPush"}},
       {KernelFamily::attention_paged_direct, {"PagedAttentionPush"}},
   };

@@ -34,6 +34,7 @@ struct Sweep {
   DType cache = DType::F16;
   bool ordered = true;  // slot j holds position j; else a shuffled (wrapped ring) order
   int32_t rotate_n_rot = 0;
+  bool neox = false;    // rotated keys: pairs n_rot / 2 apart (Qwen, Phi, Gemma) instead of neighbours
   int64_t filled = -1;  // >= 0: only the first `filled` positions are in the cache, other slots empty
   // > 0: scores soft-capped (Gemma 2). Those cases score with scale 1 instead of 1/sqrt(d), so
   // that scores of random unit-range q and k spread over several caps and the tanh bends them:
@@ -52,7 +53,7 @@ std::string sweep_name(const Sweep& s) {
                                  dtype_name(s.cache), s.m, s.n_slots, s.head_dim, s.n_head, s.n_kv_head,
                                  s.window > 0 ? fmt::format("window={}", s.window) : std::string("causal"),
                                  s.ordered ? "" : " shuffled");
-  if (s.rotate_n_rot > 0) name += fmt::format(" rotate_keys={}", s.rotate_n_rot);
+  if (s.rotate_n_rot > 0) name += fmt::format(" rotate_keys={}{}", s.rotate_n_rot, s.neox ? " neox" : "");
   if (s.filled >= 0) name += fmt::format(" filled={}", s.filled);
   if (s.softcap > 0.0f) name += fmt::format(" softcap={}", s.softcap);
   if (s.big == kBigQueries) name += " queries=1e5";
@@ -96,7 +97,7 @@ OpCase sweep_case(const Sweep& s) {
     params.softcap = s.softcap;
     if (s.rotate_n_rot > 0) {
       params.rotate_keys = true;
-      params.key_rope = RopeParams{RopeMode::normal, s.rotate_n_rot, 10000.0f, 1.0f};
+      params.key_rope = RopeParams{s.neox ? RopeMode::neox : RopeMode::normal, s.rotate_n_rot, 10000.0f, 1.0f};
     }
     const TensorId y =
         g.graph.attention(q, k, v, add_i32_input(g, "q_pos", q_pos), add_i32_input(g, "kv_pos", kv_pos), params);
@@ -190,6 +191,43 @@ void add_attention_sweep_cases(std::vector<OpCase>& cases) {
       {.m = 128, .n_head = 8, .n_kv_head = 4, .head_dim = 64, .n_slots = 128, .ordered = false, .rotate_n_rot = 64}));
   cases.push_back(
       sweep_case({.m = 17, .n_head = 8, .n_kv_head = 4, .head_dim = 8, .n_slots = 40, .window = 9, .rotate_n_rot = 8}));
+  // ... in neox pairs (whole and partial rotations, one of a number of dimensions the
+  // CPU-class prefill kernel rotates by whole vectors and one it leaves to the tiled kernel:
+  // 36), and partly rotated neighbour pairs; prefill and decode.
+  cases.push_back(sweep_case({.m = 128,
+                              .n_head = 8,
+                              .n_kv_head = 2,
+                              .head_dim = 64,
+                              .n_slots = 128,
+                              .ordered = false,
+                              .rotate_n_rot = 64,
+                              .neox = true}));
+  cases.push_back(sweep_case(
+      {.m = 33, .n_head = 4, .n_kv_head = 4, .head_dim = 128, .n_slots = 50, .rotate_n_rot = 32, .neox = true}));
+  cases.push_back(sweep_case({.m = 33,
+                              .n_head = 6,
+                              .n_kv_head = 2,
+                              .head_dim = 96,
+                              .n_slots = 40,
+                              .ordered = false,
+                              .rotate_n_rot = 48,
+                              .neox = true}));
+  cases.push_back(sweep_case(
+      {.m = 17, .n_head = 4, .n_kv_head = 2, .head_dim = 64, .n_slots = 17, .rotate_n_rot = 36, .neox = true}));
+  cases.push_back(
+      sweep_case({.m = 33, .n_head = 4, .n_kv_head = 2, .head_dim = 64, .n_slots = 60, .rotate_n_rot = 32}));
+  cases.push_back(sweep_case({.m = 1,
+                              .n_head = 8,
+                              .n_kv_head = 2,
+                              .head_dim = 64,
+                              .n_slots = 300,
+                              .ordered = false,
+                              .rotate_n_rot = 64,
+                              .neox = true}));
+  // An f32 cache with heads that are no multiple of 16 (stories260K's 8): the prefill rows of
+  // that form.
+  cases.push_back(sweep_case(
+      {.m = 17, .n_head = 8, .n_kv_head = 4, .head_dim = 8, .n_slots = 30, .cache = DType::F32, .filled = 25}));
   // Queries and keys past f16's range (an f32 cache: an f16 one cannot hold them), prefill.
   cases.push_back(sweep_case(
       {.m = 17, .n_head = 8, .n_kv_head = 4, .head_dim = 64, .n_slots = 17, .cache = DType::F32, .big = kBigQueries}));

@@ -5,6 +5,7 @@
 #     through shared memory for coalesced reads (STAGED_KEYS); split_direct_kv_*: each slot's
 #     owner reads its key itself, for CPU-class devices.
 #   tiled_kv_*: FlashAttention-2 style tiles for prefill, portable shared-memory products.
+#   rows_kv_*: prefill for CPU-class devices, a query row per invocation, no shared memory.
 #   tiled_coopmat_kv_*: the same kernel with cooperative-matrix products (COOPMAT variants);
 #   tiled_coopmat_emu_kv_*: ... over the emulation (COOPMAT_EMULATED).
 vkgraph_shader(NAME attention/split_kv_f32 SOURCE attention_split.comp PUSH AttentionSplitPush DEFINES STAGED_KEYS=1)
@@ -12,6 +13,8 @@ vkgraph_shader(NAME attention/split_kv_f16 SOURCE attention_split.comp PUSH Atte
 vkgraph_shader(NAME attention/split_direct_kv_f32 SOURCE attention_split.comp PUSH AttentionSplitPush)
 vkgraph_shader(NAME attention/split_direct_kv_f16 SOURCE attention_split.comp PUSH AttentionSplitPush DEFINES KV_F16=1)
 vkgraph_shader(NAME attention/split_reduce SOURCE attention_reduce.comp PUSH AttentionReducePush)
+vkgraph_shader(NAME attention/rows_kv_f32 SOURCE attention_rows.comp PUSH AttentionPush)
+vkgraph_shader(NAME attention/rows_kv_f16 SOURCE attention_rows.comp PUSH AttentionPush DEFINES KV_F16=1)
 vkgraph_shader(NAME attention/tiled_kv_f32 SOURCE attention_tiled.comp PUSH AttentionPush)
 vkgraph_shader(NAME attention/tiled_kv_f16 SOURCE attention_tiled.comp PUSH AttentionPush DEFINES KV_F16=1)
 vkgraph_shader(NAME attention/tiled_coopmat_kv_f32 SOURCE attention_tiled.comp PUSH AttentionPush COOPMAT)

@@ -428,6 +428,26 @@ void add_attention_rows(std::vector<KernelRow>& r) {
                  {},
                  "prefill: the cooperative-matrix kernel over the emulation (VKGRAPH_EMULATE_COOPMAT)"});
     for (KernelForm form : {KernelForm::attention_tiled16, KernelForm::attention_tiled}) {
+      // Prefill on CPU-class devices (shaders/attention/attention_rows.comp): a query row per
+      // invocation, keys and values broadcast from the first 8 lanes of a subgroup, no shared
+      // memory products and no barrier. The tiled kernel below spends a lavapipe workgroup's time
+      // on its barriers and shared-memory products: 128 query rows of 8 heads (2 kv heads) of 64
+      // dimensions, causal, 38.0 ms tiled against 2.5 ms (`vkgraph bench --kernel`). Heads past
+      // 128 (register arrays) and unaligned bindings are left to the tiled row
+      // (lowering_attention_rows.cpp). Shared memory: the key rotation's frequencies
+      // (attention/common.glsl).
+      KernelRequirements cpu_rows = requirements(kv, F32, 64, 129 * 4);
+      cpu_rows.subgroup_ops = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_BALLOT_BIT |
+                              VK_SUBGROUP_FEATURE_SHUFFLE_BIT | VK_SUBGROUP_FEATURE_VOTE_BIT |
+                              VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
+      cpu_rows.min_subgroup_size = 8;
+      r.push_back({{OpKind::attention, kv, F32, form},
+                   KernelFamily::attention_rows,
+                   {f16 ? "attention/rows_kv_f16" : "attention/rows_kv_f32", cpu_rows},
+                   64,
+                   {},
+                   "prefill, CPU-class device: a query row per invocation, keys and values broadcast",
+                   RowWhen::cpu});
       // 64 invocations = 8 subgroups of lavapipe's 8 lanes; 32 KiB: lavapipe's and most GPUs'
       // shared memory, where BR=32 x BC=16 tiles fit for head_dim <= 128.
       r.push_back({{OpKind::attention, kv, F32, form},
@@ -542,6 +562,8 @@ const char* kernel_family_name(KernelFamily family) {
       return "attention_reduce";
     case KernelFamily::attention_tiled:
       return "attention_tiled";
+    case KernelFamily::attention_rows:
+      return "attention_rows";
     case KernelFamily::attention_paged:
       return "attention_paged";
     case KernelFamily::attention_paged_direct:

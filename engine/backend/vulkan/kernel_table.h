@@ -74,6 +74,7 @@ enum class KernelFamily : uint8_t {
   attention_split,         // attention/attention_split.comp: split-K decode
   attention_reduce,        // attention/attention_reduce.comp: split-K's second pass
   attention_tiled,         // attention/attention_tiled.comp: prefill tiles, portable or coopmat
+  attention_rows,          // attention/attention_rows.comp: prefill on CPU-class devices, a query row per invocation
   attention_paged,         // attention/paged_attention.comp: the paged cache, every query of a batched step
   attention_paged_direct,  // attention/attention_split.comp (PAGED_ATTENTION): the paged cache, a row per workgroup
 };

@@ -104,7 +104,8 @@ Dispatch lower_row_op(const LoweringInput& in);       // rms_norm rms_norm_mul r
 Dispatch lower_rope(const LoweringInput& in);
 Dispatch lower_matmul(const LoweringInput& in);  // every matmul_* family
 Dispatch lower_get_rows(const LoweringInput& in);
-Dispatch lower_attention(const LoweringInput& in);  // attention_tiled (prefill)
+Dispatch lower_attention(const LoweringInput& in);       // attention_tiled (prefill)
+Dispatch lower_attention_rows(const LoweringInput& in);  // attention_rows (prefill, CPU-class devices)
 Dispatch lower_kv_write(const LoweringInput& in);
 
 // --- helpers shared by the lowering files ---

@@ -103,6 +103,8 @@ Dispatch lower_step(const LoweringInput& in) {
       return lower_matmul(in);
     case KernelFamily::attention_tiled:
       return lower_attention(in);
+    case KernelFamily::attention_rows:
+      return lower_attention_rows(in);
     case KernelFamily::attention_split:
     case KernelFamily::attention_reduce:
     case KernelFamily::attention_paged:
