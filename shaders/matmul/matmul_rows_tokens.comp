@@ -12,7 +12,9 @@
 //   TOKENS tokens, so each weight block is loaded and decoded once and used TOKENS times. Load
 //   instructions per multiply-add fall as 1/RPI (activations) + 1.5/TOKENS (weights) per block,
 //   against 1 + 1.5/8 for the one-row kernel (matvec_rows.comp with TOKENS 8).
-// - Q4_0, Q5_0 and Q8_0 rows are read two blocks at a time as 16-byte vectors (PAIRS_ALIGNED), F32/F16
+// - Q4_0, Q5_0 and Q8_0 rows are read two blocks at a time as 16-byte vectors (PAIRS_ALIGNED),
+//   Q4_K super-blocks as 9 vectors where rows start at 16-byte boundaries (PAIRS_ALIGNED 2),
+//   Q6_K super-blocks as windows of 18 vectors at any alignment, F32/F16
 //   rows as vec4 / two 32-bit words per 4 weights (W4_ALIGNED).
 // - No shared memory and no barrier (a barrier splits a lavapipe workgroup into coroutines);
 //   control flow stays uniform up to the stores (rows and tokens past the end recompute the
@@ -62,8 +64,9 @@ layout(set = 0, binding = 0) readonly buffer WeightBuf64 { uvec2 w64[]; };
 #elif defined(W_CHUNKED)
 layout(set = 0, binding = 0) readonly buffer WeightBuf { uint16_t w_data[]; };
 layout(set = 0, binding = 0) readonly buffer WeightBuf32 { uint w32[]; };
-#if defined(W_Q5_0)
-layout(set = 0, binding = 0) readonly buffer WeightBuf128 { uvec4 w128[]; };  // block pairs
+#if defined(W_Q5_0) || defined(W_Q4_K) || defined(W_Q6_K)
+// Q5_0 block pairs; Q4_K super-blocks at 16-byte boundaries (PAIRS_ALIGNED 2); Q6_K windows.
+layout(set = 0, binding = 0) readonly buffer WeightBuf128 { uvec4 w128[]; };
 #endif
 #define QB_W w_data
 #define QB_W32 w32
@@ -261,6 +264,91 @@ void tile_rows() {
         decode(j, unpackHalf2x16(PW(j, 5) >> 16).x, PW(j, 6), uvec4(PW(j, 7), PW(j, 8), PW(j, 9), PW(j, 10)));
       }
       tile_block(pr * 64 + 32);
+    }
+    return;
+  }
+#elif defined(W_Q4_K)
+  if (PAIRS_ALIGNED == 2) {
+    // Super-blocks as 16-byte vectors (rows and the binding at 16-byte boundaries): each row's
+    // header [d dmin scales] once a block, then per chunk pair the 32 quant bytes (low nibbles
+    // chunk 2g, high nibbles 2g + 1) as two vectors, decoded once for the tile's tokens: 9 loads
+    // per row and 256 weights against about 100 chunk by chunk. The weights come out as QB_CHUNK
+    // decodes them (wd = 1).
+    [[unroll]] for (uint j = 0; j < RPI; ++j) wd[j] = 1.0;
+    for (uint blk = 0; blk < chunks / 8; ++blk) {
+      vec4 a_lo[MAX_RPI], a_hi[MAX_RPI], o_lo[MAX_RPI], o_hi[MAX_RPI];
+      [[unroll]] for (uint j = 0; j < RPI; ++j) {
+        q4_k_header(w128[w_base[j] / 8 + blk * 9], a_lo[j], a_hi[j], o_lo[j], o_hi[j]);
+      }
+      for (uint g = 0; g < 4; ++g) {
+        uvec4 qa[MAX_RPI], qb[MAX_RPI];
+        [[unroll]] for (uint j = 0; j < RPI; ++j) {
+          qa[j] = w128[w_base[j] / 8 + blk * 9 + 1 + 2 * g];
+          qb[j] = w128[w_base[j] / 8 + blk * 9 + 2 + 2 * g];
+        }
+        [[unroll]] for (uint nib = 0; nib < 2; ++nib) {
+          const uint c = 2 * g + nib;
+          [[unroll]] for (uint j = 0; j < RPI; ++j) {
+            const float a = c < 4 ? a_lo[j][c & 3u] : a_hi[j][c & 3u];
+            const float o = c < 4 ? o_lo[j][c & 3u] : o_hi[j][c & 3u];
+            [[unroll]] for (uint i = 0; i < 4; ++i) {
+              wv[j * 8 + i] = fma(vec4(a), byte_bits4(qa[j][i], 4 * nib, 0xfu), vec4(o));
+              wv[j * 8 + 4 + i] = fma(vec4(a), byte_bits4(qb[j][i], 4 * nib, 0xfu), vec4(o));
+            }
+          }
+          tile_block(blk * 256 + c * QK);
+        }
+      }
+    }
+    return;
+  }
+#elif defined(W_Q6_K)
+  {
+    // Super-blocks read as windows of 16-byte vectors at any 2-byte alignment (the host rounds a
+    // quantized binding up to 16 bytes, which covers the last one's tail), as the one-token row
+    // kernel reads them (matmul/rows_share.glsl): per half of a block, each row's 64 ql bytes (5
+    // vectors) and 32 qh bytes (3), per block its 16 scales and d (2); each decoded chunk serves
+    // the tile's tokens. The weights come out as QB_CHUNK decodes them (wd = 1).
+    [[unroll]] for (uint j = 0; j < RPI; ++j) wd[j] = 1.0;
+    for (uint blk = 0; blk < chunks / 8; ++blk) {
+      uvec4 tail[MAX_RPI * 2];
+      float d[MAX_RPI];
+      [[unroll]] for (uint j = 0; j < RPI; ++j) {
+        const uint b = w_base[j] + blk * Q6_K_BLOCK_WORDS;  // the block's first 16-bit word
+        const uint v = b / 8, hs = b % 8;
+        tail[2 * j] = w128[v + 12];
+        tail[2 * j + 1] = w128[v + 13];
+        // d: 16-bit word 104 of the block, word hs + 8 of the tail window.
+        const uvec4 t1 = tail[2 * j + 1];
+        d[j] = unpackHalf2x16(pick4(hs >> 1, t1.x, t1.y, t1.z, t1.w) >> (16 * (hs & 1u))).x;
+      }
+      for (uint h = 0; h < 2; ++h) {
+        uint lw[MAX_RPI * 16], hw[MAX_RPI * 8];
+        [[unroll]] for (uint j = 0; j < RPI; ++j) {
+          const uint b = w_base[j] + blk * Q6_K_BLOCK_WORDS;
+          const uint v = b / 8, hs = b % 8;
+          uvec4 ql[5], qh[3];
+          [[unroll]] for (uint i = 0; i < 5; ++i) ql[i] = w128[v + 4 * h + i];
+          [[unroll]] for (uint i = 0; i < 3; ++i) qh[i] = w128[v + 8 + 2 * h + i];
+          [[unroll]] for (uint i = 0; i < 16; ++i) lw[j * 16 + i] = WINDOW_WORD(ql, i, hs);
+          [[unroll]] for (uint i = 0; i < 8; ++i) hw[j * 8 + i] = WINDOW_WORD(qh, i, hs);
+        }
+        [[unroll]] for (uint s = 0; s < 4; ++s) {
+          [[unroll]] for (uint j = 0; j < RPI; ++j) {
+            const uint hs = (w_base[j] + blk * Q6_K_BLOCK_WORDS) % 8;
+            const uvec4 t[2] = uvec4[2](tail[2 * j], tail[2 * j + 1]);
+            // Scales 8h + 2s and 8h + 2s + 1: 16-bit word 4h + s of the scales.
+            const int sw = int(WINDOW_WORD(t, 2 * h + (s >> 1), hs) >> (16 * (s & 1u)));
+            const float a0 = d[j] * float(bitfieldExtract(sw, 0, 8)), a1 = d[j] * float(bitfieldExtract(sw, 8, 8));
+            [[unroll]] for (uint i = 0; i < 8; ++i) {
+              const uvec4 lo = (uvec4(lw[j * 16 + 8 * (s & 1u) + i]) >> (uvec4(0, 8, 16, 24) + 4 * (s >> 1))) & 0xfu;
+              const uvec4 hi = (uvec4(hw[j * 8 + i]) >> (uvec4(0, 8, 16, 24) + 2 * s)) & 3u;
+              wv[j * 8 + i] = fma(vec4(i < 4 ? a0 : a1), vec4(ivec4(lo | (hi << 4)) - 32), vec4(0.0));
+            }
+          }
+          tile_block(blk * 256 + (4 * h + s) * QK);
+        }
+      }
     }
     return;
   }
