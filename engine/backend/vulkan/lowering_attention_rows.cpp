@@ -18,17 +18,18 @@ constexpr int64_t kRowsMaxHeadDim = 128;
 Dispatch lower_attention_rows(const LoweringInput& in) {
   const Node& node = in.node();
   VKGRAPH_CHECK(in.kernel.family == KernelFamily::attention_rows,
-                "attention '{}': kernel {} is of family {}; lower_attention_rows lowers attention_rows.comp",
-                node.name, in.kernel.variant.shader, kernel_family_name(in.kernel.family));
+                "attention '{}': kernel {} is of family {}; lower_attention_rows lowers attention_rows.comp", node.name,
+                in.kernel.variant.shader, kernel_family_name(in.kernel.family));
   AttentionPush p = attention_push(in);
   const Node& q = in.input(0);  // q: [m, n_head, d]
   const Node& k = in.input(1);  // k: [n_slots, n_kv_head, d]
   const int64_t head_dim = q.shape[2];
   const AttentionParams& attn = node.params.attention;
   if (attn.rotate_keys && attn.key_rope.mode == RopeMode::neox && attn.key_rope.n_rot % 8 != 0) {
-    throw RowDoesNotFit(fmt::format("attention '{}': {} rotates neox keys by whole 4-element vectors; {} rotated "
-                                    "dimensions are not a multiple of 8",
-                                    node.name, in.kernel.variant.shader, attn.key_rope.n_rot));
+    throw RowDoesNotFit(
+        fmt::format("attention '{}': {} rotates neox keys by whole 4-element vectors; {} rotated "
+                    "dimensions are not a multiple of 8",
+                    node.name, in.kernel.variant.shader, attn.key_rope.n_rot));
   }
   if (head_dim % 4 != 0 || head_dim > kRowsMaxHeadDim) {
     throw RowDoesNotFit(fmt::format("attention '{}': {} takes head sizes that are multiples of 4 up to {}, not {}",
@@ -38,9 +39,10 @@ Dispatch lower_attention_rows(const LoweringInput& in) {
   Dispatch d = begin_dispatch(in, {uint32_t(head_dim), rope_mode_constant(attn)});
   bind_attention_tensors(d, in, p);
   if (p.q_off % 4 != 0 || p.k_off % 4 != 0 || p.v_off % 4 != 0 || p.o_off % 4 != 0) {
-    throw RowDoesNotFit(fmt::format("attention '{}': {} reads 4-element vectors; q, k, v or out is bound at an "
-                                    "offset that is not a multiple of 4 elements",
-                                    node.name, in.kernel.variant.shader));
+    throw RowDoesNotFit(
+        fmt::format("attention '{}': {} reads 4-element vectors; q, k, v or out is bound at an "
+                    "offset that is not a multiple of 4 elements",
+                    node.name, in.kernel.variant.shader));
   }
   set_push(d, p);
 
