@@ -60,14 +60,15 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg"
               glslang-tools spirv-tools nlohmann-json3-dev libedit-dev tmux
               libcurl4-openssl-dev libssl-dev
               clang clang-format libclang-rt-14-dev ccache chromium
-              libcpp-httplib-dev nginx-light curl python3-jinja2 glslc)
+              libcpp-httplib-dev nginx-light curl python3-jinja2 glslc spirv-headers)
   # libcurl + OpenSSL's libcrypto: `-hf` downloads from the Hugging Face Hub (HTTP, SHA-256 checks);
   # clang + its runtime: the fuzzers (libFuzzer) and the sanitizer builds; clang-format: the format
   # check of scripts/test.sh; ccache: repeat builds;
   # chromium: the test that renders `vkgraph bench --plot`'s SVG;
   # cpp-httplib: `vkgraph serve`'s HTTP; nginx and curl: the server's scale-out and curl tests;
-  # python3-jinja2: the reference renderer of the chat-template tests; glslc: the shaders of the
-  # natively built llama.cpp that the benchmarks measure against (scripts/peer/build-native.sh).
+  # python3-jinja2: the reference renderer of the chat-template tests; glslc and spirv-headers
+  # (its CMake package, which ggml-vulkan's CMakeLists asks for): the natively built llama.cpp
+  # that the benchmarks measure against (scripts/peer/build-native.sh).
   local backports=(mesa-vulkan-drivers catch2)
   say "installing build tools and libraries"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${base[@]}" >/dev/null

@@ -21,6 +21,8 @@ if [ "$done_all" = 1 ]; then echo "$bin"; exit 0; fi
 
 [ -f "$src/ggml/src/ggml-vulkan/ggml-vulkan.cpp" ] || { echo "build-native: no llama.cpp source at $src" >&2; exit 1; }
 command -v glslc >/dev/null || { echo "build-native: llama.cpp's Vulkan backend needs glslc (scripts/setup.sh installs it)" >&2; exit 1; }
+[ -f /usr/share/cmake/SPIRV-Headers/SPIRV-HeadersConfig.cmake ] ||
+  { echo "build-native: llama.cpp's Vulkan backend needs the SPIR-V headers' CMake package (Debian's spirv-headers; scripts/setup.sh installs it)" >&2; exit 1; }
 [ -x "$top/.deps/glslang/bin/glslangValidator" ] || { echo "build-native: run scripts/setup.sh first (glslang 15)" >&2; exit 1; }
 # The Vulkan headers vkgraph builds against (setup.sh: 1.4), newer than Debian 12's.
 headers=$(readlink -f "$top/.deps/vulkan-headers/include")
