@@ -59,7 +59,12 @@ void HttpServer::install_routes() {
   const int threads = state.options.threads > 0 ? state.options.threads : 128;
   http.new_task_queue = [threads] { return new httplib::ThreadPool(size_t(threads)); };
   http.set_payload_max_length(state.options.max_body_bytes);
-  http.set_keep_alive_timeout(2);  // idle keep-alive threads delay a drained server's exit at most this long
+  // An idle keep-alive connection is closed after 5 s: longer than clients keep theirs idle (Node's
+  // agents and fetch 4 s; deploy/nginx 4 s), so the client always closes first. A server that
+  // closed first would race a client reusing the connection at that moment, and that request
+  // would fail with a connection reset (the official client's "Connection error."). The cost: a
+  // drained server waits up to this long for idle connections before it exits.
+  http.set_keep_alive_timeout(5);
 
   http.set_pre_routing_handler([&state](const httplib::Request& req, httplib::Response& res) {
     if (state.options.api_key.empty() || is_public(req.path)) return httplib::Server::HandlerResponse::Unhandled;

@@ -279,7 +279,7 @@ test('SIGTERM drains: in-flight requests finish whole, then the process exits 0'
   assert.equal(whole.usage.completion_tokens, 150);
   assert.ok(events.endsWith('data: [DONE]\n\n'));
   assert.match(events, /"finish_reason":"length"/);
-  // The drained server exits by itself (after its idle keep-alive connections time out, 2 s).
+  // The drained server exits by itself (after its idle keep-alive connections time out, 5 s).
   const exit = await Promise.race([s.exitPromise, h.sleep(30000).then(() => 'still running')]);
   if (exit === 'still running') await h.stopServer(s, 1000);
   assert.deepEqual(exit, { code: 0, signal: null }, s.stderr);
