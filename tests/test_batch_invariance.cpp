@@ -17,7 +17,7 @@
 #include "engine/backend/vulkan/kernel_table.h"
 #include "engine/graph/plan.h"
 #include "engine/testing/case_data.h"
-#include "engine/testing/kernel_cases.h"
+#include "tests/forced_rows.h"
 #include "tests/vulkan_test_support.h"
 
 using namespace vkgraph;
@@ -223,19 +223,9 @@ TEST_CASE("paged attention: both kernels pass the paged cases on this device whe
   for (const char* shader : {"attention/paged_kv_f16#0", "attention/paged_kv_f32#0", "attention/paged_direct_kv_f16",
                              "attention/paged_direct_kv_f32"}) {
     INFO(shader);
-    testing::KernelRunOptions options;
-    options.filter = "paged_attention";
-    size_t passed = 0, failed = 0;
-    testing::run_kernel_cases(
-        shader, options, [&](const testing::KernelRun& run, const testing::KernelCaseResult* ran) {
-          if (ran == nullptr) return;
-          INFO(run.row.name << ": " << ran->result.name << " " << ran->result.error << " nmse " << ran->result.nmse);
-          CHECK(ran->result.passed);
-          (ran->result.passed ? passed : failed) += 1;
-        });
-    CHECK(failed == 0);
     // Every case of the pool's type: most are f16, two f32 (cases_paged.cpp).
-    CHECK(passed >= (std::string_view(shader).find("f32") != std::string_view::npos ? 2u : 10u));
+    const size_t wanted = std::string_view(shader).find("f32") != std::string_view::npos ? 2u : 10u;
+    CHECK(test::check_forced_row_cases(shader, "paged_attention") >= wanted);
   }
 }
 
