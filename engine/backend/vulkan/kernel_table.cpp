@@ -319,7 +319,8 @@ void add_matmul_tail(std::vector<KernelRow>& rows, OpKind op, DType w) {
 // long enough to pay for the reduce pass, so a short decode stays one dispatch. Prefill: the
 // tiled kernel (shaders/attention/attention_tiled.comp); the row's shared-memory figure is the
 // budget the lowering sizes its tiles to (lowering_attention.cpp), so one shader serves every
-// head dimension.
+// head dimension. On CPU-class devices prefill runs a query row per invocation instead
+// (shaders/attention/attention_rows.comp), the tiled kernel only where that one does not fit.
 void add_attention_rows(std::vector<KernelRow>& r) {
   // The paged split kernel's shared memory: the split kernel's (below, without the key
   // rotation's frequencies) and the pool slot of each of its 64 positions.

@@ -1,6 +1,7 @@
 // attention: decode (one query row) runs split-K (lowering_attention_split.cpp); prefill runs the
 // tiled kernel (attention_tiled.comp), whose tile sizes are chosen here per head dimension to fit
-// the kernel row's shared-memory budget.
+// the kernel row's shared-memory budget. (CPU-class devices run prefill on attention_rows.comp,
+// lowering_attention_rows.cpp, and come here for what that kernel does not take.)
 #include <algorithm>
 #include <bit>
 #include <span>
