@@ -80,15 +80,21 @@ vec4 byte_bits4(uint v, uint shift, uint mask) {
 // the block) with their fifth bits from the block's qh, 0..31. Low nibbles are weights 4i..4i+3
 // (qh bits 4i..4i+3), high nibbles weights 16+4i..16+4i+3 (qh bits 16+4i..). A weight is
 // d * (q - 16), as quant_blocks.glsl's QB_SCALES / QB_QUANTS give it.
+//
+// The four fifth bits of a word come from one nibble of qh: multiplying the nibble by 0x00204081
+// places copies of it 7 bits apart (at bits 0, 7, 14 and 21, never overlapping, so without
+// carries), which puts its bit j at bit 8j; the mask keeps those four and the shift makes them
+// bit 4 of each byte. The word's four 5-bit quants are then formed in one 32-bit word: about 17
+// operations for four weights against 27 bit by bit, on a CPU driver where the decode is most of
+// a Q5_0 product's arithmetic.
+uint q5_0_top4(uint qh, uint first_bit) { return ((((qh >> first_bit) & 0xfu) * 0x00204081u) & 0x01010101u) << 4; }
 vec4 q5_0_lo4(uint v, uint qh, uint i) {
-  const uvec4 nib = (uvec4(v) >> uvec4(0, 8, 16, 24)) & 0xfu;
-  const uvec4 top = ((uvec4(qh) >> (uvec4(0, 1, 2, 3) + 4 * i)) & 1u) << 4;
-  return vec4(ivec4(nib | top));
+  const uint q = (v & 0x0f0f0f0fu) | q5_0_top4(qh, 4 * i);
+  return vec4(ivec4((uvec4(q) >> uvec4(0, 8, 16, 24)) & 0xffu));
 }
 vec4 q5_0_hi4(uint v, uint qh, uint i) {
-  const uvec4 nib = (uvec4(v) >> uvec4(4, 12, 20, 28)) & 0xfu;
-  const uvec4 top = ((uvec4(qh) >> (uvec4(16, 17, 18, 19) + 4 * i)) & 1u) << 4;
-  return vec4(ivec4(nib | top));
+  const uint q = ((v >> 4) & 0x0f0f0f0fu) | q5_0_top4(qh, 16 + 4 * i);
+  return vec4(ivec4((uvec4(q) >> uvec4(0, 8, 16, 24)) & 0xffu));
 }
 
 // A Q4_K super-block's header read as one 16-byte vector (d, dmin, then 12 bytes of 6-bit scales
