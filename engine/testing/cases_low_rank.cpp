@@ -21,8 +21,6 @@ namespace {
 // 1e-3 (the tails here are a tenth to a third of the products), so 5e-6 catches it.
 constexpr double tail_nmse = 5e-6;
 
-constexpr DType weight_types[] = {DType::F32, DType::F16, DType::Q8_0, DType::Q4_0};
-
 // w x plus factor * b (a x): the graph a LoRA adapter gives one projection.
 TensorId adapted(CaseGraph& g, Backend& backend, CaseRng& rng, const std::string& name, DType w_type, int64_t n_out,
                  int64_t n_in, int64_t rank, TensorId x) {
@@ -39,21 +37,25 @@ TensorId adapted(CaseGraph& g, Backend& backend, CaseRng& rng, const std::string
 }  // namespace
 
 void add_low_rank_cases(std::vector<OpCase>& cases) {
+  // Row lengths in blocks of the weight type (in_elements): 2 and 8 blocks (64 and 256 elements for
+  // the plain and 32-element types, 512 and 2048 for the 256-element ones) and 4096 elements.
   struct Shape3 {
-    int64_t n_in, n_out, rank;
+    RowLength n_in;
+    int64_t n_out, rank;
   };
-  const Shape3 shapes[] = {{64, 7, 8}, {256, 65, 3}, {4096, 33, 8}};
+  const Shape3 shapes[] = {{blocks(2), 7, 8}, {blocks(8), 65, 3}, {elements(4096), 33, 8}};
   auto add_single = [&](DType w_type, Shape3 s, bool residual) {
+    const int64_t n_in = in_elements(w_type, s.n_in);
     OpCase c;
     c.name = fmt::format("{} tail w={} n_in={} n_out={} r={}", residual ? "matmul_add" : "matmul", dtype_name(w_type),
-                         s.n_in, s.n_out, s.rank);
+                         n_in, s.n_out, s.rank);
     c.op = residual ? "matmul_add" : "matmul";
     c.max_nmse = tail_nmse;
-    c.build = [name = c.name, w_type, s, residual](Backend& backend) {
+    c.build = [name = c.name, w_type, n_in, s, residual](Backend& backend) {
       CaseRng rng(name);
       CaseGraph g;
-      const TensorId x = add_float_input(g, "x", DType::F32, {1, s.n_in}, rng.floats(size_t(s.n_in)));
-      TensorId y = adapted(g, backend, rng, "w", w_type, s.n_out, s.n_in, s.rank, x);
+      const TensorId x = add_float_input(g, "x", DType::F32, {1, n_in}, rng.floats(size_t(n_in)));
+      TensorId y = adapted(g, backend, rng, "w", w_type, s.n_out, n_in, s.rank, x);
       if (residual) {
         y = g.graph.add(add_float_input(g, "r", DType::F32, {1, s.n_out}, rng.floats(size_t(s.n_out))), y);
       }
@@ -65,30 +67,33 @@ void add_low_rank_cases(std::vector<OpCase>& cases) {
   };
   // q, k, v-like groups: ranks per member (0: no tail), so some members go without.
   struct GroupShape {
-    int64_t n_in;
+    RowLength n_in;
     std::vector<int64_t> rows, ranks;
   };
-  const GroupShape cat_shapes[] = {{96, {33, 7, 65}, {8, 8, 8}}, {256, {65, 33, 33}, {8, 0, 3}}, {64, {9, 5}, {0, 8}}};
+  const GroupShape cat_shapes[] = {
+      {blocks(3), {33, 7, 65}, {8, 8, 8}}, {blocks(8), {65, 33, 33}, {8, 0, 3}}, {blocks(2), {9, 5}, {0, 8}}};
   auto add_cat = [&](DType w_type, const GroupShape& s) {
+    const int64_t n_in = in_elements(w_type, s.n_in);
     OpCase c;
-    c.name = fmt::format("matmul_cat tail w={} n_in={} rows={} r={}", dtype_name(w_type), s.n_in,
-                         fmt::join(s.rows, "+"), fmt::join(s.ranks, "+"));
+    c.name = fmt::format("matmul_cat tail w={} n_in={} rows={} r={}", dtype_name(w_type), n_in, fmt::join(s.rows, "+"),
+                         fmt::join(s.ranks, "+"));
     c.op = "matmul_cat";
     c.max_nmse = tail_nmse;
-    c.build = [name = c.name, w_type, s](Backend& backend) {
+    c.build = [name = c.name, w_type, n_in, s](Backend& backend) {
       CaseRng rng(name);
       CaseGraph g;
-      const TensorId x = add_float_input(g, "x", DType::F32, {1, s.n_in}, rng.floats(size_t(s.n_in)));
+      const TensorId x = add_float_input(g, "x", DType::F32, {1, n_in}, rng.floats(size_t(n_in)));
       std::vector<TensorId> products;
       for (size_t i = 0; i < s.rows.size(); ++i) {
-        products.push_back(adapted(g, backend, rng, fmt::format("w{}", i), w_type, s.rows[i], s.n_in, s.ranks[i], x));
+        products.push_back(adapted(g, backend, rng, fmt::format("w{}", i), w_type, s.rows[i], n_in, s.ranks[i], x));
       }
       add_outputs_read_through_scale(g, products);
       return g;
     };
     cases.push_back(std::move(c));
   };
-  auto add_swiglu = [&](DType w_type, int64_t n_in, int64_t n_ff, int64_t rank_gate, int64_t rank_up) {
+  auto add_swiglu = [&](DType w_type, RowLength row, int64_t n_ff, int64_t rank_gate, int64_t rank_up) {
+    const int64_t n_in = in_elements(w_type, row);
     OpCase c;
     c.name = fmt::format("matmul_swiglu tail w={} n_in={} n_ff={} r={}+{}", dtype_name(w_type), n_in, n_ff, rank_gate,
                          rank_up);
@@ -148,14 +153,14 @@ void add_low_rank_cases(std::vector<OpCase>& cases) {
     cases.push_back(std::move(c));
   };
   for (const NormShape& s : norm_shapes) add_norm(s);
-  for (DType w_type : weight_types) {
+  for (DType w_type : weight_types()) {
     for (const Shape3& s : shapes) {
       add_single(w_type, s, false);
       add_single(w_type, s, true);
     }
     for (const GroupShape& s : cat_shapes) add_cat(w_type, s);
-    add_swiglu(w_type, 96, 33, 8, 8);
-    add_swiglu(w_type, 256, 65, 0, 3);
+    add_swiglu(w_type, blocks(3), 33, 8, 8);
+    add_swiglu(w_type, blocks(8), 65, 0, 3);
   }
 }
 

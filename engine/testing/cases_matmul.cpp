@@ -13,6 +13,15 @@
 #include "engine/testing/case_families.h"
 
 namespace vkgraph::testing {
+
+std::vector<DType> weight_types() {
+  std::vector<DType> types;
+  for (size_t i = 0; i < kDTypeCount; ++i) {
+    if (is_weight_type(DType(i))) types.push_back(DType(i));
+  }
+  return types;
+}
+
 namespace {
 
 // The reference accumulates the same (dequantized) products in double; a kernel accumulating
@@ -28,39 +37,15 @@ constexpr double matmul_nmse = 5e-6;
 // on a device; one wrong value in the smallest case scores above 1e-4.
 constexpr double get_rows_nmse = 1e-12;
 
-// Every weight type of the table, in its order.
-std::vector<DType> weight_types() {
-  std::vector<DType> types;
-  for (size_t i = 0; i < kDTypeCount; ++i) {
-    if (is_weight_type(DType(i))) types.push_back(DType(i));
-  }
-  return types;
-}
-
 struct MatmulShape {
   int64_t m, n_in, n_out;
 };
-
-// A row length in blocks of the weight type, or (elements) a fixed number of elements that is a
-// multiple of every block size.
-struct RowLength {
-  int64_t count;
-  bool elements = false;
-};
-constexpr RowLength blocks(int64_t n) { return {n, false}; }
-constexpr RowLength elements(int64_t n) { return {n, true}; }
 
 struct BlockShape {
   int64_t m;
   RowLength n_in;
   int64_t n_out;
 };
-
-// Plain types (one-element "blocks") count in units of 32 like the 32-element block types, which
-// keeps the shapes that are not a multiple of the kernels' tiles.
-int64_t in_elements(DType type, RowLength n) {
-  return n.elements ? n.count : n.count * std::max<int64_t>(int64_t(dtype_info(type).block_elements), 32);
-}
 
 MatmulShape for_type(DType type, const BlockShape& s) { return {s.m, in_elements(type, s.n_in), s.n_out}; }
 
