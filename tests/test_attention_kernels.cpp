@@ -33,6 +33,7 @@ DeviceInfo fake_gpu(std::vector<CoopMatShape> shapes) {
   DeviceInfo d;
   d.name = "fake GPU";
   d.type = VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU;
+  d.shader_int64 = true;  // every desktop GPU and lavapipe (the row kernels' 64-bit loads)
   d.shader_float16 = true;
   d.storage_buffer_16bit = true;
   d.subgroup_size = d.min_subgroup_size = d.max_subgroup_size = 32;

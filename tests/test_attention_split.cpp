@@ -36,6 +36,7 @@ DeviceInfo fake_device(VkPhysicalDeviceType type) {
   DeviceInfo d;
   d.name = "fake device";
   d.type = type;
+  d.shader_int64 = true;  // every desktop GPU and lavapipe (the row kernels' 64-bit loads)
   return d;
 }
 

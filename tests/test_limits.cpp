@@ -212,3 +212,23 @@ TEST_CASE("limits: a model that fits small limits generates the same text as wit
   ScopedEnv heap("VKGRAPH_LIMIT_HEAP", "16M");
   CHECK(greedy_text(stories(), 16) == reference);
 }
+
+TEST_CASE("limits: without shaderInt64 the mat-vec kernels run the model to the same logits", "[limits][vulkan]") {
+  // The row kernels read weights and activations in 64-bit words (matmul/x_words.glsl); a device
+  // without shaderInt64 runs the mat-vec kernels instead. Their sums run in another order, so
+  // the logits are not the same bits: within f32 rounding of sums of at most 288 products
+  // (relative error about 1e-6, an NMSE about 1e-12; 1e-9 leaves room and still fails a wrong
+  // kernel, whose NMSE is of order 1).
+  const std::vector<float> rows = stories_logits();
+  ScopedEnv no64("VKGRAPH_LIMIT_INT64", "0");
+  const std::vector<float> matvec = stories_logits();
+  REQUIRE(matvec.size() == rows.size());
+  double err = 0, ref = 0;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    err += (double(matvec[i]) - rows[i]) * (double(matvec[i]) - rows[i]);
+    ref += double(rows[i]) * rows[i];
+  }
+  const double nmse = err / ref;
+  CHECK(ref > 0);
+  CHECK(nmse <= 1e-9);  // NaN fails
+}

@@ -33,6 +33,7 @@ DeviceInfo base_device(const char* name, VkPhysicalDeviceType type, uint32_t sub
   DeviceInfo d;
   d.name = name;
   d.type = type;
+  d.shader_int64 = true;  // every desktop GPU and lavapipe (the row kernels' 64-bit loads)
   d.subgroup_size = d.min_subgroup_size = d.max_subgroup_size = subgroup;
   d.subgroup_ops = kSubgroupOps;
   d.subgroup_ops_in_compute = true;

@@ -36,6 +36,7 @@ vk::DeviceInfo gpu_with(std::vector<vk::CoopMatShape> shapes, uint32_t subgroup)
   vk::DeviceInfo d;
   d.name = "Fake GPU";
   d.type = VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU;
+  d.shader_int64 = true;  // every desktop GPU and lavapipe (the row kernels' 64-bit loads)
   d.shader_float16 = d.storage_buffer_16bit = true;
   d.subgroup_size = d.min_subgroup_size = d.max_subgroup_size = subgroup;
   d.subgroup_ops_in_compute = true;

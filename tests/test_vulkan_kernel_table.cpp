@@ -26,6 +26,7 @@ DeviceInfo desktop_gpu() {
   DeviceInfo d;
   d.name = "fake desktop GPU";
   d.type = VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU;
+  d.shader_int64 = true;  // every desktop GPU and lavapipe (the row kernels' 64-bit loads)
   d.subgroup_size = 32;
   d.max_shared_memory = 48 * 1024;
   d.max_workgroup_size[0] = 1024;
@@ -133,6 +134,23 @@ TEST_CASE("kernel table: the test device runs every op and type the table lists"
   for (const KernelRow& row : kernel_table()) {
     INFO(kernel_key_string(row.key));
     CHECK_NOTHROW(select_kernel_row(ctx->info(), row.key));
+  }
+}
+
+// The row kernels read 16 bytes as two 64-bit words (matmul/rows_share.glsl): a device without
+// shaderInt64 gets the mat-vec kernels instead, fused products included.
+TEST_CASE("kernel table: without shaderInt64 the row kernels give way", "[vulkan][kernels]") {
+  auto ctx = test::vulkan_context();
+  DeviceInfo cpu = ctx->info();
+  REQUIRE(cpu.is_cpu());
+  REQUIRE(cpu.shader_int64);
+  for (OpKind op : {OpKind::matmul, OpKind::matmul_add, OpKind::matmul_cat, OpKind::matmul_swiglu}) {
+    const KernelKey key{op, DType::Q4_0, DType::F32, KernelForm::vector};
+    INFO(kernel_key_string(key));
+    CHECK(select_kernel_row(cpu, key).family == KernelFamily::matmul_rows);
+    DeviceInfo no64 = cpu;
+    no64.shader_int64 = false;
+    CHECK(select_kernel_row(no64, key).family == KernelFamily::matmul_matvec);
   }
 }
 

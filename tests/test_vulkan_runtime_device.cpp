@@ -19,6 +19,7 @@ vk::DeviceInfo fake(const char* name, VkPhysicalDeviceType type, const char* dri
   vk::DeviceInfo d;
   d.name = name;
   d.type = type;
+  d.shader_int64 = true;  // every desktop GPU and lavapipe (the row kernels' 64-bit loads)
   d.driver_name = driver;
   return d;
 }

@@ -26,6 +26,7 @@
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_ballot : require
 #extension GL_EXT_control_flow_attributes : require
+#extension GL_EXT_shader_explicit_arithmetic_types_int64 : require
 #include "common/types.glsl"
 #include "common/grid.glsl"
 #include "common/quant.glsl"
@@ -55,9 +56,10 @@ layout(set = 0, binding = 0) readonly buffer WeightBuf128 { vec4 w_vec4[]; };
 layout(set = 0, binding = 0) readonly buffer WeightBuf { float16_t w_data[]; };
 layout(set = 0, binding = 0) readonly buffer WeightBuf64 { uvec2 w64[]; };
 #elif defined(W_Q8_0) || defined(W_Q4_0)
-// Two views of one binding: 16-bit words (any block) and 16-byte vectors (aligned block pairs).
+// Two views of one binding: 16-bit words (any block) and 16-byte vectors (aligned block pairs,
+// w_load16).
 layout(set = 0, binding = 0) readonly buffer WeightBuf { uint16_t w_data[]; };
-layout(set = 0, binding = 0) readonly buffer WeightBuf128 { uvec4 w128[]; };
+layout(set = 0, binding = 0) readonly buffer WeightBuf128 { u64vec2 w128[]; };
 #elif defined(W_BF16)
 layout(set = 0, binding = 0) readonly buffer WeightBuf { uint16_t w_data[]; };
 layout(set = 0, binding = 0) readonly buffer WeightBuf64 { uvec2 w64[]; };
@@ -65,8 +67,9 @@ layout(set = 0, binding = 0) readonly buffer WeightBuf64 { uvec2 w64[]; };
 layout(set = 0, binding = 0) readonly buffer WeightBuf { uint16_t w_data[]; };
 layout(set = 0, binding = 0) readonly buffer WeightBuf32 { uint w32[]; };
 #if defined(W_Q5_0) || defined(W_Q4_K) || defined(W_Q6_K)
-// Q5_0 block pairs; Q4_K super-blocks at 16-byte boundaries (PAIRS_ALIGNED 2); Q6_K windows.
-layout(set = 0, binding = 0) readonly buffer WeightBuf128 { uvec4 w128[]; };
+// Q5_0 block pairs; Q4_K super-blocks at 16-byte boundaries (PAIRS_ALIGNED 2); Q6_K windows
+// (w_load16).
+layout(set = 0, binding = 0) readonly buffer WeightBuf128 { u64vec2 w128[]; };
 #endif
 #define QB_W w_data
 #define QB_W32 w32
@@ -86,10 +89,14 @@ layout(set = 0, binding = 0) readonly buffer WeightBuf128 { uvec4 w128[]; };
 #endif
 
 layout(set = 0, binding = 1) readonly buffer XBuf { X_T x[]; };
-#if defined(X_F16)
-layout(set = 0, binding = 1) readonly buffer XBuf4 { f16vec4 x_vec4[]; };
-#else
-layout(set = 0, binding = 1) readonly buffer XBuf4 { vec4 x_vec4[]; };
+#define X_WORDS_BINDING 1
+#include "matmul/x_words.glsl"
+#if defined(W_Q4_0) || defined(W_Q8_0) || defined(W_Q5_0) || defined(W_Q4_K) || defined(W_Q6_K)
+// The 16 bytes at 16-byte index i as four words, read as two 64-bit words (x_words.glsl says why).
+uvec4 w_load16(uint i) {
+  const u64vec2 v = w128[i];
+  return uvec4(unpackUint2x32(v.x), unpackUint2x32(v.y));
+}
 #endif
 layout(set = 0, binding = 2) writeonly buffer OutBuf { float o[]; };
 #include "matmul/params.glsl"
@@ -116,7 +123,7 @@ void tile_block(uint k0) {
     vec4 xs[8];
     if (X_SHARED != 0) {
       // (The lane index of a broadcast must be a constant expression, hence written out.)
-      const vec4 mine = vec4(x_vec4[(x_base[t] + k0) / 4 + (gl_SubgroupInvocationID & 7u)]);
+      const vec4 mine = x_vec4((x_base[t] + k0) / 4 + (gl_SubgroupInvocationID & 7u));
       xs[0] = subgroupBroadcast(mine, 0); xs[1] = subgroupBroadcast(mine, 1);
       xs[2] = subgroupBroadcast(mine, 2); xs[3] = subgroupBroadcast(mine, 3);
       xs[4] = subgroupBroadcast(mine, 4); xs[5] = subgroupBroadcast(mine, 5);
@@ -180,9 +187,9 @@ void load_pair(uint j, uint word) {
   const uint base = word / 4, s = word % 4;
   uvec4 q[PAIR_VEC4];
 #if defined(W_Q5_0)
-  [[unroll]] for (uint i = 0; i < PAIR_VEC4; ++i) q[i] = w128[min(base + i, uint(w128.length()) - 1)];
+  [[unroll]] for (uint i = 0; i < PAIR_VEC4; ++i) q[i] = w_load16(min(base + i, uint(w128.length()) - 1));
 #else
-  [[unroll]] for (uint i = 0; i < PAIR_VEC4; ++i) q[i] = w128[base + i];
+  [[unroll]] for (uint i = 0; i < PAIR_VEC4; ++i) q[i] = w_load16(base + i);
 #endif
   [[unroll]] for (uint i = 0; i < PAIR_WORDS; ++i) {
     const uint a = q[i / 4][i % 4], b = q[(i + 1) / 4][(i + 1) % 4];
@@ -278,13 +285,13 @@ void tile_rows() {
     for (uint blk = 0; blk < chunks / 8; ++blk) {
       vec4 a_lo[MAX_RPI], a_hi[MAX_RPI], o_lo[MAX_RPI], o_hi[MAX_RPI];
       [[unroll]] for (uint j = 0; j < RPI; ++j) {
-        q4_k_header(w128[w_base[j] / 8 + blk * 9], a_lo[j], a_hi[j], o_lo[j], o_hi[j]);
+        q4_k_header(w_load16(w_base[j] / 8 + blk * 9), a_lo[j], a_hi[j], o_lo[j], o_hi[j]);
       }
       for (uint g = 0; g < 4; ++g) {
         uvec4 qa[MAX_RPI], qb[MAX_RPI];
         [[unroll]] for (uint j = 0; j < RPI; ++j) {
-          qa[j] = w128[w_base[j] / 8 + blk * 9 + 1 + 2 * g];
-          qb[j] = w128[w_base[j] / 8 + blk * 9 + 2 + 2 * g];
+          qa[j] = w_load16(w_base[j] / 8 + blk * 9 + 1 + 2 * g);
+          qb[j] = w_load16(w_base[j] / 8 + blk * 9 + 2 + 2 * g);
         }
         [[unroll]] for (uint nib = 0; nib < 2; ++nib) {
           const uint c = 2 * g + nib;
@@ -316,8 +323,8 @@ void tile_rows() {
       [[unroll]] for (uint j = 0; j < RPI; ++j) {
         const uint b = w_base[j] + blk * Q6_K_BLOCK_WORDS;  // the block's first 16-bit word
         const uint v = b / 8, hs = b % 8;
-        tail[2 * j] = w128[v + 12];
-        tail[2 * j + 1] = w128[v + 13];
+        tail[2 * j] = w_load16(v + 12);
+        tail[2 * j + 1] = w_load16(v + 13);
         // d: 16-bit word 104 of the block, word hs + 8 of the tail window.
         const uvec4 t1 = tail[2 * j + 1];
         d[j] = unpackHalf2x16(pick4(hs >> 1, t1.x, t1.y, t1.z, t1.w) >> (16 * (hs & 1u))).x;
@@ -328,8 +335,8 @@ void tile_rows() {
           const uint b = w_base[j] + blk * Q6_K_BLOCK_WORDS;
           const uint v = b / 8, hs = b % 8;
           uvec4 ql[5], qh[3];
-          [[unroll]] for (uint i = 0; i < 5; ++i) ql[i] = w128[v + 4 * h + i];
-          [[unroll]] for (uint i = 0; i < 3; ++i) qh[i] = w128[v + 8 + 2 * h + i];
+          [[unroll]] for (uint i = 0; i < 5; ++i) ql[i] = w_load16(v + 4 * h + i);
+          [[unroll]] for (uint i = 0; i < 3; ++i) qh[i] = w_load16(v + 8 + 2 * h + i);
           [[unroll]] for (uint i = 0; i < 16; ++i) lw[j * 16 + i] = WINDOW_WORD(ql, i, hs);
           [[unroll]] for (uint i = 0; i < 8; ++i) hw[j * 8 + i] = WINDOW_WORD(qh, i, hs);
         }

@@ -39,6 +39,7 @@
 #extension GL_KHR_shader_subgroup_shuffle : require
 #extension GL_KHR_shader_subgroup_ballot : require
 #extension GL_EXT_control_flow_attributes : require
+#extension GL_EXT_shader_explicit_arithmetic_types_int64 : require
 #include "common/types.glsl"
 #include "common/grid.glsl"
 #include "common/quant.glsl"
@@ -63,11 +64,8 @@ layout(constant_id = 5) const uint X_SHARED = 0;       // 1: x_off and n_in mult
 #define O_BINDING (W_COUNT + 1)
 
 layout(set = 0, binding = X_BINDING) readonly buffer XBuf { X_T x[]; };
-#if defined(X_F16)
-layout(set = 0, binding = X_BINDING) readonly buffer XBuf4 { f16vec4 x_vec4[]; };
-#else
-layout(set = 0, binding = X_BINDING) readonly buffer XBuf4 { vec4 x_vec4[]; };
-#endif
+#define X_WORDS_BINDING X_BINDING
+#include "matmul/x_words.glsl"
 layout(set = 0, binding = O_BINDING) writeonly buffer OutBuf { float o[]; };
 
 // ADD (matmul_add): the epilogue adds r [m, n_out] f32 (a residual) to each stored sum, read at
@@ -115,7 +113,7 @@ vec4 x4(uint t, uint k) {
 #define BLOCK_X(t, k0)                                                                   \
   vec4 x0, x1, x2, x3, x4_, x5, x6, x7;                                                  \
   if (LANES == 1 && X_SHARED != 0) {                                                   \
-    const vec4 xs = vec4(x_vec4[(x_base[t] + (k0)) / 4 + (gl_SubgroupInvocationID & 7u)]); \
+    const vec4 xs = x_vec4((x_base[t] + (k0)) / 4 + (gl_SubgroupInvocationID & 7u));      \
     x0 = subgroupBroadcast(xs, 0); x1 = subgroupBroadcast(xs, 1);                        \
     x2 = subgroupBroadcast(xs, 2); x3 = subgroupBroadcast(xs, 3);                        \
     x4_ = subgroupBroadcast(xs, 4); x5 = subgroupBroadcast(xs, 5);                       \

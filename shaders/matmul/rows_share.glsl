@@ -13,6 +13,7 @@
 #define RS_BUF WeightBuf0
 #define RS_BUF32 WeightBuf0_32
 #define RS_BUF128 WeightBuf0_128
+#define RS_LOAD16 load16_0
 #define RS_ROW_SHARE row_share_0
 #define RS_LOAD_PAIR load_pair_0
 #define RS_WORD32 word32_0
@@ -27,6 +28,7 @@
 #define RS_BUF WeightBuf1
 #define RS_BUF32 WeightBuf1_32
 #define RS_BUF128 WeightBuf1_128
+#define RS_LOAD16 load16_1
 #define RS_ROW_SHARE row_share_1
 #define RS_LOAD_PAIR load_pair_1
 #define RS_WORD32 word32_1
@@ -41,6 +43,7 @@
 #define RS_BUF WeightBuf2
 #define RS_BUF32 WeightBuf2_32
 #define RS_BUF128 WeightBuf2_128
+#define RS_LOAD16 load16_2
 #define RS_ROW_SHARE row_share_2
 #define RS_LOAD_PAIR load_pair_2
 #define RS_WORD32 word32_2
@@ -58,10 +61,11 @@ layout(set = 0, binding = RS_INDEX) readonly buffer RS_BUF { float RS_W[]; };
 layout(set = 0, binding = RS_INDEX) readonly buffer RS_BUF { float16_t RS_W[]; };
 layout(set = 0, binding = RS_INDEX) readonly buffer RS_BUF32 { uint RS_W32[]; };
 #elif defined(W_Q8_0) || defined(W_Q4_0)
-// Two views of one binding: 16-bit words (any block) and 32-bit words (aligned block pairs).
+// Three views of one binding: 16-bit words (any block), 32-bit words and 16 bytes as two 64-bit
+// words (aligned block pairs, RS_LOAD16).
 layout(set = 0, binding = RS_INDEX) readonly buffer RS_BUF { uint16_t RS_W[]; };
 layout(set = 0, binding = RS_INDEX) readonly buffer RS_BUF32 { uint RS_W32[]; };
-layout(set = 0, binding = RS_INDEX) readonly buffer RS_BUF128 { uvec4 RS_W128[]; };
+layout(set = 0, binding = RS_INDEX) readonly buffer RS_BUF128 { u64vec2 RS_W128[]; };
 #elif defined(W_BF16)
 layout(set = 0, binding = RS_INDEX) readonly buffer RS_BUF { uint16_t RS_W[]; };
 layout(set = 0, binding = RS_INDEX) readonly buffer RS_BUF32 { uint RS_W32[]; };
@@ -69,8 +73,8 @@ layout(set = 0, binding = RS_INDEX) readonly buffer RS_BUF32 { uint RS_W32[]; };
 layout(set = 0, binding = RS_INDEX) readonly buffer RS_BUF { uint16_t RS_W[]; };
 layout(set = 0, binding = RS_INDEX) readonly buffer RS_BUF32 { uint RS_W32[]; };
 #if defined(W_Q5_0) || defined(W_Q4_K) || defined(W_Q6_K)
-// Q5_0 block pairs, whole Q4_K super-blocks, windows of Q6_K super-blocks.
-layout(set = 0, binding = RS_INDEX) readonly buffer RS_BUF128 { uvec4 RS_W128[]; };
+// Q5_0 block pairs, whole Q4_K super-blocks, windows of Q6_K super-blocks (RS_LOAD16).
+layout(set = 0, binding = RS_INDEX) readonly buffer RS_BUF128 { u64vec2 RS_W128[]; };
 #endif
 #define QB_W RS_W
 #define QB_W32 RS_W32
@@ -91,6 +95,15 @@ layout(set = 0, binding = RS_INDEX) readonly buffer RS_BUF128 { uvec4 RS_W128[];
 #error "define W_<TYPE> for a type with Vulkan kernels in engine/core/weight_types.def"
 #endif
 
+#if defined(W_Q4_0) || defined(W_Q8_0) || defined(W_Q5_0) || defined(W_Q4_K) || defined(W_Q6_K)
+// The 16 bytes at 16-byte index i as four words, read as two 64-bit words (matmul/x_words.glsl
+// says why).
+uvec4 RS_LOAD16(uint i) {
+  const u64vec2 v = RS_W128[i];
+  return uvec4(unpackUint2x32(v.x), unpackUint2x32(v.y));
+}
+#endif
+
 #if defined(W_Q4_0) || defined(W_Q8_0) || defined(W_Q5_0)
 // The 32-bit words of one block pair into pw[], read as whole 16-byte vectors: a CPU driver pays
 // per load instruction (a per-invocation loop), not per byte, so 3 (Q4_0), 4 (Q5_0) or 5 (Q8_0)
@@ -104,9 +117,9 @@ void RS_LOAD_PAIR(uint word) {
   const uint base = word / 4, s = word % 4;
   uvec4 q[PAIR_VEC4];
 #if defined(W_Q5_0)
-  [[unroll]] for (uint i = 0; i < PAIR_VEC4; ++i) q[i] = RS_W128[min(base + i, uint(RS_W128.length()) - 1)];
+  [[unroll]] for (uint i = 0; i < PAIR_VEC4; ++i) q[i] = RS_LOAD16(min(base + i, uint(RS_W128.length()) - 1));
 #else
-  [[unroll]] for (uint i = 0; i < PAIR_VEC4; ++i) q[i] = RS_W128[base + i];
+  [[unroll]] for (uint i = 0; i < PAIR_VEC4; ++i) q[i] = RS_LOAD16(base + i);
 #endif
   [[unroll]] for (uint i = 0; i < PAIR_WORDS; ++i) {
     const uint a = q[i / 4][i % 4], b = q[(i + 1) / 4][(i + 1) % 4];
@@ -192,10 +205,10 @@ void RS_ROW_SHARE(uint wb, uint lane) {
     for (uint blk = lane; blk < chunks / 8; blk += LANES) {
       const uint v0 = v_row + blk * 9;
       vec4 a_lo, a_hi, o_lo, o_hi;
-      q4_k_header(RS_W128[v0], a_lo, a_hi, o_lo, o_hi);
+      q4_k_header(RS_LOAD16(v0), a_lo, a_hi, o_lo, o_hi);
       // Chunk pairs in a loop, not unrolled (measured faster on lavapipe than the unrolled block).
       for (uint j = 0; j < 4; ++j) {
-        const uvec4 qa = RS_W128[v0 + 1 + 2 * j], qb = RS_W128[v0 + 2 + 2 * j];
+        const uvec4 qa = RS_LOAD16(v0 + 1 + 2 * j), qb = RS_LOAD16(v0 + 2 + 2 * j);
         [[unroll]] for (uint nib = 0; nib < 2; ++nib) {
           const uint c = 2 * j + nib;
           const float a = c < 4 ? a_lo[c] : a_hi[c - 4], o = c < 4 ? o_lo[c] : o_hi[c - 4];
@@ -221,14 +234,14 @@ void RS_ROW_SHARE(uint wb, uint lane) {
       const uint b = wb + blk * Q6_K_BLOCK_WORDS;  // the block's first 16-bit word
       const uint v = b / 8, hs = b % 8;
       uvec4 tail[2];
-      tail[0] = RS_W128[v + 12];
-      tail[1] = RS_W128[v + 13];
+      tail[0] = RS_LOAD16(v + 12);
+      tail[1] = RS_LOAD16(v + 13);
       // d: 16-bit word 104 of the block, word hs + 8 of the tail window.
       const float d = unpackHalf2x16(pick4(hs >> 1, tail[1].x, tail[1].y, tail[1].z, tail[1].w) >> (16 * (hs & 1u))).x;
       [[unroll]] for (uint h = 0; h < 2; ++h) {
         uvec4 ql[5], qh[3];
-        [[unroll]] for (uint i = 0; i < 5; ++i) ql[i] = RS_W128[v + 4 * h + i];
-        [[unroll]] for (uint i = 0; i < 3; ++i) qh[i] = RS_W128[v + 8 + 2 * h + i];
+        [[unroll]] for (uint i = 0; i < 5; ++i) ql[i] = RS_LOAD16(v + 4 * h + i);
+        [[unroll]] for (uint i = 0; i < 3; ++i) qh[i] = RS_LOAD16(v + 8 + 2 * h + i);
         uint hw[8];
         [[unroll]] for (uint i = 0; i < 8; ++i) hw[i] = WINDOW_WORD(qh, i, hs);
         [[unroll]] for (uint s = 0; s < 4; ++s) {
@@ -316,6 +329,7 @@ void RS_ROW_SHARE(uint wb, uint lane) {
 #undef RS_BUF
 #undef RS_BUF32
 #undef RS_BUF128
+#undef RS_LOAD16
 #undef RS_ROW_SHARE
 #undef RS_LOAD_PAIR
 #undef RS_WORD32

@@ -20,6 +20,15 @@ std::optional<uint64_t> read_env(const char* name) {
   return bytes;
 }
 
+// A feature switch: "0" turns the feature off, "1" or unset leaves it as the device has it.
+bool feature_off(const char* name, const char* feature) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') return false;
+  VKGRAPH_CHECK(std::string_view(v) == "0" || std::string_view(v) == "1", "{}='{}' must be 0 (no {}) or 1", name, v,
+                feature);
+  return std::string_view(v) == "0";
+}
+
 }  // namespace
 
 std::optional<uint64_t> parse_size(std::string_view text) {
@@ -67,11 +76,8 @@ LimitOverrides limit_overrides() {
   o.shared_memory = read_env("VKGRAPH_LIMIT_SHARED_MEMORY");
   o.workgroup_invocations = read_env("VKGRAPH_LIMIT_WORKGROUP_INVOCATIONS");
   o.subgroup_size = read_env("VKGRAPH_LIMIT_SUBGROUP_SIZE");
-  if (const char* v = std::getenv("VKGRAPH_LIMIT_16BIT_STORAGE"); v != nullptr && *v != '\0') {
-    VKGRAPH_CHECK(std::string_view(v) == "0" || std::string_view(v) == "1",
-                  "VKGRAPH_LIMIT_16BIT_STORAGE='{}' must be 0 (no 16-bit storage) or 1", v);
-    o.no_16bit_storage = std::string_view(v) == "0";
-  }
+  o.no_16bit_storage = feature_off("VKGRAPH_LIMIT_16BIT_STORAGE", "16-bit storage");
+  o.no_int64 = feature_off("VKGRAPH_LIMIT_INT64", "64-bit integers");
   return o;
 }
 
@@ -107,6 +113,10 @@ void apply_limit_overrides(DeviceInfo& info) {
   if (o.no_16bit_storage && info.storage_buffer_16bit) {
     info.storage_buffer_16bit = false;
     log::info("device '{}': 16-bit storage off (VKGRAPH_LIMIT_16BIT_STORAGE=0)", info.name);
+  }
+  if (o.no_int64 && info.shader_int64) {
+    info.shader_int64 = false;
+    log::info("device '{}': 64-bit integers off (VKGRAPH_LIMIT_INT64=0)", info.name);
   }
   if (o.heap) {
     // Drivers without a device-local heap (some software ones) allocate from the others.

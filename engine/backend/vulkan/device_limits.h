@@ -10,6 +10,7 @@
 //                                kernel that needs wider subgroups is not chosen. The driver still
 //                                runs its own width, so this only checks selection and fallbacks.
 //   VKGRAPH_LIMIT_16BIT_STORAGE=0  no storageBuffer16BitAccess (nor shaderFloat16 use of it)
+//   VKGRAPH_LIMIT_INT64=0        no shaderInt64 (the row kernels' 64-bit loads: mat-vec kernels run)
 // Sizes are bytes with an optional K, M or G suffix (powers of 1024); counts are plain numbers.
 // An override only lowers a limit; a value above the device's own is ignored. Together they
 // make a desktop driver choose kernels as a phone or an Apple GPU would (docs/hardware.md).
@@ -31,6 +32,7 @@ struct LimitOverrides {
   std::optional<uint64_t> workgroup_invocations;
   std::optional<uint64_t> subgroup_size;
   bool no_16bit_storage = false;
+  bool no_int64 = false;
 };
 
 // The overrides set in the environment now. Throws Error naming the variable when a value is

@@ -21,8 +21,8 @@ std::string shape_string(const CoopMatShape& s) {
 }
 
 // What the shader's SPIR-V needs that the device lacks (empty if nothing): its storage buffers
-// against maxPerStageDescriptorStorageBuffers, and the Vulkan memory model (cooperative-matrix
-// modules declare it). Checked when the kernel is chosen, so a device without them gets the
+// against maxPerStageDescriptorStorageBuffers, the Vulkan memory model (cooperative-matrix
+// modules declare it) and 64-bit integers. Checked when the kernel is chosen, so a device without them gets the
 // next row instead of an error when the pipeline is built.
 std::string shader_interface_problem(const DeviceInfo& info, const shaders::EmbeddedShader& shader) {
   static std::mutex mutex;
@@ -43,6 +43,10 @@ std::string shader_interface_problem(const DeviceInfo& info, const shaders::Embe
   }
   if (iface.vulkan_memory_model && !info.vulkan_memory_model) {
     why += fmt::format("{}no vulkanMemoryModel (the shader uses the Vulkan memory model)", why.empty() ? "" : "; ");
+  }
+  constexpr uint32_t kCapabilityInt64 = 11;  // the row kernels read 16 bytes as two 64-bit words
+  if (std::ranges::find(iface.capabilities, kCapabilityInt64) != iface.capabilities.end() && !info.shader_int64) {
+    why += fmt::format("{}no shaderInt64 (the shader uses 64-bit integers)", why.empty() ? "" : "; ");
   }
   return why;
 }
