@@ -14,6 +14,7 @@
 #include "engine/backend/cpu/cpu_backend.h"
 #include "engine/backend/vulkan/backend_vulkan.h"
 #include "engine/backend/vulkan/kernel_table.h"
+#include "engine/backend/vulkan/lowering.h"
 #include "engine/core/fp16.h"
 #include "engine/testing/op_cases.h"
 #include "shaders/embedded.h"
@@ -86,6 +87,24 @@ TEST_CASE("matmul kernels: a CPU-class device gets the row-per-invocation kernel
   // A GPU never gets it.
   CHECK(std::string(row_for(gpu_device(), DType::Q4_0, DType::F32, KernelForm::matrix).variant.shader) !=
         "matmul/rows_tokens_q4_0_f32");
+}
+
+// The row kernels read activations through a uniform-buffer view where they fit one
+// (matmul/x_words.glsl): on a CPU-class device, vec4 reads, whole 16-byte words, within
+// maxUniformBufferRange, at an offset aligned for a uniform buffer. Whether the two paths give
+// the same bits is tests/test_batch_invariance.cpp's (a 4-token step against a 64-token one).
+TEST_CASE("matmul kernels: activations through a uniform buffer where they fit one", "[vulkan][matmul]") {
+  DeviceInfo cpu = cpu_device();
+  cpu.max_uniform_buffer_range = 65536;
+  cpu.min_uniform_buffer_offset_alignment = 64;
+  const VkBuffer buffer = VK_NULL_HANDLE;  // only the offset and size matter here
+  CHECK(x_uniform_view(cpu, {buffer, 128, 576 * 4}, true));
+  CHECK(x_uniform_view(cpu, {buffer, 0, 65536}, true));
+  CHECK_FALSE(x_uniform_view(cpu, {buffer, 0, 65536 + 16}, true));  // over maxUniformBufferRange
+  CHECK_FALSE(x_uniform_view(cpu, {buffer, 16, 576 * 4}, true));    // offset not aligned for it
+  CHECK_FALSE(x_uniform_view(cpu, {buffer, 0, 40}, true));          // not whole 16-byte words
+  CHECK_FALSE(x_uniform_view(cpu, {buffer, 0, 576 * 4}, false));    // activations read one by one
+  CHECK_FALSE(x_uniform_view(gpu_device(), {buffer, 0, 576 * 4}, true));
 }
 
 TEST_CASE("matmul kernels: a GPU gets the subgroup-reduction mat-vec and the tiled mat-mat", "[vulkan][matmul]") {

@@ -90,6 +90,7 @@ layout(set = 0, binding = 0) readonly buffer WeightBuf128 { u64vec2 w128[]; };
 
 layout(set = 0, binding = 1) readonly buffer XBuf { X_T x[]; };
 #define X_WORDS_BINDING 1
+#define X_UNIFORM_BINDING 3  // after the output (matmul/x_words.glsl)
 #include "matmul/x_words.glsl"
 #if defined(W_Q4_0) || defined(W_Q8_0) || defined(W_Q5_0) || defined(W_Q4_K) || defined(W_Q6_K)
 // The 16 bytes at 16-byte index i as four words, read as two 64-bit words (x_words.glsl says why).

@@ -64,8 +64,6 @@ layout(constant_id = 5) const uint X_SHARED = 0;       // 1: x_off and n_in mult
 #define O_BINDING (W_COUNT + 1)
 
 layout(set = 0, binding = X_BINDING) readonly buffer XBuf { X_T x[]; };
-#define X_WORDS_BINDING X_BINDING
-#include "matmul/x_words.glsl"
 layout(set = 0, binding = O_BINDING) writeonly buffer OutBuf { float o[]; };
 
 // ADD (matmul_add): the epilogue adds r [m, n_out] f32 (a residual) to each stored sum, read at
@@ -91,6 +89,17 @@ layout(set = 0, binding = 3) readonly buffer ResBuf { float residual[]; };
 #else
 #define ADD_TAIL(member, row)
 #endif
+
+// The activations' uniform-buffer view is the last binding (matmul/x_words.glsl).
+#if defined(TAIL)
+#define X_UNIFORM_BINDING (TAIL_BINDING + 2 * W_COUNT)
+#elif defined(ADD)
+#define X_UNIFORM_BINDING (O_BINDING + 2)
+#else
+#define X_UNIFORM_BINDING (O_BINDING + 1)
+#endif
+#define X_WORDS_BINDING X_BINDING
+#include "matmul/x_words.glsl"
 
 // Loops over tokens and over the words of a block carry [[unroll]]: with their bounds known
 // after specialization the driver unrolls them, so acc[] and x_base[] live in registers

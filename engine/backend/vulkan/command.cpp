@@ -160,12 +160,13 @@ VkDescriptorSet Sequence::allocate_set() {
   VkDevice device = context_->device();
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (sets_left_in_pool_ == 0 || attempt == 1) {
-      VkDescriptorPoolSize size{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-                                std::max(kBuffersPerPool, bound_->binding_count * 4)};
+      const uint32_t count = std::max(kBuffersPerPool, bound_->binding_count * 4);
+      const VkDescriptorPoolSize sizes[2] = {{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, count},
+                                             {VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, count}};
       VkDescriptorPoolCreateInfo info{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
       info.maxSets = kSetsPerPool;
-      info.poolSizeCount = 1;
-      info.pPoolSizes = &size;
+      info.poolSizeCount = 2;
+      info.pPoolSizes = sizes;
       VkDescriptorPool pool = VK_NULL_HANDLE;
       vk_check(vkCreateDescriptorPool(device, &info, nullptr, &pool), "vkCreateDescriptorPool");
       descriptor_pools_.push_back(pool);
@@ -203,18 +204,22 @@ void Sequence::bind_buffers(std::span<const BufferRange> buffers) {
   for (size_t i = 0; i < buffers.size(); ++i) {
     const BufferRange& b = buffers[i];
     VKGRAPH_CHECK(b.buffer != VK_NULL_HANDLE && b.size > 0, "shader '{}' binding {}: empty buffer", bound_->shader, i);
-    VKGRAPH_CHECK(b.offset % info.min_storage_buffer_offset_alignment == 0,
-                  "shader '{}' binding {}: offset {} is not a multiple of minStorageBufferOffsetAlignment {}",
-                  bound_->shader, i, b.offset, info.min_storage_buffer_offset_alignment);
-    VKGRAPH_CHECK(b.size <= info.max_storage_buffer_range,
-                  "shader '{}' binding {}: range of {} bytes exceeds maxStorageBufferRange {}", bound_->shader, i,
-                  b.size, info.max_storage_buffer_range);
+    const VkDescriptorType type = binding_type(*bound_, uint32_t(i));
+    const bool uniform = type == VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER;
+    const uint64_t alignment =
+        uniform ? info.min_uniform_buffer_offset_alignment : info.min_storage_buffer_offset_alignment;
+    const uint64_t max_range = uniform ? info.max_uniform_buffer_range : info.max_storage_buffer_range;
+    VKGRAPH_CHECK(b.offset % alignment == 0, "shader '{}' binding {}: offset {} is not a multiple of {} {}",
+                  bound_->shader, i, b.offset,
+                  uniform ? "minUniformBufferOffsetAlignment" : "minStorageBufferOffsetAlignment", alignment);
+    VKGRAPH_CHECK(b.size <= max_range, "shader '{}' binding {}: range of {} bytes exceeds {} {}", bound_->shader, i,
+                  b.size, uniform ? "maxUniformBufferRange" : "maxStorageBufferRange", max_range);
     infos[i] = {b.buffer, b.offset, b.size};
     writes[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
     writes[i].dstSet = set;
     writes[i].dstBinding = static_cast<uint32_t>(i);
     writes[i].descriptorCount = 1;
-    writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+    writes[i].descriptorType = type;
     writes[i].pBufferInfo = &infos[i];
   }
   if (set == VK_NULL_HANDLE) return;

@@ -138,6 +138,8 @@ DeviceInfo probe_device(const Instance& instance, VkPhysicalDevice device, uint3
   info.max_storage_buffer_range = lim.maxStorageBufferRange;
   info.max_push_constants_size = lim.maxPushConstantsSize;
   info.min_storage_buffer_offset_alignment = lim.minStorageBufferOffsetAlignment;
+  info.max_uniform_buffer_range = lim.maxUniformBufferRange;
+  info.min_uniform_buffer_offset_alignment = lim.minUniformBufferOffsetAlignment;
   info.max_bound_descriptor_sets = lim.maxBoundDescriptorSets;
   info.max_storage_buffers_per_stage = lim.maxPerStageDescriptorStorageBuffers;
   info.timestamp_period_ns = lim.timestampPeriod;

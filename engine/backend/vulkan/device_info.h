@@ -70,6 +70,8 @@ struct DeviceInfo {
   uint64_t max_buffer_size = 0;             // maxBufferSize (1.3 maintenance4), 0 if unknown
   uint32_t max_push_constants_size = 0;
   uint64_t min_storage_buffer_offset_alignment = 0;
+  uint64_t max_uniform_buffer_range = 0;             // maxUniformBufferRange
+  uint64_t min_uniform_buffer_offset_alignment = 0;  // minUniformBufferOffsetAlignment
   uint32_t max_bound_descriptor_sets = 0;
   uint32_t max_storage_buffers_per_stage = 0;
 

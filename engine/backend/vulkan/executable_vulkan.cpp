@@ -126,6 +126,7 @@ PipelineDesc pipeline_desc(const Dispatch& d, const DeviceInfo& device) {
   desc.shader = std::string(d.kernel->variant.shader);
   desc.spec_constants = d.spec_constants;
   desc.binding_count = uint32_t(d.buffers.size());
+  desc.uniform_bindings = d.uniform_bindings;
   desc.push_constant_bytes = uint32_t(d.push.size());
   desc.required_subgroup_size = pipeline_subgroup_size(device, d.kernel->variant.requirements);
   return desc;

@@ -43,6 +43,7 @@ struct Dispatch {
   const KernelRow* kernel = nullptr;
   std::vector<uint32_t> spec_constants;  // constant_id 0.. (0 is the workgroup size)
   std::vector<BufferRange> buffers;      // bindings 0..n-1
+  uint32_t uniform_bindings = 0;         // bit i: binding i is a uniform buffer (else storage)
   std::vector<TensorId> bound;           // the tensor of each binding
   std::vector<std::byte> push;           // the push-constant block
   uint32_t groups[3] = {1, 1, 1};
@@ -137,6 +138,12 @@ void add_scratch_binding(Dispatch& d, uint64_t offset, uint64_t bytes);
 // Workgroup counts for `groups` flattened workgroups, split over x and y so that x stays under
 // maxComputeWorkGroupCount[0] (shaders/common/grid.glsl folds them back).
 void set_groups(Dispatch& d, uint64_t groups, const DeviceInfo& device, const Node& node);
+
+// Whether the row kernels read the activations bound at `x` through a uniform-buffer view
+// (matmul/x_words.glsl, bind_x_uniform in lowering_matmul.cpp): on a CPU-class device, read as
+// vec4 (`x_vec4`), in whole 16-byte words, within maxUniformBufferRange and at an offset
+// aligned for a uniform buffer.
+bool x_uniform_view(const DeviceInfo& device, const BufferRange& x, bool x_vec4);
 
 // Throws Error unless the dispatch's shader takes `push_struct` (its vkgraph_shader PUSH, which
 // the build checked against the shader's SPIR-V).

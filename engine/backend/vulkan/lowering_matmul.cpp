@@ -110,6 +110,34 @@ void add_rows_constants(Dispatch& d, uint32_t pairs_aligned, bool x_shared) {
   d.spec_constants.push_back(x_shared ? 1 : 0);
 }
 
+}  // namespace
+
+bool x_uniform_view(const DeviceInfo& device, const BufferRange& x, bool x_vec4) {
+  return device.is_cpu() && x_vec4 && x.size % 16 == 0 && x.size <= device.max_uniform_buffer_range &&
+         x.offset % std::max<uint64_t>(device.min_uniform_buffer_offset_alignment, 1) == 0;
+}
+
+namespace {
+
+// The activations' uniform-buffer view, the row kernels' last binding (matmul/x_words.glsl), and
+// its specialization constants 8-9: X_UNIFORM and the view's length in 16-byte words. On a
+// CPU-class device whose activations, read as vec4 (X_SHARED), fit one uniform binding at the
+// storage binding's offset: lavapipe turns a uniform-buffer load whose address differs between
+// lanes into plain per-lane loads, a storage-buffer one into bounds checks and branches per lane
+// and component. Otherwise 16 bytes of x stand in, unread.
+void bind_x_uniform(Dispatch& d, const DeviceInfo& device, size_t x_binding, bool x_vec4) {
+  const BufferRange x = d.buffers.at(x_binding);
+  const bool on = x_uniform_view(device, x, x_vec4);
+  d.spec_constants.resize(8, 0);  // constant_ids 6-7 are the tail variants' (bind_tails)
+  d.spec_constants.push_back(on ? 1 : 0);
+  d.spec_constants.push_back(on ? uint32_t(x.size / 16) : 1);
+  BufferRange view = x;
+  view.size = on ? x.size : std::min<uint64_t>(x.size, 16);
+  d.uniform_bindings |= 1u << d.buffers.size();
+  d.buffers.push_back(view);
+  d.bound.push_back(d.bound.at(x_binding));
+}
+
 // Binds the node's low-rank tails after its other bindings, for a kernel of `matrices` weight
 // bindings: b_0.. then t_0..; a matrix without a tail binds the first tail's b and t again, with
 // rank 0. Appends TAIL_VEC4 and TAIL_RANK (the next specialization constants: 6-7 of the row
@@ -241,6 +269,9 @@ Dispatch lower_matmul_group(const LoweringInput& in) {
     set_push(d, p);
   }
 
+  if (kind == KernelFamily::matmul_rows) {
+    bind_x_uniform(d, in.device, cat ? 3 : 2, p.x_off % 4 == 0 && p.n_in % 4 == 0);
+  }
   // Row tiles of ROWS rows per matrix (CAT) or of the one row count (SWIGLU), for every token tile
   // (the mat-vec: one token per tile).
   const uint64_t per_tile = std::max<uint32_t>(k.tile[0], 1);
@@ -374,6 +405,9 @@ Dispatch lower_matmul(const LoweringInput& in) {
     set_push(d, p);
   }
 
+  if (kind == KernelFamily::matmul_rows || kind == KernelFamily::matmul_rows_tokens) {
+    bind_x_uniform(d, in.device, 1, p.x_off % 4 == 0 && p.n_in % 4 == 0);
+  }
   const uint64_t weight_bytes = uint64_t(p.n_out) * row_bytes(w.dtype, p.n_in);
   const uint64_t x_bytes = uint64_t(p.m) * p.n_in * unit_bytes(x.dtype);
   switch (kind) {

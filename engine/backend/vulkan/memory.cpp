@@ -35,8 +35,10 @@ constexpr uint64_t kDefaultBlockSize = 128ull << 20;
 // Staging copies go through at most this much host-visible memory at a time.
 constexpr uint64_t kStagingChunk = 32ull << 20;
 
-constexpr VkBufferUsageFlags kUsage =
-    VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+// Uniform too: the row kernels read activations through a uniform-buffer view on CPU-class
+// devices (bind_x_uniform in lowering_matmul.cpp).
+constexpr VkBufferUsageFlags kUsage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT |
+                                      VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
 
 uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 

@@ -65,11 +65,16 @@ std::vector<std::byte> read_file(const std::filesystem::path& path) {
 }
 
 std::string pipeline_key(const PipelineDesc& d) {
-  return fmt::format("{}|{}|b{}|p{}|s{}", d.shader, fmt::join(d.spec_constants, ","), d.binding_count,
-                     d.push_constant_bytes, d.required_subgroup_size);
+  return fmt::format("{}|{}|b{}u{}|p{}|s{}", d.shader, fmt::join(d.spec_constants, ","), d.binding_count,
+                     d.uniform_bindings, d.push_constant_bytes, d.required_subgroup_size);
 }
 
 }  // namespace
+
+VkDescriptorType binding_type(const Pipeline& pipeline, uint32_t i) {
+  return (pipeline.uniform_bindings >> i & 1u) != 0 ? VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER
+                                                    : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+}
 
 std::filesystem::path cache_directory() {
   if (const char* dir = std::getenv("VKGRAPH_CACHE_DIR"); dir && *dir) return dir;
@@ -226,11 +231,12 @@ const Pipeline& PipelineCache::get(const PipelineDesc& desc) {
   p->shader = desc.shader;
   p->spec_constants = desc.spec_constants;
   p->binding_count = desc.binding_count;
+  p->uniform_bindings = desc.uniform_bindings;
   p->push_constant_bytes = desc.push_constant_bytes;
 
   std::vector<VkDescriptorSetLayoutBinding> bindings(desc.binding_count);
   for (uint32_t i = 0; i < desc.binding_count; ++i) {
-    bindings[i] = {i, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
+    bindings[i] = {i, binding_type(*p, i), 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
   }
   VkDescriptorSetLayoutCreateInfo set_info{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
   set_info.bindingCount = desc.binding_count;

@@ -36,21 +36,26 @@ class PipelineCreationError : public Error {
 struct PipelineDesc {
   std::string shader;                    // embedded variant name, e.g. "probe/vector_add_f32"
   std::vector<uint32_t> spec_constants;  // constant_id 0..n-1, each 4 bytes
-  uint32_t binding_count = 0;            // storage buffers at set 0, bindings 0..n-1
+  uint32_t binding_count = 0;            // buffers at set 0, bindings 0..n-1: storage buffers
   uint32_t push_constant_bytes = 0;      // multiple of 4, <= maxPushConstantsSize
   uint32_t required_subgroup_size = 0;   // 0: the driver's choice; else needs subgroup size control
+  uint32_t uniform_bindings = 0;         // ... except these: bit i, binding i is a uniform buffer
 };
 
 struct Pipeline {
   std::string shader;
   std::vector<uint32_t> spec_constants;
   uint32_t binding_count = 0;
+  uint32_t uniform_bindings = 0;  // bit i: binding i is a uniform buffer (else a storage buffer)
   uint32_t push_constant_bytes = 0;
   VkDescriptorSetLayout set_layout = VK_NULL_HANDLE;
   VkPipelineLayout layout = VK_NULL_HANDLE;
   VkPipeline pipeline = VK_NULL_HANDLE;
   double compile_ms = 0.0;  // wall time of vkCreateComputePipelines (and module creation)
 };
+
+// The descriptor type of a pipeline's binding i.
+VkDescriptorType binding_type(const Pipeline& pipeline, uint32_t i);
 
 class PipelineCache {
  public:
