@@ -9,8 +9,9 @@
 // Needs X_WORDS_BINDING (the activations' storage binding), X_UNIFORM_BINDING (the last binding
 // of the kernel) and X_F16 for f16 activations.
 
-// 1: read x through the uniform buffer at X_UNIFORM_BINDING, X_UNIFORM_VEC4 16-byte words bound
-// at the storage binding's offset (the host binds 16 bytes of it, unused, otherwise).
+// 1: read x through the uniform buffer at X_UNIFORM_BINDING, bound over the storage binding's
+// bytes (the host binds 16 bytes of it, unused, otherwise). X_UNIFORM_VEC4, the declared length,
+// is the device's whole range in 16-byte words: one pipeline for every activation size.
 layout(constant_id = 8) const uint X_UNIFORM = 0;
 layout(constant_id = 9) const uint X_UNIFORM_VEC4 = 1;
 layout(std140, set = 0, binding = X_UNIFORM_BINDING) uniform XUniform { u64vec2 x_uniform[X_UNIFORM_VEC4]; };

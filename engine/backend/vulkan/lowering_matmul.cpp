@@ -120,7 +120,7 @@ bool x_uniform_view(const DeviceInfo& device, const BufferRange& x, bool x_vec4)
 namespace {
 
 // The activations' uniform-buffer view, the row kernels' last binding (matmul/x_words.glsl), and
-// its specialization constants 8-9: X_UNIFORM and the view's length in 16-byte words. On a
+// its specialization constants 8-9: X_UNIFORM and the view's declared length in 16-byte words. On a
 // CPU-class device whose activations, read as vec4 (X_SHARED), fit one uniform binding at the
 // storage binding's offset: lavapipe turns a uniform-buffer load whose address differs between
 // lanes into plain per-lane loads, a storage-buffer one into bounds checks and branches per lane
@@ -130,7 +130,10 @@ void bind_x_uniform(Dispatch& d, const DeviceInfo& device, size_t x_binding, boo
   const bool on = x_uniform_view(device, x, x_vec4);
   d.spec_constants.resize(8, 0);  // constant_ids 6-7 are the tail variants' (bind_tails)
   d.spec_constants.push_back(on ? 1 : 0);
-  d.spec_constants.push_back(on ? uint32_t(x.size / 16) : 1);
+  // The view's declared length: the device's whole range (at most 64 KiB), not x's, so that one
+  // pipeline serves every shape (a length per activation size compiled a pipeline per prompt
+  // length); the binding covers x only, and the kernel reads no further.
+  d.spec_constants.push_back(uint32_t(std::clamp<uint64_t>(device.max_uniform_buffer_range, 16, 65536) / 16));
   BufferRange view = x;
   view.size = on ? x.size : std::min<uint64_t>(x.size, 16);
   d.uniform_bindings |= 1u << d.buffers.size();
