@@ -124,7 +124,7 @@ namespace {
 // CPU-class device whose activations, read as vec4 (X_SHARED), fit one uniform binding at the
 // storage binding's offset: lavapipe turns a uniform-buffer load whose address differs between
 // lanes into plain per-lane loads, a storage-buffer one into bounds checks and branches per lane
-// and component. Otherwise 16 bytes of x stand in, unread.
+// and component.
 void bind_x_uniform(Dispatch& d, const DeviceInfo& device, size_t x_binding, bool x_vec4) {
   const BufferRange x = d.buffers.at(x_binding);
   const bool on = x_uniform_view(device, x, x_vec4);
@@ -134,8 +134,13 @@ void bind_x_uniform(Dispatch& d, const DeviceInfo& device, size_t x_binding, boo
   // pipeline serves every shape (a length per activation size compiled a pipeline per prompt
   // length); the binding covers x only, and the kernel reads no further.
   d.spec_constants.push_back(uint32_t(std::clamp<uint64_t>(device.max_uniform_buffer_range, 16, 65536) / 16));
+  // Unused, the view is at most 16 bytes from x's offset rounded down to the uniform alignment,
+  // which may be coarser than the storage one x's offset meets (64 against 16 on some GPUs).
   BufferRange view = x;
-  view.size = on ? x.size : std::min<uint64_t>(x.size, 16);
+  if (!on) {
+    view.offset = x.offset - x.offset % std::max<uint64_t>(device.min_uniform_buffer_offset_alignment, 1);
+    view.size = std::min<uint64_t>(x.offset + x.size - view.offset, 16);
+  }
   d.uniform_bindings |= 1u << d.buffers.size();
   d.buffers.push_back(view);
   d.bound.push_back(d.bound.at(x_binding));
