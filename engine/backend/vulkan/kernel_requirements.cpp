@@ -22,8 +22,8 @@ std::string shape_string(const CoopMatShape& s) {
 
 // What the shader's SPIR-V needs that the device lacks (empty if nothing): its storage buffers
 // against maxPerStageDescriptorStorageBuffers, the Vulkan memory model (cooperative-matrix
-// modules declare it) and 64-bit integers. Checked when the kernel is chosen, so a device without them gets the
-// next row instead of an error when the pipeline is built.
+// modules declare it) and 64-bit integers. Checked when the kernel is chosen, so a device
+// without them gets the next row instead of an error when the pipeline is built.
 std::string shader_interface_problem(const DeviceInfo& info, const shaders::EmbeddedShader& shader) {
   static std::mutex mutex;
   static std::map<std::string_view, SpirvInterface> cache;  // shaders are embedded: names live forever
