@@ -26,7 +26,8 @@
 // (vec4_kv: D a multiple of 4, k and v bound at multiples of 4 elements): a CPU driver pays per
 // load instruction, not per byte, so a key of 64 elements costs 16 loads instead of 64 (the
 // elements past a rotation done in the kernel), and each value owner sums every R-th slot of 4
-// dimensions instead of every slot of one.
+// dimensions instead of every slot of one. The direct variants also reduce the scores' maxima and
+// sums with subgroup arithmetic (reduce_heads).
 //
 // Visibility, key rotation, scores and the online softmax: attention/common.glsl. A chunk that
 // sees nothing writes m = -inf, l = 0, o = 0; a row that sees nothing gets zeros.
@@ -43,6 +44,8 @@
 // part: [n_chunks, m * n_head, D] f32 accumulators, then [n_chunks, m * n_head, 2] f32 (m, l).
 // Constants 1-2 as in attention/common.glsl; 3 HG (query heads per workgroup, 1..MAX_HG).
 #extension GL_GOOGLE_include_directive : require
+#extension GL_KHR_shader_subgroup_arithmetic : require
+#extension GL_KHR_shader_subgroup_shuffle : require
 #if defined(PAGED_ATTENTION) && defined(STAGED_KEYS)
 #error "the paged split kernel reads its keys directly (a CPU-class device's variant)"
 #endif
@@ -96,6 +99,34 @@ shared uint pool_slot[SPLIT_WG];   // where each position of the step lives in t
 // barriers for all HG heads); the result of head h is left in work[RED + h * SPLIT_WG]. Uniform
 // control flow; the caller fills it before and puts a barrier between reading the result and
 // refilling it.
+#if !defined(STAGED_KEYS)
+// The direct variants (CPU-class devices) reduce each subgroup with subgroup arithmetic and then
+// the subgroups' results: 2 barriers instead of the tree's 7. A CPU driver switches between a
+// workgroup's subgroups at every barrier (lavapipe: smollm2-135m's 30 decode attentions of a
+// step, 4.5-5.5 ms with the tree, 3.9-4.3 ms this way, timestamps). Subgroups of at least 4
+// lanes (the kernel rows' requirement): at most SPLIT_WG / 4 of them.
+shared float subgroup_part[MAX_HG * SPLIT_WG / 4];
+void reduce_heads(bool take_max) {
+  const uint t = gl_LocalInvocationID.x;
+  for (uint h = 0; h < HG; ++h) {
+    const float v = work[RED + h * SPLIT_WG + t];
+    const float r = take_max ? subgroupMax(v) : subgroupAdd(v);
+    if (subgroupElect()) subgroup_part[h * (SPLIT_WG / 4) + gl_SubgroupID] = r;
+  }
+  barrier();
+  if (t == 0) {
+    for (uint h = 0; h < HG; ++h) {
+      float r = subgroup_part[h * (SPLIT_WG / 4)];
+      for (uint s = 1; s < gl_NumSubgroups; ++s) {
+        const float b = subgroup_part[h * (SPLIT_WG / 4) + s];
+        r = take_max ? max(r, b) : r + b;
+      }
+      work[RED + h * SPLIT_WG] = r;
+    }
+  }
+  barrier();
+}
+#else
 void reduce_heads(bool take_max) {
   const uint t = gl_LocalInvocationID.x;
   barrier();
@@ -110,6 +141,7 @@ void reduce_heads(bool take_max) {
     barrier();
   }
 }
+#endif
 
 #if !defined(STAGED_KEYS)
 // Adds q_s[h] . (key at kb, rotated to position kp when ROPE_MODE != 0) to dots[h]; each key
@@ -211,8 +243,15 @@ void main() {
   // owner's dimensions, each summing every R-th key (combined at the end).
   const uint owners = vec4_kv ? D / 4 : min(D, uint(SPLIT_WG));
   const uint R = SPLIT_WG / owners;
+#if defined(STAGED_KEYS)
+  // Consecutive invocations read consecutive dimensions of a slot (coalesced on a GPU).
   const uint own = t % owners;
   const uint my_r = t / owners;
+#else
+  // An owner's R sharers are neighbours, so that inside one subgroup they fold with shuffles.
+  const uint own = t / R;
+  const uint my_r = t % R;
+#endif
   const bool v_active = t < R * owners;
 
   float run_max[MAX_HG];
@@ -320,14 +359,38 @@ void main() {
   float sums[MAX_HG];
   for (uint h = 0; h < HG; ++h) sums[h] = work[RED + h * SPLIT_WG];
   barrier();
-  if (R > 1) {  // fold the R partial accumulators of each owned dimension into invocations t < owners
+  // Fold the R partial accumulators of each owned dimension: into each sharer (shuffles), else
+  // into invocation t < owners for owner t (shared memory).
+#if !defined(STAGED_KEYS)
+  // Sharers in one subgroup (R a power of two dividing its size): butterfly shuffles, no barrier
+  // (a CPU driver switches between the workgroup's subgroups at every barrier).
+  const bool shuffle_fold = R > 1 && (R & (R - 1)) == 0 && R <= gl_SubgroupSize;
+  if (shuffle_fold) {
+    for (uint i = 0; i < (vec4_kv ? 4 : 1); ++i) {
+      for (uint h = 0; h < HG; ++h) {
+        float a = v_active ? acc[h * MAX_DIMS + i] : 0.0;
+        for (uint s = 1; s < R; s <<= 1) a += subgroupShuffleXor(a, s);
+        acc[h * MAX_DIMS + i] = a;
+      }
+    }
+  }
+#else
+  const bool shuffle_fold = false;
+#endif
+  if (R > 1 && !shuffle_fold) {  // through shared memory
     for (uint i = 0; i < (vec4_kv ? 4 : 1); ++i) {
       for (uint h = 0; h < HG; ++h) work[RED + h * SPLIT_WG + t] = v_active ? acc[h * MAX_DIMS + i] : 0.0;
       barrier();
       if (t < owners) {
         for (uint h = 0; h < HG; ++h) {
           float a = 0.0;
-          for (uint r = 0; r < R; ++r) a += work[RED + h * SPLIT_WG + r * owners + t];
+          for (uint r = 0; r < R; ++r) {
+#if defined(STAGED_KEYS)
+            a += work[RED + h * SPLIT_WG + r * owners + t];
+#else
+            a += work[RED + h * SPLIT_WG + t * R + r];
+#endif
+          }
           acc[h * MAX_DIMS + i] = a;
         }
       }
@@ -335,6 +398,9 @@ void main() {
     }
   }
 
+  // Who stores owner `stored`'s dimensions: its first sharer after a shuffle fold, else t < owners.
+  const bool stores = shuffle_fold ? my_r == 0 && v_active : t < owners;
+  const uint stored = shuffle_fold ? own : t;
   const uint rows = p.m * p.n_head;
   const uint ml_base = p.part_off + p.n_chunks * rows * D;
   for (uint h = 0; h < HG; ++h) {
@@ -342,14 +408,14 @@ void main() {
     if (p.n_chunks == 1) {
       const float inv = softmax_normalizer(sums[h]);
       for (uint i = 0; i < MAX_DIMS; ++i) {
-        const uint d = t < owners ? owned_dim(t, i, vec4_kv, R) : D;
+        const uint d = stores ? owned_dim(stored, i, vec4_kv, R) : D;
         if (d >= D) break;
         o[p.o_off + row * D + d] = acc[h * MAX_DIMS + i] * inv;
       }
     } else {
       const uint slot = chunk * rows + row;
       for (uint i = 0; i < MAX_DIMS; ++i) {
-        const uint d = t < owners ? owned_dim(t, i, vec4_kv, R) : D;
+        const uint d = stores ? owned_dim(stored, i, vec4_kv, R) : D;
         if (d >= D) break;
         part[p.part_off + slot * D + d] = acc[h * MAX_DIMS + i];
       }

@@ -77,6 +77,25 @@ void add_row_kernel(std::vector<KernelRow>& rows, KernelKey key, const char* sha
                   "one workgroup per row, shared-memory reduction"});
 }
 
+// The RMS norms (shaders/norm/rms_norm.comp): on a CPU-class device the variant whose workgroup is
+// one subgroup reducing with subgroupAdd, no barrier (lavapipe, smollm2-135m Q4_0 decode: the 61
+// norms of a step 3.8-4.2 ms instead of 6.2-6.8, timestamps, which add about 3 ms to either).
+// 8 invocations, within every subgroup of at least 8 lanes. Elsewhere, and where subgroups are
+// narrower, the portable row.
+void add_norm_rows(std::vector<KernelRow>& rows, KernelKey key, const char* shader, const char* subgroup_shader) {
+  KernelRequirements one_subgroup = requirements(key.a, key.b, 8, 0);
+  one_subgroup.subgroup_ops = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
+  one_subgroup.min_subgroup_size = 8;
+  rows.push_back({key,
+                  KernelFamily::row_reduction,
+                  {subgroup_shader, one_subgroup},
+                  8,
+                  {},
+                  "CPU-class device: one subgroup per row, subgroupAdd, no barrier",
+                  RowWhen::cpu});
+  add_row_kernel(rows, key, shader);
+}
+
 // A shader name built at run time, kept alive for the rows' string_views (the table is static).
 std::string_view intern(std::string name) {
   static std::deque<std::string> names;
@@ -322,6 +341,17 @@ void add_matmul_tail(std::vector<KernelRow>& rows, OpKind op, DType w) {
 // head dimension. On CPU-class devices prefill runs a query row per invocation instead
 // (shaders/attention/attention_rows.comp), the tiled kernel only where that one does not fit.
 void add_attention_rows(std::vector<KernelRow>& r) {
+  // The direct split kernels (CPU-class devices) reduce over subgroups of at least 4 lanes with
+  // subgroup arithmetic (8 heads x 16 subgroup sums of shared memory) and fold the value
+  // owners' partial sums with shuffles.
+  constexpr uint32_t subgroup_sums_shared = 8 * 16 * 4;
+  const auto direct_requirements = [](DType kv, uint32_t shared) {
+    KernelRequirements req = requirements(kv, F32, 64, shared + subgroup_sums_shared);
+    req.subgroup_ops =
+        VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT | VK_SUBGROUP_FEATURE_SHUFFLE_BIT;
+    req.min_subgroup_size = 4;
+    return req;
+  };
   // The paged split kernel's shared memory: the split kernel's (below, without the key
   // rotation's frequencies) and the pool slot of each of its 64 positions.
   constexpr uint32_t paged_direct_shared =
@@ -336,7 +366,7 @@ void add_attention_rows(std::vector<KernelRow>& r) {
     r.push_back({{OpKind::paged_attention, kv, F32},
                  KernelFamily::attention_paged_direct,
                  {f16 ? "attention/paged_direct_kv_f16" : "attention/paged_direct_kv_f32",
-                  requirements(kv, F32, 64, paged_direct_shared)},
+                  direct_requirements(kv, paged_direct_shared)},
                  64,
                  {},
                  "paged cache, CPU-class device: a query row per workgroup, positions read through the table",
@@ -368,11 +398,12 @@ void add_attention_rows(std::vector<KernelRow>& r) {
     // CPU-class devices: each slot's owner reads its own key (no stage). Coalescing buys a CPU
     // driver nothing, and the stage's barriers and shared-memory copies cost it (lavapipe,
     // vkgraph_bench_attention --depths 4096: 36.7 ms a run direct, 83.9 ms staged at
-    // 9 heads x 64; 3.0 / 13.1 ms at 8 x 8). Same shared-memory figure: one source, one layout.
+    // 9 heads x 64; 3.0 / 13.1 ms at 8 x 8). Same shared-memory figure: one source, one layout,
+    // plus the subgroup sums of its reductions (direct_requirements).
     r.push_back({{OpKind::attention, kv, F32, KernelForm::attention_decode},
                  KernelFamily::attention_split,
                  {f16 ? "attention/split_direct_kv_f16" : "attention/split_direct_kv_f32",
-                  requirements(kv, F32, 64, 8 * 256 * 4 + split_work_floats * 4 + 64 * 4 + 129 * 4)},
+                  direct_requirements(kv, 8 * 256 * 4 + split_work_floats * 4 + 64 * 4 + 129 * 4)},
                  64,
                  {},
                  "decode, CPU-class device: split-K, each slot's key read by its owner (no stage)",
@@ -481,8 +512,8 @@ std::vector<KernelRow> build_table() {
   add_elementwise(r, {OpKind::convert, F32, F32}, "elementwise/copy_f32");
   add_elementwise(r, {OpKind::convert, F16, F16}, "elementwise/copy_f16");
 
-  add_row_kernel(r, {OpKind::rms_norm, F32}, "norm/rms_norm_f32");
-  add_row_kernel(r, {OpKind::rms_norm_mul, F32, F32}, "norm/rms_norm_mul_f32");
+  add_norm_rows(r, {OpKind::rms_norm, F32}, "norm/rms_norm_f32", "norm/rms_norm_subgroup_f32");
+  add_norm_rows(r, {OpKind::rms_norm_mul, F32, F32}, "norm/rms_norm_mul_f32", "norm/rms_norm_mul_subgroup_f32");
   // One token, one workgroup; reads f16 low-rank matrices (+ its partial sums and the delta's t).
   // Tile: invocations per row of a low-rank matrix (spec constant LANES). A row per invocation
   // needs 64 (the largest rank, pass_low_rank_norm.cpp), and fewer invocations are fewer SIMD
