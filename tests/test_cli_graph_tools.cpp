@@ -71,7 +71,9 @@ TEST_CASE("vkgraph plan -v prints each dispatch's kernel row and why it was chos
   CHECK_THAT(r.out,
              ContainsSubstring("row attention/split_direct_kv_f16@cpu (attention(f16, f32, decode), attention_split): "
                                "decode, CPU-class device: split-K"));
-  CHECK_THAT(r.out, ContainsSubstring("row norm/rms_norm_mul_f32"));
+  // The norm: the one-subgroup row of CPU-class devices.
+  CHECK_THAT(r.out, ContainsSubstring("row norm/rms_norm_mul_subgroup_f32@cpu (rms_norm_mul(f32, f32), row_reduction): "
+                                      "CPU-class device: one subgroup per row"));
   const CliResult plain = run_vkgraph("plan --tokens 1 --kv 64 --layers 1");
   CHECK_THAT(plain.out, !ContainsSubstring("CPU-class device: split-K"));
 }
