@@ -103,8 +103,9 @@ shared uint pool_slot[SPLIT_WG];   // where each position of the step lives in t
 // The direct variants (CPU-class devices) reduce each subgroup with subgroup arithmetic and then
 // the subgroups' results: 2 barriers instead of the tree's 7. A CPU driver switches between a
 // workgroup's subgroups at every barrier (lavapipe: smollm2-135m's 30 decode attentions of a
-// step, 4.5-5.5 ms with the tree, 3.9-4.3 ms this way, timestamps). Subgroups of at least 4
-// lanes (the kernel rows' requirement): at most SPLIT_WG / 4 of them.
+// step, 4.5-5.5 ms with the tree, 3.7-4.3 ms this way and with the shuffle fold below, by
+// timestamps, which overstate small kernels: docs/performance.md). Subgroups of at least 4 lanes
+// (the kernel rows' requirement): at most SPLIT_WG / 4 of them.
 shared float subgroup_part[MAX_HG * SPLIT_WG / 4];
 void reduce_heads(bool take_max) {
   const uint t = gl_LocalInvocationID.x;

@@ -79,8 +79,9 @@ void add_row_kernel(std::vector<KernelRow>& rows, KernelKey key, const char* sha
 
 // The RMS norms (shaders/norm/rms_norm.comp): on a CPU-class device the variant whose workgroup is
 // one subgroup reducing with subgroupAdd, no barrier (lavapipe, smollm2-135m Q4_0 decode: the 61
-// norms of a step 3.8-4.2 ms instead of 6.2-6.8, timestamps, which add about 3 ms to either).
-// 8 invocations, within every subgroup of at least 8 lanes. Elsewhere, and where subgroups are
+// norms of a step 3.8-4.2 ms instead of 6.2-6.8 by timestamps, which add about 3 ms to either; the
+// untimed step, with the attention change below, about 1 ms faster: docs/performance.md). 8
+// invocations, within every subgroup of at least 8 lanes. Elsewhere, and where subgroups are
 // narrower, the portable row.
 void add_norm_rows(std::vector<KernelRow>& rows, KernelKey key, const char* shader, const char* subgroup_shader) {
   KernelRequirements one_subgroup = requirements(key.a, key.b, 8, 0);
