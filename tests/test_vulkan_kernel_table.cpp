@@ -208,6 +208,7 @@ TEST_CASE("kernel table: a row's family matches the push constants of its shader
       {KernelFamily::matmul_tiled, {"MatmulPush"}},
       {KernelFamily::attention_split, {"AttentionSplitPush"}},
       {KernelFamily::attention_reduce, {"AttentionReducePush"}},
+      {KernelFamily::rope_kv, {"RopeKvPush"}},
       {KernelFamily::attention_tiled, {"AttentionPush"}},
       {KernelFamily::attention_rows, {"AttentionPush"}},
       {KernelFamily::attention_paged, {"PagedAttentionPush"}},

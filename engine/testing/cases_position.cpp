@@ -244,12 +244,78 @@ void add_kv_write_cases(std::vector<OpCase>& cases) {
   }
 }
 
+// A layer's rope and cache writes as a model step builds them: keys rotated and written, values
+// written as projected, into caches of either type at shuffled slots. With one token q, k and v
+// are neighbouring head ranges of one projection (the fusion pass joins the two ropes); with
+// several they are tensors of their own. The Vulkan backend lowers each rope with the writes
+// beside it as one dispatch (engine/backend/vulkan/lowering_rope_kv.cpp); the caches are compared
+// whole, so a write to a wrong slot or a missed one fails.
+void add_rope_kv_write_cases(std::vector<OpCase>& cases) {
+  struct RopeKvShape {
+    int64_t m, n_head, n_kv_head, head_dim, n_slots;
+    int32_t n_rot;
+  };
+  const RopeKvShape shapes[] = {
+      {1, 9, 3, 64, 256, 64}, {1, 4, 4, 8, 16, 8}, {5, 4, 2, 64, 65, 32}, {1, 8, 2, 80, 33, 80}};
+  for (DType cache : {DType::F32, DType::F16}) {
+    for (RopeMode mode : {RopeMode::normal, RopeMode::neox}) {
+      for (const RopeKvShape& s : shapes) {
+        OpCase c;
+        c.name = fmt::format("rope+kv_write {} cache={} m={} n_head={} n_kv_head={} head_dim={} n_slots={} n_rot={}",
+                             mode == RopeMode::normal ? "normal" : "neox", dtype_name(cache), s.m, s.n_head,
+                             s.n_kv_head, s.head_dim, s.n_slots, s.n_rot);
+        c.op = "rope";
+        c.max_nmse = rope_nmse;
+        c.build = [name = c.name, cache, mode, s](Backend& backend) {
+          CaseRng rng(name);
+          CaseGraph g;
+          const int64_t d = s.head_dim, row = s.n_kv_head * d;
+          const Shape cache_shape{s.n_slots, s.n_kv_head, d};
+          const TensorId cache_k =
+              add_state(g, backend, "cache_k", cache, cache_shape, rng.floats(size_t(s.n_slots * row)));
+          const TensorId cache_v =
+              add_state(g, backend, "cache_v", cache, cache_shape, rng.floats(size_t(s.n_slots * row)));
+          const std::vector<int32_t> order = shuffled_positions(rng, s.n_slots, s.n_slots, 0);
+          const TensorId slots = add_i32_input(g, "slots", std::vector<int32_t>(order.begin(), order.begin() + s.m));
+          std::vector<int32_t> pos(size_t(s.m));
+          for (int32_t& p : pos) p = rng.below(4096);
+          const TensorId positions = add_i32_input(g, "pos", pos);
+          TensorId q, k, v;
+          if (s.m == 1) {
+            const int64_t heads = s.n_head + 2 * s.n_kv_head;
+            const TensorId qkv = add_float_input(g, "qkv", DType::F32, {heads, d}, rng.floats(size_t(heads * d)));
+            q = g.graph.reshape(g.graph.rows(qkv, 0, s.n_head), {1, s.n_head, d});
+            k = g.graph.reshape(g.graph.rows(qkv, s.n_head, s.n_kv_head), {1, s.n_kv_head, d});
+            v = g.graph.reshape(g.graph.rows(qkv, s.n_head + s.n_kv_head, s.n_kv_head), {1, s.n_kv_head, d});
+          } else {
+            q = add_float_input(g, "q", DType::F32, {s.m, s.n_head, d}, rng.floats(size_t(s.m * s.n_head * d)));
+            k = add_float_input(g, "k", DType::F32, {s.m, s.n_kv_head, d}, rng.floats(size_t(s.m * row)));
+            v = add_float_input(g, "v", DType::F32, {s.m, s.n_kv_head, d}, rng.floats(size_t(s.m * row)));
+          }
+          const RopeParams params{mode, s.n_rot, 10000.0f, 1.0f};
+          // q's rope read through an op, as attention reads it: a rope that is an output is not joined.
+          const TensorId q_out = g.graph.scale(g.graph.rope(q, positions, params), 1.0f);
+          const TensorId v_written = g.graph.kv_write(cache_v, v, slots);
+          const TensorId k_written = g.graph.kv_write(cache_k, g.graph.rope(k, positions, params), slots);
+          for (TensorId y : {q_out, k_written, v_written}) {
+            g.graph.mark_output(y);
+            g.outputs.push_back(y);
+          }
+          return g;
+        };
+        cases.push_back(std::move(c));
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void add_position_cases(std::vector<OpCase>& cases) {
   add_rope_cases(cases);
   add_attention_cases(cases);
   add_kv_write_cases(cases);
+  add_rope_kv_write_cases(cases);
 }
 
 }  // namespace vkgraph::testing

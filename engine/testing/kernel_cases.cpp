@@ -28,10 +28,15 @@ KernelRowText row_text(const vk::KernelRow& row) {
 }
 
 // Whether `row` may run in a step whose key is `step`: the row's own key, except split-K's reduce
-// pass, which runs inside a decode attention step (of either cache type).
+// pass, which runs inside a decode attention step (of either cache type), and the rope that
+// performs kv_writes, which runs in a rope step of its layout.
 bool may_run_in(const vk::KernelRow& row, const vk::KernelKey& step) {
   if (row.family == vk::KernelFamily::attention_reduce) {
     return step.op == OpKind::attention && step.form == vk::KernelForm::attention_decode;
+  }
+  if (row.family == vk::KernelFamily::rope_kv) {
+    const bool neox = row.key.form == vk::KernelForm::rope_neox_kv;
+    return step.op == OpKind::rope && step.form == (neox ? vk::KernelForm::rope_neox : vk::KernelForm::rope_normal);
   }
   return row.key == step;
 }

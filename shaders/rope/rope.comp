@@ -6,9 +6,23 @@
 // factors, Llama 3.1's rope_freqs; has_factors 0: all 1); dimensions >= n_rot pass through.
 // x: [m, n_head, head_dim] f32, pos: [m] i32, out: like x, factors: [n_rot / 2] f32 (without
 // factors the binding holds pos again and is not read).
+//
+// ROPE_KV (engine/backend/vulkan/lowering_rope_kv.cpp): the same rotation, and in the same
+// dispatch up to two KV-cache writes that would each be a dispatch of kv/kv_write.comp of their
+// own: "from the result" (keys rotated by this rope: the invocation that computes an element of
+// the result range [a_first, a_first + a_count) also stores it in cache A at its token's slot)
+// and "copied" (values straight from the projection: b_m rows of b_row elements from src B into
+// cache B). Both use the slots at slots_off; a slot outside the cache is skipped, as in
+// kv_write.comp. Caches are f16 with CACHE_F16, else f32.
 #extension GL_GOOGLE_include_directive : require
 #include "common/types.glsl"
 #include "common/grid.glsl"
+
+#if defined(CACHE_F16)
+#define C_T F16_T
+#else
+#define C_T F32_T
+#endif
 
 layout(set = 0, binding = 0) readonly buffer XBuf { float x[]; };
 layout(set = 0, binding = 1) readonly buffer PosBuf { int pos[]; };
@@ -27,7 +41,43 @@ layout(push_constant) uniform Params {
   float freq_scale;
   uint factors_off;
   uint has_factors;
+#if defined(ROPE_KV)
+  uint slots_off;
+  uint a_first;  // the first element of the result that cache A takes
+  uint a_count;  // m * a_row, or 0: no write from the result
+  uint a_row;    // elements per token of cache A (n_kv_head * head_dim)
+  uint a_slots;  // slots of cache A
+  uint a_off;
+  uint b_m;  // tokens copied into cache B, or 0: no copy
+  uint b_row;
+  uint b_slots;
+  uint b_src_off;
+  uint b_off;
+#endif
 } p;
+
+#if defined(ROPE_KV)
+layout(set = 0, binding = 4) readonly buffer SlotBuf { int slots[]; };
+layout(set = 0, binding = 5) buffer CacheA { C_T cache_a[]; };
+layout(set = 0, binding = 6) buffer CacheB { C_T cache_b[]; };
+layout(set = 0, binding = 7) readonly buffer SrcB { float src_b[]; };
+
+// Element e of the result (counted from o_off), just computed as v: into cache A when in its range.
+void store_result(uint e, float v) {
+  if (e < p.a_first || e - p.a_first >= p.a_count) return;
+  const uint j = e - p.a_first;
+  const int slot = slots[p.slots_off + j / p.a_row];
+  if (slot >= 0 && uint(slot) < p.a_slots) cache_a[p.a_off + uint(slot) * p.a_row + j % p.a_row] = C_T(v);
+}
+#define STORE(i, v)                \
+  {                                \
+    const float stored_ = (v);     \
+    o[ob + (i)] = stored_;         \
+    store_result(ob - p.o_off + (i), stored_); \
+  }
+#else
+#define STORE(i, v) o[ob + (i)] = (v);
+#endif
 
 void main() {
   const uint half_rot = p.n_rot / 2;
@@ -55,12 +105,19 @@ void main() {
 #endif
       const float a = x[xb + i0];
       const float b = x[xb + i1];
-      o[ob + i0] = a * c - b * s;
-      o[ob + i1] = a * s + b * c;
+      STORE(i0, a * c - b * s)
+      STORE(i1, a * s + b * c)
     } else {
       const uint i = p.n_rot + 2 * (j - half_rot);
-      o[ob + i] = x[xb + i];
-      if (i + 1 < p.head_dim) o[ob + i + 1] = x[xb + i + 1];
+      STORE(i, x[xb + i])
+      if (i + 1 < p.head_dim) STORE(i + 1, x[xb + i + 1])
     }
   }
+#if defined(ROPE_KV)
+  // The copied write: independent of the rotation (its source is ready before the dispatch).
+  for (uint e = global_index(); e < p.b_m * p.b_row; e += global_stride()) {
+    const int slot = slots[p.slots_off + e / p.b_row];
+    if (slot >= 0 && uint(slot) < p.b_slots) cache_b[p.b_off + uint(slot) * p.b_row + e % p.b_row] = C_T(src_b[p.b_src_off + e]);
+  }
+#endif
 }

@@ -9,6 +9,7 @@
 
 #include "engine/backend/vulkan/backend_vulkan.h"
 #include "engine/backend/vulkan/kernel_table.h"
+#include "engine/backend/vulkan/lowering_rope_kv.h"
 #include "engine/core/error.h"
 #include "engine/core/log.h"
 
@@ -143,9 +144,37 @@ void VulkanExecutable::lower_steps() {
   const uint64_t align = std::max<uint64_t>(device.min_storage_buffer_offset_alignment, 1);
   std::vector<uint64_t> scratch_base;  // per dispatch: its step's range in scratch_
   uint64_t scratch_bytes = 0;
-  for (const Step& step : plan_.steps()) {
+  // Ropes that also perform the kv_writes beside them (lowering_rope_kv.cpp): where the device has
+  // the combined kernel and no test forces the separate ones.
+  const auto combined_allowed = [&](TensorId rope, DType cache_type, const RopeKvWrites& w) {
+    const Graph& graph = plan_.graph();
+    std::vector<TensorId> parts{rope};
+    for (const std::optional<size_t>& s : {w.from_result, w.copied}) {
+      if (s) parts.push_back(plan_.steps()[*s].node);
+    }
+    try {
+      for (TensorId part : parts) {
+        if (kernel_row_forced(select_kernel_row(device, kernel_key(graph, graph.node(part))))) return false;
+      }
+      select_kernel_row(device, rope_kv_key(graph.node(rope), cache_type),
+                        [&cache](const KernelRow& r) { return !cache.failed(r.variant.shader); });
+    } catch (const Error&) {
+      return false;
+    }
+    return true;
+  };
+  const RopeKvAbsorption absorption = find_rope_kv_absorption(plan_, combined_allowed);
+  bool carried_barrier = false;  // of an absorbed step: owed to the next dispatch
+  for (size_t step_index = 0; step_index < plan_.steps().size(); ++step_index) {
+    const Step& step = plan_.steps()[step_index];
+    if (absorption.absorbed_by[step_index] >= 0) {
+      carried_barrier = carried_barrier || step.barrier_before;
+      continue;
+    }
     const Node& node = plan_.graph().node(step.node);
-    const KernelKey key = kernel_key(plan_.graph(), node);
+    const RopeKvWrites& rope_kv = absorption.writes[step_index];
+    const KernelKey key =
+        rope_kv.any() ? rope_kv_key(node, rope_kv_cache_type(plan_, rope_kv)) : kernel_key(plan_.graph(), node);
     // A row whose pipeline the driver cannot build (a driver bug, typically in cooperative
     // matrices) is skipped for the next row of the table, with a warning naming the driver,
     // instead of stopping the run.
@@ -159,6 +188,7 @@ void VulkanExecutable::lower_steps() {
     for (;;) {
       const KernelRow& row = select_kernel_row(device, key, usable);
       LoweringInput in{plan_, step.node, row, *this, device};
+      in.rope_kv = rope_kv.any() ? &rope_kv : nullptr;
       try {
         lowered = lower_step_dispatches(in);
       } catch (const RowDoesNotFit& e) {
@@ -180,10 +210,11 @@ void VulkanExecutable::lower_steps() {
     for (size_t k = 0; k < lowered.dispatches.size(); ++k) {
       pipelines_.push_back(step_pipelines[k]);
       // A step's later dispatches read what the earlier ones wrote.
-      barrier_before_.push_back(k == 0 ? step.barrier_before : true);
+      barrier_before_.push_back(k == 0 ? step.barrier_before || carried_barrier : true);
       scratch_base.push_back(scratch_bytes);
       dispatches_.push_back(std::move(lowered.dispatches[k]));
     }
+    if (!lowered.dispatches.empty()) carried_barrier = false;
     scratch_bytes += (lowered.scratch_bytes + align - 1) / align * align;
   }
   if (scratch_bytes > 0) {

@@ -536,6 +536,16 @@ std::vector<KernelRow> build_table() {
 
   add_elementwise(r, {OpKind::rope, F32, I32, KernelForm::rope_normal}, "rope/rope_normal_f32", KernelFamily::rope);
   add_elementwise(r, {OpKind::rope, F32, I32, KernelForm::rope_neox}, "rope/rope_neox_f32", KernelFamily::rope);
+  // A rope with the cache writes next to it (lowering_rope_kv.cpp), b the caches' type: on lavapipe
+  // a dispatch costs tens of microseconds whatever it does, and a decode step has three of these
+  // small ones per layer.
+  for (DType cache : {F32, F16}) {
+    const std::string type(dtype_name(cache));
+    add_elementwise(r, {OpKind::rope, F32, cache, KernelForm::rope_normal_kv}, intern("rope/rope_kv_normal_" + type),
+                    KernelFamily::rope_kv);
+    add_elementwise(r, {OpKind::rope, F32, cache, KernelForm::rope_neox_kv}, intern("rope/rope_kv_neox_" + type),
+                    KernelFamily::rope_kv);
+  }
 
   // Weight types with Vulkan kernels: the vk_matmul rows of engine/core/weight_types.def.
   for (DType w : vulkan_weight_types(vk_matmul)) {
@@ -575,6 +585,8 @@ const char* kernel_family_name(KernelFamily family) {
       return "row_reduction";
     case KernelFamily::rope:
       return "rope";
+    case KernelFamily::rope_kv:
+      return "rope_kv";
     case KernelFamily::get_rows:
       return "get_rows";
     case KernelFamily::kv_write:
@@ -619,6 +631,10 @@ const char* kernel_form_name(KernelForm form) {
       return "normal";
     case KernelForm::rope_neox:
       return "neox";
+    case KernelForm::rope_normal_kv:
+      return "normal_kv";
+    case KernelForm::rope_neox_kv:
+      return "neox_kv";
     case KernelForm::attention_decode:
       return "decode";
     case KernelForm::attention_tiled:
@@ -815,6 +831,8 @@ ForcedKernels::~ForcedKernels() {
   std::lock_guard lock(forced_mutex);
   forced_shaders = std::move(previous_);
 }
+
+bool kernel_row_forced(const KernelRow& row) { return is_forced(row); }
 
 const KernelRow& select_kernel_row(const DeviceInfo& device, const KernelKey& key) {
   return select_kernel_row(device, key, [](const KernelRow&) { return true; });

@@ -24,6 +24,8 @@ enum class KernelForm : uint8_t {
   matrix,                  // matmul with several tokens (prefill): tiled mat-mat
   rope_normal,             // RopeMode::normal
   rope_neox,               // RopeMode::neox
+  rope_normal_kv,          // a normal rope with the KV-cache writes it absorbs (no node has it: the lowering asks)
+  rope_neox_kv,            // ... a NEOX one
   attention_decode,        // attention with one query row
   attention_tiled,         // attention with several query rows (prefill), head_dim not a multiple of 16
   attention_tiled16,       // ... head_dim a multiple of 16: cooperative-matrix tiles can apply
@@ -64,6 +66,7 @@ enum class KernelFamily : uint8_t {
   elementwise,             // shaders/elementwise: one invocation per element
   row_reduction,           // shaders/norm, softmax, argmax: one workgroup per row
   rope,                    // shaders/rope
+  rope_kv,                 // shaders/rope with ROPE_KV: a rope and up to two kv_writes in one dispatch
   get_rows,                // shaders/get_rows
   kv_write,                // shaders/kv
   matmul_matvec,           // matmul/matvec.comp: rows split over invocations, shared-memory reduction
@@ -112,6 +115,9 @@ const KernelRow& select_kernel_row(const DeviceInfo& device, const KernelKey& ke
 // skipped this way); the error names the rows it refused.
 const KernelRow& select_kernel_row(const DeviceInfo& device, const KernelKey& key,
                                    const std::function<bool(const KernelRow&)>& usable);
+
+// Whether a ForcedKernels list in force names this row.
+bool kernel_row_forced(const KernelRow& row);
 
 // Forces shader variants (or rows) for as long as it lives (tests and benchmarks that must run a variant
 // the table would not pick on this device, e.g. the integer-dot path on lavapipe): rows whose

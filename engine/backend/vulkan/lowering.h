@@ -67,13 +67,16 @@ struct RowRange {
   std::optional<uint32_t> token;
 };
 
+struct RopeKvWrites;  // lowering_rope_kv.h
+
 struct LoweringInput {
   const Plan& plan;
   TensorId id;
   const KernelRow& kernel;
   const TensorBinder& binder;
   const DeviceInfo& device;
-  const RowRange* rows = nullptr;  // get_rows and matmul: only these rows of the weight
+  const RowRange* rows = nullptr;         // get_rows and matmul: only these rows of the weight
+  const RopeKvWrites* rope_kv = nullptr;  // rope: the kv_write steps its dispatch performs
 
   const Graph& graph() const { return plan.graph(); }
   const Node& node() const { return plan.graph().node(id); }
@@ -103,7 +106,8 @@ LoweredStep lower_attention_paged(const LoweringInput& in);  // lowering_attenti
 Dispatch lower_elementwise(const LoweringInput& in);  // add mul scale silu swiglu convert
 Dispatch lower_row_op(const LoweringInput& in);       // rms_norm rms_norm_mul rms_norm_low_rank softmax argmax
 Dispatch lower_rope(const LoweringInput& in);
-Dispatch lower_matmul(const LoweringInput& in);  // every matmul_* family
+Dispatch lower_rope_kv(const LoweringInput& in);  // lowering_rope_kv.cpp
+Dispatch lower_matmul(const LoweringInput& in);   // every matmul_* family
 Dispatch lower_get_rows(const LoweringInput& in);
 Dispatch lower_attention(const LoweringInput& in);       // attention_tiled (prefill)
 Dispatch lower_attention_rows(const LoweringInput& in);  // attention_rows (prefill, CPU-class devices)

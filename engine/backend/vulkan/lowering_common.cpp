@@ -91,6 +91,8 @@ Dispatch lower_step(const LoweringInput& in) {
       return lower_row_op(in);
     case KernelFamily::rope:
       return lower_rope(in);
+    case KernelFamily::rope_kv:
+      return lower_rope_kv(in);
     case KernelFamily::get_rows:
       return lower_get_rows(in);
     case KernelFamily::kv_write:

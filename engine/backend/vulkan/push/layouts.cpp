@@ -24,6 +24,7 @@ const std::vector<PushLayout>& push_layouts() {
       PushStruct<UnaryPush>::layout(),
       PushStruct<SwigluPush>::layout(),
       PushStruct<RopePush>::layout(),
+      PushStruct<RopeKvPush>::layout(),
       PushStruct<GetRowsPush>::layout(),
       PushStruct<KvWritePush>::layout(),
       PushStruct<NormPush>::layout(),
