@@ -245,7 +245,8 @@ void add_kv_write_cases(std::vector<OpCase>& cases) {
 }
 
 // A layer's rope and cache writes as a model step builds them: keys rotated and written, values
-// written as projected, into caches of either type at shuffled slots. With one token q, k and v
+// written as projected, into caches of either type at shuffled slots; or, as the KV ring does
+// (attention rotates its keys), both written as projected and only q rotated. With one token q, k and v
 // are neighbouring head ranges of one projection (the fusion pass joins the two ropes); with
 // several they are tensors of their own. The Vulkan backend lowers each rope with the writes
 // beside it as one dispatch (engine/backend/vulkan/lowering_rope_kv.cpp); the caches are compared
@@ -254,16 +255,17 @@ void add_rope_kv_write_cases(std::vector<OpCase>& cases) {
   struct RopeKvShape {
     int64_t m, n_head, n_kv_head, head_dim, n_slots;
     int32_t n_rot;
+    bool ring = false;  // keys written unrotated
   };
-  const RopeKvShape shapes[] = {
-      {1, 9, 3, 64, 256, 64}, {1, 4, 4, 8, 16, 8}, {5, 4, 2, 64, 65, 32}, {1, 8, 2, 80, 33, 80}};
+  const RopeKvShape shapes[] = {{1, 9, 3, 64, 256, 64}, {1, 4, 4, 8, 16, 8},          {5, 4, 2, 64, 65, 32},
+                                {1, 8, 2, 80, 33, 80},  {1, 9, 3, 64, 256, 64, true}, {5, 4, 2, 64, 65, 32, true}};
   for (DType cache : {DType::F32, DType::F16}) {
     for (RopeMode mode : {RopeMode::normal, RopeMode::neox}) {
       for (const RopeKvShape& s : shapes) {
         OpCase c;
-        c.name = fmt::format("rope+kv_write {} cache={} m={} n_head={} n_kv_head={} head_dim={} n_slots={} n_rot={}",
+        c.name = fmt::format("rope+kv_write {} cache={} m={} n_head={} n_kv_head={} head_dim={} n_slots={} n_rot={}{}",
                              mode == RopeMode::normal ? "normal" : "neox", dtype_name(cache), s.m, s.n_head,
-                             s.n_kv_head, s.head_dim, s.n_slots, s.n_rot);
+                             s.n_kv_head, s.head_dim, s.n_slots, s.n_rot, s.ring ? " ring" : "");
         c.op = "rope";
         c.max_nmse = rope_nmse;
         c.build = [name = c.name, cache, mode, s](Backend& backend) {
@@ -293,11 +295,16 @@ void add_rope_kv_write_cases(std::vector<OpCase>& cases) {
             v = add_float_input(g, "v", DType::F32, {s.m, s.n_kv_head, d}, rng.floats(size_t(s.m * row)));
           }
           const RopeParams params{mode, s.n_rot, 10000.0f, 1.0f};
-          // q's rope read through an op, as attention reads it: a rope that is an output is not joined.
-          const TensorId q_out = g.graph.scale(g.graph.rope(q, positions, params), 1.0f);
+          // In a model step's order: q's rope, the cache writes, then their readers (ops, as attention
+          // is: a rope that is an output is not joined with k's, and a cache written and marked as
+          // an output is copied out after every other step).
+          const TensorId q_rot = g.graph.rope(q, positions, params);
           const TensorId v_written = g.graph.kv_write(cache_v, v, slots);
-          const TensorId k_written = g.graph.kv_write(cache_k, g.graph.rope(k, positions, params), slots);
-          for (TensorId y : {q_out, k_written, v_written}) {
+          const TensorId k_written = g.graph.kv_write(cache_k, s.ring ? k : g.graph.rope(k, positions, params), slots);
+          const TensorId q_out = g.graph.scale(q_rot, 1.0f);
+          const TensorId k_out = g.graph.convert(k_written, DType::F32);
+          const TensorId v_out = g.graph.convert(v_written, DType::F32);
+          for (TensorId y : {q_out, k_out, v_out}) {
             g.graph.mark_output(y);
             g.outputs.push_back(y);
           }

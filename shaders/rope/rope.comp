@@ -11,9 +11,10 @@
 // dispatch up to two KV-cache writes that would each be a dispatch of kv/kv_write.comp of their
 // own: "from the result" (keys rotated by this rope: the invocation that computes an element of
 // the result range [a_first, a_first + a_count) also stores it in cache A at its token's slot)
-// and "copied" (values straight from the projection: b_m rows of b_row elements from src B into
-// cache B). Both use the slots at slots_off; a slot outside the cache is skipped, as in
-// kv_write.comp. Caches are f16 with CACHE_F16, else f32.
+// and up to two "copied" (values straight from the projection, and in the KV ring, whose keys
+// attention rotates, the keys: b_m rows of b_row elements from src B into cache B, likewise C).
+// All use the slots at slots_off; a slot outside the cache is skipped, as in kv_write.comp.
+// Caches are f16 with CACHE_F16, else f32.
 #extension GL_GOOGLE_include_directive : require
 #include "common/types.glsl"
 #include "common/grid.glsl"
@@ -53,6 +54,11 @@ layout(push_constant) uniform Params {
   uint b_slots;
   uint b_src_off;
   uint b_off;
+  uint c_m;
+  uint c_row;
+  uint c_slots;
+  uint c_src_off;
+  uint c_off;
 #endif
 } p;
 
@@ -61,6 +67,8 @@ layout(set = 0, binding = 4) readonly buffer SlotBuf { int slots[]; };
 layout(set = 0, binding = 5) buffer CacheA { C_T cache_a[]; };
 layout(set = 0, binding = 6) buffer CacheB { C_T cache_b[]; };
 layout(set = 0, binding = 7) readonly buffer SrcB { float src_b[]; };
+layout(set = 0, binding = 8) buffer CacheC { C_T cache_c[]; };
+layout(set = 0, binding = 9) readonly buffer SrcC { float src_c[]; };
 
 // Element e of the result (counted from o_off), just computed as v: into cache A when in its range.
 void store_result(uint e, float v) {
@@ -114,10 +122,14 @@ void main() {
     }
   }
 #if defined(ROPE_KV)
-  // The copied write: independent of the rotation (its source is ready before the dispatch).
+  // The copied writes: independent of the rotation (their sources are ready before the dispatch).
   for (uint e = global_index(); e < p.b_m * p.b_row; e += global_stride()) {
     const int slot = slots[p.slots_off + e / p.b_row];
     if (slot >= 0 && uint(slot) < p.b_slots) cache_b[p.b_off + uint(slot) * p.b_row + e % p.b_row] = C_T(src_b[p.b_src_off + e]);
+  }
+  for (uint e = global_index(); e < p.c_m * p.c_row; e += global_stride()) {
+    const int slot = slots[p.slots_off + e / p.c_row];
+    if (slot >= 0 && uint(slot) < p.c_slots) cache_c[p.c_off + uint(slot) * p.c_row + e % p.c_row] = C_T(src_c[p.c_src_off + e]);
   }
 #endif
 }

@@ -149,9 +149,8 @@ void VulkanExecutable::lower_steps() {
   const auto combined_allowed = [&](TensorId rope, DType cache_type, const RopeKvWrites& w) {
     const Graph& graph = plan_.graph();
     std::vector<TensorId> parts{rope};
-    for (const std::optional<size_t>& s : {w.from_result, w.copied}) {
-      if (s) parts.push_back(plan_.steps()[*s].node);
-    }
+    if (w.from_result) parts.push_back(plan_.steps()[*w.from_result].node);
+    for (size_t s : w.copied) parts.push_back(plan_.steps()[s].node);
     try {
       for (TensorId part : parts) {
         if (kernel_row_forced(select_kernel_row(device, kernel_key(graph, graph.node(part))))) return false;

@@ -41,8 +41,20 @@ TensorId view_source(const Graph& graph, TensorId id) {
   return id;
 }
 
+// One copied write's push fields (b_* or c_*).
+struct CopyFields {
+  uint32_t m = 0, row = 0, slots = 0, src_off = 0, off = 0;
+};
+void set_copy_fields(RopeKvPush& p, size_t i, const CopyFields& f) {
+  if (i == 0) {
+    p.b_m = f.m, p.b_row = f.row, p.b_slots = f.slots, p.b_src_off = f.src_off, p.b_off = f.off;
+  } else {
+    p.c_m = f.m, p.c_row = f.row, p.c_slots = f.slots, p.c_src_off = f.src_off, p.c_off = f.off;
+  }
+}
+
 // The rope's own fields of the combined push block.
-RopePush bind_rope_fields(const RopeKvPush& p) {
+RopePush rope_fields(const RopeKvPush& p) {
   RopePush rope{};
   VKGRAPH_PUSH_COPY(VKGRAPH_ROPE_PUSH, rope, p);
   return rope;
@@ -78,24 +90,21 @@ RopeKvAbsorption find_rope_kv_absorption(const Plan& plan, const RopeKvRowCheck&
       if (untouched) w.from_result = j;
       break;
     }
-    // Copied: a kv_write of the rope's group (its source is ready before the group), with the same
-    // slots and cache type as the other write.
-    for (size_t b = last + 1; b-- > first;) {
-      if (b == r || !is_kv_write(b)) continue;
-      const Node& kv = graph.node(steps[b].node);
-      if (w.from_result) {
-        const Node& a = graph.node(steps[*w.from_result].node);
-        if (kv.inputs[2] != a.inputs[2] || kv.dtype != a.dtype) continue;
+    // Copied: kv_writes of the rope's group (their sources are ready before the group), with the
+    // same slots and cache type as the first write taken.
+    for (size_t c = last + 1; c-- > first && w.copied.size() < RopeKvWrites::kMaxCopied;) {
+      if (c == r || !is_kv_write(c)) continue;
+      const Node& kv = graph.node(steps[c].node);
+      if (w.any()) {
+        const Node& taken = graph.node(steps[w.first()].node);
+        if (kv.inputs[2] != taken.inputs[2] || kv.dtype != taken.dtype) continue;
       }
-      w.copied = b;
-      break;
+      w.copied.push_back(c);
     }
-    if (!w.from_result && !w.copied) continue;
-    const Node& any_write = graph.node(steps[w.from_result ? *w.from_result : *w.copied].node);
-    if (!rows_allow(steps[r].node, any_write.dtype, w)) continue;
-    out.writes[r] = w;
+    if (!w.any() || !rows_allow(steps[r].node, graph.node(steps[w.first()].node).dtype, w)) continue;
     if (w.from_result) out.absorbed_by[*w.from_result] = int64_t(r);
-    if (w.copied) out.absorbed_by[*w.copied] = int64_t(r);
+    for (size_t c : w.copied) out.absorbed_by[c] = int64_t(r);
+    out.writes[r] = std::move(w);
   }
   return out;
 }
@@ -106,7 +115,7 @@ KernelKey rope_kv_key(const Node& rope, DType cache) {
 }
 
 DType rope_kv_cache_type(const Plan& plan, const RopeKvWrites& w) {
-  return plan.graph().node(plan.steps()[w.from_result ? *w.from_result : *w.copied].node).dtype;
+  return plan.graph().node(plan.steps()[w.first()].node).dtype;
 }
 
 Dispatch lower_rope_kv(const LoweringInput& in) {
@@ -122,16 +131,18 @@ Dispatch lower_rope_kv(const LoweringInput& in) {
   RopeKvPush p{};
   VKGRAPH_PUSH_COPY(VKGRAPH_ROPE_PUSH, p, bind_rope(d, in));
 
-  const Node& first = graph.node(steps[w.from_result ? *w.from_result : *w.copied].node);
+  const Node& first = graph.node(steps[w.first()].node);
   p.slots_off = add_binding(d, in, first.inputs[2], 4);
   const auto cache_shape = [&](const Node& kv, uint32_t& row, uint32_t& slots) {
     slots = checked_u32(uint64_t(kv.shape.at(0)), kv, "cache slots");
     row = checked_u32(uint64_t(element_count(kv.shape) / kv.shape.at(0)), kv, "cache row");
   };
-  TensorId cache_a, cache_b;
+  // Bindings 5-9: cache A, then cache and source of each copy. An absent write binds the first
+  // write's cache (and the rope's input as its source), unread.
+  const uint32_t cache_unit = unit_bytes(first.dtype);
+  const TensorId first_cache = steps[w.first()].node;
   if (w.from_result) {
-    const TensorId id = steps[*w.from_result].node;
-    const Node& kv = graph.node(id);
+    const Node& kv = graph.node(first_cache);
     const Node& src = graph.node(kv.inputs[1]);
     cache_shape(kv, p.a_row, p.a_slots);
     p.a_count = checked_u32(uint64_t(element_count(src.shape)), kv, "elements");
@@ -141,26 +152,31 @@ Dispatch lower_rope_kv(const LoweringInput& in) {
     VKGRAPH_CHECK(at.offset >= result.offset && (at.offset - result.offset) % 4 == 0,
                   "kv_write '{}': its source is not inside rope '{}''s result", kv.name, node.name);
     p.a_first = checked_u32((at.offset - result.offset) / 4, kv, "offset in the rope's result");
-    cache_a = id;
   }
-  if (w.copied) {
-    const TensorId id = steps[*w.copied].node;
-    const Node& kv = graph.node(id);
-    cache_shape(kv, p.b_row, p.b_slots);
-    p.b_m = checked_u32(uint64_t(element_count(graph.node(kv.inputs[1]).shape)) / p.b_row, kv, "tokens");
-    cache_b = id;
+  p.a_off = add_binding(d, in, first_cache, cache_unit);
+  uint64_t copied_elements = 0;
+  for (size_t i = 0; i < RopeKvWrites::kMaxCopied; ++i) {
+    CopyFields f{};
+    TensorId cache = first_cache, src = in.input_id(0);
+    if (i < w.copied.size()) {
+      cache = steps[w.copied[i]].node;
+      const Node& kv = graph.node(cache);
+      src = kv.inputs[1];
+      cache_shape(kv, f.row, f.slots);
+      f.m = checked_u32(uint64_t(element_count(graph.node(src).shape)) / f.row, kv, "tokens");
+      copied_elements = std::max<uint64_t>(copied_elements, uint64_t(f.m) * f.row);
+      d.bytes_read += uint64_t(f.m) * (f.row + 1) * 4;
+      d.bytes_written += uint64_t(f.m) * f.row * cache_unit;
+    }
+    f.off = add_binding(d, in, cache, cache_unit);
+    f.src_off = add_binding(d, in, src, 4);
+    set_copy_fields(p, i, f);
   }
-  // An absent write binds the other one's cache (and the rope's input as its source), unread.
-  const uint32_t cache_unit = unit_bytes(first.dtype);
-  p.a_off = add_binding(d, in, cache_a.valid() ? cache_a : cache_b, cache_unit);
-  p.b_off = add_binding(d, in, cache_b.valid() ? cache_b : cache_a, cache_unit);
-  p.b_src_off = add_binding(d, in, cache_b.valid() ? graph.node(cache_b).inputs[1] : in.input_id(0), 4);
   set_push(d, p);
 
-  const uint64_t written = uint64_t(p.a_count) + uint64_t(p.b_m) * p.b_row;
-  d.bytes_read += uint64_t(p.b_m) * p.b_row * 4 + uint64_t(p.a_count / std::max(p.a_row, 1u) + p.b_m) * 4;
-  d.bytes_written += written * cache_unit;
-  const uint64_t threads = std::max<uint64_t>(rope_invocations(bind_rope_fields(p)), uint64_t(p.b_m) * p.b_row);
+  d.bytes_read += uint64_t(p.a_count) / std::max(p.a_row, 1u) * 4;
+  d.bytes_written += uint64_t(p.a_count) * cache_unit;
+  const uint64_t threads = std::max<uint64_t>(rope_invocations(rope_fields(p)), copied_elements);
   checked_u32(threads, node, "invocations");
   set_groups(d, (threads + in.kernel.workgroup_size - 1) / in.kernel.workgroup_size, in.device, node);
   return d;

@@ -19,9 +19,12 @@ struct LoweringInput;
 
 // The kv_write steps (indices into Plan::steps) a rope step's dispatch performs.
 struct RopeKvWrites {
-  std::optional<size_t> from_result;  // the step right after the rope: keys from its result
-  std::optional<size_t> copied;       // a step of the rope's barrier group before it: values copied
-  bool any() const { return from_result || copied; }
+  static constexpr size_t kMaxCopied = 2;
+  std::optional<size_t> from_result;  // a later step writing part of the rope's result: rotated keys
+  std::vector<size_t> copied;         // steps of the rope's barrier group: values (and, in the KV
+                                      // ring, whose keys attention rotates, the keys) copied
+  bool any() const { return from_result || !copied.empty(); }
+  size_t first() const { return from_result ? *from_result : copied.front(); }  // any() only
 };
 
 struct RopeKvAbsorption {

@@ -47,8 +47,8 @@ VKGRAPH_PUSH_STRUCT(SwigluPush, VKGRAPH_SWIGLU_PUSH)
 VKGRAPH_PUSH_STRUCT(RopePush, VKGRAPH_ROPE_PUSH)
 
 // rope/rope.comp with ROPE_KV: the rope's fields, then the KV-cache writes the dispatch absorbs
-// (lowering_rope_kv.cpp): A from elements [a_first, a_first + a_count) of the result, B copied
-// from b_m rows of src B.
+// (lowering_rope_kv.cpp): A from elements [a_first, a_first + a_count) of the result, B and C
+// copied from b_m / c_m rows of their sources.
 #define VKGRAPH_ROPE_KV_PUSH(F) \
   VKGRAPH_ROPE_PUSH(F)          \
   F(uint32_t, slots_off)        \
@@ -61,7 +61,12 @@ VKGRAPH_PUSH_STRUCT(RopePush, VKGRAPH_ROPE_PUSH)
   F(uint32_t, b_row)            \
   F(uint32_t, b_slots)          \
   F(uint32_t, b_src_off)        \
-  F(uint32_t, b_off)
+  F(uint32_t, b_off)            \
+  F(uint32_t, c_m)              \
+  F(uint32_t, c_row)            \
+  F(uint32_t, c_slots)          \
+  F(uint32_t, c_src_off)        \
+  F(uint32_t, c_off)
 VKGRAPH_PUSH_STRUCT(RopeKvPush, VKGRAPH_ROPE_KV_PUSH)
 
 // get_rows/get_rows.comp: m rows of a [all_rows, n] table whose rows [first_row, first_row +
