@@ -5,12 +5,15 @@
 // (lavapipe wakes its worker threads for every one), so the three are one here, on every device:
 // the rope's dispatch also stores the keys it rotates and copies the values.
 //
+// In the KV ring (attention rotates the keys, stored as projected) both writes are copies, which
+// the rope of q performs.
+//
 // Only the order of effects changes, never what a step computes, and only where the plan's
-// barriers show that nothing else can tell: the copied write runs in the rope's barrier group
-// (no step of the group depends on another), and the write from the rope's result, the step
-// right after the rope, is moved before its barrier only when no step of the rope's group
-// touches its cache. Kernel forcing (tests, `--kernel`) of the rope or kv_write rows keeps the
-// steps apart, so a forced row still runs.
+// barriers show that nothing else can tell: the copied writes (up to two) are steps of the
+// rope's barrier group (no step of a group depends on another), and the write from the rope's
+// result, a later step, moves into the rope's dispatch only when no step from the start of the
+// rope's group up to it touches its cache. Kernel forcing (tests, `--kernel`) of the rope or
+// kv_write rows keeps the steps apart, so a forced row still runs.
 #include "engine/backend/vulkan/lowering_rope_kv.h"
 
 #include "engine/backend/vulkan/lowering.h"
