@@ -8,10 +8,10 @@
 // factors the binding holds pos again and is not read).
 //
 // ROPE_KV (engine/backend/vulkan/lowering_rope_kv.cpp): the same rotation, and in the same
-// dispatch up to two KV-cache writes that would each be a dispatch of kv/kv_write.comp of their
-// own: "from the result" (keys rotated by this rope: the invocation that computes an element of
-// the result range [a_first, a_first + a_count) also stores it in cache A at its token's slot)
-// and up to two "copied" (values straight from the projection, and in the KV ring, whose keys
+// dispatch up to three KV-cache writes that would each be a dispatch of kv/kv_write.comp of
+// their own: one "from the result" (keys rotated by this rope: the invocation that computes an
+// element of the result range [a_first, a_first + a_count) also stores it in cache A at its
+// token's slot) and up to two "copied" (values straight from the projection, and in the KV ring, whose keys
 // attention rotates, the keys: b_m rows of b_row elements from src B into cache B, likewise C).
 // All use the slots at slots_off; a slot outside the cache is skipped, as in kv_write.comp.
 // Caches are f16 with CACHE_F16, else f32.
@@ -123,13 +123,13 @@ void main() {
   }
 #if defined(ROPE_KV)
   // The copied writes: independent of the rotation (their sources are ready before the dispatch).
-  for (uint e = global_index(); e < p.b_m * p.b_row; e += global_stride()) {
-    const int slot = slots[p.slots_off + e / p.b_row];
-    if (slot >= 0 && uint(slot) < p.b_slots) cache_b[p.b_off + uint(slot) * p.b_row + e % p.b_row] = C_T(src_b[p.b_src_off + e]);
+  // A macro, since a GLSL function cannot take a buffer.
+#define COPY_ROWS(cache, src, m, row, n_slots, src_off, off)                                       \
+  for (uint e = global_index(); e < (m) * (row); e += global_stride()) {                           \
+    const int slot = slots[p.slots_off + e / (row)];                                               \
+    if (slot >= 0 && uint(slot) < (n_slots)) cache[(off) + uint(slot) * (row) + e % (row)] = C_T(src[(src_off) + e]); \
   }
-  for (uint e = global_index(); e < p.c_m * p.c_row; e += global_stride()) {
-    const int slot = slots[p.slots_off + e / p.c_row];
-    if (slot >= 0 && uint(slot) < p.c_slots) cache_c[p.c_off + uint(slot) * p.c_row + e % p.c_row] = C_T(src_c[p.c_src_off + e]);
-  }
+  COPY_ROWS(cache_b, src_b, p.b_m, p.b_row, p.b_slots, p.b_src_off, p.b_off)
+  COPY_ROWS(cache_c, src_c, p.c_m, p.c_row, p.c_slots, p.c_src_off, p.c_off)
 #endif
 }
