@@ -14,7 +14,10 @@
 
 #include "engine/backend/registry.h"
 #include "engine/backend/vulkan/attention_paged.h"
+#include "engine/backend/vulkan/backend_vulkan.h"
+#include "engine/backend/vulkan/executable_vulkan.h"
 #include "engine/backend/vulkan/kernel_table.h"
+#include "engine/core/error.h"
 #include "engine/graph/plan.h"
 #include "engine/testing/case_data.h"
 #include "tests/forced_rows.h"
@@ -127,17 +130,51 @@ void check_paged_rows_do_not_depend_on_the_batch(Backend& backend) {
 // A token's row of a matrix product, alone in a 4-token step and at row 13 of a 64-token step
 // (another tile of the matrix kernel, other neighbours): the same bits. decode_rows: the graphs
 // the batched engine builds (Graph::decode_rows), whose rows must also be a one-token step's.
-// A matrix product as a layer has it: alone, with a residual added (matmul_add when fused) or as
-// the gate and up products of a SwiGLU (matmul_swiglu when fused).
-enum class ProductForm { plain, residual, swiglu };
+// A matrix product as a layer has it: alone, with a residual added (matmul_add when fused), that
+// sum normalized next (rms_norm_mul, which a CPU-class device runs in the matmul_add's dispatch for
+// steps of up to 8 tokens: engine/backend/vulkan/lowering_add_norm.cpp) or as the gate and up
+// products of a SwiGLU (matmul_swiglu when fused).
+enum class ProductForm { plain, residual, residual_norm, swiglu };
 
 const char* form_name(ProductForm f) {
-  return f == ProductForm::plain ? "product" : f == ProductForm::residual ? "product + residual" : "swiglu";
+  switch (f) {
+    case ProductForm::plain:
+      return "product";
+    case ProductForm::residual:
+      return "product + residual";
+    case ProductForm::residual_norm:
+      return "rms_norm_mul(product + residual)";
+    case ProductForm::swiglu:
+      return "swiglu";
+  }
+  return "?";
+}
+
+// Whether the device has the combined matmul_add + norm row for weights of `w_type` (a CPU-class
+// device with subgroups of at least 8).
+bool has_add_norm_row(Backend& backend, DType w_type) {
+  const auto* vulkan = dynamic_cast<const vk::VulkanBackend*>(&backend);
+  if (vulkan == nullptr) return false;
+  try {
+    vk::select_kernel_row(vulkan->context()->info(),
+                          {OpKind::matmul_add, w_type, DType::F32, vk::KernelForm::vector_norm});
+    return true;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+// Whether the Vulkan executable of `plan` runs a matmul_add that also performs the norm after it.
+bool runs_add_norm(Backend& backend, const Plan& plan) {
+  auto exe = backend.prepare(plan);
+  const auto* vulkan = dynamic_cast<const vk::VulkanExecutable*>(exe.get());
+  return vulkan != nullptr && vulkan->describe_dispatches(false).find("matmul/rows_add_norm_") != std::string::npos;
 }
 
 void check_matmul_rows_do_not_depend_on_the_batch(Backend& backend, bool decode_rows) {
   for (DType w_type : {DType::Q4_0, DType::Q8_0, DType::F16, DType::F32}) {
-    for (ProductForm form : {ProductForm::plain, ProductForm::residual, ProductForm::swiglu}) {
+    for (ProductForm form :
+         {ProductForm::plain, ProductForm::residual, ProductForm::residual_norm, ProductForm::swiglu}) {
       INFO("weights " << dtype_name(w_type) << ", " << form_name(form));
       const int64_t n_in = 576, n_out = 200;  // smollm2's width; rows not a multiple of any tile
       testing::CaseRng rng(uint64_t(11));
@@ -147,6 +184,7 @@ void check_matmul_rows_do_not_depend_on_the_batch(Backend& backend, bool decode_
           backend.upload(testing::encode(w_type, rng.floats(w_values.size()), size_t(n_in)));
       const std::vector<float> x_all = rng.floats(size_t(64 * n_in));
       const std::vector<float> r_all = rng.floats(size_t(64 * n_out));
+      const std::vector<float> norm_w = rng.floats(size_t(n_out), 0.5f, 1.5f);
       // The result for these tokens of x_all (and their rows of r_all); -1: a row of zeros.
       auto product = [&](const std::vector<int>& tokens) {
         const auto m = int64_t(tokens.size());
@@ -162,10 +200,15 @@ void check_matmul_rows_do_not_depend_on_the_batch(Backend& backend, bool decode_
         const TensorId xt = g.input("x", DType::F32, {m, n_in});
         TensorId y = g.matmul(wt, xt);
         std::vector<std::pair<TensorId, std::vector<std::byte>>> inputs{{xt, bytes_of(x)}};
-        if (form == ProductForm::residual) {
+        if (form == ProductForm::residual || form == ProductForm::residual_norm) {
           const TensorId rt = g.input("r", DType::F32, {m, n_out});
           y = g.add(y, rt);
           inputs.emplace_back(rt, bytes_of(r));
+        }
+        if (form == ProductForm::residual_norm) {
+          const TensorId nw = g.input("norm_w", DType::F32, {n_out});
+          y = g.mul(g.rms_norm(y, 1e-5f), nw);
+          inputs.emplace_back(nw, bytes_of(norm_w));
         } else if (form == ProductForm::swiglu) {
           y = g.swiglu(y, g.matmul(g.weight("w_up", w_type, {n_out, n_in}, w_up), xt));
         }
@@ -173,9 +216,20 @@ void check_matmul_rows_do_not_depend_on_the_batch(Backend& backend, bool decode_
         if (decode_rows && form != ProductForm::plain) {
           Graph copy = g;
           copy.mark_output(y);
-          const OpKind fused = form == ProductForm::residual ? OpKind::matmul_add : OpKind::matmul_swiglu;
           const Plan plan = Plan::build(std::move(copy), backend.plan_options());
-          CHECK(plan.graph().node(plan.steps().back().node).op == fused);
+          const std::vector<Step>& steps = plan.steps();
+          if (form == ProductForm::residual_norm) {
+            REQUIRE(steps.size() >= 2);
+            CHECK(plan.graph().node(steps[steps.size() - 2].node).op == OpKind::matmul_add);
+            CHECK(plan.graph().node(steps.back().node).op == OpKind::rms_norm_mul);
+            // Up to 8 tokens in one dispatch on a CPU-class device (so the 64-token step's
+            // separate norm must give the same bits), two elsewhere.
+            const bool one_dispatch = m <= 8 && has_add_norm_row(backend, w_type);
+            CHECK(runs_add_norm(backend, plan) == one_dispatch);
+          } else {
+            const OpKind fused = form == ProductForm::residual ? OpKind::matmul_add : OpKind::matmul_swiglu;
+            CHECK(plan.graph().node(steps.back().node).op == fused);
+          }
         }
         return run_graph(backend, std::move(g), y, inputs);
       };

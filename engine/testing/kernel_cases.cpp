@@ -28,9 +28,15 @@ KernelRowText row_text(const vk::KernelRow& row) {
 }
 
 // Whether `row` may run in a step whose key is `step`: the row's own key, except split-K's reduce
-// pass, which runs inside a decode attention step (of either cache type), and the rope that
-// performs kv_writes, which runs in a rope step of its layout.
+// pass, which runs inside a decode attention step (of either cache type), the rope that
+// performs kv_writes, which runs in a rope step of its layout, and the matmul_add that performs a
+// norm, which runs in a matmul_add step of its types.
 bool may_run_in(const vk::KernelRow& row, const vk::KernelKey& step) {
+  if (row.key.form == vk::KernelForm::vector_norm) {
+    vk::KernelKey plain = row.key;
+    plain.form = vk::KernelForm::vector;
+    return step == plain;
+  }
   if (row.family == vk::KernelFamily::attention_reduce) {
     return step.op == OpKind::attention && step.form == vk::KernelForm::attention_decode;
   }

@@ -13,6 +13,7 @@ const std::vector<OpCase>& op_cases() {
     add_elementwise_cases(all);
     add_matmul_cases(all);
     add_low_rank_cases(all);
+    add_add_norm_cases(all);
     add_position_cases(all);
     add_attention_sweep_cases(all);
     add_paged_attention_cases(all);

@@ -12,7 +12,7 @@
 // - LANES = 8 (GPUs): neighbouring invocations read neighbouring blocks of one row.
 // - TOKENS > 1 reuses each decoded block TOKENS times (prefill without shared memory).
 // Rows and tokens of a workgroup never straddle tiles of the other, so the token index is
-// uniform per workgroup. No barrier and no shared memory.
+// uniform per workgroup. No barrier (but NORM's subgroup one) and no shared memory.
 //
 // lavapipe (Mesa 25.0) runs every storage-buffer load as a loop over the SIMD lanes, whether
 // the address is uniform or not, so it pays per load instruction rather than per byte (about
@@ -31,6 +31,9 @@
 //   stay scalar (see main).
 // - SWIGLU (matmul_swiglu, W_COUNT 2): out = silu(x w0^T) * (x w1^T), n_out rows of each; an
 //   invocation sums its row of both matrices, so neither product goes to memory.
+// - NORM (with ADD, matmul_add and the rms_norm_mul of its result, CPU-class devices): after the
+//   stores, the subgroup that finishes last normalizes the result (matmul/rows_norm.glsl: an
+//   atomic count of arrivals, a subgroup barrier; still no shared memory).
 // With TAIL (any of the four forms) each matrix's product gains a low-rank tail before anything
 // else (the residual, the activation): factor_i * (b_i t_i), a LoRA adapter's B (A x)
 // (matmul/tail_share.glsl), so an adapter costs no dispatch of its own here.
@@ -38,6 +41,9 @@
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_shuffle : require
 #extension GL_KHR_shader_subgroup_ballot : require
+#if defined(NORM)
+#extension GL_KHR_shader_subgroup_arithmetic : require
+#endif
 #extension GL_EXT_control_flow_attributes : require
 #extension GL_EXT_shader_explicit_arithmetic_types_int64 : require
 #include "common/types.glsl"
@@ -64,7 +70,11 @@ layout(constant_id = 5) const uint X_SHARED = 0;       // 1: x_off and n_in mult
 #define O_BINDING (W_COUNT + 1)
 
 layout(set = 0, binding = X_BINDING) readonly buffer XBuf { X_T x[]; };
+#if defined(NORM)
+layout(set = 0, binding = O_BINDING) coherent buffer OutBuf { float o[]; };  // re-read: rows_norm.glsl
+#else
 layout(set = 0, binding = O_BINDING) writeonly buffer OutBuf { float o[]; };
+#endif
 
 // ADD (matmul_add): the epilogue adds r [m, n_out] f32 (a residual) to each stored sum, read at
 // the index the sum is written to, so r may share the output's bytes.
@@ -100,6 +110,11 @@ layout(set = 0, binding = 3) readonly buffer ResBuf { float residual[]; };
 #endif
 #define X_WORDS_BINDING X_BINDING
 #include "matmul/x_words.glsl"
+
+#if defined(NORM)
+#define NORM_BINDING (X_UNIFORM_BINDING + 1)
+#include "matmul/rows_norm.glsl"
+#endif
 
 // Loops over tokens and over the words of a block carry [[unroll]]: with their bounds known
 // after specialization the driver unrolls them, so acc[] and x_base[] live in registers
@@ -341,4 +356,7 @@ void main() {
       }
     }
   }
+#if defined(NORM)
+  normalize_if_last(row_tiles * token_tiles * gl_NumSubgroups);
+#endif
 }

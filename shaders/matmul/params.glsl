@@ -1,7 +1,7 @@
 // The push constants of every matmul kernel, declared once. The C++ side is
-// engine/backend/vulkan/push/matmul.h (MatmulPush; MatmulAddPush with ADD; MatmulGroupPush with
-// CAT or SWIGLU; with TAIL each of them followed by the tail fields: MatmulTailPush,
-// MatmulAddTailPush, MatmulGroupTailPush); the build compares the two field by field
+// engine/backend/vulkan/push/matmul.h (MatmulPush; MatmulAddPush with ADD, MatmulAddNormPush with
+// ADD and NORM; MatmulGroupPush with CAT or SWIGLU; with TAIL each of them followed by the tail
+// fields: MatmulTailPush, MatmulAddTailPush, MatmulGroupTailPush); the build compares the two field by field
 // (shaders/tools/check_push_constants.cpp), so a field added here is added there in the same place.
 // Defines W_COUNT: the weight matrices the kernel reads, in bindings 0..W_COUNT-1.
 // w: [n_out, n_in], x: [m, n_in], out: [m, n_out]. Weight offsets are in units of the array the
@@ -24,6 +24,11 @@ layout(push_constant) uniform Params {
   uint o_off;
 #if defined(ADD)
   uint r_off;  // the residual [m, n_out] f32, in floats
+#if defined(NORM)
+  uint norm_w_off;  // the norm's weight [n_out] f32 and its result [m, n_out] f32, in floats
+  uint norm_o_off;
+  float norm_eps;
+#endif
 #elif W_COUNT > 1
   uint w_off1;  // weights 1 and 2, units as w_off0
   uint w_off2;

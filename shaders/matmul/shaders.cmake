@@ -30,6 +30,12 @@ foreach(w IN LISTS matmul_types)
     vkgraph_shader(NAME matmul/matvec_swiglu_${wl}_${x} SOURCE matvec.comp PUSH MatmulGroupPush DEFINES W_${w}=1 ${xdef} SWIGLU=1)
   endforeach()
 endforeach()
+# matmul_add whose dispatch also normalizes its result (NORM: the rms_norm_mul after it, on
+# CPU-class devices; f32 activations, as a model's residual stream is).
+foreach(w IN LISTS matmul_types)
+  set(wl ${VKGRAPH_TYPE_${w}_NAME})
+  vkgraph_shader(NAME matmul/rows_add_norm_${wl}_f32 SOURCE matvec_rows.comp PUSH MatmulAddNormPush DEFINES W_${w}=1 ADD=1 NORM=1)
+endforeach()
 # Low-rank tails (LoRA adapters, one token, f32 activations): the row kernel of each form with
 # TAIL ...
 foreach(w IN LISTS matmul_types)

@@ -22,4 +22,7 @@ if ! grep -q "subgroup size: *$4 " "$out"; then
 fi
 # The op cases of every type with Vulkan kernels (the weight types without any are the CPU's).
 "$tests" "vulkan ops match the CPU reference"
+# Rows of a product the same bits whatever the step's size: at 16 lanes a matmul_add runs the norm
+# after it in its own dispatch (lowering_add_norm.cpp), whose sum must match the separate kernel's.
+"$tests" "batch invariance: a matrix product's row does not depend on the other tokens (vulkan)"
 "$tests" "model logits and greedy tokens match llama.cpp on Vulkan"

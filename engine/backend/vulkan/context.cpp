@@ -114,6 +114,7 @@ std::shared_ptr<Context> Context::create(const DeviceRequest& request) {
   on.compute_full_subgroups = info.compute_full_subgroups;
   on.cooperative_matrix = device_has(info, Feature::cooperative_matrix);
   on.vulkan_memory_model = info.vulkan_memory_model;
+  on.vulkan_memory_model_device_scope = info.vulkan_memory_model && info.vulkan_memory_model_device_scope;
 
   std::vector<const char*> extensions;
   // The spec requires enabling VK_KHR_portability_subset whenever a device exposes it.
@@ -134,6 +135,7 @@ std::shared_ptr<Context> Context::create(const DeviceRequest& request) {
   f12.shaderInt8 = on.int8;
   f12.storageBuffer8BitAccess = on.storage_8bit;
   f12.vulkanMemoryModel = on.vulkan_memory_model;
+  f12.vulkanMemoryModelDeviceScope = on.vulkan_memory_model_device_scope;
   VkPhysicalDeviceVulkan13Features f13{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES};
   f13.subgroupSizeControl = on.subgroup_size_control;
   f13.computeFullSubgroups = on.compute_full_subgroups;

@@ -55,7 +55,7 @@ struct EnabledFeatures {
   bool integer_dot_product = false;
   bool subgroup_size_control = false, compute_full_subgroups = false;
   bool cooperative_matrix = false;
-  bool vulkan_memory_model = false;
+  bool vulkan_memory_model = false, vulkan_memory_model_device_scope = false;
   bool host_query_reset = false;
 };
 

@@ -216,6 +216,7 @@ DeviceInfo probe_device(const Instance& instance, VkPhysicalDevice device, uint3
     info.shader_int8 = f12.shaderInt8 == VK_TRUE;
     info.storage_buffer_8bit = f12.storageBuffer8BitAccess == VK_TRUE;
     info.vulkan_memory_model = f12.vulkanMemoryModel == VK_TRUE;
+    info.vulkan_memory_model_device_scope = f12.vulkanMemoryModelDeviceScope == VK_TRUE;
     info.buffer_device_address = f12.bufferDeviceAddress == VK_TRUE;
   }
   if (v13) {

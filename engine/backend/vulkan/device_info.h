@@ -88,6 +88,7 @@ struct DeviceInfo {
   bool integer_dot_product = false;   // shaderIntegerDotProduct (1.3 / VK_KHR_shader_integer_dot_product)
   bool int8_dot_accelerated = false;  // integerDotProduct4x8BitPackedSignedAccelerated
   bool vulkan_memory_model = false;
+  bool vulkan_memory_model_device_scope = false;  // vulkanMemoryModelDeviceScope
   bool buffer_device_address = false;
 
   // Cooperative matrix (VK_KHR_cooperative_matrix).

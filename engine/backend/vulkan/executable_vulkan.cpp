@@ -9,6 +9,7 @@
 
 #include "engine/backend/vulkan/backend_vulkan.h"
 #include "engine/backend/vulkan/kernel_table.h"
+#include "engine/backend/vulkan/lowering_add_norm.h"
 #include "engine/backend/vulkan/lowering_rope_kv.h"
 #include "engine/core/error.h"
 #include "engine/core/log.h"
@@ -144,36 +145,59 @@ void VulkanExecutable::lower_steps() {
   const uint64_t align = std::max<uint64_t>(device.min_storage_buffer_offset_alignment, 1);
   std::vector<uint64_t> scratch_base;  // per dispatch: its step's range in scratch_
   uint64_t scratch_bytes = 0;
+  const Graph& graph = plan_.graph();
+  const auto builds = [&cache](const KernelRow& r) { return !cache.failed(r.variant.shader); };
+  // The row a step would run on its own, where no test forces it.
+  const auto unforced_row = [&](TensorId id) -> const KernelRow* {
+    const KernelRow& row = select_kernel_row(device, kernel_key(graph, graph.node(id)));
+    return kernel_row_forced(row) ? nullptr : &row;
+  };
   // Ropes that also perform the kv_writes beside them (lowering_rope_kv.cpp): where the device has
   // the combined kernel and no test forces the separate ones.
   const auto combined_allowed = [&](TensorId rope, DType cache_type, const RopeKvWrites& w) {
-    const Graph& graph = plan_.graph();
     std::vector<TensorId> parts{rope};
     if (w.from_result) parts.push_back(plan_.steps()[*w.from_result].node);
     for (size_t s : w.copied) parts.push_back(plan_.steps()[s].node);
     try {
       for (TensorId part : parts) {
-        if (kernel_row_forced(select_kernel_row(device, kernel_key(graph, graph.node(part))))) return false;
+        if (unforced_row(part) == nullptr) return false;
       }
-      select_kernel_row(device, rope_kv_key(graph.node(rope), cache_type),
-                        [&cache](const KernelRow& r) { return !cache.failed(r.variant.shader); });
+      select_kernel_row(device, rope_kv_key(graph.node(rope), cache_type), builds);
     } catch (const Error&) {
       return false;
     }
     return true;
   };
   const RopeKvAbsorption absorption = find_rope_kv_absorption(plan_, combined_allowed);
+  // matmul_adds that also perform the rms_norm_mul of their result (lowering_add_norm.cpp): the
+  // combined row launches as the matmul_add's own row does, and the norm would run the
+  // one-subgroup row the combined kernel repeats.
+  const auto norm_allowed = [&](TensorId add, TensorId norm) {
+    try {
+      const KernelRow* add_row = unforced_row(add);
+      const KernelRow* norm_row = unforced_row(norm);
+      if (add_row == nullptr || norm_row == nullptr || !is_one_subgroup_norm(*norm_row)) return false;
+      const KernelRow& combined = select_kernel_row(device, add_norm_key(graph, graph.node(add)), builds);
+      return add_row->family == combined.family && add_row->workgroup_size == combined.workgroup_size &&
+             add_row->tile == combined.tile;
+    } catch (const Error&) {
+      return false;
+    }
+  };
+  const AddNormAbsorption add_norm = find_add_norm_absorption(plan_, norm_allowed);
   bool carried_barrier = false;  // of an absorbed step: owed to the next dispatch
   for (size_t step_index = 0; step_index < plan_.steps().size(); ++step_index) {
     const Step& step = plan_.steps()[step_index];
-    if (absorption.absorbed_by[step_index] >= 0) {
+    if (absorption.absorbed_by[step_index] >= 0 || add_norm.absorbed_by[step_index] >= 0) {
       carried_barrier = carried_barrier || step.barrier_before;
       continue;
     }
-    const Node& node = plan_.graph().node(step.node);
+    const Node& node = graph.node(step.node);
     const RopeKvWrites& rope_kv = absorption.writes[step_index];
-    const KernelKey key =
-        rope_kv.any() ? rope_kv_key(node, rope_kv_cache_type(plan_, rope_kv)) : kernel_key(plan_.graph(), node);
+    const std::optional<size_t>& norm = add_norm.norm[step_index];
+    const KernelKey key = rope_kv.any() ? rope_kv_key(node, rope_kv_cache_type(plan_, rope_kv))
+                          : norm        ? add_norm_key(graph, node)
+                                        : kernel_key(graph, node);
     // A row whose pipeline the driver cannot build (a driver bug, typically in cooperative
     // matrices) is skipped for the next row of the table, with a warning naming the driver,
     // instead of stopping the run.
@@ -188,6 +212,7 @@ void VulkanExecutable::lower_steps() {
       const KernelRow& row = select_kernel_row(device, key, usable);
       LoweringInput in{plan_, step.node, row, *this, device};
       in.rope_kv = rope_kv.any() ? &rope_kv : nullptr;
+      if (norm) in.norm_after = plan_.steps()[*norm].node;
       try {
         lowered = lower_step_dispatches(in);
       } catch (const RowDoesNotFit& e) {
@@ -218,6 +243,7 @@ void VulkanExecutable::lower_steps() {
   }
   if (scratch_bytes > 0) {
     scratch_ = context_->memory().allocate(scratch_bytes, "scratch");
+    context_->memory().fill_zero(scratch_);  // counters start at zero (lowering_add_norm.cpp)
     for (size_t i = 0; i < dispatches_.size(); ++i) {
       Dispatch& d = dispatches_[i];
       for (size_t b = 0; b < d.bound.size(); ++b) {

@@ -111,6 +111,9 @@ bool device_supports(const DeviceInfo& info, const KernelRequirements& req, std:
   }
   if (req.needs_storage_8bit && !info.storage_buffer_8bit) missing("no storageBuffer8BitAccess");
   if (req.needs_storage_16bit && !info.storage_buffer_16bit) missing("no storageBuffer16BitAccess");
+  if (req.needs_device_scope && info.vulkan_memory_model && !info.vulkan_memory_model_device_scope) {
+    missing("vulkanMemoryModel without vulkanMemoryModelDeviceScope (the shader synchronizes across workgroups)");
+  }
   if (req.subgroup_ops != 0) {
     const VkSubgroupFeatureFlags have = info.subgroup_ops_in_compute ? info.subgroup_ops : 0;
     const VkSubgroupFeatureFlags lacking = req.subgroup_ops & ~have;

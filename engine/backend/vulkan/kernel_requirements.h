@@ -22,12 +22,15 @@ struct KernelRequirements {
   // The variant runs over the emulation (shaders/common/coopmat_emulated.glsl): chosen only on
   // a device emulating shapes (VKGRAPH_EMULATE_COOPMAT), with its scratch counted as shared memory.
   bool coopmat_emulated = false;
-  bool needs_fp16 = false;                  // shaderFloat16 arithmetic
-  bool needs_int8 = false;                  // shaderInt8 arithmetic
-  bool needs_int8_dot = false;              // shaderIntegerDotProduct (any speed)
-  bool needs_int8_dot_fast = false;         // ... and 4x8-bit packed signed dot is accelerated
-  bool needs_storage_8bit = false;          // storageBuffer8BitAccess
-  bool needs_storage_16bit = false;         // storageBuffer16BitAccess
+  bool needs_fp16 = false;           // shaderFloat16 arithmetic
+  bool needs_int8 = false;           // shaderInt8 arithmetic
+  bool needs_int8_dot = false;       // shaderIntegerDotProduct (any speed)
+  bool needs_int8_dot_fast = false;  // ... and 4x8-bit packed signed dot is accelerated
+  bool needs_storage_8bit = false;   // storageBuffer8BitAccess
+  bool needs_storage_16bit = false;  // storageBuffer16BitAccess
+  // Device-scope barriers and atomics (one workgroup reading what others of the dispatch wrote):
+  // where the vulkanMemoryModel feature is on, they need vulkanMemoryModelDeviceScope too.
+  bool needs_device_scope = false;
   VkSubgroupFeatureFlags subgroup_ops = 0;  // VK_SUBGROUP_FEATURE_* used in compute
   uint32_t min_subgroup_size = 0;           // the kernel's logic assumes subgroups at least this big
   uint32_t required_subgroup_size = 0;      // pinned via subgroup size control (0: any)

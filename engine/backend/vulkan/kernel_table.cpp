@@ -270,6 +270,21 @@ void add_matmul_add(std::vector<KernelRow>& rows, DType w, DType x, const std::s
                   64,
                   {4},
                   "decode + residual without subgroup shuffles (as matmul/matvec_*)"});
+  // The CPU-class row above whose last subgroup also runs the rms_norm_mul of the result
+  // (lowering_add_norm.cpp): as the norm's one-subgroup row computes it, so subgroups of at least
+  // its 8 invocations, with subgroupAdd.
+  if (x != DType::F32) return;
+  KernelRequirements with_norm = rows_requirements(w, x, 32, 1);
+  with_norm.subgroup_ops |= VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
+  with_norm.needs_device_scope = true;
+  rows.push_back({{OpKind::matmul_add, w, x, KernelForm::vector_norm},
+                  KernelFamily::matmul_rows,
+                  {intern("matmul/rows_add_norm_" + wx), with_norm},
+                  32,
+                  {32, 1, 1},
+                  "decode + residual, then the rms_norm_mul of the result, CPU-class device: the norm "
+                  "without a dispatch of its own",
+                  RowWhen::cpu});
 }
 
 // matmul_cat and matmul_swiglu (one token): two or three matrices of one x in one dispatch, the
@@ -625,6 +640,8 @@ const char* kernel_form_name(KernelForm form) {
       return "vector";
     case KernelForm::vector_tail:
       return "vector_tail";
+    case KernelForm::vector_norm:
+      return "vector_norm";
     case KernelForm::matrix:
       return "matrix";
     case KernelForm::rope_normal:

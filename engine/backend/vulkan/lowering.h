@@ -77,6 +77,7 @@ struct LoweringInput {
   const DeviceInfo& device;
   const RowRange* rows = nullptr;         // get_rows and matmul: only these rows of the weight
   const RopeKvWrites* rope_kv = nullptr;  // rope: the kv_write steps its dispatch performs
+  TensorId norm_after{};                  // matmul_add: the rms_norm_mul of its result it performs
 
   const Graph& graph() const { return plan.graph(); }
   const Node& node() const { return plan.graph().node(id); }

@@ -2,6 +2,7 @@
 
 #include "engine/backend/vulkan/device_coopmat.h"
 #include "engine/backend/vulkan/lowering.h"
+#include "engine/backend/vulkan/lowering_add_norm.h"
 #include "engine/core/error.h"
 #include "shaders/embedded.h"
 
@@ -125,6 +126,7 @@ LoweredStep lower_step_dispatches(const LoweringInput& in) {
   }
   LoweredStep step;
   step.dispatches.push_back(lower_step(in));
+  if (in.norm_after.valid()) step.scratch_bytes = kAddNormScratchBytes;  // the arrival counter
   return step;
 }
 

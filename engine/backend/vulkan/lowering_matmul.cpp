@@ -9,6 +9,7 @@
 
 #include "engine/backend/vulkan/device_coopmat.h"
 #include "engine/backend/vulkan/lowering.h"
+#include "engine/backend/vulkan/lowering_add_norm.h"
 #include "engine/backend/vulkan/push/matmul.h"
 #include "engine/core/error.h"
 
@@ -395,16 +396,17 @@ Dispatch lower_matmul(const LoweringInput& in) {
   uint64_t tail_bytes = 0;
   VKGRAPH_CHECK(!tails || kind == KernelFamily::matmul_rows || kind == KernelFamily::matmul_matvec,
                 "{} '{}': kernel '{}' takes no low-rank tails", op_name(node.op), node.name, k.variant.shader);
+  MatmulAddPush add{};
   if (node.op == OpKind::matmul_add) {
     // r: [m, n_out] f32 at binding 3, after the output's binding 2.
     VKGRAPH_CHECK(kind != KernelFamily::matmul_tiled && kind != KernelFamily::matmul_rows_tokens,
                   "matmul_add '{}': kernel '{}' has no residual epilogue", node.name, k.variant.shader);
-    const MatmulAddPush add = with_residual(p, add_binding(d, in, in.input_id(2), 4));
+    add = with_residual(p, add_binding(d, in, in.input_id(2), 4));
     if (tails) {
       const TailValues tv = bind_tails(d, in, 1, p.m, &tail_bytes);
       set_push(d, with_tails(add, tv));
-    } else {
-      set_push(d, add);
+    } else if (!in.norm_after.valid()) {
+      set_push(d, add);  // else bind_norm_epilogue's block, below
     }
   } else if (tails) {
     const TailValues tv = bind_tails(d, in, 1, p.m, &tail_bytes);
@@ -467,6 +469,12 @@ Dispatch lower_matmul(const LoweringInput& in) {
   if (node.op == OpKind::matmul_add) d.bytes_read += uint64_t(p.m) * p.n_out * 4;  // the residual
   d.bytes_read += tail_bytes;
   d.bytes_written = uint64_t(p.m) * p.n_out * 4;
+  if (in.norm_after.valid()) {
+    VKGRAPH_CHECK(node.op == OpKind::matmul_add && !tails && kind == KernelFamily::matmul_rows,
+                  "{} '{}': only a matmul_add on the row kernel, without tails, performs a norm (kernel {})",
+                  op_name(node.op), node.name, k.variant.shader);
+    bind_norm_epilogue(d, in, add);
+  }
   return d;
 }
 

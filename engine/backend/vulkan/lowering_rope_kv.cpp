@@ -18,31 +18,11 @@
 
 #include "engine/backend/vulkan/lowering.h"
 #include "engine/backend/vulkan/push/elementwise.h"
+#include "engine/backend/vulkan/step_effects.h"
 #include "engine/core/error.h"
 
 namespace vkgraph::vk {
 namespace {
-
-// Whether two locations share bytes (same buffer: the arena, or one base's storage).
-bool overlap(const Location& a, const Location& b) {
-  const bool a_arena = a.placement == Placement::arena, b_arena = b.placement == Placement::arena;
-  if (a_arena != b_arena || (!a_arena && a.base != b.base)) return false;
-  return a.offset < b.offset + b.bytes && b.offset < a.offset + a.bytes;
-}
-
-// Whether step `s` reads or writes bytes of `region`.
-bool touches(const Plan& plan, const Step& s, const Location& region) {
-  for (TensorId r : plan.step_reads(s)) {
-    if (overlap(plan.location(r), region)) return true;
-  }
-  return overlap(plan.location(plan.step_write(s)), region);
-}
-
-// The node a chain of views starts from.
-TensorId view_source(const Graph& graph, TensorId id) {
-  while (graph.node(id).op == OpKind::view) id = graph.node(id).inputs[0];
-  return id;
-}
 
 // One copied write's push fields (b_* or c_*).
 struct CopyFields {
@@ -77,10 +57,7 @@ RopeKvAbsorption find_rope_kv_absorption(const Plan& plan, const RopeKvRowCheck&
   for (size_t r = 0; r < steps.size(); ++r) {
     const Node& rope = graph.node(steps[r].node);
     if (rope.op != OpKind::rope) continue;
-    // The rope's barrier group: steps [first, last], none depending on another.
-    size_t first = r, last = r;
-    while (first > 0 && !steps[first].barrier_before) --first;
-    while (last + 1 < steps.size() && !steps[last + 1].barrier_before) ++last;
+    const auto [first, last] = barrier_group(plan, r);
 
     RopeKvWrites w;
     // From the result: the first later kv_write of a part of this rope's result. Its effect moves
@@ -89,7 +66,7 @@ RopeKvAbsorption find_rope_kv_absorption(const Plan& plan, const RopeKvRowCheck&
       if (!is_kv_write(j) || view_source(graph, graph.node(steps[j].node).inputs[1]) != steps[r].node) continue;
       const Location& cache = plan.location(steps[j].node);
       bool untouched = true;
-      for (size_t s = first; untouched && s < j; ++s) untouched = !touches(plan, steps[s], cache);
+      for (size_t s = first; untouched && s < j; ++s) untouched = !step_touches(plan, steps[s], cache);
       if (untouched) w.from_result = j;
       break;
     }

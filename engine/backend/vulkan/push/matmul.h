@@ -22,6 +22,16 @@ VKGRAPH_PUSH_STRUCT(MatmulPush, VKGRAPH_MATMUL_PUSH)
 #define VKGRAPH_MATMUL_ADD_PUSH(F) VKGRAPH_MATMUL_PUSH(F) F(uint32_t, r_off)
 VKGRAPH_PUSH_STRUCT(MatmulAddPush, VKGRAPH_MATMUL_ADD_PUSH)
 
+// Built with ADD and NORM (matmul_add whose dispatch also performs the rms_norm_mul of its
+// result, shaders/matmul/rows_norm.glsl): the norm's weight [n_out] and result [m, n_out] f32, in
+// floats, and its epsilon.
+#define VKGRAPH_MATMUL_ADD_NORM_PUSH(F) \
+  VKGRAPH_MATMUL_ADD_PUSH(F)            \
+  F(uint32_t, norm_w_off)               \
+  F(uint32_t, norm_o_off)               \
+  F(float, norm_eps)
+VKGRAPH_PUSH_STRUCT(MatmulAddNormPush, VKGRAPH_MATMUL_ADD_NORM_PUSH)
+
 // Built with CAT or SWIGLU (matmul_cat, matmul_swiglu): weights 1 and 2 (units as w_off0) and,
 // for CAT, the rows of weights 0 and 1 (weight 2 has the rest of n_out).
 #define VKGRAPH_MATMUL_GROUP_PUSH(F) \
