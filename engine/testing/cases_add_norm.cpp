@@ -26,13 +26,14 @@ struct AddNormShape {
 }  // namespace
 
 void add_add_norm_cases(std::vector<OpCase>& cases) {
-  const AddNormShape shapes[] = {{1, blocks(2), 7}, {1, blocks(3), 65}, {1, elements(1024), 257},
+  const AddNormShape shapes[] = {{1, blocks(2), 7},  {1, blocks(3), 65}, {1, elements(1024), 257},
                                  {3, blocks(1), 33}, {8, blocks(2), 65}, {9, blocks(1), 33}};
   for (DType w_type : weight_types()) {
     for (const AddNormShape& s : shapes) {
       const int64_t n_in = in_elements(w_type, s.n_in);
       OpCase c;
-      c.name = fmt::format("matmul_add+rms_norm_mul w={} m={} n_in={} n_out={}", dtype_name(w_type), s.m, n_in, s.n_out);
+      c.name =
+          fmt::format("matmul_add+rms_norm_mul w={} m={} n_in={} n_out={}", dtype_name(w_type), s.m, n_in, s.n_out);
       c.op = "matmul_add";
       c.max_nmse = add_norm_nmse;
       c.weight = w_type;
