@@ -9,8 +9,8 @@
 // itself; its result shares no bytes with what the other steps of the matmul_add's barrier group
 // touch (it is now written during that group); and the norm's row is the one-subgroup kernel whose
 // arithmetic rows_norm.glsl repeats, so its values are the same bits either way (steps of more
-// tokens than a row tile of the combined kernel takes keep the separate norm: both must agree for
-// batch invariance). Kernel forcing (tests, `--kernel`) of either row keeps the steps apart.
+// than kMaxNormTokens tokens keep the separate norm: both must agree for batch invariance).
+// Kernel forcing (tests, `--kernel`) of either row keeps the steps apart.
 #include "engine/backend/vulkan/lowering_add_norm.h"
 
 #include "engine/backend/vulkan/lowering.h"
