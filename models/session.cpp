@@ -15,6 +15,10 @@ namespace {
 // Prepared step shapes kept at once: the decode step, a few prompt lengths and, with speculative
 // decoding, a verification step per draft length (2 to --draft-max + 1 tokens, 9 by default).
 constexpr size_t max_prepared = 16;
+// The smallest extent of a one-token step's reads (Session::step_key): the decode steps of a
+// session are then at most log2(slots / 256) + 1 prepared shapes (5 for the 4096-slot ring of
+// `chat`), each prepared when the cache first grows into it.
+constexpr int64_t kMinKvExtent = 256;
 
 template <typename T>
 std::span<const std::byte> bytes_of(const std::vector<T>& v) {
@@ -179,6 +183,18 @@ size_t Session::executable_bytes() const {
   return total;
 }
 
+Session::StepKey Session::step_key(int64_t n, bool all_logits, bool decode_rows) const {
+  StepKey key{n, all_logits, decode_rows, 0};
+  if (n != 1 && !decode_rows) return key;
+  // Every slot the step can write or see lies below next_fresh_ + n: held and freed slots are
+  // below next_fresh_, and the new tokens take freed slots or the next fresh ones.
+  const int64_t needed = int64_t(next_fresh_) + n;
+  int64_t extent = kMinKvExtent;
+  while (extent < needed) extent *= 2;
+  if (extent < kv_.n_slots) key.kv_extent = extent;
+  return key;
+}
+
 Session::Prepared& Session::prepared(const StepKey& key) {
   if (auto it = prepared_.find(key); it != prepared_.end()) {
     it->second.last_use = ++use_clock_;
@@ -200,6 +216,7 @@ Session::Prepared& Session::prepared(const StepKey& key) {
   shape.decode_rows = key.decode_rows;
   shape.ring = ring();
   shape.context = n_ctx_;  // not the ring's slots, which include its spare ones
+  shape.kv_extent = key.kv_extent;
   Prepared p;
   p.step = build_step_graph(model_.hparams(), model_.weights(), kv_, shape, adapters_);
   const Plan plan = Plan::build(p.step.graph, backend_.plan_options());
@@ -248,7 +265,7 @@ std::vector<float> Session::eval_chunk(std::span<const int32_t> tokens, bool all
   const int64_t evict = std::max<int64_t>(0, n_cached() + n - n_ctx_);
   VKGRAPH_CHECK(evict == 0 || (ring() && evict <= n_cached() - sinks_),
                 "internal: a chunk of {} tokens cannot evict {} of the {} cached", n, evict, n_cached());
-  Prepared& p = prepared({n, all_logits, false});  // before any change: preparing may fail
+  Prepared& p = prepared(step_key(n, all_logits, false));  // before any change: preparing may fail
   for (int64_t e = 0; e < evict; ++e) evict_oldest();
   return run_step(p, tokens, all_logits, 0);
 }
@@ -264,7 +281,7 @@ std::vector<float> Session::eval_tentative(std::span<const int32_t> tokens) {
   const int64_t committed = n_cached() - n_tentative_;
   const int64_t hidden = ring() && committed >= n_ctx_ ? 1 : 0;
   // One token is the decode step itself (its rows are decode rows by definition).
-  std::vector<float> logits = run_step(prepared({n, n > 1, n > 1}), tokens, n > 1, hidden);
+  std::vector<float> logits = run_step(prepared(step_key(n, n > 1, n > 1)), tokens, n > 1, hidden);
   n_tentative_ += n;
   return logits;
 }

@@ -162,7 +162,12 @@ class Session {
   // tokens alone would give: more old tokens have been evicted).
   bool can_truncate(int64_t n_keep) const;
   // Prepares the one-token decode step ahead of time (kernel compilation happens here).
-  void warm_up() { prepared({1, false, false}); }
+  void warm_up() { prepared(step_key(1, false, false)); }
+  // The cache slots the next one-token step reads (step_key): those in use, rounded up.
+  int64_t decode_slots() const {
+    const int64_t extent = step_key(1, false, false).kv_extent;
+    return extent > 0 ? extent : kv_.n_slots;
+  }
 
   // LoRA adapters of this session's model applied from the next eval on, each at its scale
   // (models/lora/lora_adapter.h). Nothing is uploaded: the steps are rebuilt around the
@@ -193,8 +198,17 @@ class Session {
     int64_t n_tokens = 1;
     bool all_logits = false;
     bool decode_rows = false;
+    int64_t kv_extent = 0;  // StepShape::kv_extent
     auto operator<=>(const StepKey&) const = default;
   };
+  // The step for n tokens from the cache's present state. A one-token step, and a verification
+  // step (decode rows), reads only the slots in use, rounded up to a power of two of at least
+  // 256 (kMinKvExtent): the split decode attention walks every slot it is given, filled or not,
+  // so a short chat on a large ring would pay for the whole ring at every token. The kernels'
+  // chunk grid still follows the whole cache, so the bits do not depend on the extent
+  // (lowering_attention_split.cpp). Prompt steps read all slots: their kernels skip empty ones
+  // quickly, and each extent would be one more prepared step of a prompt's size.
+  StepKey step_key(int64_t n, bool all_logits, bool decode_rows) const;
   struct Prepared {
     StepGraph step;
     std::unique_ptr<Executable> executable;

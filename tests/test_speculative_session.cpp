@@ -136,17 +136,21 @@ void check_rollback(const std::string& backend_name) {
 TEST_CASE("speculative: verification rows equal one-token steps bit for bit on the CPU", "[speculative][model]") {
   check_rows_match_one_token_steps("cpu", 128, 40, 0);
   check_rows_match_one_token_steps("cpu", 128, 40, 4);
+  check_rows_match_one_token_steps("cpu", 1024, 250, 4);
 }
 
 // On lavapipe, before Graph::decode_rows, every row differed from its one-token step: the
 // batched matmul (8 rows x 4 tokens per invocation) and the tiled attention round differently
 // from the decode kernels, and split-K decode attention chose its chunks from the token count.
 // The second case is long enough for that: 1024 slots give one query row 2 or more chunks of at
-// most 512 slots on any core count, and 600 visible keys span more than one of them.
+// most 512 slots on any core count, and 600 visible keys span more than one of them. The third
+// crosses the extents a session's steps read (Session::step_key): after 250 tokens the
+// verification step of 9 reads 512 slots, its first one-token steps 256.
 TEST_CASE("speculative: verification rows equal one-token steps bit for bit on Vulkan",
           "[speculative][model][vulkan]") {
   check_rows_match_one_token_steps("vulkan", 128, 40, 0);
   check_rows_match_one_token_steps("vulkan", 1024, 600, 4);
+  check_rows_match_one_token_steps("vulkan", 1024, 250, 4);
 }
 
 TEST_CASE("speculative: rejected tokens roll back exactly on the CPU", "[speculative][model]") {

@@ -87,7 +87,13 @@ TensorId StepBuilder::attention(int64_t il, TensorId q, TensorId k, TensorId v, 
   }
   params.rotate_keys = shape.ring;
   params.key_rope = rope;
-  const TensorId out = with_freq_factors(g, g.attention(q, k_all, v_all, step.positions, step.kv_pos, params),
+  TensorId k_seen = k_all, v_seen = v_all, kv_pos_seen = step.kv_pos;
+  if (shape.kv_extent > 0 && shape.kv_extent < kv.n_slots) {
+    k_seen = g.rows(k_all, 0, shape.kv_extent);
+    v_seen = g.rows(v_all, 0, shape.kv_extent);
+    kv_pos_seen = g.rows(step.kv_pos, 0, shape.kv_extent);
+  }
+  const TensorId out = with_freq_factors(g, g.attention(q, k_seen, v_seen, step.positions, kv_pos_seen, params),
                                          shape.ring ? rope_factors : TensorId{});
   return g.reshape(out, {m, hp.n_head * d});
 }

@@ -40,6 +40,11 @@ struct StepShape {
   // 0: the cache's slots (a paged sequence: its row of the block table). A session's ring has
   // spare slots past its context, so it says.
   int64_t context = 0;
+  // The cache slots attention reads, from slot 0 (0: all of them): a session's one-token and
+  // verification steps while its tokens hold only the first slots of a large cache, so that
+  // decode walks what is filled rather than the whole ring (Session::step_key). Every slot the
+  // step writes or sees must lie below it.
+  int64_t kv_extent = 0;
 };
 
 struct StepGraph {

@@ -10,6 +10,7 @@
 #include "engine/backend/vulkan/attention_push.h"
 #include "engine/backend/vulkan/attention_split.h"
 #include "engine/backend/vulkan/lowering.h"
+#include "engine/backend/vulkan/step_effects.h"
 #include "engine/core/error.h"
 
 namespace vkgraph::vk {
@@ -74,7 +75,14 @@ LoweredStep lower_attention_split(const LoweringInput& in) {
   // Decode rows (Graph::decode_rows): each query row is cut into the chunks a one-token step
   // uses, so its partial softmaxes, and their reduction, are the one-token step's bits.
   const bool decode_rows = in.graph().decode_rows();
-  DecodeSplit split = choose_decode_split(decode_rows ? 1 : p.m, p.n_head, p.n_kv_head, p.n_slots, in.device);
+  // The chunk grid follows the whole cache where attention reads only its first slots (a view: a
+  // session's step over the slots in use, StepShape::kv_extent). The slots past the view are
+  // empty and the chunks past it walk nothing, so a row's partial sums, and its bits, are those
+  // of a step over the whole cache, whatever part each step reads: speculative verification
+  // rows stay equal to one-token steps bit for bit.
+  const Node& cache = in.graph().node(view_source(in.graph(), in.input_id(1)));
+  const uint32_t grid_slots = checked_u32(uint64_t(std::max<int64_t>(cache.shape[0], p.n_slots)), node, "cache slots");
+  DecodeSplit split = choose_decode_split(decode_rows ? 1 : p.m, p.n_head, p.n_kv_head, grid_slots, in.device);
   if (decode_rows) split.workgroups *= p.m;
   p.n_chunks = split.n_chunks;
   p.chunk_len = split.chunk_len;
