@@ -37,6 +37,17 @@ uint64_t parallel_units(const DeviceInfo& device) {
   return kAssumedGpuUnits;
 }
 
+// The slots of the cache whose first slots `k` is: the view's source for a view of a cache's
+// leading rows (StepShape::kv_extent), else k's own.
+int64_t cache_slots(const Graph& graph, TensorId k) {
+  const Node& view = graph.node(k);
+  if (view.op != OpKind::view || view.params.view_offset != 0) return view.shape[0];
+  const Node& cache = graph.node(view_source(graph, k));
+  const bool leading_rows = cache.shape.size() == view.shape.size() &&
+                            std::equal(cache.shape.begin() + 1, cache.shape.end(), view.shape.begin() + 1);
+  return leading_rows ? std::max(cache.shape[0], view.shape[0]) : view.shape[0];
+}
+
 }  // namespace
 
 DecodeSplit choose_decode_split(uint64_t tokens, uint32_t n_head, uint32_t n_kv_head, uint32_t n_slots,
@@ -80,8 +91,7 @@ LoweredStep lower_attention_split(const LoweringInput& in) {
   // empty and the chunks past it walk nothing, so a row's partial sums, and its bits, are those
   // of a step over the whole cache, whatever part each step reads: speculative verification
   // rows stay equal to one-token steps bit for bit.
-  const Node& cache = in.graph().node(view_source(in.graph(), in.input_id(1)));
-  const uint32_t grid_slots = checked_u32(uint64_t(std::max<int64_t>(cache.shape[0], p.n_slots)), node, "cache slots");
+  const uint32_t grid_slots = checked_u32(uint64_t(cache_slots(in.graph(), in.input_id(1))), node, "cache slots");
   DecodeSplit split = choose_decode_split(decode_rows ? 1 : p.m, p.n_head, p.n_kv_head, grid_slots, in.device);
   if (decode_rows) split.workgroups *= p.m;
   p.n_chunks = split.n_chunks;
