@@ -96,6 +96,12 @@ const std::vector<std::byte>& encode_weight(DType dtype, const std::vector<float
 
 }  // namespace
 
+TensorId add_freq_factors(CaseGraph& c, int32_t n_rot) {
+  std::vector<float> factors(size_t(n_rot / 2));
+  for (size_t i = 0; i < factors.size(); ++i) factors[i] = 1.0f + 7.0f * float(i) / float(factors.size());
+  return add_float_input(c, "freq_factors", DType::F32, {n_rot / 2}, factors);
+}
+
 TensorId add_weight(CaseGraph& c, Backend& backend, const std::string& name, DType dtype, const Shape& shape,
                     const std::vector<float>& values) {
   if (!dtype_info(dtype).quantized) {

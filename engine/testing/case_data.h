@@ -31,6 +31,10 @@ TensorId add_float_input(CaseGraph& c, const std::string& name, DType dtype, con
                          const std::vector<float>& values);
 TensorId add_i32_input(CaseGraph& c, const std::string& name, const std::vector<int32_t>& values);
 
+// Frequency factors like Llama 3.1's: 1 on the highest frequencies rising to 8 on the lowest,
+// [n_rot / 2].
+TensorId add_freq_factors(CaseGraph& c, int32_t n_rot);
+
 // A weight made on `backend` from f32 values, quantized row by row to `dtype`.
 TensorId add_weight(CaseGraph& c, Backend& backend, const std::string& name, DType dtype, const Shape& shape,
                     const std::vector<float>& values);

@@ -32,6 +32,7 @@ inline int64_t in_elements(DType type, RowLength n) {
 void add_matmul_cases(std::vector<OpCase>& cases);           // matmul, get_rows
 void add_low_rank_cases(std::vector<OpCase>& cases);         // matmul forms with low-rank (LoRA) tails
 void add_add_norm_cases(std::vector<OpCase>& cases);         // matmul_add, then rms_norm_mul of its result
+void add_cat_rope_cases(std::vector<OpCase>& cases);         // q/k/v products, their rope and cache writes
 void add_position_cases(std::vector<OpCase>& cases);         // rope, attention, kv_write
 void add_attention_sweep_cases(std::vector<OpCase>& cases);  // attention: head dims, GQA, lengths
 void add_paged_attention_cases(std::vector<OpCase>& cases);  // paged_attention: blocks, tables, sharing

@@ -40,13 +40,6 @@ std::vector<int32_t> shuffled_positions(CaseRng& rng, int64_t n_slots, int64_t n
   return kv_pos;
 }
 
-// Factors like Llama 3.1's: 1 on the highest frequencies rising to 8 on the lowest, [n_rot / 2].
-TensorId add_freq_factors(CaseGraph& g, int32_t n_rot) {
-  std::vector<float> factors(size_t(n_rot / 2));
-  for (size_t i = 0; i < factors.size(); ++i) factors[i] = 1.0f + 7.0f * float(i) / float(factors.size());
-  return add_float_input(g, "freq_factors", DType::F32, {n_rot / 2}, factors);
-}
-
 void add_rope_cases(std::vector<OpCase>& cases) {
   struct RopeShape {
     int64_t m, n_head, head_dim;

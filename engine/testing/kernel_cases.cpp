@@ -29,10 +29,11 @@ KernelRowText row_text(const vk::KernelRow& row) {
 
 // Whether `row` may run in a step whose key is `step`: the row's own key, except split-K's reduce
 // pass, which runs inside a decode attention step (of either cache type), the rope that
-// performs kv_writes, which runs in a rope step of its layout, and the matmul_add that performs a
-// norm, which runs in a matmul_add step of its types.
+// performs kv_writes, which runs in a rope step of its layout, the matmul_add that performs a
+// norm, which runs in a matmul_add step of its types, and the matmul_cat that performs a rope,
+// which runs in a matmul_cat step of its types.
 bool may_run_in(const vk::KernelRow& row, const vk::KernelKey& step) {
-  if (row.key.form == vk::KernelForm::vector_norm) {
+  if (row.key.form == vk::KernelForm::vector_norm || row.key.form == vk::KernelForm::vector_rope) {
     vk::KernelKey plain = row.key;
     plain.form = vk::KernelForm::vector;
     return step == plain;

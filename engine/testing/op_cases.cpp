@@ -14,6 +14,7 @@ const std::vector<OpCase>& op_cases() {
     add_matmul_cases(all);
     add_low_rank_cases(all);
     add_add_norm_cases(all);
+    add_cat_rope_cases(all);
     add_position_cases(all);
     add_attention_sweep_cases(all);
     add_paged_attention_cases(all);

@@ -12,7 +12,7 @@
 // - LANES = 8 (GPUs): neighbouring invocations read neighbouring blocks of one row.
 // - TOKENS > 1 reuses each decoded block TOKENS times (prefill without shared memory).
 // Rows and tokens of a workgroup never straddle tiles of the other, so the token index is
-// uniform per workgroup. No barrier (but NORM's subgroup one) and no shared memory.
+// uniform per workgroup. No barrier (but NORM's and ROPE's subgroup one) and no shared memory.
 //
 // lavapipe (Mesa 25.0) runs every storage-buffer load as a loop over the SIMD lanes, whether
 // the address is uniform or not, so it pays per load instruction rather than per byte (about
@@ -34,6 +34,9 @@
 // - NORM (with ADD, matmul_add and the rms_norm_mul of its result, CPU-class devices): after the
 //   stores, the subgroup that finishes last normalizes the result (matmul/rows_norm.glsl: an
 //   atomic count of arrivals, a subgroup barrier; still no shared memory).
+// - ROPE (with CAT, matmul_cat and the rope of its q and k heads with the KV-cache writes that
+//   rope performs, CPU-class devices): likewise, the subgroup that finishes last rotates and writes
+//   (matmul/rows_rope.glsl).
 // With TAIL (any of the four forms) each matrix's product gains a low-rank tail before anything
 // else (the residual, the activation): factor_i * (b_i t_i), a LoRA adapter's B (A x)
 // (matmul/tail_share.glsl), so an adapter costs no dispatch of its own here.
@@ -70,8 +73,9 @@ layout(constant_id = 5) const uint X_SHARED = 0;       // 1: x_off and n_in mult
 #define O_BINDING (W_COUNT + 1)
 
 layout(set = 0, binding = X_BINDING) readonly buffer XBuf { X_T x[]; };
-#if defined(NORM)
-layout(set = 0, binding = O_BINDING) coherent buffer OutBuf { float o[]; };  // re-read: rows_norm.glsl
+#if defined(NORM) || defined(ROPE)
+// Re-read by the last subgroup: rows_norm.glsl, rows_rope.glsl.
+layout(set = 0, binding = O_BINDING) coherent buffer OutBuf { float o[]; };
 #else
 layout(set = 0, binding = O_BINDING) writeonly buffer OutBuf { float o[]; };
 #endif
@@ -114,6 +118,10 @@ layout(set = 0, binding = 3) readonly buffer ResBuf { float residual[]; };
 #if defined(NORM)
 #define NORM_BINDING (X_UNIFORM_BINDING + 1)
 #include "matmul/rows_norm.glsl"
+#endif
+#if defined(ROPE)
+#define ROPE_BINDING (X_UNIFORM_BINDING + 1)
+#include "matmul/rows_rope.glsl"
 #endif
 
 // Loops over tokens and over the words of a block carry [[unroll]]: with their bounds known
@@ -358,5 +366,8 @@ void main() {
   }
 #if defined(NORM)
   normalize_if_last(row_tiles * token_tiles * gl_NumSubgroups);
+#endif
+#if defined(ROPE)
+  rope_if_last(row_tiles * token_tiles * gl_NumSubgroups);
 #endif
 }

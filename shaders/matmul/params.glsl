@@ -1,6 +1,6 @@
 // The push constants of every matmul kernel, declared once. The C++ side is
 // engine/backend/vulkan/push/matmul.h (MatmulPush; MatmulAddPush with ADD, MatmulAddNormPush with
-// ADD and NORM; MatmulGroupPush with CAT or SWIGLU; with TAIL each of them followed by the tail
+// ADD and NORM; MatmulGroupPush with CAT or SWIGLU, MatmulCatRopePush with CAT and ROPE; with TAIL each of them followed by the tail
 // fields: MatmulTailPush, MatmulAddTailPush, MatmulGroupTailPush); the build compares the two field by field
 // (shaders/tools/check_push_constants.cpp), so a field added here is added there in the same place.
 // Defines W_COUNT: the weight matrices the kernel reads, in bindings 0..W_COUNT-1.
@@ -34,6 +34,34 @@ layout(push_constant) uniform Params {
   uint w_off2;
   uint rows0;  // CAT: rows of weights 0 and 1 (weight 2 has the rest of n_out)
   uint rows1;
+#if defined(ROPE)
+  // The rope of the result's q and k heads (matmul/rows_rope.glsl), fields as rope/rope.comp's.
+  uint rope_x_off;  // its input: the first element of the heads in the result, in floats
+  uint rope_heads;
+  uint head_dim;
+  uint n_rot;
+  uint pos_off;
+  float freq_base;
+  float freq_scale;
+  uint factors_off;
+  uint has_factors;
+  uint rope_o_off;  // its result, in floats
+  // The cache writes: A from elements [a_first, a_first + a_count) of the rope's result, B and C
+  // copied from b_count / c_count elements of this result at b_src_off / c_src_off; caches of
+  // kv_slots rows of kv_row elements (halves), all at the slots at slots_off. A count 0: none.
+  uint slots_off;
+  uint kv_row;
+  uint kv_slots;
+  uint a_first;
+  uint a_count;
+  uint a_off;
+  uint b_src_off;
+  uint b_count;
+  uint b_off;
+  uint c_src_off;
+  uint c_count;
+  uint c_off;
+#endif
 #endif
 #if defined(TAIL)
   uint tail_rank0;  // per matrix: its low-rank tail's rank, 0 for none (matmul/tails.glsl)

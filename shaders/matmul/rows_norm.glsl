@@ -8,26 +8,18 @@
 // joins them, and each element is x * inv * w. So the normalized rows are the same bits as the
 // separate kernel's, which steps of other sizes still run (docs/serving.md, batch invariance).
 //
-// Every subgroup counts its arrival with an atomic after its stores (release); the one that
-// counts last sees every other's results (acquire), normalizes, and resets the count to zero for
-// the next run. Needs the result binding `o` coherent and readable, and the kernel's control flow
-// uniform up to the call (it is: see main).
+// The subgroup that arrives last (matmul/arrivals.glsl) normalizes. Needs the result binding `o`
+// coherent and readable, and the kernel's control flow uniform up to the call (it is: see main).
 layout(constant_id = 10) const uint NORM_WIDTH = 8;
 
 layout(set = 0, binding = NORM_BINDING) readonly buffer NormWBuf { float norm_w[]; };
 layout(set = 0, binding = NORM_BINDING + 1) writeonly buffer NormOutBuf { float norm_o[]; };
-// One counter of arrivals: the dispatch's own scratch word, zero before the first run.
-layout(set = 0, binding = NORM_BINDING + 2) coherent buffer ArrivalBuf { uint arrivals; };
+#define ARRIVAL_BINDING (NORM_BINDING + 2)
+#include "matmul/arrivals.glsl"
 
 // Called by every invocation of the `subgroups` subgroups that compute the result.
 void normalize_if_last(uint subgroups) {
-  memoryBarrierBuffer();  // this invocation's results before the subgroup's arrival
-  subgroupBarrier();
-  uint arrived = 0;
-  if (subgroupElect()) arrived = atomicAdd(arrivals, 1u);
-  if (subgroupBroadcastFirst(arrived) != subgroups - 1) return;
-  memoryBarrierBuffer();  // every other subgroup's results, counted before this arrival
-  if (subgroupElect()) arrivals = 0u;
+  if (!arrived_last(subgroups)) return;
   const uint t = gl_SubgroupInvocationID;
   if (t >= NORM_WIDTH) return;
   for (uint row = 0; row < p.m; ++row) {

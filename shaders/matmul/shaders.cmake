@@ -36,6 +36,12 @@ foreach(w IN LISTS matmul_types)
   set(wl ${VKGRAPH_TYPE_${w}_NAME})
   vkgraph_shader(NAME matmul/rows_add_norm_${wl}_f32 SOURCE matvec_rows.comp PUSH MatmulAddNormPush DEFINES W_${w}=1 ADD=1 NORM=1)
 endforeach()
+# matmul_cat whose dispatch also performs the rope of its q and k heads and that rope's KV-cache
+# writes (ROPE, one token, f16 caches, CPU-class devices: engine/backend/vulkan/lowering_cat_rope.cpp).
+foreach(w IN LISTS matmul_types)
+  set(wl ${VKGRAPH_TYPE_${w}_NAME})
+  vkgraph_shader(NAME matmul/rows_cat_rope_${wl}_f32 SOURCE matvec_rows.comp PUSH MatmulCatRopePush DEFINES W_${w}=1 CAT=1 ROPE=1)
+endforeach()
 # Low-rank tails (LoRA adapters, one token, f32 activations): the row kernel of each form with
 # TAIL ...
 foreach(w IN LISTS matmul_types)

@@ -1,9 +1,6 @@
 #version 450
-// Rotary position embedding. Each invocation handles one pair of one head of one token.
-//   normal (llama): rotates (2i, 2i + 1) for 2i < n_rot
-//   NEOX (qwen2):   rotates (i, i + n_rot/2) for i < n_rot/2
-// with theta = pos * freq_scale * freq_base^(-2i / n_rot) / factors[i] (the optional frequency
-// factors, Llama 3.1's rope_freqs; has_factors 0: all 1); dimensions >= n_rot pass through.
+// Rotary position embedding (rope/rope_pair.glsl: the rotation, the pairings, the frequency
+// factors). Each invocation handles one pair of one head of one token.
 // x: [m, n_head, head_dim] f32, pos: [m] i32, out: like x, factors: [n_rot / 2] f32 (without
 // factors the binding holds pos again and is not read).
 //
@@ -77,50 +74,30 @@ void store_result(uint e, float v) {
   const int slot = slots[p.slots_off + j / p.a_row];
   if (slot >= 0 && uint(slot) < p.a_slots) cache_a[p.a_off + uint(slot) * p.a_row + j % p.a_row] = C_T(v);
 }
-#define STORE(i, v)                \
-  {                                \
-    const float stored_ = (v);     \
-    o[ob + (i)] = stored_;         \
-    store_result(ob - p.o_off + (i), stored_); \
+#define ROPE_STORE(e, v)        \
+  {                             \
+    const float stored_ = (v);  \
+    o[p.o_off + (e)] = stored_; \
+    store_result(e, stored_);   \
   }
 #else
-#define STORE(i, v) o[ob + (i)] = (v);
+#define ROPE_STORE(e, v) o[p.o_off + (e)] = (v);
 #endif
 
-void main() {
-  const uint half_rot = p.n_rot / 2;
-  // Pairs per head: the rotated ones, then the pass-through dimensions two at a time.
-  const uint pairs = half_rot + (p.head_dim - p.n_rot + 1) / 2;
-  const uint total = p.m * p.n_head * pairs;
-  for (uint g = global_index(); g < total; g += global_stride()) {
-    const uint j = g % pairs;
-    const uint head_row = g / pairs;  // token * n_head + head
-    const uint token = head_row / p.n_head;
-    const uint xb = p.x_off + head_row * p.head_dim;
-    const uint ob = p.o_off + head_row * p.head_dim;
-    if (j < half_rot) {
-      const float theta = float(pos[p.pos_off + token]) * p.freq_scale *
-                          pow(p.freq_base, -2.0 * float(j) / float(p.n_rot)) /
-                          (p.has_factors != 0 ? factors[p.factors_off + j] : 1.0);
-      const float c = cos(theta);
-      const float s = sin(theta);
 #if defined(MODE_NEOX)
-      const uint i0 = j;
-      const uint i1 = j + half_rot;
+#define ROPE_IS_NEOX true
 #else
-      const uint i0 = 2 * j;
-      const uint i1 = 2 * j + 1;
+#define ROPE_IS_NEOX false
 #endif
-      const float a = x[xb + i0];
-      const float b = x[xb + i1];
-      STORE(i0, a * c - b * s)
-      STORE(i1, a * s + b * c)
-    } else {
-      const uint i = p.n_rot + 2 * (j - half_rot);
-      STORE(i, x[xb + i])
-      if (i + 1 < p.head_dim) STORE(i + 1, x[xb + i + 1])
-    }
-  }
+#define ROPE_X(i) x[p.x_off + (i)]
+#define ROPE_POS(token) pos[p.pos_off + (token)]
+#define ROPE_FACTOR(j) factors[p.factors_off + (j)]
+#include "rope/rope_pair.glsl"
+
+void main() {
+  const RopeShape s = RopeShape(p.n_head, p.head_dim, p.n_rot, p.freq_base, p.freq_scale, p.has_factors != 0);
+  const uint total = p.m * p.n_head * rope_pairs_per_head(s);
+  for (uint g = global_index(); g < total; g += global_stride()) rope_pair(s, g);
 #if defined(ROPE_KV)
   // The copied writes: independent of the rotation (their sources are ready before the dispatch).
   // A macro, since a GLSL function cannot take a buffer.

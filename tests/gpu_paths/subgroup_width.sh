@@ -25,4 +25,7 @@ fi
 # Rows of a product the same bits whatever the step's size: at 16 lanes a matmul_add runs the norm
 # after it in its own dispatch (lowering_add_norm.cpp), whose sum must match the separate kernel's.
 "$tests" "batch invariance: a matrix product's row does not depend on the other tokens (vulkan)"
+# Likewise the rope a one-token q/k/v product runs in its dispatch (lowering_cat_rope.cpp), with
+# the last subgroup looping over the heads in steps of its width.
+"$tests" "cat rope: a one-token step's products and rope with its cache writes give the separate kernels' bits (vulkan)"
 "$tests" "model logits and greedy tokens match llama.cpp on Vulkan"

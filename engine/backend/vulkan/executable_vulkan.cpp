@@ -10,6 +10,7 @@
 #include "engine/backend/vulkan/backend_vulkan.h"
 #include "engine/backend/vulkan/kernel_table.h"
 #include "engine/backend/vulkan/lowering_add_norm.h"
+#include "engine/backend/vulkan/lowering_cat_rope.h"
 #include "engine/backend/vulkan/lowering_rope_kv.h"
 #include "engine/core/error.h"
 #include "engine/core/log.h"
@@ -169,6 +170,11 @@ void VulkanExecutable::lower_steps() {
     return true;
   };
   const RopeKvAbsorption absorption = find_rope_kv_absorption(plan_, combined_allowed);
+  // Whether the combined row of `key` launches as `own` (the product's own row) does.
+  const auto launches_as = [&](const KernelRow& own, const KernelKey& key) {
+    const KernelRow& combined = select_kernel_row(device, key, builds);
+    return own.family == combined.family && own.workgroup_size == combined.workgroup_size && own.tile == combined.tile;
+  };
   // matmul_adds that also perform the rms_norm_mul of their result (lowering_add_norm.cpp): the
   // combined row launches as the matmul_add's own row does, and the norm would run the
   // one-subgroup row the combined kernel repeats.
@@ -177,26 +183,39 @@ void VulkanExecutable::lower_steps() {
       const KernelRow* add_row = unforced_row(add);
       const KernelRow* norm_row = unforced_row(norm);
       if (add_row == nullptr || norm_row == nullptr || !is_one_subgroup_norm(*norm_row)) return false;
-      const KernelRow& combined = select_kernel_row(device, add_norm_key(graph, graph.node(add)), builds);
-      return add_row->family == combined.family && add_row->workgroup_size == combined.workgroup_size &&
-             add_row->tile == combined.tile;
+      return launches_as(*add_row, add_norm_key(graph, graph.node(add)));
     } catch (const Error&) {
       return false;
     }
   };
   const AddNormAbsorption add_norm = find_add_norm_absorption(plan_, norm_allowed);
+  // One-token matmul_cats that also perform the rope of their result and its writes
+  // (lowering_cat_rope.cpp): the combined row launches as the cat's own row does.
+  const auto cat_rope_allowed = [&](TensorId cat, TensorId rope) {
+    try {
+      const KernelRow* cat_row = unforced_row(cat);
+      if (cat_row == nullptr || unforced_row(rope) == nullptr) return false;
+      return launches_as(*cat_row, cat_rope_key(graph, graph.node(cat)));
+    } catch (const Error&) {
+      return false;
+    }
+  };
+  const CatRopeAbsorption cat_rope = find_cat_rope_absorption(plan_, absorption, cat_rope_allowed);
   bool carried_barrier = false;  // of an absorbed step: owed to the next dispatch
   for (size_t step_index = 0; step_index < plan_.steps().size(); ++step_index) {
     const Step& step = plan_.steps()[step_index];
-    if (absorption.absorbed_by[step_index] >= 0 || add_norm.absorbed_by[step_index] >= 0) {
+    if (absorption.absorbed_by[step_index] >= 0 || add_norm.absorbed_by[step_index] >= 0 ||
+        cat_rope.absorbed_by[step_index] >= 0) {
       carried_barrier = carried_barrier || step.barrier_before;
       continue;
     }
     const Node& node = graph.node(step.node);
     const RopeKvWrites& rope_kv = absorption.writes[step_index];
     const std::optional<size_t>& norm = add_norm.norm[step_index];
+    const std::optional<size_t>& rope_after = cat_rope.rope[step_index];
     const KernelKey key = rope_kv.any() ? rope_kv_key(node, rope_kv_cache_type(plan_, rope_kv))
                           : norm        ? add_norm_key(graph, node)
+                          : rope_after  ? cat_rope_key(graph, node)
                                         : kernel_key(graph, node);
     // A row whose pipeline the driver cannot build (a driver bug, typically in cooperative
     // matrices) is skipped for the next row of the table, with a warning naming the driver,
@@ -213,6 +232,10 @@ void VulkanExecutable::lower_steps() {
       LoweringInput in{plan_, step.node, row, *this, device};
       in.rope_kv = rope_kv.any() ? &rope_kv : nullptr;
       if (norm) in.norm_after = plan_.steps()[*norm].node;
+      if (rope_after) {
+        in.rope_after = plan_.steps()[*rope_after].node;
+        in.rope_kv = &absorption.writes[*rope_after];
+      }
       try {
         lowered = lower_step_dispatches(in);
       } catch (const RowDoesNotFit& e) {

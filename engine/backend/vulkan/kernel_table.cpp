@@ -314,6 +314,20 @@ void add_matmul_group(std::vector<KernelRow>& rows, OpKind op, DType w, DType x,
                   64,
                   {4},
                   "decode, several matrices, without subgroup shuffles (as matmul/matvec_*)"});
+  // The CPU-class cat row above whose last subgroup also runs the rope of q and k and that rope's
+  // cache writes (lowering_cat_rope.cpp; f16 caches, 16-bit storage as the rope's f16 row needs).
+  if (op != OpKind::matmul_cat || x != DType::F32) return;
+  KernelRequirements with_rope = rows_requirements(w, x, 32, 1);
+  with_rope.needs_device_scope = true;
+  with_rope.needs_storage_16bit = true;
+  rows.push_back({{op, w, x, KernelForm::vector_rope},
+                  KernelFamily::matmul_rows,
+                  {intern("matmul/rows_cat_rope_" + wx), with_rope},
+                  32,
+                  {32, 1, 1},
+                  "decode, q/k/v products, then the rope of q and k and the cache writes, CPU-class device: "
+                  "the rope without a dispatch of its own",
+                  RowWhen::cpu});
 }
 
 // The four matmul forms with low-rank tails (one token, f32 activations; LoRA adapters fused by
@@ -642,6 +656,8 @@ const char* kernel_form_name(KernelForm form) {
       return "vector_tail";
     case KernelForm::vector_norm:
       return "vector_norm";
+    case KernelForm::vector_rope:
+      return "vector_rope";
     case KernelForm::matrix:
       return "matrix";
     case KernelForm::rope_normal:

@@ -22,6 +22,7 @@ enum class KernelForm : uint8_t {
   vector,                  // matmul with one token (decode): mat-vec
   vector_tail,             // ... with low-rank tails (LoRA adapters: OpParams::tails)
   vector_norm,             // matmul_add with the rms_norm_mul of its result (no node has it: the lowering asks)
+  vector_rope,             // matmul_cat with the rope of its q and k heads and its cache writes (likewise)
   matrix,                  // matmul with several tokens (prefill): tiled mat-mat
   rope_normal,             // RopeMode::normal
   rope_neox,               // RopeMode::neox

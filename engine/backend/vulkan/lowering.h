@@ -76,8 +76,10 @@ struct LoweringInput {
   const TensorBinder& binder;
   const DeviceInfo& device;
   const RowRange* rows = nullptr;         // get_rows and matmul: only these rows of the weight
-  const RopeKvWrites* rope_kv = nullptr;  // rope: the kv_write steps its dispatch performs
+  const RopeKvWrites* rope_kv = nullptr;  // rope: the kv_write steps its dispatch performs (with
+                                          // rope_after: that rope's)
   TensorId norm_after{};                  // matmul_add: the rms_norm_mul of its result it performs
+  TensorId rope_after{};                  // matmul_cat: the rope of its result it performs
 
   const Graph& graph() const { return plan.graph(); }
   const Node& node() const { return plan.graph().node(id); }

@@ -3,6 +3,7 @@
 #include "engine/backend/vulkan/device_coopmat.h"
 #include "engine/backend/vulkan/lowering.h"
 #include "engine/backend/vulkan/lowering_add_norm.h"
+#include "engine/backend/vulkan/lowering_cat_rope.h"
 #include "engine/core/error.h"
 #include "shaders/embedded.h"
 
@@ -126,7 +127,9 @@ LoweredStep lower_step_dispatches(const LoweringInput& in) {
   }
   LoweredStep step;
   step.dispatches.push_back(lower_step(in));
-  if (in.norm_after.valid()) step.scratch_bytes = kAddNormScratchBytes;  // the arrival counter
+  // The arrival counters of the epilogues run by the last subgroup.
+  if (in.norm_after.valid()) step.scratch_bytes = kAddNormScratchBytes;
+  if (in.rope_after.valid()) step.scratch_bytes = kCatRopeScratchBytes;
   return step;
 }
 

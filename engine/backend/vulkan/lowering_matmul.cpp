@@ -10,6 +10,7 @@
 #include "engine/backend/vulkan/device_coopmat.h"
 #include "engine/backend/vulkan/lowering.h"
 #include "engine/backend/vulkan/lowering_add_norm.h"
+#include "engine/backend/vulkan/lowering_cat_rope.h"
 #include "engine/backend/vulkan/push/matmul.h"
 #include "engine/core/error.h"
 
@@ -274,8 +275,8 @@ Dispatch lower_matmul_group(const LoweringInput& in) {
     // The row kernel and the mat-vec (kind checked above) both have TAIL variants.
     const TailValues tv = bind_tails(d, in, cat ? 3 : 2, p.m, &tail_bytes);
     set_push(d, with_tails(p, tv));
-  } else {
-    set_push(d, p);
+  } else if (!in.rope_after.valid()) {
+    set_push(d, p);  // else bind_rope_epilogue's block, below
   }
 
   if (kind == KernelFamily::matmul_rows) {
@@ -293,6 +294,12 @@ Dispatch lower_matmul_group(const LoweringInput& in) {
   const uint64_t x_bytes = uint64_t(p.m) * p.n_in * unit_bytes(x.dtype);
   d.bytes_read = tiles_m * weight_bytes + tiles_n * x_bytes + tail_bytes;
   d.bytes_written = uint64_t(p.m) * p.n_out * 4;
+  if (in.rope_after.valid()) {
+    VKGRAPH_CHECK(cat && node.params.tails.mask == 0 && kind == KernelFamily::matmul_rows,
+                  "{} '{}': only a matmul_cat on the row kernel, without tails, performs a rope (kernel {})",
+                  op_name(node.op), node.name, k.variant.shader);
+    bind_rope_epilogue(d, in, p);
+  }
   return d;
 }
 

@@ -42,6 +42,38 @@ VKGRAPH_PUSH_STRUCT(MatmulAddNormPush, VKGRAPH_MATMUL_ADD_NORM_PUSH)
   F(uint32_t, rows1)
 VKGRAPH_PUSH_STRUCT(MatmulGroupPush, VKGRAPH_MATMUL_GROUP_PUSH)
 
+// Built with CAT and ROPE (matmul_cat whose dispatch also performs the rope of its q and k heads
+// and that rope's KV-cache writes, shaders/matmul/rows_rope.glsl): the rope's fields (its input
+// in the result, its own result, in floats), then the writes (caches of kv_slots rows of kv_row
+// halves; A from the rope's result, B and C copied from the product's). 32 words: the 128 bytes
+// every Vulkan device accepts.
+#define VKGRAPH_MATMUL_CAT_ROPE_PUSH(F) \
+  VKGRAPH_MATMUL_GROUP_PUSH(F)          \
+  F(uint32_t, rope_x_off)               \
+  F(uint32_t, rope_heads)               \
+  F(uint32_t, head_dim)                 \
+  F(uint32_t, n_rot)                    \
+  F(uint32_t, pos_off)                  \
+  F(float, freq_base)                   \
+  F(float, freq_scale)                  \
+  F(uint32_t, factors_off)              \
+  F(uint32_t, has_factors)              \
+  F(uint32_t, rope_o_off)               \
+  F(uint32_t, slots_off)                \
+  F(uint32_t, kv_row)                   \
+  F(uint32_t, kv_slots)                 \
+  F(uint32_t, a_first)                  \
+  F(uint32_t, a_count)                  \
+  F(uint32_t, a_off)                    \
+  F(uint32_t, b_src_off)                \
+  F(uint32_t, b_count)                  \
+  F(uint32_t, b_off)                    \
+  F(uint32_t, c_src_off)                \
+  F(uint32_t, c_count)                  \
+  F(uint32_t, c_off)
+VKGRAPH_PUSH_STRUCT(MatmulCatRopePush, VKGRAPH_MATMUL_CAT_ROPE_PUSH)
+static_assert(sizeof(MatmulCatRopePush) <= 128, "push constants beyond the Vulkan minimum of 128 bytes");
+
 // Built with TAIL (LoRA adapters fused into the decode mat-vecs, shaders/matmul/tails.glsl): after
 // the form's own fields, per matrix i of the kernel its low-rank tail's rank (0: none), the
 // offsets of b_i (halves) and t_i (floats) and its factor.
